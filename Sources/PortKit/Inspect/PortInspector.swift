@@ -1,0 +1,87 @@
+/// Joins sockets with the processes that hold them. Pure: a function of a snapshot.
+public enum PortInspector {
+  /// Builds the report for `query` from `snapshot`, sorted by port, protocol and address.
+  public static func report(from snapshot: SystemSnapshot, query: SocketQuery) -> PortReport {
+    var seen = Set<SocketEntry>()
+    let sockets = snapshot.sockets.filter { query.matches($0) && seen.insert($0).inserted }
+      .sorted(by: socketOrder)
+    let reports = sockets.map { socket in
+      SocketReport(socket: socket, owner: owner(of: socket, in: snapshot))
+    }
+    return PortReport(
+      sockets: reports, takenAt: snapshot.takenAt, uninspectableCount: snapshot.uninspectable.count,
+      effectiveUID: snapshot.effectiveUID)
+  }
+
+  static func socketOrder(_ a: SocketEntry, _ b: SocketEntry) -> Bool {
+    if a.local.port != b.local.port { return a.local.port < b.local.port }
+    if a.proto != b.proto { return a.proto < b.proto }
+    if a.local.address != b.local.address { return a.local.address < b.local.address }
+    if a.isListener != b.isListener { return a.isListener }
+    if a.remote != b.remote {
+      guard let left = a.remote else { return true }
+      guard let right = b.remote else { return false }
+      return left < right
+    }
+    return a.id < b.id
+  }
+
+  static func owner(of socket: SocketEntry, in snapshot: SystemSnapshot) -> SocketOwner {
+    let references = socket.id == 0 ? [] : snapshot.references[socket.id] ?? []
+    let visible = references.compactMap { reference -> (ProcessRecord, [Int32])? in
+      guard let process = snapshot.processes[reference.pid] else { return nil }
+      return (process, reference.fds)
+    }
+    if !visible.isEmpty { return .processes(holders(visible, processes: snapshot.processes)) }
+    if socket.id == 0 { return socket.isListener ? .kernel : .none }
+    let privileged = snapshot.effectiveUID == 0
+    let reason: HiddenOwner.Reason = privileged ? .notVisible : .needsPrivilege
+    let user = socket.uid.flatMap { snapshot.userNames[$0] }
+    return .hidden(HiddenOwner(uid: socket.uid, user: user, reason: reason))
+  }
+
+  /// Marks which holder inherited the socket from which, and orders parents first.
+  static func holders(_ visible: [(ProcessRecord, [Int32])], processes: [PID: ProcessRecord]) -> [HolderProcess] {
+    let holderPIDs = Set(visible.map { $0.0.pid })
+    var result = visible.map { process, fds in
+      HolderProcess(
+        process: process, fds: fds.sorted(),
+        inheritedFrom: nearestHolderAncestor(of: process, among: holderPIDs, processes: processes))
+    }
+    let inheritedCounts = result.reduce(into: [PID: Int]()) { counts, holder in
+      // Count every holder below each ancestor holder, not only direct children.
+      var ancestor = holder.inheritedFrom
+      var steps = 0
+      while let current = ancestor, steps < holderPIDs.count {
+        counts[current, default: 0] += 1
+        ancestor = result.first { $0.process.pid == current }?.inheritedFrom
+        steps += 1
+      }
+    }
+    for index in result.indices {
+      result[index].descendantHolders = inheritedCounts[result[index].process.pid] ?? 0
+    }
+    func depth(_ holder: HolderProcess) -> Int {
+      var depth = 0
+      var ancestor = holder.inheritedFrom
+      while let current = ancestor, depth < holderPIDs.count {
+        depth += 1
+        ancestor = result.first { $0.process.pid == current }?.inheritedFrom
+      }
+      return depth
+    }
+    return result.sorted { (depth($0), $0.process.pid) < (depth($1), $1.process.pid) }
+  }
+
+  static func nearestHolderAncestor(of process: ProcessRecord, among holders: Set<PID>, processes: [PID: ProcessRecord]) -> PID? {
+    var parent = process.ppid
+    var steps = 0
+    while parent > 0, steps < 64 {
+      if holders.contains(parent), parent != process.pid { return parent }
+      guard let record = processes[parent] else { return nil }
+      parent = record.ppid
+      steps += 1
+    }
+    return nil
+  }
+}

@@ -1,0 +1,104 @@
+/// Who holds a socket.
+public enum SocketOwner: Hashable, Sendable {
+  /// The processes that hold it, parents before the children that inherited it.
+  case processes([HolderProcess])
+  /// The socket is held, but its processes cannot be seen from here.
+  case hidden(HiddenOwner)
+  /// A listening socket that no process holds: the kernel keeps it (for example nfsd).
+  case kernel
+  /// No process holds it and none can: TIME_WAIT and other closing states.
+  case none
+
+  /// True when the socket keeps its port taken.
+  public var holdsPort: Bool {
+    switch self {
+    case .processes, .hidden, .kernel: true
+    case .none: false
+    }
+  }
+
+  /// The visible holders, if any.
+  public var holders: [HolderProcess] {
+    if case .processes(let holders) = self { return holders }
+    return []
+  }
+}
+
+/// A held socket whose processes portctl could not see.
+public struct HiddenOwner: Hashable, Sendable {
+  /// Why the owner is hidden.
+  public enum Reason: String, Hashable, Sendable, Codable {
+    /// Another user's process, while portctl runs without root: `sudo` shows it.
+    case needsPrivilege = "needs-privilege"
+    /// Not visible even with the current privileges: another pid namespace (a container),
+    /// or `/proc` mounted with `hidepid`.
+    case notVisible = "not-visible"
+  }
+
+  /// The uid the kernel records for the socket.
+  public var uid: UInt32?
+  /// The name of that uid, when known.
+  public var user: String?
+  public var reason: Reason
+
+  public init(uid: UInt32?, user: String?, reason: Reason) {
+    self.uid = uid
+    self.user = user
+    self.reason = reason
+  }
+
+  /// `root (uid 0)`, `uid 1234`, or `an unknown user`.
+  public var ownerDescription: String {
+    switch (user, uid) {
+    case (let user?, let uid?): "\(user) (uid \(uid))"
+    case (nil, let uid?): "uid \(uid)"
+    default: "an unknown user"
+    }
+  }
+
+  /// A sentence saying whose the socket is and how to see its process.
+  public var advice: String {
+    switch reason {
+    case .needsPrivilege:
+      "owner hidden: held by \(ownerDescription); run with sudo to see the process"
+    case .notVisible:
+      "owner hidden: held by \(ownerDescription), by a process not visible here (another PID namespace such as a container, or /proc mounted with hidepid)"
+    }
+  }
+}
+
+/// One socket and who holds it.
+public struct SocketReport: Hashable, Sendable {
+  public var socket: SocketEntry
+  public var owner: SocketOwner
+
+  public init(socket: SocketEntry, owner: SocketOwner) {
+    self.socket = socket
+    self.owner = owner
+  }
+}
+
+/// The answer to `who` or `list`: the sockets matching a query, each with its holders.
+public struct PortReport: Hashable, Sendable {
+  public var sockets: [SocketReport]
+  /// When the snapshot was taken, seconds since the Unix epoch (for uptimes).
+  public var takenAt: Double
+  /// How many processes could not be inspected (another user's, while not root).
+  public var uninspectableCount: Int
+  public var effectiveUID: UInt32
+
+  public init(sockets: [SocketReport], takenAt: Double, uninspectableCount: Int = 0, effectiveUID: UInt32) {
+    self.sockets = sockets
+    self.takenAt = takenAt
+    self.uninspectableCount = uninspectableCount
+    self.effectiveUID = effectiveUID
+  }
+
+  /// True when at least one socket keeps its port taken.
+  public var isHeld: Bool { sockets.contains { $0.owner.holdsPort } }
+
+  /// True when some socket's owner is hidden.
+  public var hasHiddenOwners: Bool {
+    sockets.contains { if case .hidden = $0.owner { true } else { false } }
+  }
+}

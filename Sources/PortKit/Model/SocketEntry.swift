@@ -1,0 +1,158 @@
+/// TCP or UDP.
+public enum TransportProtocol: String, Sendable, Hashable, Codable, CaseIterable, Comparable {
+  case tcp
+  case udp
+
+  public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
+}
+
+/// An address and a port.
+public struct Endpoint: Hashable, Sendable, Comparable {
+  public var address: IPAddress
+  public var port: UInt16
+
+  public init(address: IPAddress, port: UInt16) {
+    self.address = address
+    self.port = port
+  }
+
+  public static func < (lhs: Self, rhs: Self) -> Bool {
+    (lhs.port, lhs.address) < (rhs.port, rhs.address)
+  }
+}
+
+extension Endpoint: CustomStringConvertible {
+  /// `127.0.0.1:3000`, `[::1]:3000`.
+  public var description: String {
+    switch address {
+    case .v4: "\(address):\(port)"
+    case .v6: "[\(address)]:\(port)"
+    }
+  }
+}
+
+/// The state of a socket, with the names `ss` and the kernel use.
+public enum SocketState: String, Sendable, Hashable, Codable, CaseIterable {
+  case listen = "LISTEN"
+  /// A bound UDP socket with no peer: the UDP counterpart of a listener.
+  case unconnected = "UNCONN"
+  case established = "ESTABLISHED"
+  case synSent = "SYN_SENT"
+  case synReceived = "SYN_RECV"
+  case finWait1 = "FIN_WAIT1"
+  case finWait2 = "FIN_WAIT2"
+  case timeWait = "TIME_WAIT"
+  case close = "CLOSE"
+  case closeWait = "CLOSE_WAIT"
+  case lastAck = "LAST_ACK"
+  case closing = "CLOSING"
+  case newSynReceived = "NEW_SYN_RECV"
+  case unknown = "UNKNOWN"
+
+  /// Linux `include/net/tcp_states.h` numbering, as printed in `/proc/net/{tcp,udp}`.
+  /// UDP reuses it: 7 (`TCP_CLOSE`) is an unconnected socket, 1 a connected one.
+  public init(linuxCode: UInt8, protocol proto: TransportProtocol) {
+    switch (linuxCode, proto) {
+    case (7, .udp): self = .unconnected
+    case (10, .udp): self = .listen
+    case (1, _): self = .established
+    case (2, .tcp): self = .synSent
+    case (3, .tcp): self = .synReceived
+    case (4, .tcp): self = .finWait1
+    case (5, .tcp): self = .finWait2
+    case (6, .tcp): self = .timeWait
+    case (7, .tcp): self = .close
+    case (8, .tcp): self = .closeWait
+    case (9, .tcp): self = .lastAck
+    case (10, .tcp): self = .listen
+    case (11, .tcp): self = .closing
+    case (12, .tcp): self = .newSynReceived
+    default: self = .unknown
+    }
+  }
+}
+
+/// What the kernel's timer on a socket is doing (from `/proc/net/tcp`'s `tr` and `tm->when`).
+public struct SocketTimer: Hashable, Sendable, Codable {
+  public enum Kind: String, Sendable, Hashable, Codable {
+    case retransmit, keepalive, timeWait, zeroWindowProbe
+  }
+  public var kind: Kind
+  /// Seconds until the timer fires.
+  public var remainingSeconds: Double
+
+  public init(kind: Kind, remainingSeconds: Double) {
+    self.kind = kind
+    self.remainingSeconds = remainingSeconds
+  }
+}
+
+/// One socket from the kernel's tables.
+public struct SocketEntry: Hashable, Sendable {
+  public var proto: TransportProtocol
+  public var local: Endpoint
+  /// The peer; `nil` for listeners and unconnected UDP sockets.
+  public var remote: Endpoint?
+  public var state: SocketState
+  /// The socket's owning uid as the kernel records it; `nil` when the backend does not say.
+  public var uid: UInt32?
+  /// The identity that joins the socket with its holders: the inode on Linux, or an id the
+  /// backend assigns. 0 means no process can hold it (TIME_WAIT and other orphans).
+  public var id: UInt64
+  /// `IPV6_V6ONLY` for IPv6 sockets when the backend knows it; `nil` when unknown.
+  public var v6Only: Bool?
+  public var timer: SocketTimer?
+
+  public init(
+    proto: TransportProtocol, local: Endpoint, remote: Endpoint? = nil, state: SocketState,
+    uid: UInt32? = nil, id: UInt64, v6Only: Bool? = nil, timer: SocketTimer? = nil
+  ) {
+    self.proto = proto
+    self.local = local
+    self.remote = remote
+    self.state = state
+    self.uid = uid
+    self.id = id
+    self.v6Only = v6Only
+    self.timer = timer
+  }
+
+  /// The family of the local address.
+  public var family: AddressFamily { local.address.family }
+
+  /// A TCP listener or a bound, unconnected UDP socket: what a server holds.
+  public var isListener: Bool {
+    switch proto {
+    case .tcp: state == .listen
+    case .udp: state == .unconnected || state == .listen
+    }
+  }
+
+  /// True when a bind of `address` on this socket's port and protocol would collide with
+  /// this socket's local address: equal addresses, a wildcard covering the other, and an
+  /// IPv6 wildcard that also accepts IPv4 (dual-stack, unless `IPV6_V6ONLY` is known set).
+  public func blocksBind(of address: IPAddress) -> Bool {
+    Self.addressesCollide(local.address, v6Only: v6Only, address)
+  }
+
+  static func addressesCollide(_ held: IPAddress, v6Only: Bool?, _ asked: IPAddress) -> Bool {
+    let heldV4 = held.ipv4Equivalent
+    let askedV4 = asked.ipv4Equivalent
+    if held == asked { return true }
+    if let heldV4, let askedV4 {
+      return heldV4 == askedV4 || heldV4 == .anyV4 || askedV4 == .anyV4
+    }
+    // At least one side is a genuine IPv6 address.
+    let heldDualStack = held == .anyV6 && v6Only != true
+    switch (heldV4, askedV4) {
+    case (nil, nil):  // both IPv6
+      return held == .anyV6 || asked == .anyV6
+    case (nil, .some):  // IPv6 socket, IPv4 bind
+      return heldDualStack
+    case (.some, nil):  // IPv4 socket, IPv6 bind: only a dual-stack wildcard bind collides
+      return asked == .anyV6
+    case (.some, .some):
+      return false
+    }
+  }
+}

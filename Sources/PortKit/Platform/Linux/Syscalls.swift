@@ -1,0 +1,119 @@
+#if os(Linux)
+import Glibc
+import SystemPackage
+
+/// The one place the Linux backend touches libc. Every call that can be interrupted is
+/// retried on EINTR here; failures come back as `Errno`.
+enum Syscalls {
+  /// Retries `body` while it fails with EINTR; returns its result or the errno.
+  @inline(__always)
+  static func retryingOnInterrupt<T: FixedWidthInteger>(_ body: () -> T) -> Result<T, Errno> {
+    while true {
+      let result = body()
+      if result >= 0 { return .success(result) }
+      let code = errno
+      if code != EINTR { return .failure(Errno(rawValue: code)) }
+    }
+  }
+
+  /// Opens `path` (relative to `directory`, or absolute) read-only and close-on-exec.
+  static func open(_ path: String, relativeTo directory: Int32 = AT_FDCWD, directoryOnly: Bool = false) -> Result<Int32, Errno> {
+    let flags = O_RDONLY | O_CLOEXEC | (directoryOnly ? O_DIRECTORY : 0)
+    return retryingOnInterrupt { openat(directory, path, flags) }
+  }
+
+  static func close(_ fd: Int32) {
+    _ = Glibc.close(fd)
+  }
+
+  /// Reads the whole of `path` relative to `directory`. `/proc` files report size 0, so
+  /// this reads until end of file. `nil` when the file cannot be opened or read.
+  static func readFile(_ path: String, relativeTo directory: Int32 = AT_FDCWD, limit: Int = 64 << 20) -> [UInt8]? {
+    guard case .success(let fd) = open(path, relativeTo: directory) else { return nil }
+    defer { close(fd) }
+    var bytes: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 4096)
+    while bytes.count < limit {
+      let count = retryingOnInterrupt { buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) } }
+      guard case .success(let read) = count else { return nil }
+      if read == 0 { break }
+      bytes.append(contentsOf: buffer[0..<read])
+      if buffer.count < 1 << 20, read == buffer.count { buffer = [UInt8](repeating: 0, count: buffer.count * 4) }
+    }
+    return bytes
+  }
+
+  /// Reads a symbolic link relative to `directory` into `buffer`; returns the length.
+  static func readLink(_ name: UnsafePointer<CChar>, relativeTo directory: Int32, into buffer: UnsafeMutableBufferPointer<UInt8>) -> Int? {
+    let count = buffer.withMemoryRebound(to: CChar.self) { chars -> Int in
+      guard let base = chars.baseAddress else { return -1 }
+      return readlinkat(directory, name, base, chars.count)
+    }
+    return count >= 0 ? count : nil
+  }
+
+  /// Reads a symbolic link relative to `directory` as a string.
+  static func readLink(_ name: String, relativeTo directory: Int32 = AT_FDCWD) -> String? {
+    var buffer = [UInt8](repeating: 0, count: Int(PATH_MAX) + 1)
+    let count = buffer.withUnsafeMutableBufferPointer { pointer in
+      name.withCString { readLink($0, relativeTo: directory, into: pointer) }
+    }
+    guard let count, count < buffer.count else { return nil }
+    return String(decoding: buffer[0..<count], as: UTF8.self)
+  }
+
+  /// Calls `body` with the name of every entry in the open directory `fd` (except `.` and
+  /// `..`). Takes ownership of `fd` and closes it.
+  static func forEachEntry(ofDirectory fd: Int32, _ body: (UnsafePointer<CChar>) -> Void) {
+    guard let directory = fdopendir(fd) else {
+      close(fd)
+      return
+    }
+    defer { closedir(directory) }
+    while let entry = readdir(directory) {
+      withUnsafePointer(to: &entry.pointee.d_name) { tuple in
+        tuple.withMemoryRebound(to: CChar.self, capacity: 256) { name in
+          if name[0] == 0x2E, name[1] == 0 || (name[1] == 0x2E && name[2] == 0) { return }
+          body(name)
+        }
+      }
+    }
+  }
+
+  /// The owner uid of `path` relative to `directory` (for `/proc/PID`, the process's uid).
+  static func ownerUID(_ path: String, relativeTo directory: Int32) -> UInt32? {
+    var info = stat()
+    guard fstatat(directory, path, &info, 0) == 0 else { return nil }
+    return info.st_uid
+  }
+
+  static var effectiveUID: UInt32 { geteuid() }
+
+  static var clockTicksPerSecond: Double {
+    let ticks = sysconf(Int32(_SC_CLK_TCK))
+    return ticks > 0 ? Double(ticks) : 100
+  }
+
+  static var now: Double {
+    var spec = timespec()
+    clock_gettime(CLOCK_REALTIME, &spec)
+    return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
+  }
+
+  /// The user name for a uid from the system's user database.
+  static func userName(_ uid: UInt32) -> String? {
+    var record = passwd()
+    var result: UnsafeMutablePointer<passwd>?
+    var buffer = [CChar](repeating: 0, count: 1024)
+    while true {
+      let status = getpwuid_r(uid, &record, &buffer, buffer.count, &result)
+      if status == ERANGE, buffer.count < 1 << 20 {
+        buffer = [CChar](repeating: 0, count: buffer.count * 4)
+        continue
+      }
+      guard status == 0, let entry = result, let name = entry.pointee.pw_name else { return nil }
+      return String(cString: name)
+    }
+  }
+}
+#endif

@@ -1,0 +1,30 @@
+/// An error from PortKit: a stable code and a full-sentence message.
+public struct PortKitError: Error, Hashable, Sendable, CustomStringConvertible {
+  /// What kind of failure this is; stable, and used as the JSON error code.
+  public struct Code: Hashable, Sendable, RawRepresentable, CustomStringConvertible {
+    public var rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+    public var description: String { rawValue }
+
+    /// The kernel's socket tables could not be read.
+    public static let socketTablesUnreadable = Code(rawValue: "socket-tables-unreadable")
+    /// The platform has no backend.
+    public static let unsupportedPlatform = Code(rawValue: "unsupported-platform")
+    /// Permission was denied.
+    public static let permissionDenied = Code(rawValue: "permission-denied")
+  }
+
+  public var code: Code
+  /// A full sentence saying what went wrong and what to do.
+  public var message: String
+  /// The errno behind it, when there is one.
+  public var errno: Int32?
+
+  public init(_ code: Code, _ message: String, errno: Int32? = nil) {
+    self.code = code
+    self.message = message
+    self.errno = errno
+  }
+
+  public var description: String { message }
+}

@@ -1,0 +1,179 @@
+// port-holder: a test fixture, not a product. Opens sockets on request, reports the ports
+// the kernel gave them, and holds them until killed (or until stdin closes, with
+// --lifeline), so that tests can assert on real holders.
+//
+//   port-holder [options] PROTO:ADDR:PORT…      e.g. tcp:127.0.0.1:0 udp:[::]:0 tcp:[::1]:4000
+//     --v6only          set IPV6_V6ONLY on IPv6 sockets (default: dual-stack)
+//     --reuseport       set SO_REUSEPORT (share a port with another process)
+//     --fork N          fork N children that inherit every socket
+//     --ignore-term     ignore SIGTERM
+//     --self-connect    connect to the first TCP listener and accept, making an ESTABLISHED pair
+//     --lifeline        exit when standard input reaches end of file (every process)
+//
+// Prints one line once everything is set up:
+//   ready pid=<pid> ports=<p1,p2,…> children=<c1,c2,…>
+
+import Glibc
+
+func emit(_ text: String, to fd: Int32) {
+  let bytes = Array(text.utf8)
+  var offset = 0
+  while offset < bytes.count {
+    let written = bytes[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+    if written <= 0 { return }
+    offset += written
+  }
+}
+
+func fail(_ message: String) -> Never {
+  emit("port-holder: \(message)\n", to: 2)
+  exit(2)
+}
+
+struct Request {
+  var tcp: Bool
+  var family: Int32
+  var address: String
+  var port: UInt16
+}
+
+var requests: [Request] = []
+var v6Only = false
+var reusePort = false
+var forks = 0
+var ignoreTerm = false
+var selfConnect = false
+var lifeline = false
+
+var arguments = CommandLine.arguments.dropFirst()
+while let argument = arguments.popFirst() {
+  switch argument {
+  case "--v6only": v6Only = true
+  case "--reuseport": reusePort = true
+  case "--ignore-term": ignoreTerm = true
+  case "--self-connect": selfConnect = true
+  case "--lifeline": lifeline = true
+  case "--fork":
+    guard let count = arguments.popFirst().flatMap({ Int($0) }), count >= 0 else { fail("--fork takes a count") }
+    forks = count
+  default:
+    let parts = argument.split(separator: ":", maxSplits: 1)
+    guard parts.count == 2, parts[0] == "tcp" || parts[0] == "udp" else { fail("bad socket spec \(argument)") }
+    let rest = parts[1]
+    guard let colon = rest.lastIndex(of: ":"), let port = UInt16(rest[rest.index(after: colon)...]) else {
+      fail("bad socket spec \(argument)")
+    }
+    var host = String(rest[..<colon])
+    var family = AF_INET
+    if host.hasPrefix("[") && host.hasSuffix("]") {
+      host = String(host.dropFirst().dropLast())
+      family = AF_INET6
+    }
+    requests.append(Request(tcp: parts[0] == "tcp", family: family, address: host, port: port))
+  }
+}
+if requests.isEmpty { fail("give at least one socket, e.g. tcp:127.0.0.1:0") }
+if ignoreTerm { signal(SIGTERM, SIG_IGN) }
+
+func check(_ result: Int32, _ what: String) {
+  if result < 0 { fail("\(what): \(String(cString: strerror(errno)))") }
+}
+
+@MainActor func open(_ request: Request) -> (fd: Int32, port: UInt16) {
+  let type = Int32(request.tcp ? SOCK_STREAM.rawValue : SOCK_DGRAM.rawValue)
+  let fd = socket(request.family, type, 0)
+  check(fd, "socket")
+  var one: Int32 = 1
+  if reusePort { check(setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, 4), "SO_REUSEPORT") }
+  if request.family == AF_INET6 {
+    var flag: Int32 = v6Only ? 1 : 0
+    check(setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &flag, 4), "IPV6_V6ONLY")
+    var address = sockaddr_in6()
+    address.sin6_family = sa_family_t(AF_INET6)
+    address.sin6_port = request.port.bigEndian
+    guard inet_pton(AF_INET6, request.address, &address.sin6_addr) == 1 else { fail("bad IPv6 \(request.address)") }
+    let result = withUnsafePointer(to: &address) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
+    }
+    check(result, "bind [\(request.address)]:\(request.port)")
+  } else {
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = request.port.bigEndian
+    guard inet_pton(AF_INET, request.address, &address.sin_addr) == 1 else { fail("bad IPv4 \(request.address)") }
+    let result = withUnsafePointer(to: &address) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    check(result, "bind \(request.address):\(request.port)")
+  }
+  if request.tcp { check(listen(fd, 128), "listen") }
+  var storage = sockaddr_storage()
+  var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+  let named = withUnsafeMutablePointer(to: &storage) {
+    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+  }
+  check(named, "getsockname")
+  let port = withUnsafePointer(to: &storage) { pointer -> UInt16 in
+    if request.family == AF_INET6 {
+      return pointer.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { UInt16(bigEndian: $0.pointee.sin6_port) }
+    }
+    return pointer.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { UInt16(bigEndian: $0.pointee.sin_port) }
+  }
+  return (fd, port)
+}
+
+let opened = requests.map(open)
+var held: [Int32] = opened.map(\.fd)
+
+if selfConnect, let index = requests.firstIndex(where: \.tcp) {
+  let request = requests[index]
+  let client = socket(request.family, Int32(SOCK_STREAM.rawValue), 0)
+  check(client, "socket")
+  let target = request.address == "0.0.0.0" ? "127.0.0.1" : (request.address == "::" ? "::1" : request.address)
+  var result: Int32
+  if request.family == AF_INET6 {
+    var address = sockaddr_in6()
+    address.sin6_family = sa_family_t(AF_INET6)
+    address.sin6_port = opened[index].port.bigEndian
+    _ = inet_pton(AF_INET6, target, &address.sin6_addr)
+    result = withUnsafePointer(to: &address) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(client, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
+    }
+  } else {
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = opened[index].port.bigEndian
+    _ = inet_pton(AF_INET, target, &address.sin_addr)
+    result = withUnsafePointer(to: &address) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(client, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+  }
+  check(result, "connect")
+  let accepted = accept(opened[index].fd, nil, nil)
+  check(accepted, "accept")
+  held += [client, accepted]
+}
+
+/// Blocks until stdin closes (with --lifeline) or forever.
+@MainActor func hold() -> Never {
+  if lifeline {
+    var byte: UInt8 = 0
+    while true {
+      let count = read(0, &byte, 1)
+      if count == 0 || (count < 0 && errno != EINTR) { exit(0) }
+    }
+  }
+  while true { pause() }
+}
+
+var children: [pid_t] = []
+for _ in 0..<forks {
+  let child = fork()
+  if child < 0 { fail("fork: \(String(cString: strerror(errno)))") }
+  if child == 0 { hold() }
+  children.append(child)
+}
+
+let ports = opened.map { "\($0.port)" }.joined(separator: ",")
+emit("ready pid=\(getpid()) ports=\(ports) children=\(children.map { "\($0)" }.joined(separator: ","))\n", to: 1)
+hold()

@@ -1,0 +1,68 @@
+import ArgumentParser
+import PortKit
+
+@main
+struct Portctl: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "portctl",
+    abstract: "Find out who holds a port, and why.",
+    discussion: """
+      `portctl PORT…` is the same as `portctl who PORT…`.
+
+      Port specs: \(PortSpec.acceptedForms); ranges and lists combine, and a
+      protocol or address narrows a spec (udp:[::1]:5353, 127.0.0.1:3000-3010/tcp).
+
+      Exit codes:
+        0   success; for `who`, at least one asked port is held
+        1   the negative answer: nothing holds the port(s) / nothing matched
+        2   the system could not be inspected (procfs unreadable, unsupported platform)
+        64  usage error: bad port spec, unknown option
+      """,
+    version: "0.1.0",
+    subcommands: [Who.self, List.self],
+    defaultSubcommand: Who.self
+  )
+
+  /// Parses and runs, so that with `--json` even a usage error prints one JSON document.
+  static func main() async {
+    let arguments = Array(CommandLine.arguments.dropFirst())
+    do {
+      var command = try parseAsRoot(arguments)
+      if var asyncCommand = command as? AsyncParsableCommand {
+        try await asyncCommand.run()
+      } else {
+        try command.run()
+      }
+    } catch {
+      let status = exitCode(for: error)
+      if Self.wantsJSON(arguments), !(error is ExitCode), status != .success {
+        let name = arguments.first { $0 == "who" || $0 == "list" } ?? "who"
+        let message = fullMessage(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+        JSONOutput.emit(
+          ErrorDocument(command: name, exitCode: status.rawValue, code: "usage", message: cleaned(message)))
+        exit(withError: ExitCode(status.rawValue))
+      }
+      exit(withError: error)
+    }
+  }
+
+  static func wantsJSON(_ arguments: [String]) -> Bool {
+    for argument in arguments {
+      if argument == "--" { return false }
+      if argument == "--json" { return true }
+    }
+    return false
+  }
+
+  static func cleaned(_ message: String) -> String {
+    message.hasPrefix("Error: ") ? String(message.dropFirst(7)) : message
+  }
+}
+
+/// Exit statuses, one table for every command (README: "Exit codes").
+enum ExitStatus {
+  static let success: Int32 = 0
+  static let negative: Int32 = 1
+  static let systemError: Int32 = 2
+  static let usage: Int32 = 64
+}

@@ -1,0 +1,191 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import PortKit
+
+/// Writes exactly one JSON document to standard output. Schema: docs/json.md.
+enum JSONOutput {
+  static let schemaVersion = 1
+
+  static func emit(_ document: some Encodable) {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    do {
+      let data = try encoder.encode(document)
+      print(String(decoding: data, as: UTF8.self))
+    } catch {
+      print(#"{"schemaVersion":1,"error":{"code":"internal","message":"could not encode the result"}}"#)
+    }
+  }
+
+  static func iso8601(_ epoch: Double) -> String {
+    Date(timeIntervalSince1970: epoch).formatted(.iso8601)
+  }
+}
+
+/// `{"schemaVersion", "command", "exitCode", "error": {"code", "message"}}`.
+struct ErrorDocument: Encodable {
+  var command: String
+  var exitCode: Int32
+  var code: String
+  var message: String
+
+  enum CodingKeys: String, CodingKey { case schemaVersion, command, exitCode, error }
+  enum ErrorKeys: String, CodingKey { case code, message }
+
+  func encode(to encoder: any Encoder) throws {
+    var container = encoder.container(keyedBy: CodingKeys.self)
+    try container.encode(JSONOutput.schemaVersion, forKey: .schemaVersion)
+    try container.encode(command, forKey: .command)
+    try container.encode(exitCode, forKey: .exitCode)
+    var error = container.nestedContainer(keyedBy: ErrorKeys.self, forKey: .error)
+    try error.encode(code, forKey: .code)
+    try error.encode(message, forKey: .message)
+  }
+}
+
+/// The result of `who` and `list`.
+struct ReportDocument: Encodable {
+  var command: String
+  var exitCode: Int32
+  var query: [PortSpec]?
+  var report: PortReport
+
+  enum CodingKeys: String, CodingKey {
+    case schemaVersion, command, exitCode, error, held, query, sockets, uninspectableProcesses
+  }
+
+  func encode(to encoder: any Encoder) throws {
+    var container = encoder.container(keyedBy: CodingKeys.self)
+    try container.encode(JSONOutput.schemaVersion, forKey: .schemaVersion)
+    try container.encode(command, forKey: .command)
+    try container.encode(exitCode, forKey: .exitCode)
+    try container.encodeNil(forKey: .error)
+    try container.encode(report.isHeld, forKey: .held)
+    try container.encode(query.map { $0.map(SpecJSON.init) }, forKey: .query)
+    try container.encode(report.sockets.map { SocketJSON($0, takenAt: report.takenAt) }, forKey: .sockets)
+    try container.encode(report.uninspectableCount, forKey: .uninspectableProcesses)
+  }
+}
+
+struct SpecJSON: Encodable {
+  var text: String
+  var firstPort: UInt16
+  var lastPort: UInt16
+  var proto: String?
+  var address: String?
+
+  init(_ spec: PortSpec) {
+    text = spec.text
+    firstPort = spec.ports.lowerBound
+    lastPort = spec.ports.upperBound
+    proto = spec.proto?.rawValue
+    address = spec.address?.description
+  }
+
+  enum CodingKeys: String, CodingKey { case text, firstPort, lastPort, proto = "protocol", address }
+
+  func encode(to encoder: any Encoder) throws {
+    var container = encoder.container(keyedBy: CodingKeys.self)
+    try container.encode(text, forKey: .text)
+    try container.encode(firstPort, forKey: .firstPort)
+    try container.encode(lastPort, forKey: .lastPort)
+    try container.encode(proto, forKey: .proto)
+    try container.encode(address, forKey: .address)
+  }
+}
+
+struct SocketJSON: Encodable {
+  var entry: SocketReport
+  var takenAt: Double
+
+  init(_ entry: SocketReport, takenAt: Double) {
+    self.entry = entry
+    self.takenAt = takenAt
+  }
+
+  enum CodingKeys: String, CodingKey {
+    case proto = "protocol", family, localAddress, localPort, addressScope, remoteAddress, remotePort
+    case state, listening, uid, id, v6Only, timer, owner, hiddenOwner, processes
+  }
+  enum TimerKeys: String, CodingKey { case kind, remainingSeconds }
+  enum HiddenKeys: String, CodingKey { case uid, user, reason, advice }
+
+  func encode(to encoder: any Encoder) throws {
+    let socket = entry.socket
+    var container = encoder.container(keyedBy: CodingKeys.self)
+    try container.encode(socket.proto.rawValue, forKey: .proto)
+    try container.encode(socket.family.rawValue, forKey: .family)
+    try container.encode(socket.local.address.description, forKey: .localAddress)
+    try container.encode(socket.local.port, forKey: .localPort)
+    try container.encode(socket.local.address.scope.rawValue, forKey: .addressScope)
+    try container.encode(socket.remote?.address.description, forKey: .remoteAddress)
+    try container.encode(socket.remote?.port, forKey: .remotePort)
+    try container.encode(socket.state.rawValue, forKey: .state)
+    try container.encode(socket.isListener, forKey: .listening)
+    try container.encode(socket.uid, forKey: .uid)
+    try container.encode(socket.id, forKey: .id)
+    try container.encode(socket.v6Only, forKey: .v6Only)
+    if let timer = socket.timer {
+      var nested = container.nestedContainer(keyedBy: TimerKeys.self, forKey: .timer)
+      try nested.encode(timer.kind.rawValue, forKey: .kind)
+      try nested.encode(timer.remainingSeconds, forKey: .remainingSeconds)
+    } else {
+      try container.encodeNil(forKey: .timer)
+    }
+    let ownerKind: String
+    switch entry.owner {
+    case .processes: ownerKind = "processes"
+    case .hidden: ownerKind = "hidden"
+    case .kernel: ownerKind = "kernel"
+    case .none: ownerKind = "none"
+    }
+    try container.encode(ownerKind, forKey: .owner)
+    if case .hidden(let hidden) = entry.owner {
+      var nested = container.nestedContainer(keyedBy: HiddenKeys.self, forKey: .hiddenOwner)
+      try nested.encode(hidden.uid, forKey: .uid)
+      try nested.encode(hidden.user, forKey: .user)
+      try nested.encode(hidden.reason.rawValue, forKey: .reason)
+      try nested.encode(hidden.advice, forKey: .advice)
+    } else {
+      try container.encodeNil(forKey: .hiddenOwner)
+    }
+    try container.encode(entry.owner.holders.map { ProcessJSON($0, takenAt: takenAt) }, forKey: .processes)
+  }
+}
+
+struct ProcessJSON: Encodable {
+  var holder: HolderProcess
+  var takenAt: Double
+
+  init(_ holder: HolderProcess, takenAt: Double) {
+    self.holder = holder
+    self.takenAt = takenAt
+  }
+
+  enum CodingKeys: String, CodingKey {
+    case pid, ppid, uid, user, name, command, commandLine, executable, cwd, startTime, uptimeSeconds
+    case fds, role, inheritedFrom
+  }
+
+  func encode(to encoder: any Encoder) throws {
+    let process = holder.process
+    var container = encoder.container(keyedBy: CodingKeys.self)
+    try container.encode(process.pid, forKey: .pid)
+    try container.encode(process.ppid, forKey: .ppid)
+    try container.encode(process.uid, forKey: .uid)
+    try container.encode(process.user, forKey: .user)
+    try container.encode(process.name, forKey: .name)
+    try container.encode(process.displayCommand, forKey: .command)
+    try container.encode(process.commandLine, forKey: .commandLine)
+    try container.encode(process.executable, forKey: .executable)
+    try container.encode(process.workingDirectory, forKey: .cwd)
+    try container.encode(process.startTime.map(JSONOutput.iso8601), forKey: .startTime)
+    try container.encode(process.startTime.map { max(0, takenAt - $0) }, forKey: .uptimeSeconds)
+    try container.encode(holder.fds, forKey: .fds)
+    try container.encode(holder.role.rawValue, forKey: .role)
+    try container.encode(holder.inheritedFrom, forKey: .inheritedFrom)
+  }
+}

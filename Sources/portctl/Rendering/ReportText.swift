@@ -1,0 +1,170 @@
+import PortKit
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Human output for `who` and `list`.
+enum ReportText {
+  static func printWho(_ report: PortReport, specs: [PortSpec], all: Bool) {
+    let style = Style.standardOutput
+    let what = all ? "no socket" : "nothing listening"
+    if report.sockets.isEmpty {
+      print("\(what) on \(specs.map(\.text).joined(separator: ", "))")
+      return
+    }
+    let showRemote = report.sockets.contains { $0.socket.remote != nil }
+    for line in table(report, showRemote: showRemote).render(style: style) { print(line) }
+    var notes = footnotes(report)
+    let unmatched = specs.filter { spec in !report.sockets.contains { spec.matches($0.socket) } }
+    if !unmatched.isEmpty {
+      notes.append("\(what) on \(unmatched.map(\.text).joined(separator: ", "))")
+    }
+    let processes = uniqueHolders(report)
+    if !processes.isEmpty {
+      print("")
+      var details = TextTable(headers: ["PID", "UID", "STARTED", "EXECUTABLE", "CWD"])
+      for process in processes {
+        let row: [TextTable.Cell] = [
+          .init(text: "\(process.pid)"), .init(text: process.uid.map { "\($0)" } ?? "-"),
+          .init(text: process.startTime.map(localTime) ?? "-"),
+          .init(text: process.executable ?? "-"), .init(text: process.workingDirectory ?? "-"),
+        ]
+        details.append(row)
+      }
+      for line in details.render(style: style) { print(line) }
+    }
+    if !notes.isEmpty {
+      print("")
+      for note in notes { print(note) }
+    }
+  }
+
+  static func printList(_ report: PortReport) {
+    let style = Style.standardOutput
+    if report.sockets.isEmpty {
+      print("no sockets matched")
+      return
+    }
+    let showRemote = report.sockets.contains { $0.socket.remote != nil }
+    for line in table(report, showRemote: showRemote).render(style: style) { print(line) }
+    let notes = footnotes(report)
+    if !notes.isEmpty {
+      print("")
+      for note in notes { print(note) }
+    }
+  }
+
+  static func table(_ report: PortReport, showRemote: Bool) -> TextTable {
+    let style = Style.standardOutput
+    var headers = ["PROTO", "LOCAL"]
+    if showRemote { headers.append("REMOTE") }
+    headers += ["STATE", "PID", "PPID", "USER", "UPTIME", "COMMAND"]
+    var table = TextTable(headers: headers)
+    for entry in report.sockets {
+      let socket = entry.socket
+      var socketCells: [TextTable.Cell] = [.init(text: socket.proto.rawValue), .init(text: socket.local.description)]
+      if showRemote { socketCells.append(.init(text: socket.remote?.description ?? "*")) }
+      let listening = socket.isListener
+      let stateStyle: (String) -> String = { listening ? style.green($0) : style.yellow($0) }
+      socketCells.append(TextTable.Cell(text: socket.state.rawValue, style: stateStyle))
+      let blank = socketCells.map { _ in TextTable.Cell(text: "") }
+      switch entry.owner {
+      case .processes(let holders):
+        for (index, holder) in holders.enumerated() {
+          let process = holder.process
+          let pid = holder.inheritedFrom == nil ? "\(process.pid)" : "└ \(process.pid)"
+          table.append(
+            (index == 0 ? socketCells : blank) + [
+              .init(text: pid, style: { style.bold($0) }), .init(text: "\(process.ppid)"),
+              .init(text: process.user ?? process.uid.map { "\($0)" } ?? "?"),
+              .init(text: process.startTime.map { Durations.compact(report.takenAt - $0) } ?? "-"),
+              .init(text: process.displayCommand),
+            ])
+        }
+      case .hidden(let hidden):
+        table.append(
+          socketCells + [
+            .init(text: "?", style: { style.yellow($0) }), .init(text: "-"),
+            .init(text: hidden.user ?? hidden.uid.map { "\($0)" } ?? "?"), .init(text: "-"),
+            .init(text: "(owner hidden)", style: { style.yellow($0) }),
+          ])
+      case .kernel:
+        table.append(
+          socketCells + [
+            .init(text: "-"), .init(text: "-"), .init(text: socket.uid.map { "\($0)" } ?? "-"), .init(text: "-"),
+            .init(text: "(held by the kernel)"),
+          ])
+      case .none:
+        let timer = socket.timer.map { " \(Durations.compact($0.remainingSeconds)) left" } ?? ""
+        table.append(
+          socketCells + [
+            .init(text: "-"), .init(text: "-"), .init(text: "-"), .init(text: "-"),
+            .init(text: "(no process\(timer.isEmpty ? "" : ";")\(timer))", style: { style.dim($0) }),
+          ])
+      }
+    }
+    return table
+  }
+
+  static func footnotes(_ report: PortReport) -> [String] {
+    var notes: [String] = []
+    // Inheritance, once per parent and set of children however many sockets they share.
+    var inherited: [(parent: PID, children: [PID], sockets: Int)] = []
+    for entry in report.sockets {
+      let byParent = Dictionary(grouping: entry.owner.holders.filter { $0.inheritedFrom != nil }) {
+        $0.inheritedFrom ?? 0
+      }
+      for (parent, group) in byParent {
+        let children = group.map(\.process.pid).sorted()
+        if let index = inherited.firstIndex(where: { $0.parent == parent && $0.children == children }) {
+          inherited[index].sockets += 1
+        } else {
+          inherited.append((parent, children, 1))
+        }
+      }
+    }
+    for (parent, children, sockets) in inherited.sorted(by: { $0.parent < $1.parent }) {
+      let pids = children.map { "\($0)" }.joined(separator: ", ")
+      let what = sockets == 1 ? "the socket" : "\(sockets) sockets"
+      notes.append("\(pids) inherited \(what) from \(parent) (forked after the socket was opened)")
+    }
+    for entry in report.sockets {
+      let socket = entry.socket
+      switch entry.owner {
+      case .hidden(let hidden):
+        notes.append("\(socket.proto.rawValue) \(socket.local): \(hidden.advice)")
+      case .kernel:
+        notes.append(
+          "\(socket.proto.rawValue) \(socket.local): no process holds this listener; the kernel does (an in-kernel server such as nfsd)"
+        )
+      case .processes, .none:
+        break
+      }
+    }
+    return notes
+  }
+
+  static func uniqueHolders(_ report: PortReport) -> [ProcessRecord] {
+    var seen = Set<PID>()
+    var result: [ProcessRecord] = []
+    for entry in report.sockets {
+      for holder in entry.owner.holders where seen.insert(holder.process.pid).inserted {
+        result.append(holder.process)
+      }
+    }
+    return result
+  }
+
+  /// `2026-11-22 16:02:11` in the local time zone.
+  static func localTime(_ epoch: Double) -> String {
+    var seconds = time_t(epoch)
+    var parts = tm()
+    guard localtime_r(&seconds, &parts) != nil else { return "-" }
+    var buffer = [CChar](repeating: 0, count: 32)
+    let count = strftime(&buffer, buffer.count, "%Y-%m-%d %H:%M:%S", &parts)
+    return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+  }
+}

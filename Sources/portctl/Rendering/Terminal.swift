@@ -1,0 +1,36 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#elseif canImport(ucrt)
+import ucrt
+#endif
+
+/// The process's standard streams and environment, as the renderer needs them.
+enum Terminal {
+  /// True when standard output is a terminal.
+  static var stdoutIsTTY: Bool { isatty(1) == 1 }
+
+  /// Colour on standard output: only on a terminal, never with `NO_COLOR` set (to anything
+  /// non-empty) or `TERM=dumb`.
+  static var colorEnabled: Bool {
+    if let noColor = environment("NO_COLOR"), !noColor.isEmpty { return false }
+    if environment("TERM") == "dumb" { return false }
+    return stdoutIsTTY
+  }
+
+  static func environment(_ name: String) -> String? {
+    getenv(name).map { String(cString: $0) }
+  }
+
+  /// Writes a line to standard error.
+  static func printError(_ line: String) {
+    var bytes = Array((line + "\n").utf8)
+    var offset = 0
+    while offset < bytes.count {
+      let written = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress! + offset, $0.count - offset) }
+      if written <= 0 { return }
+      offset += written
+    }
+  }
+}
