@@ -1,0 +1,184 @@
+import Foundation
+import Testing
+
+/// Where the built products are: beside the test bundle.
+enum Products {
+  static let directory: URL = {
+    #if os(Linux)
+    let bundle = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? "")
+    #else
+    let bundle = Bundle.main.bundleURL
+    #endif
+    // swift-testing runs inside `<product>.xctest` beside the executables on Linux.
+    var directory = bundle.deletingLastPathComponent()
+    while !FileManager.default.fileExists(atPath: directory.appendingPathComponent("portctl").path),
+      directory.path != "/"
+    {
+      directory.deleteLastPathComponent()
+    }
+    return directory
+  }()
+
+  static var portctl: URL { directory.appendingPathComponent("portctl") }
+  static var holder: URL { directory.appendingPathComponent("port-holder") }
+}
+
+/// The result of one run of the built `portctl`.
+struct RunResult {
+  var status: Int32
+  var stdout: String
+  var stderr: String
+
+  /// Standard output parsed as one JSON object.
+  func json() throws -> [String: Any] {
+    let object = try JSONSerialization.jsonObject(with: Data(stdout.utf8))
+    return try #require(object as? [String: Any], "not a JSON object: \(stdout)")
+  }
+}
+
+/// Runs `executable` with `arguments` and waits for it; stdin is /dev/null.
+func run(_ executable: URL, _ arguments: [String], environment: [String: String]? = nil) throws -> RunResult {
+  let process = Process()
+  process.executableURL = executable
+  process.arguments = arguments
+  var env = ProcessInfo.processInfo.environment
+  env["NO_COLOR"] = nil
+  for (key, value) in environment ?? [:] { env[key] = value }
+  process.environment = env
+  let out = Pipe()
+  let err = Pipe()
+  process.standardOutput = out
+  process.standardError = err
+  process.standardInput = FileHandle.nullDevice
+  try process.run()
+  // Read both pipes concurrently so that neither can fill up and stall the child.
+  let errorData = LockedData()
+  let reader = Thread { errorData.set(err.fileHandleForReading.readDataToEndOfFile()) }
+  reader.start()
+  let outData = out.fileHandleForReading.readDataToEndOfFile()
+  process.waitUntilExit()
+  while !errorData.done { usleep(1000) }
+  return RunResult(
+    status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+    stderr: String(decoding: errorData.value, as: UTF8.self))
+}
+
+/// Runs the built `portctl`.
+func portctl(_ arguments: String..., environment: [String: String]? = nil) throws -> RunResult {
+  try run(Products.portctl, arguments, environment: environment)
+}
+
+func portctl(_ arguments: [String], environment: [String: String]? = nil) throws -> RunResult {
+  try run(Products.portctl, arguments, environment: environment)
+}
+
+final class LockedData: @unchecked Sendable {
+  private let lock = NSLock()
+  private var data = Data()
+  private var finished = false
+  var value: Data { lock.withLock { data } }
+  var done: Bool { lock.withLock { finished } }
+  func set(_ value: Data) {
+    lock.withLock {
+      data = value
+      finished = true
+    }
+  }
+}
+
+/// A running `port-holder`: real sockets held by real processes. It and its forked children
+/// exit when this object closes their stdin (`stop()`, or when the test process dies).
+final class Holder {
+  let process = Process()
+  private let input = Pipe()
+  private let output = Pipe()
+  /// The holder's pid.
+  private(set) var pid: Int32 = 0
+  /// The ports the kernel gave each socket, in the order asked.
+  private(set) var ports: [UInt16] = []
+  /// Pids of the forked children.
+  private(set) var children: [Int32] = []
+
+  init(_ arguments: [String]) throws {
+    process.executableURL = Products.holder
+    process.arguments = arguments + ["--lifeline"]
+    process.standardInput = input
+    process.standardOutput = output
+    process.standardError = FileHandle.standardError
+    try process.run()
+    var line = Data()
+    while !line.contains(UInt8(ascii: "\n")) {
+      let chunk = output.fileHandleForReading.availableData
+      if chunk.isEmpty { break }
+      line.append(chunk)
+    }
+    let text = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    guard text.hasPrefix("ready ") else {
+      stop()
+      throw HolderError(message: "port-holder \(arguments) did not start: '\(text)'")
+    }
+    for field in text.split(separator: " ") {
+      let parts = field.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+      guard parts.count == 2 else { continue }
+      let values = parts[1].split(separator: ",")
+      switch parts[0] {
+      case "pid": pid = Int32(parts[1]) ?? 0
+      case "ports": ports = values.compactMap { UInt16($0) }
+      case "children": children = values.compactMap { Int32($0) }
+      default: break
+      }
+    }
+  }
+
+  convenience init(_ arguments: String...) throws {
+    try self.init(arguments)
+  }
+
+  var port: UInt16 { ports.first ?? 0 }
+
+  func stop() {
+    try? input.fileHandleForWriting.close()
+    if process.isRunning {
+      process.terminate()
+      process.waitUntilExit()
+    }
+  }
+
+  deinit { stop() }
+}
+
+struct HolderError: Error, CustomStringConvertible {
+  var message: String
+  var description: String { message }
+}
+
+/// A TCP port that nothing listens on right now: bound to 0, read back, closed.
+func unusedPort() throws -> UInt16 {
+  let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+  defer { close(fd) }
+  var address = sockaddr_in()
+  address.sin_family = sa_family_t(AF_INET)
+  address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+  var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+  let bound = withUnsafeMutablePointer(to: &address) {
+    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Int32 in
+      guard bind(fd, pointer, length) == 0 else { return -1 }
+      return getsockname(fd, pointer, &length)
+    }
+  }
+  try #require(bound == 0)
+  return UInt16(bigEndian: address.sin_port)
+}
+
+extension [String: Any] {
+  /// The `sockets` array of a report document.
+  var sockets: [[String: Any]] { self["sockets"] as? [[String: Any]] ?? [] }
+}
+
+extension [[String: Any]] {
+  /// Every holder pid in these sockets, in order.
+  var pids: [Int] { flatMap { ($0["processes"] as? [[String: Any]] ?? []).compactMap { $0["pid"] as? Int } } }
+}
+
+/// True when the tests run as root (needed for namespaces and other users).
+var isRoot: Bool { geteuid() == 0 }
