@@ -137,7 +137,9 @@ if selfConnect, let index = requests.firstIndex(where: \.tcp) {
     address.sin6_port = opened[index].port.bigEndian
     _ = inet_pton(AF_INET6, target, &address.sin6_addr)
     result = withUnsafePointer(to: &address) {
-      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(client, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+        connect(client, $0, socklen_t(MemoryLayout<sockaddr_in6>.size))
+      }
     }
   } else {
     var address = sockaddr_in()
@@ -145,7 +147,9 @@ if selfConnect, let index = requests.firstIndex(where: \.tcp) {
     address.sin_port = opened[index].port.bigEndian
     _ = inet_pton(AF_INET, target, &address.sin_addr)
     result = withUnsafePointer(to: &address) {
-      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(client, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+        connect(client, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+      }
     }
   }
   check(result, "connect")

@@ -12,7 +12,8 @@ enum Inspection {
     } catch {
       if output.json {
         JSONOutput.emit(
-          ErrorDocument(command: command, exitCode: ExitStatus.systemError, code: error.code.rawValue, message: error.message))
+          ErrorDocument(
+            command: command, exitCode: ExitStatus.systemError, code: error.code.rawValue, message: error.message))
       } else {
         Terminal.printError("portctl: \(error.message)")
       }

@@ -18,7 +18,8 @@ struct SocketSelectionOptions: ParsableArguments {
   @Flag(name: .long, help: "Only UDP sockets.")
   var udp = false
 
-  @Flag(name: .shortAndLong, help: "Also connections and closing sockets (TIME_WAIT, CLOSE_WAIT, …), not only listeners.")
+  @Flag(
+    name: .shortAndLong, help: "Also connections and closing sockets (TIME_WAIT, CLOSE_WAIT, …), not only listeners.")
   var all = false
 
   var protocols: Set<TransportProtocol> {

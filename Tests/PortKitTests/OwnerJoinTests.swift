@@ -32,7 +32,8 @@ struct FixtureProcfs {
   ) throws {
     try write(
       "\(pid)/stat",
-      "\(pid) (\(name)) S \(ppid) \(pid) \(pid) 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 \(startTicks) 0 0 18446744073709551615\n")
+      "\(pid) (\(name)) S \(ppid) \(pid) \(pid) 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 \(startTicks) 0 0 18446744073709551615\n"
+    )
     try write("\(pid)/status", "Name:\t\(name)\nUid:\t\(uid)\t\(uid)\t\(uid)\t\(uid)\n")
     try write("\(pid)/cmdline", commandLine.map { $0 + "\0" }.joined())
     try link("\(pid)/exe", to: "/usr/bin/\(name)")
@@ -65,7 +66,8 @@ struct FixtureProcfs {
     )
     try tree.write(
       "net/udp",
-      header + "  10: 00000000:0035 00000000:0000 07 00000000:00000000 00:00000000 00000000  1000        0 5003 2 0 0\n")
+      header + "  10: 00000000:0035 00000000:0000 07 00000000:00000000 00:00000000 00000000  1000        0 5003 2 0 0\n"
+    )
     // net/udp6 is missing, as on a kernel without IPv6: skipped, not an error.
     try tree.write("stat", "cpu  1 2 3 4\nbtime 1700000000\n")
     try tree.process(
@@ -150,7 +152,9 @@ struct FixtureProcfs {
 
 @Suite struct InspectorTests {
   private func listener(_ port: UInt16, id: UInt64, uid: UInt32 = 0, proto: TransportProtocol = .tcp) -> SocketEntry {
-    SocketEntry(proto: proto, local: Endpoint(address: .anyV4, port: port), state: proto == .tcp ? .listen : .unconnected, uid: uid, id: id)
+    SocketEntry(
+      proto: proto, local: Endpoint(address: .anyV4, port: port), state: proto == .tcp ? .listen : .unconnected,
+      uid: uid, id: id)
   }
   private func process(_ pid: PID, _ ppid: PID) -> ProcessRecord {
     ProcessRecord(pid: pid, ppid: ppid, uid: 1000, user: "alice", name: "nginx")
@@ -176,7 +180,12 @@ struct FixtureProcfs {
     // 10 (holder) → 20 (closed its copy) → 30 (holder); 10 → 11 (holder).
     let snapshot = SystemSnapshot(
       sockets: [listener(80, id: 7)],
-      references: [7: [SocketReference(pid: 30, fds: [3]), SocketReference(pid: 11, fds: [3]), SocketReference(pid: 10, fds: [6, 3])]],
+      references: [
+        7: [
+          SocketReference(pid: 30, fds: [3]), SocketReference(pid: 11, fds: [3]),
+          SocketReference(pid: 10, fds: [6, 3]),
+        ]
+      ],
       processes: [10: process(10, 1), 11: process(11, 10), 20: process(20, 10), 30: process(30, 20)],
       effectiveUID: 0, takenAt: 0)
     let holders = PortInspector.report(from: snapshot, query: SocketQuery()).sockets[0].owner.holders

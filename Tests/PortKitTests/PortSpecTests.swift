@@ -33,7 +33,9 @@ import Testing
     #expect(try one("80/tcp").proto == .tcp)
     #expect(try one("UDP:53").proto == .udp)
     #expect(try one("3000").proto == nil)
-    #expect(try one("udp:[::1]:5353") == PortSpec(ports: 5353...5353, proto: .udp, address: .loopbackV6, text: "udp:[::1]:5353"))
+    #expect(
+      try one("udp:[::1]:5353")
+        == PortSpec(ports: 5353...5353, proto: .udp, address: .loopbackV6, text: "udp:[::1]:5353"))
     #expect(try one("127.0.0.1:3000-3010/tcp").ports == 3000...3010)
   }
 
@@ -48,7 +50,8 @@ import Testing
   @Test(arguments: [
     ("0", "port 0"), ("65536", "above the highest port"), ("-1", "not negative"), ("abc", "not a port number"),
     ("3010-3000", "runs backwards"), ("", "empty"), ("[::1", "closing ']'"), ("70000-70010", "above the highest port"),
-    ("3000-70000", "above the highest port"), ("1.2.3:80", "not an IP address"), ("example.com:80", "not an IP address"),
+    ("3000-70000", "above the highest port"), ("1.2.3:80", "not an IP address"),
+    ("example.com:80", "not an IP address"),
     ("localhost:3000", "127.0.0.1:3000 or [::1]:3000"), ("::1:80", "brackets"), ("[::1]", "':PORT'"),
     ("[1.2.3.4]:80", "not an IPv6 address"), ("[::1]80", "':PORT'"), ("3000,,8080", "empty item"), (",", "empty item"),
     ("tcp:", "missing port"), ("3000-", "missing port"), ("99999999999999999999", "above the highest port"),

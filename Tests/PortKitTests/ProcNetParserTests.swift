@@ -1,6 +1,5 @@
-import Testing
-
 import Foundation
+import Testing
 
 @testable import PortKit
 
@@ -114,7 +113,8 @@ func fixture(_ name: String) throws -> [UInt8] {
 
 @Suite struct ProcfsParserTests {
   @Test func statWithSpacesAndParenthesesInTheName() throws {
-    let text = "4242 (my (weird) name) S 4200 4242 4242 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 1000 10 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0"
+    let text =
+      "4242 (my (weird) name) S 4200 4242 4242 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 1000 10 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0"
     let stat = try #require(ProcfsParsers.stat(Array(text.utf8)))
     #expect(stat.name == "my (weird) name")
     #expect(stat.state == "S")
@@ -130,7 +130,10 @@ func fixture(_ name: String) throws -> [UInt8] {
     #expect(stat.ppid == 0)
   }
 
-  @Test(arguments: ["", "4242", "4242 (name", "4242 name) S 1", "4242 (x) S 1 2 3", "4242 (x) S notanumber 1 1 0 -1 0 0 0 0 0 0 0 0 0 0 0 0 0 5"])
+  @Test(arguments: [
+    "", "4242", "4242 (name", "4242 name) S 1", "4242 (x) S 1 2 3",
+    "4242 (x) S notanumber 1 1 0 -1 0 0 0 0 0 0 0 0 0 0 0 0 0 5",
+  ])
   func oddStatIsRejected(text: String) {
     #expect(ProcfsParsers.stat(Array(text.utf8)) == nil)
   }
@@ -143,8 +146,14 @@ func fixture(_ name: String) throws -> [UInt8] {
   }
 
   @Test func commandLineSplitsAtNul() {
-    #expect(ProcfsParsers.commandLine(Array("node\0server.js\0--port\03000\0".utf8)) == ["node", "server.js", "--port", "3000"])
-    #expect(ProcfsParsers.commandLine(Array("nginx: master process /usr/sbin/nginx".utf8)) == ["nginx: master process /usr/sbin/nginx"])
+    #expect(
+      ProcfsParsers.commandLine(Array("node\0server.js\0--port\03000\0".utf8)) == [
+        "node", "server.js", "--port", "3000",
+      ])
+    #expect(
+      ProcfsParsers.commandLine(Array("nginx: master process /usr/sbin/nginx".utf8)) == [
+        "nginx: master process /usr/sbin/nginx"
+      ])
     #expect(ProcfsParsers.commandLine([]) == [])
     #expect(ProcfsParsers.commandLine([0, 0]) == [])
     #expect(ProcfsParsers.commandLine(Array("a\0\0b\0".utf8)) == ["a", "", "b"])

@@ -5,7 +5,8 @@ import Testing
 enum Products {
   static let directory: URL = {
     #if os(Linux)
-    let bundle = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? "")
+    let bundle = URL(
+      fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? "")
     #else
     let bundle = Bundle.main.bundleURL
     #endif

@@ -73,7 +73,9 @@ public enum PortInspector {
     return result.sorted { (depth($0), $0.process.pid) < (depth($1), $1.process.pid) }
   }
 
-  static func nearestHolderAncestor(of process: ProcessRecord, among holders: Set<PID>, processes: [PID: ProcessRecord]) -> PID? {
+  static func nearestHolderAncestor(of process: ProcessRecord, among holders: Set<PID>, processes: [PID: ProcessRecord])
+    -> PID?
+  {
     var parent = process.ppid
     var steps = 0
     while parent > 0, steps < 64 {

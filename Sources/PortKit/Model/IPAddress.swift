@@ -141,7 +141,10 @@ public enum IPAddress: Hashable, Sendable, Comparable {
   public var bytes: [UInt8] {
     switch self {
     case .v4(let raw):
-      return [UInt8(raw >> 24), UInt8(truncatingIfNeeded: raw >> 16), UInt8(truncatingIfNeeded: raw >> 8), UInt8(truncatingIfNeeded: raw)]
+      return [
+        UInt8(raw >> 24), UInt8(truncatingIfNeeded: raw >> 16), UInt8(truncatingIfNeeded: raw >> 8),
+        UInt8(truncatingIfNeeded: raw),
+      ]
     case .v6(let high, let low):
       return (0..<8).map { UInt8(truncatingIfNeeded: high >> (56 - 8 * $0)) }
         + (0..<8).map { UInt8(truncatingIfNeeded: low >> (56 - 8 * $0)) }
@@ -160,7 +163,8 @@ extension IPAddress: CustomStringConvertible {
       if high == 0, low >> 32 == 0xFFFF {
         return "::ffff:" + IPAddress.v4(UInt32(truncatingIfNeeded: low)).description
       }
-      let groups = (0..<4).map { UInt16(truncatingIfNeeded: high >> (48 - 16 * $0)) }
+      let groups =
+        (0..<4).map { UInt16(truncatingIfNeeded: high >> (48 - 16 * $0)) }
         + (0..<4).map { UInt16(truncatingIfNeeded: low >> (48 - 16 * $0)) }
       // Longest run of two or more zero groups; the first one wins a tie.
       var bestStart = -1

@@ -14,7 +14,9 @@ public struct PortSpec: Hashable, Sendable {
   /// The text this spec was parsed from.
   public var text: String
 
-  public init(ports: ClosedRange<UInt16>, proto: TransportProtocol? = nil, address: IPAddress? = nil, text: String? = nil) {
+  public init(
+    ports: ClosedRange<UInt16>, proto: TransportProtocol? = nil, address: IPAddress? = nil, text: String? = nil
+  ) {
     self.ports = ports
     self.proto = proto
     self.address = address

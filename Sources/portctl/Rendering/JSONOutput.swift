@@ -1,9 +1,10 @@
+import PortKit
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import PortKit
 
 /// Writes exactly one JSON document to standard output. Schema: docs/json.md.
 enum JSONOutput {

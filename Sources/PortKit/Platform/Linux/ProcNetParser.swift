@@ -28,7 +28,9 @@ public enum ProcNetParser {
   }
 
   /// Parses one line; `nil` for the header and for malformed lines.
-  public static func parseLine(_ line: some StringProtocol, proto: TransportProtocol, family: AddressFamily) -> SocketEntry? {
+  public static func parseLine(_ line: some StringProtocol, proto: TransportProtocol, family: AddressFamily)
+    -> SocketEntry?
+  {
     var fields: [ArraySlice<UInt8>] = []
     splitFields(Array(line.utf8)[...], into: &fields)
     return entry(fields, proto: proto, family: family)

@@ -12,7 +12,8 @@ public struct ProcfsReader: Sendable {
   /// The system's user database.
   public static let systemUserNames: @Sendable (UInt32) -> String? = { Syscalls.userName($0) }
 
-  public init(root: String = "/proc", userName: @escaping @Sendable (UInt32) -> String? = ProcfsReader.systemUserNames) {
+  public init(root: String = "/proc", userName: @escaping @Sendable (UInt32) -> String? = ProcfsReader.systemUserNames)
+  {
     self.root = root
     self.userName = userName
   }

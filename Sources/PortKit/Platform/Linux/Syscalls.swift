@@ -17,7 +17,9 @@ enum Syscalls {
   }
 
   /// Opens `path` (relative to `directory`, or absolute) read-only and close-on-exec.
-  static func open(_ path: String, relativeTo directory: Int32 = AT_FDCWD, directoryOnly: Bool = false) -> Result<Int32, Errno> {
+  static func open(_ path: String, relativeTo directory: Int32 = AT_FDCWD, directoryOnly: Bool = false) -> Result<
+    Int32, Errno
+  > {
     let flags = O_RDONLY | O_CLOEXEC | (directoryOnly ? O_DIRECTORY : 0)
     return retryingOnInterrupt { openat(directory, path, flags) }
   }
@@ -44,7 +46,9 @@ enum Syscalls {
   }
 
   /// Reads a symbolic link relative to `directory` into `buffer`; returns the length.
-  static func readLink(_ name: UnsafePointer<CChar>, relativeTo directory: Int32, into buffer: UnsafeMutableBufferPointer<UInt8>) -> Int? {
+  static func readLink(
+    _ name: UnsafePointer<CChar>, relativeTo directory: Int32, into buffer: UnsafeMutableBufferPointer<UInt8>
+  ) -> Int? {
     let count = buffer.withMemoryRebound(to: CChar.self) { chars -> Int in
       guard let base = chars.baseAddress else { return -1 }
       return readlinkat(directory, name, base, chars.count)

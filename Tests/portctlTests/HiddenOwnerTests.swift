@@ -1,0 +1,98 @@
+import Foundation
+import Testing
+
+/// A socket held by root, looked at by an unprivileged user: inside a fresh network
+/// namespace (so nothing else is listening), as uid 65534.
+@Suite(.serialized) struct HiddenOwnerTests {
+  static let canRun =
+    isRoot && FileManager.default.isExecutableFile(atPath: "/usr/bin/unshare")
+    && FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv")
+
+  /// A copy of portctl that uid 65534 can execute even when the build directory is private.
+  private func executableForNobody() throws -> URL {
+    let directory = URL(fileURLWithPath: "/tmp/portctl-nobody-\(getpid())")
+    try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: directory.path)
+    let copy = directory.appendingPathComponent("portctl")
+    try? FileManager.default.removeItem(at: copy)
+    try FileManager.default.copyItem(at: Products.portctl, to: copy)
+    try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: copy.path)
+    return copy
+  }
+
+  /// Starts a root holder in a new network namespace and runs portctl there as nobody.
+  /// Prints the holder's ready line, then portctl's output; exits with portctl's status.
+  private func scenario(_ portctlArguments: String) throws -> (holderPID: Int, port: Int, result: RunResult) {
+    let binary = try executableForNobody()
+    defer { try? FileManager.default.removeItem(at: binary.deletingLastPathComponent()) }
+    let script = """
+      set -u
+      ip link set lo up
+      ready=$(mktemp)
+      "\(Products.holder.path)" tcp:127.0.0.1:0 udp:0.0.0.0:0 >"$ready" &
+      holder=$!
+      trap 'kill -9 $holder 2>/dev/null' EXIT
+      for _ in $(seq 200); do grep -q ready "$ready" && break; sleep 0.02; done
+      head -n1 "$ready"
+      port=$(sed -n 's/.*ports=\\([0-9]*\\).*/\\1/p' "$ready")
+      setpriv --reuid=65534 --regid=65534 --clear-groups "\(binary.path)" \(portctlArguments)
+      """
+    let result = try run(URL(fileURLWithPath: "/usr/bin/unshare"), ["--net", "bash", "-c", script])
+    let firstLine = result.stdout.split(separator: "\n").first.map(String.init) ?? ""
+    let fields = Dictionary(
+      firstLine.split(separator: " ").compactMap { field -> (String, String)? in
+        let parts = field.split(separator: "=", maxSplits: 1)
+        return parts.count == 2 ? (String(parts[0]), String(parts[1])) : nil
+      }, uniquingKeysWith: { first, _ in first })
+    let pid = try #require(fields["pid"].flatMap { Int($0) }, "holder did not start: \(result.stdout) \(result.stderr)")
+    let port = try #require(fields["ports"]?.split(separator: ",").first.flatMap { Int($0) })
+    var rest = result
+    rest.stdout = result.stdout.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false).dropFirst()
+      .joined()
+    return (pid, port, rest)
+  }
+
+  @Test(.enabled(if: canRun, "needs root, unshare and setpriv"))
+  func rootSocketSeenByNobodyIsHeldWithTheOwnerHidden() throws {
+    let (holderPID, port, result) = try scenario("who \"$port\" --json")
+    #expect(result.status == 0, "\(result.stderr)")
+    let document = try result.json()
+    #expect(document["held"] as? Bool == true)
+    let socket = try #require(document.sockets.first)
+    #expect(document.sockets.count == 1)
+    #expect(socket["localPort"] as? Int == port)
+    #expect(socket["owner"] as? String == "hidden")
+    #expect((socket["processes"] as? [Any])?.isEmpty == true)
+    let hidden = try #require(socket["hiddenOwner"] as? [String: Any])
+    #expect(hidden["uid"] as? Int == 0)
+    #expect(hidden["user"] as? String == "root")
+    #expect(hidden["reason"] as? String == "needs-privilege")
+    #expect((document["uninspectableProcesses"] as? Int ?? 0) > 0)
+    #expect(!result.stdout.contains("\"pid\" : \(holderPID)"))
+  }
+
+  @Test(.enabled(if: canRun, "needs root, unshare and setpriv"))
+  func humanOutputSaysWhoseItIsAndToUseSudo() throws {
+    let (_, port, result) = try scenario("who \"$port\"")
+    #expect(result.status == 0, "\(result.stderr)")
+    #expect(result.stdout.contains("tcp    127.0.0.1:\(port)  LISTEN  ?"))
+    #expect(result.stdout.contains("(owner hidden)"))
+    #expect(
+      result.stdout.contains(
+        "tcp 127.0.0.1:\(port): owner hidden: held by root (uid 0); run with sudo to see the process"))
+    #expect(!result.stdout.contains("nothing listening"))
+  }
+
+  @Test(.enabled(if: canRun, "needs root, unshare and setpriv"))
+  func listShowsHiddenSocketsOfEveryProtocol() throws {
+    let (_, port, result) = try scenario("list --json")
+    #expect(result.status == 0, "\(result.stderr)")
+    let sockets = try result.json().sockets
+    #expect(sockets.map { $0["protocol"] as? String }.sorted { ($0 ?? "") < ($1 ?? "") } == ["tcp", "udp"])
+    #expect(sockets.allSatisfy { $0["owner"] as? String == "hidden" })
+    #expect(sockets.contains { $0["localPort"] as? Int == port })
+    let byUser = try scenario("list --user root --json")
+    #expect(byUser.result.status == 0)
+    #expect(try byUser.result.json().sockets.count == 2)
+  }
+}
