@@ -8,6 +8,8 @@
 //     --fork N          fork N children that inherit every socket
 //     --ignore-term     ignore SIGTERM
 //     --self-connect    connect to the first TCP listener and accept, making an ESTABLISHED pair
+//     --time-wait       connect to the first TCP listener, close the server side first, then
+//                       close the listener too: only a TIME_WAIT socket stays on the port
 //     --lifeline        exit when standard input reaches end of file (every process)
 //
 // Prints one line once everything is set up:
@@ -43,6 +45,7 @@ var reusePort = false
 var forks = 0
 var ignoreTerm = false
 var selfConnect = false
+var timeWait = false
 var lifeline = false
 
 var arguments = CommandLine.arguments.dropFirst()
@@ -52,6 +55,7 @@ while let argument = arguments.popFirst() {
   case "--reuseport": reusePort = true
   case "--ignore-term": ignoreTerm = true
   case "--self-connect": selfConnect = true
+  case "--time-wait": timeWait = true
   case "--lifeline": lifeline = true
   case "--fork":
     guard let count = arguments.popFirst().flatMap({ Int($0) }), count >= 0 else { fail("--fork takes a count") }
@@ -125,7 +129,8 @@ func check(_ result: Int32, _ what: String) {
 let opened = requests.map(open)
 var held: [Int32] = opened.map(\.fd)
 
-if selfConnect, let index = requests.firstIndex(where: \.tcp) {
+/// Connects a client to the listener `index` and accepts it: (client, accepted).
+@MainActor func connectPair(_ index: Int) -> (client: Int32, accepted: Int32) {
   let request = requests[index]
   let client = socket(request.family, Int32(SOCK_STREAM.rawValue), 0)
   check(client, "socket")
@@ -155,7 +160,22 @@ if selfConnect, let index = requests.firstIndex(where: \.tcp) {
   check(result, "connect")
   let accepted = accept(opened[index].fd, nil, nil)
   check(accepted, "accept")
-  held += [client, accepted]
+  return (client, accepted)
+}
+
+if selfConnect, let index = requests.firstIndex(where: \.tcp) {
+  let pair = connectPair(index)
+  held += [pair.client, pair.accepted]
+}
+
+if timeWait, let index = requests.firstIndex(where: \.tcp) {
+  let pair = connectPair(index)
+  close(pair.accepted)  // the side that closes first ends in TIME_WAIT
+  usleep(20_000)
+  close(pair.client)
+  close(opened[index].fd)
+  held.removeAll { $0 == opened[index].fd }
+  usleep(50_000)
 }
 
 /// Blocks until stdin closes (with --lifeline) or forever.

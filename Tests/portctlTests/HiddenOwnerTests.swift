@@ -22,12 +22,15 @@ import Testing
 
   /// Starts a root holder in a new network namespace and runs portctl there as nobody.
   /// Prints the holder's ready line, then portctl's output; exits with portctl's status.
-  private func scenario(_ portctlArguments: String) throws -> (holderPID: Int, port: Int, result: RunResult) {
+  private func scenario(_ portctlArguments: String, hidePID: Bool = false) throws -> (
+    holderPID: Int, port: Int, result: RunResult
+  ) {
     let binary = try executableForNobody()
     defer { try? FileManager.default.removeItem(at: binary.deletingLastPathComponent()) }
     let script = """
       set -u
       ip link set lo up
+      \(hidePID ? "mount -t proc -o hidepid=2 proc /proc || exit 90" : "")
       ready=$(mktemp)
       "\(Products.holder.path)" tcp:127.0.0.1:0 udp:0.0.0.0:0 >"$ready" &
       holder=$!
@@ -37,7 +40,8 @@ import Testing
       port=$(sed -n 's/.*ports=\\([0-9]*\\).*/\\1/p' "$ready")
       setpriv --reuid=65534 --regid=65534 --clear-groups "\(binary.path)" \(portctlArguments)
       """
-    let result = try run(URL(fileURLWithPath: "/usr/bin/unshare"), ["--net", "bash", "-c", script])
+    let namespaces = hidePID ? ["--net", "--mount"] : ["--net"]
+    let result = try run(URL(fileURLWithPath: "/usr/bin/unshare"), namespaces + ["bash", "-c", script])
     let firstLine = result.stdout.split(separator: "\n").first.map(String.init) ?? ""
     let fields = Dictionary(
       firstLine.split(separator: " ").compactMap { field -> (String, String)? in
@@ -69,6 +73,20 @@ import Testing
     #expect(hidden["reason"] as? String == "needs-privilege")
     #expect((document["uninspectableProcesses"] as? Int ?? 0) > 0)
     #expect(!result.stdout.contains("\"pid\" : \(holderPID)"))
+  }
+
+  @Test(.enabled(if: canRun, "needs root, unshare and setpriv"))
+  func procMountedWithHidePIDStillShowsTheSocketHeld() throws {
+    let (_, port, result) = try scenario("who \"$port\" --json", hidePID: true)
+    #expect(result.status == 0, "\(result.stderr)")
+    let socket = try #require(try result.json().sockets.first)
+    #expect(socket["localPort"] as? Int == port)
+    #expect(socket["owner"] as? String == "hidden")
+    let hidden = try #require(socket["hiddenOwner"] as? [String: Any])
+    #expect(hidden["user"] as? String == "root")
+    #expect(hidden["reason"] as? String == "needs-privilege")
+    // With hidepid the other processes are not even listed, so none is "uninspectable".
+    #expect(try result.json()["uninspectableProcesses"] as? Int == 0)
   }
 
   @Test(.enabled(if: canRun, "needs root, unshare and setpriv"))

@@ -192,6 +192,33 @@ import Testing
     #expect(text.stdout.contains("ESTABLISHED"))
   }
 
+  @Test func timeWaitAloneDoesNotHoldThePort() throws {
+    let holder = try Holder("tcp:127.0.0.1:0", "--time-wait")
+    let listeners = try portctl("who", "\(holder.port)")
+    #expect(listeners.status == 1)
+    #expect(listeners.stdout == "nothing listening on \(holder.port)\n")
+    let all = try portctl("who", "\(holder.port)", "--all", "--json")
+    #expect(all.status == 1)
+    let document = try all.json()
+    #expect(document["held"] as? Bool == false)
+    let socket = try #require(document.sockets.first)
+    #expect(document.sockets.count == 1)
+    #expect(socket["state"] as? String == "TIME_WAIT")
+    #expect(socket["owner"] as? String == "none")
+    #expect(socket["id"] as? Int == 0)
+    let timer = try #require(socket["timer"] as? [String: Any])
+    #expect(timer["kind"] as? String == "timeWait")
+    let remaining = try #require(timer["remainingSeconds"] as? Double)
+    #expect(remaining > 0 && remaining <= 60)
+    let text = try portctl("who", "\(holder.port)", "--all")
+    #expect(text.status == 1)
+    #expect(text.stdout.contains("TIME_WAIT"))
+    #expect(text.stdout.contains("(no process; "))
+    #expect(
+      text.stdout.contains(
+        "nothing holds \(holder.port): only TIME_WAIT sockets remain, owned by no process; they close by themselves"))
+  }
+
   @Test(arguments: [
     ("0", "port 0"), ("65536", "above the highest port"), ("-1", "not negative"), ("abc", "not a port number"),
     ("3010-3000", "runs backwards"), ("", "empty"), ("[::1", "closing ']'"), ("65530-65540", "above the highest port"),

@@ -22,6 +22,15 @@ enum ReportText {
     if !unmatched.isEmpty {
       notes.append("\(what) on \(unmatched.map(\.text).joined(separator: ", "))")
     }
+    for spec in specs {
+      let matched = report.sockets.filter { spec.matches($0.socket) }
+      guard !matched.isEmpty, !matched.contains(where: { $0.owner.holdsPort }) else { continue }
+      var states: [String] = []
+      for state in matched.map(\.socket.state.rawValue) where !states.contains(state) { states.append(state) }
+      notes.append(
+        "nothing holds \(spec.text): only \(states.joined(separator: ", ")) sockets remain, owned by no process; they close by themselves"
+      )
+    }
     let processes = uniqueHolders(report)
     if !processes.isEmpty {
       print("")
