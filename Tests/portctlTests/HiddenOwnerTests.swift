@@ -90,6 +90,22 @@ import Testing
   }
 
   @Test(.enabled(if: canRun, "needs root, unshare and setpriv"))
+  func holderInAnotherPIDNamespaceIsHeldAndNotVisibleEvenAsRoot() throws {
+    // portctl runs as root in a new PID namespace with its own /proc, so the holder (in
+    // ours, on the same network) has no /proc entry it can see.
+    let holder = try Holder("tcp:127.0.0.1:0")
+    let result = try run(
+      URL(fileURLWithPath: "/usr/bin/unshare"),
+      ["--pid", "--fork", "--mount-proc", Products.portctl.path, "who", "\(holder.port)", "--json"])
+    #expect(result.status == 0, "\(result.stderr)")
+    let socket = try #require(try result.json().sockets.first)
+    #expect(socket["owner"] as? String == "hidden")
+    let hidden = try #require(socket["hiddenOwner"] as? [String: Any])
+    #expect(hidden["reason"] as? String == "not-visible")
+    #expect((hidden["advice"] as? String)?.contains("another PID namespace") == true)
+  }
+
+  @Test(.enabled(if: canRun, "needs root, unshare and setpriv"))
   func humanOutputSaysWhoseItIsAndToUseSudo() throws {
     let (_, port, result) = try scenario("who \"$port\"")
     #expect(result.status == 0, "\(result.stderr)")
