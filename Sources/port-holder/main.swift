@@ -83,6 +83,28 @@ func check(_ result: Int32, _ what: String) {
   if result < 0 { fail("\(what): \(String(cString: strerror(errno)))") }
 }
 
+/// Calls `body` with a socket address for `host` and `port` in `family`.
+func withSocketAddress<T>(
+  _ family: Int32, _ host: String, _ port: UInt16, _ body: (UnsafePointer<sockaddr>, socklen_t) -> T
+) -> T {
+  if family == AF_INET6 {
+    var address = sockaddr_in6()
+    address.sin6_family = sa_family_t(AF_INET6)
+    address.sin6_port = port.bigEndian
+    guard inet_pton(AF_INET6, host, &address.sin6_addr) == 1 else { fail("bad IPv6 address \(host)") }
+    return withUnsafePointer(to: &address) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
+    }
+  }
+  var address = sockaddr_in()
+  address.sin_family = sa_family_t(AF_INET)
+  address.sin_port = port.bigEndian
+  guard inet_pton(AF_INET, host, &address.sin_addr) == 1 else { fail("bad IPv4 address \(host)") }
+  return withUnsafePointer(to: &address) {
+    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+  }
+}
+
 @MainActor func open(_ request: Request) -> (fd: Int32, port: UInt16) {
   let type = Int32(request.tcp ? SOCK_STREAM.rawValue : SOCK_DGRAM.rawValue)
   let fd = socket(request.family, type, 0)
@@ -92,24 +114,9 @@ func check(_ result: Int32, _ what: String) {
   if request.family == AF_INET6 {
     var flag: Int32 = v6Only ? 1 : 0
     check(setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &flag, 4), "IPV6_V6ONLY")
-    var address = sockaddr_in6()
-    address.sin6_family = sa_family_t(AF_INET6)
-    address.sin6_port = request.port.bigEndian
-    guard inet_pton(AF_INET6, request.address, &address.sin6_addr) == 1 else { fail("bad IPv6 \(request.address)") }
-    let result = withUnsafePointer(to: &address) {
-      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
-    }
-    check(result, "bind [\(request.address)]:\(request.port)")
-  } else {
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = request.port.bigEndian
-    guard inet_pton(AF_INET, request.address, &address.sin_addr) == 1 else { fail("bad IPv4 \(request.address)") }
-    let result = withUnsafePointer(to: &address) {
-      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-    }
-    check(result, "bind \(request.address):\(request.port)")
   }
+  let result = withSocketAddress(request.family, request.address, request.port) { bind(fd, $0, $1) }
+  check(result, "bind \(request.address) port \(request.port)")
   if request.tcp { check(listen(fd, 128), "listen") }
   var storage = sockaddr_storage()
   var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
@@ -135,28 +142,7 @@ var held: [Int32] = opened.map(\.fd)
   let client = socket(request.family, Int32(SOCK_STREAM.rawValue), 0)
   check(client, "socket")
   let target = request.address == "0.0.0.0" ? "127.0.0.1" : (request.address == "::" ? "::1" : request.address)
-  var result: Int32
-  if request.family == AF_INET6 {
-    var address = sockaddr_in6()
-    address.sin6_family = sa_family_t(AF_INET6)
-    address.sin6_port = opened[index].port.bigEndian
-    _ = inet_pton(AF_INET6, target, &address.sin6_addr)
-    result = withUnsafePointer(to: &address) {
-      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-        connect(client, $0, socklen_t(MemoryLayout<sockaddr_in6>.size))
-      }
-    }
-  } else {
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = opened[index].port.bigEndian
-    _ = inet_pton(AF_INET, target, &address.sin_addr)
-    result = withUnsafePointer(to: &address) {
-      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-        connect(client, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-      }
-    }
-  }
+  let result = withSocketAddress(request.family, target, opened[index].port) { connect(client, $0, $1) }
   check(result, "connect")
   let accepted = accept(opened[index].fd, nil, nil)
   check(accepted, "accept")
