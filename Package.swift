@@ -15,8 +15,9 @@ let package = Package(
   targets: [
     .target(
       name: "PortKit",
-      dependencies: [.product(name: "SystemPackage", package: "swift-system")]
+      dependencies: ["CPortSys", .product(name: "SystemPackage", package: "swift-system")]
     ),
+    .target(name: "CPortSys"),
     .executableTarget(
       name: "portctl",
       dependencies: [

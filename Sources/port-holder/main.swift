@@ -5,12 +5,17 @@
 //   port-holder [options] PROTO:ADDR:PORT…      e.g. tcp:127.0.0.1:0 udp:[::]:0 tcp:[::1]:4000
 //     --v6only          set IPV6_V6ONLY on IPv6 sockets (default: dual-stack)
 //     --reuseport       set SO_REUSEPORT (share a port with another process)
+//     --reuseaddr       set SO_REUSEADDR on TCP sockets, as most servers do
 //     --fork N          fork N children that inherit every socket
 //     --ignore-term     ignore SIGTERM
 //     --self-connect    connect to the first TCP listener and accept, making an ESTABLISHED pair
 //     --time-wait       connect to the first TCP listener, close the server side first, then
 //                       close the listener too: only a TIME_WAIT socket stays on the port
 //     --lifeline        exit when standard input reaches end of file (every process)
+//     --supervise       act as a supervisor: a child holds the sockets, and whenever it exits a
+//                       new child opens them again on the same ports (after --respawn-delay MS)
+//     --run CMD ARG…    after setup, run CMD as a child ("{port}" in ARG is the first port), with
+//                       the sockets not inherited; exit with its status. Must come last.
 //
 // Prints one line once everything is set up:
 //   ready pid=<pid> ports=<p1,p2,…> children=<c1,c2,…>
@@ -42,21 +47,35 @@ struct Request {
 var requests: [Request] = []
 var v6Only = false
 var reusePort = false
+/// SO_REUSEADDR on TCP sockets: with --reuseaddr, and always when a supervisor reopens.
+var reuseAddressOnReopen = false
 var forks = 0
 var ignoreTerm = false
 var selfConnect = false
 var timeWait = false
 var lifeline = false
+var supervise = false
+var respawnDelay: UInt32 = 0
+var runCommand: [String] = []
 
 var arguments = CommandLine.arguments.dropFirst()
 while let argument = arguments.popFirst() {
   switch argument {
   case "--v6only": v6Only = true
   case "--reuseport": reusePort = true
+  case "--reuseaddr": reuseAddressOnReopen = true
   case "--ignore-term": ignoreTerm = true
   case "--self-connect": selfConnect = true
   case "--time-wait": timeWait = true
   case "--lifeline": lifeline = true
+  case "--supervise": supervise = true
+  case "--respawn-delay":
+    guard let delay = arguments.popFirst().flatMap({ UInt32($0) }) else { fail("--respawn-delay takes milliseconds") }
+    respawnDelay = delay
+  case "--run":
+    runCommand = Array(arguments)
+    arguments.removeAll()
+    if runCommand.isEmpty { fail("--run takes a command") }
   case "--fork":
     guard let count = arguments.popFirst().flatMap({ Int($0) }), count >= 0 else { fail("--fork takes a count") }
     forks = count
@@ -77,6 +96,12 @@ while let argument = arguments.popFirst() {
   }
 }
 if requests.isEmpty { fail("give at least one socket, e.g. tcp:127.0.0.1:0") }
+// Behave like a server started from a shell: whoever spawned this (a test runner's helper
+// thread, say) may have left signals blocked or ignored, and both survive exec.
+var unblocked = sigset_t()
+sigemptyset(&unblocked)
+sigprocmask(SIG_SETMASK, &unblocked, nil)
+for number in [SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2] { signal(number, SIG_DFL) }
 if ignoreTerm { signal(SIGTERM, SIG_IGN) }
 
 func check(_ result: Int32, _ what: String) {
@@ -110,6 +135,7 @@ func withSocketAddress<T>(
   let fd = socket(request.family, type, 0)
   check(fd, "socket")
   var one: Int32 = 1
+  if reuseAddressOnReopen, request.tcp { check(setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, 4), "SO_REUSEADDR") }
   if reusePort { check(setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, 4), "SO_REUSEPORT") }
   if request.family == AF_INET6 {
     var flag: Int32 = v6Only ? 1 : 0
@@ -176,7 +202,72 @@ if timeWait, let index = requests.firstIndex(where: \.tcp) {
   while true { pause() }
 }
 
+/// Supervisor mode: children hold the sockets; each one that exits is replaced.
+@MainActor func superviseForever(first: pid_t) -> Never {
+  var child = first
+  while true {
+    if lifeline {
+      var descriptor = pollfd(fd: 0, events: Int16(POLLIN), revents: 0)
+      if poll(&descriptor, 1, 5) > 0 {
+        var byte: UInt8 = 0
+        if read(0, &byte, 1) <= 0 {
+          kill(child, SIGKILL)
+          exit(0)
+        }
+      }
+    } else {
+      usleep(5000)
+    }
+    var status: Int32 = 0
+    guard waitpid(child, &status, WNOHANG) == child else { continue }
+    if respawnDelay > 0 { usleep(respawnDelay * 1000) }
+    let reopened = requests.indices.map { index -> Int32 in
+      var request = requests[index]
+      request.port = opened[index].port
+      return reopen(request)
+    }
+    child = fork()
+    if child == 0 { hold() }
+    for fd in reopened { close(fd) }
+  }
+}
+
+/// Opens a socket again on a known port, allowing for TIME_WAIT leftovers.
+@MainActor func reopen(_ request: Request) -> Int32 {
+  let saved = reuseAddressOnReopen
+  reuseAddressOnReopen = true
+  defer { reuseAddressOnReopen = saved }
+  return open(request).fd
+}
+
 var children: [pid_t] = []
+if supervise {
+  let child = fork()
+  if child < 0 { fail("fork: \(String(cString: strerror(errno)))") }
+  if child == 0 { hold() }
+  for fd in held { close(fd) }
+  let ports = opened.map { "\($0.port)" }.joined(separator: ",")
+  emit("ready pid=\(getpid()) ports=\(ports) children=\(child)\n", to: 1)
+  superviseForever(first: child)
+}
+
+if !runCommand.isEmpty {
+  let port = opened.first.map { "\($0.port)" } ?? ""
+  let arguments = runCommand.map { $0.replacingPlaceholder("{port}", with: port) }
+  for fd in held { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+  emit("ready pid=\(getpid()) ports=\(opened.map { "\($0.port)" }.joined(separator: ",")) children=\n", to: 1)
+  let child = fork()
+  if child == 0 {
+    var argv = arguments.map { strdup($0) }
+    argv.append(nil)
+    execv(arguments[0], &argv)
+    fail("exec \(arguments[0]): \(String(cString: strerror(errno)))")
+  }
+  var status: Int32 = 0
+  while waitpid(child, &status, 0) < 0 && errno == EINTR {}
+  exit((status >> 8) & 0xFF)
+}
+
 for _ in 0..<forks {
   let child = fork()
   if child < 0 { fail("fork: \(String(cString: strerror(errno)))") }
@@ -187,3 +278,15 @@ for _ in 0..<forks {
 let ports = opened.map { "\($0.port)" }.joined(separator: ",")
 emit("ready pid=\(getpid()) ports=\(ports) children=\(children.map { "\($0)" }.joined(separator: ","))\n", to: 1)
 hold()
+
+extension String {
+  func replacingPlaceholder(_ placeholder: String, with value: String) -> String {
+    var result = ""
+    var rest = Substring(self)
+    while let range = rest.firstRange(of: placeholder) {
+      result += rest[..<range.lowerBound] + value
+      rest = rest[range.upperBound...]
+    }
+    return result + rest
+  }
+}

@@ -10,14 +10,19 @@ enum Inspection {
       let snapshot = try source.snapshot(for: query)
       return PortInspector.report(from: snapshot, query: query)
     } catch {
-      if output.json {
-        JSONOutput.emit(
-          ErrorDocument(
-            command: command, exitCode: ExitStatus.systemError, code: error.code.rawValue, message: error.message))
-      } else {
-        Terminal.printError("portctl: \(error.message)")
-      }
-      throw ExitCode(ExitStatus.systemError)
+      throw fail(error, command: command, output: output)
     }
+  }
+
+  /// Prints a system error (or its JSON document) and gives the exit to throw.
+  static func fail(_ error: PortKitError, command: String, output: OutputOptions) -> ExitCode {
+    if output.json {
+      JSONOutput.emit(
+        ErrorDocument(
+          command: command, exitCode: ExitStatus.systemError, code: error.code.rawValue, message: error.message))
+    } else {
+      Terminal.printError("portctl: \(error.message)")
+    }
+    return ExitCode(ExitStatus.systemError)
   }
 }

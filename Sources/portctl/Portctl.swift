@@ -13,13 +13,15 @@ struct Portctl: AsyncParsableCommand {
       protocol or address narrows a spec (udp:[::1]:5353, 127.0.0.1:3000-3010/tcp).
 
       Exit codes:
-        0   success; for `who`, at least one asked port is held
-        1   the negative answer: nothing holds the port(s) / nothing matched
+        0   success; for `who`, at least one asked port is held; for `free`, it binds
+        1   the negative answer: nothing holds the port(s) / nothing matched / not freed
         2   the system could not be inspected (procfs unreadable, unsupported platform)
+        3   not permitted: another user's process (use sudo)
+        4   refused: no consent (no terminal and no --yes), or a protected process
         64  usage error: bad port spec, unknown option
       """,
     version: "0.1.0",
-    subcommands: [Who.self, List.self],
+    subcommands: [Who.self, List.self, Kill.self, Free.self],
     defaultSubcommand: Who.self
   )
 
@@ -36,7 +38,7 @@ struct Portctl: AsyncParsableCommand {
     } catch {
       let status = exitCode(for: error)
       if Self.wantsJSON(arguments), !(error is ExitCode), status != .success {
-        let name = arguments.first { $0 == "who" || $0 == "list" } ?? "who"
+        let name = arguments.first { ["who", "list", "kill", "free"].contains($0) } ?? "who"
         let message = fullMessage(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
         JSONOutput.emit(
           ErrorDocument(command: name, exitCode: status.rawValue, code: "usage", message: cleaned(message)))
@@ -64,5 +66,7 @@ enum ExitStatus {
   static let success: Int32 = 0
   static let negative: Int32 = 1
   static let systemError: Int32 = 2
+  static let notPermitted: Int32 = 3
+  static let refused: Int32 = 4
   static let usage: Int32 = 64
 }

@@ -39,6 +39,9 @@ import Testing
       head -n1 "$ready"
       port=$(sed -n 's/.*ports=\\([0-9]*\\).*/\\1/p' "$ready")
       setpriv --reuid=65534 --regid=65534 --clear-groups "\(binary.path)" \(portctlArguments)
+      status=$?
+      kill -0 "$holder" 2>/dev/null && echo "holder-alive" >&2
+      exit $status
       """
     let namespaces = hidePID ? ["--net", "--mount"] : ["--net"]
     let result = try run(URL(fileURLWithPath: "/usr/bin/unshare"), namespaces + ["bash", "-c", script])
@@ -103,6 +106,24 @@ import Testing
     let hidden = try #require(socket["hiddenOwner"] as? [String: Any])
     #expect(hidden["reason"] as? String == "not-visible")
     #expect((hidden["advice"] as? String)?.contains("another PID namespace") == true)
+  }
+
+  @Test(.enabled(if: canRun, "needs root, unshare and setpriv"))
+  func killingARootHolderAsNobodyIsNotPermitted() throws {
+    for command in ["kill", "free"] {
+      let (_, port, result) = try scenario("\(command) \"$port\" --yes")
+      #expect(result.status == 3, "\(command): \(result.stderr)")
+      #expect(result.stderr.contains("tcp 127.0.0.1:\(port) is held by root (uid 0)"))
+      #expect(result.stderr.contains("sudo portctl \(command) \(port)"))
+      #expect(result.stderr.contains("nothing was signalled"))
+      #expect(result.stderr.contains("holder-alive"))
+      #expect(!result.stderr.contains("Fatal error"))
+      let json = try scenario("\(command) \"$port\" --yes --json")
+      #expect(json.result.status == 3)
+      let document = try json.result.json()
+      #expect(document["exitCode"] as? Int == 3)
+      #expect((document["hidden"] as? [[String: Any]])?.first?["localPort"] as? Int == json.port)
+    }
   }
 
   @Test(.enabled(if: canRun, "needs root, unshare and setpriv"))

@@ -37,8 +37,10 @@ struct RunResult {
   }
 }
 
-/// Runs `executable` with `arguments` and waits for it; stdin is /dev/null.
-func run(_ executable: URL, _ arguments: [String], environment: [String: String]? = nil) throws -> RunResult {
+/// Runs `executable` with `arguments` and waits for it; stdin is `input`, or /dev/null.
+func run(
+  _ executable: URL, _ arguments: [String], environment: [String: String]? = nil, input: String? = nil
+) throws -> RunResult {
   let process = Process()
   process.executableURL = executable
   process.arguments = arguments
@@ -50,8 +52,13 @@ func run(_ executable: URL, _ arguments: [String], environment: [String: String]
   let err = Pipe()
   process.standardOutput = out
   process.standardError = err
-  process.standardInput = FileHandle.nullDevice
+  let inputPipe = Pipe()
+  process.standardInput = input == nil ? FileHandle.nullDevice : inputPipe
   try process.run()
+  if let input {
+    inputPipe.fileHandleForWriting.write(Data(input.utf8))
+    try? inputPipe.fileHandleForWriting.close()
+  }
   // Read both pipes concurrently so that neither can fill up and stall the child.
   let errorData = LockedData()
   let reader = Thread { errorData.set(err.fileHandleForReading.readDataToEndOfFile()) }
@@ -179,6 +186,26 @@ extension [String: Any] {
 extension [[String: Any]] {
   /// Every holder pid in these sockets, in order.
   var pids: [Int] { flatMap { ($0["processes"] as? [[String: Any]] ?? []).compactMap { $0["pid"] as? Int } } }
+}
+
+/// True while `pid` names a live (not zombie) process.
+func isAlive(_ pid: Int32) -> Bool {
+  guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+    let close = stat.lastIndex(of: ")")
+  else { return false }
+  return !stat[stat.index(after: close)...].hasPrefix(" Z")
+}
+
+/// True when a plain TCP bind on 0.0.0.0:`port` works right now.
+func canBind(_ port: UInt16) -> Bool {
+  let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+  defer { close(fd) }
+  var address = sockaddr_in()
+  address.sin_family = sa_family_t(AF_INET)
+  address.sin_port = port.bigEndian
+  return withUnsafePointer(to: &address) {
+    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+  } == 0
 }
 
 /// True when the tests run as root (needed for namespaces and other users).

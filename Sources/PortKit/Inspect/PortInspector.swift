@@ -8,9 +8,13 @@ public enum PortInspector {
     let reports = sockets.map { socket in
       SocketReport(socket: socket, owner: owner(of: socket, in: snapshot))
     }
+    var parents: [PID: ProcessRecord] = [:]
+    for holder in reports.flatMap(\.owner.holders) {
+      if let parent = snapshot.processes[holder.process.ppid] { parents[parent.pid] = parent }
+    }
     return PortReport(
       sockets: reports, takenAt: snapshot.takenAt, uninspectableCount: snapshot.uninspectable.count,
-      effectiveUID: snapshot.effectiveUID)
+      effectiveUID: snapshot.effectiveUID, parents: parents)
   }
 
   static func socketOrder(_ a: SocketEntry, _ b: SocketEntry) -> Bool {

@@ -86,12 +86,18 @@ public struct PortReport: Hashable, Sendable {
   /// How many processes could not be inspected (another user's, while not root).
   public var uninspectableCount: Int
   public var effectiveUID: UInt32
+  /// The parents of the holders, where they could be read (pid → record).
+  public var parents: [PID: ProcessRecord]
 
-  public init(sockets: [SocketReport], takenAt: Double, uninspectableCount: Int = 0, effectiveUID: UInt32) {
+  public init(
+    sockets: [SocketReport], takenAt: Double, uninspectableCount: Int = 0, effectiveUID: UInt32,
+    parents: [PID: ProcessRecord] = [:]
+  ) {
     self.sockets = sockets
     self.takenAt = takenAt
     self.uninspectableCount = uninspectableCount
     self.effectiveUID = effectiveUID
+    self.parents = parents
   }
 
   /// True when at least one socket keeps its port taken.

@@ -25,11 +25,14 @@ public struct ProcessRecord: Hashable, Sendable {
   public var startTicks: UInt64?
   /// True for kernel threads.
   public var isKernelThread: Bool
+  /// The control group path(s) as the kernel reports them (`/proc/PID/cgroup` on Linux):
+  /// names the systemd unit or container a process runs in.
+  public var controlGroup: String?
 
   public init(
     pid: PID, ppid: PID, uid: UInt32? = nil, user: String? = nil, name: String,
     commandLine: [String] = [], executable: String? = nil, workingDirectory: String? = nil,
-    startTime: Double? = nil, startTicks: UInt64? = nil, isKernelThread: Bool = false
+    startTime: Double? = nil, startTicks: UInt64? = nil, isKernelThread: Bool = false, controlGroup: String? = nil
   ) {
     self.pid = pid
     self.ppid = ppid
@@ -42,6 +45,7 @@ public struct ProcessRecord: Hashable, Sendable {
     self.startTime = startTime
     self.startTicks = startTicks
     self.isKernelThread = isKernelThread
+    self.controlGroup = controlGroup
   }
 
   /// The command line joined with spaces, or `[name]` when there is none (as `ps` shows it).

@@ -8,6 +8,16 @@ import ucrt
 
 /// The process's standard streams and environment, as the renderer needs them.
 enum Terminal {
+  /// True when standard input is a terminal (someone can answer a prompt).
+  static var stdinIsTTY: Bool { isatty(0) == 1 }
+
+  /// Prints `prompt` on standard error and reads one line of answer from standard input;
+  /// `nil` at end of input.
+  static func ask(_ prompt: String) -> String? {
+    writeError(prompt)
+    return readLine(strippingNewline: true).map { String($0.filter { !$0.isWhitespace }) }
+  }
+
   /// True when standard output is a terminal.
   static var stdoutIsTTY: Bool { isatty(1) == 1 }
 
@@ -25,7 +35,11 @@ enum Terminal {
 
   /// Writes a line to standard error.
   static func printError(_ line: String) {
-    var bytes = Array((line + "\n").utf8)
+    writeError(line + "\n")
+  }
+
+  static func writeError(_ text: String) {
+    var bytes = Array(text.utf8)
     var offset = 0
     while offset < bytes.count {
       let written = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress! + offset, $0.count - offset) }

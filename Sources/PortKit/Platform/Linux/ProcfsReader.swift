@@ -110,7 +110,8 @@ public struct ProcfsReader: Sendable {
       pid: pid, ppid: stat.ppid, uid: uid, user: uid.flatMap(userName), name: stat.name,
       commandLine: commandLine, executable: Syscalls.readLink("exe", relativeTo: dirFD),
       workingDirectory: Syscalls.readLink("cwd", relativeTo: dirFD), startTime: startTime,
-      startTicks: stat.startTicks, isKernelThread: stat.isKernelThread)
+      startTicks: stat.startTicks, isKernelThread: stat.isKernelThread,
+      controlGroup: Syscalls.readFile("cgroup", relativeTo: dirFD).map { String(decoding: $0, as: UTF8.self) })
   }
 
   /// Boot time from `stat`, seconds since the epoch.
@@ -154,6 +155,10 @@ public struct LinuxSystemSource: SystemSource {
     var processes: [PID: ProcessRecord] = [:]
     for pid in holderPIDs {
       if let record = reader.process(pid, bootTime: bootTime, ticksPerSecond: ticks) { processes[pid] = record }
+    }
+    // Parents of holders too: they show who started a holder and whether it may come back.
+    for parent in Set(processes.values.map(\.ppid)) where parent > 0 && processes[parent] == nil {
+      if let record = reader.process(parent, bootTime: bootTime, ticksPerSecond: ticks) { processes[parent] = record }
     }
     // A holder that exited between the walk and the details is dropped; a socket left with
     // no holder at all closed with it.

@@ -1,0 +1,32 @@
+// The Linux system calls that Swift cannot reach through Glibc: the raw syscall(2) entry
+// is variadic, and older C libraries lack the pidfd wrappers.
+#ifndef CPORTSYS_H
+#define CPORTSYS_H
+
+#ifdef __linux__
+#include <errno.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_pidfd_send_signal
+#define SYS_pidfd_send_signal 424
+#endif
+
+/// pidfd_open(2): a descriptor that refers to one process for as long as it is open, and
+/// becomes readable when that process exits. -1 with errno on failure.
+static inline int cportsys_pidfd_open(pid_t pid, unsigned int flags) {
+  return (int)syscall(SYS_pidfd_open, pid, flags);
+}
+
+/// pidfd_send_signal(2): signal the process the descriptor refers to, never a reused pid.
+static inline int cportsys_pidfd_send_signal(int pidfd, int sig) {
+  return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, (void *)0, 0u);
+}
+#endif
+
+#endif

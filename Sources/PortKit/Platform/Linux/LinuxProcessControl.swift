@@ -1,0 +1,114 @@
+#if os(Linux)
+import CPortSys
+import Glibc
+
+/// Signals through pidfds: a pidfd is opened for each target when it is pinned, the
+/// target's start time is checked against the one recorded when it was found, and every
+/// signal goes through the pidfd, which can never reach a process that reused the pid.
+/// Exits are watched by polling the pidfds. Without pidfd support (kernels before 5.3)
+/// it falls back to kill(2) with a start-time check right before each signal.
+public struct LinuxProcessControl: ProcessControl {
+  public var reader: ProcfsReader
+
+  public init(reader: ProcfsReader = ProcfsReader()) {
+    self.reader = reader
+  }
+
+  public func acquire(_ record: ProcessRecord) -> AcquireResult {
+    let fd = cportsys_pidfd_open(record.pid, 0)
+    if fd < 0, errno == ESRCH { return .gone }
+    // The pidfd (when there is one) was opened after the record was read: if the pid
+    // still has the recorded start time now, the pidfd names the process that was found.
+    guard let ticks = startTicks(record.pid) else {
+      if fd >= 0 { close(fd) }
+      return .gone
+    }
+    guard record.startTicks == nil || record.startTicks == ticks else {
+      if fd >= 0 { close(fd) }
+      return .replaced
+    }
+    return .acquired(ProcessHandle(pid: record.pid, descriptor: fd >= 0 ? fd : -1))
+  }
+
+  public func isSameProcess(_ handle: ProcessHandle, as record: ProcessRecord) -> Bool {
+    if handle.descriptor >= 0, hasExited(handle.descriptor) { return false }
+    guard let ticks = startTicks(handle.pid) else { return false }
+    return record.startTicks == nil || record.startTicks == ticks
+  }
+
+  public func signal(_ handle: ProcessHandle, _ signal: Signal) -> SignalResult {
+    let result =
+      handle.descriptor >= 0
+      ? cportsys_pidfd_send_signal(handle.descriptor, signal.number)
+      : Glibc.kill(handle.pid, signal.number)
+    if result == 0 { return .sent }
+    switch errno {
+    case EPERM: return .notPermitted
+    default: return .gone
+    }
+  }
+
+  public func waitForExit(_ handles: [ProcessHandle], timeout: Duration) -> [PID: Double] {
+    let clock = ContinuousClock()
+    let start = clock.now
+    let deadline = start + timeout
+    var exited: [PID: Double] = [:]
+    var waiting = handles
+    while !waiting.isEmpty {
+      let now = clock.now
+      if now >= deadline { break }
+      let withDescriptor = waiting.filter { $0.descriptor >= 0 }
+      // pidfds wake the poll the moment a process exits; pid-only handles are re-checked
+      // every 10 ms.
+      let remaining = (deadline - now).milliseconds
+      let wait = withDescriptor.count == waiting.count ? remaining : min(remaining, 10)
+      var fds = withDescriptor.map { pollfd(fd: $0.descriptor, events: Int16(POLLIN), revents: 0) }
+      let ready = fds.withUnsafeMutableBufferPointer { poll($0.baseAddress, nfds_t($0.count), Int32(max(wait, 1))) }
+      if ready < 0, errno != EINTR { break }
+      let elapsed = (clock.now - start).seconds
+      for handle in waiting where handle.descriptor >= 0 ? hasExited(handle.descriptor) : !isAlive(handle.pid) {
+        exited[handle.pid] = elapsed
+      }
+      waiting.removeAll { exited[$0.pid] != nil }
+    }
+    return exited
+  }
+
+  public func release(_ handle: ProcessHandle) {
+    if handle.descriptor >= 0 { close(handle.descriptor) }
+  }
+
+  public func selfAndAncestors() -> [PID] {
+    var chain: [PID] = [getpid()]
+    var current = getppid()
+    while current > 0, chain.count < 256, !chain.contains(current) {
+      chain.append(current)
+      guard let stat = Syscalls.readFile("\(reader.root)/\(current)/stat").flatMap(ProcfsParsers.stat) else { break }
+      current = stat.ppid
+    }
+    return chain
+  }
+
+  private func startTicks(_ pid: PID) -> UInt64? {
+    guard let stat = Syscalls.readFile("\(reader.root)/\(pid)/stat").flatMap(ProcfsParsers.stat), stat.state != "Z"
+    else { return nil }
+    return stat.startTicks
+  }
+
+  private func hasExited(_ pidfd: Int32) -> Bool {
+    var descriptor = pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0)
+    return poll(&descriptor, 1, 0) > 0
+  }
+
+  private func isAlive(_ pid: PID) -> Bool {
+    startTicks(pid) != nil
+  }
+}
+
+extension Duration {
+  var milliseconds: Int {
+    let (whole, fraction) = components
+    return Int(clamping: whole) * 1000 + Int(fraction / 1_000_000_000_000_000)
+  }
+}
+#endif

@@ -1,0 +1,149 @@
+/// Decides whether ports are free after their holders were ended: watches for a holder
+/// coming back, then proves the port with real binds.
+public struct FreeVerifier: Sendable {
+  public var source: any SystemSource
+  public var probe: BindProbe
+
+  public init(source: any SystemSource, probe: BindProbe) {
+    self.source = source
+    self.probe = probe
+  }
+
+  /// One port to verify: the protocol, and the specific addresses that were held there.
+  public struct Item: Hashable, Sendable {
+    public var proto: TransportProtocol
+    public var port: UInt16
+    public var addresses: [IPAddress]
+
+    public init(proto: TransportProtocol, port: UInt16, addresses: [IPAddress] = []) {
+      self.proto = proto
+      self.port = port
+      self.addresses = addresses
+    }
+  }
+
+  /// A holder that took the port after the old ones were ended.
+  public struct Respawn: Hashable, Sendable {
+    public var holders: [HolderProcess]
+    /// The parent of the new holder: the likely supervisor.
+    public var supervisor: ProcessRecord?
+    /// The new socket's owner was hidden (another user's process).
+    public var hiddenOwner: HiddenOwner?
+  }
+
+  /// The verdict on one port.
+  public enum Verdict: String, Hashable, Sendable {
+    /// A real bind works on every address.
+    case free
+    /// Free for servers that set SO_REUSEADDR (most do); a plain bind still fails until the
+    /// TIME_WAIT sockets drain.
+    case freeExceptTimeWait = "free-except-time-wait"
+    /// Free by the socket table; a bind test was refused for lack of privilege.
+    case freeUnprobed = "free-unprobed"
+    /// Still held (by survivors, or by a socket portctl did not end).
+    case held
+    /// A new process took the port after the holders were ended.
+    case respawned
+    /// Only TIME_WAIT (or other closing) sockets block the bind: the old listener did not
+    /// set SO_REUSEADDR, so even servers that do cannot bind; or `--wait` ran out first.
+    case timeWait = "time-wait"
+  }
+
+  public struct PortResult: Hashable, Sendable {
+    public var item: Item
+    public var verdict: Verdict
+    public var probe: BindProbe.Result?
+    public var respawn: Respawn?
+    /// Sockets still holding the port.
+    public var stillHeld: [SocketReport]
+    /// TIME_WAIT (and other ownerless closing) sockets left on the port.
+    public var lingering: [SocketEntry]
+
+    /// True for the verdicts that let a server start.
+    public var isFree: Bool { verdict == .free || verdict == .freeExceptTimeWait || verdict == .freeUnprobed }
+  }
+
+  /// Verifies `items`. `ended` are the pids that were just ended: any other process on a
+  /// listener is a respawn. The socket table is watched for `respawnWindow` (stopping as
+  /// soon as a new holder shows); with `drainTimeWait`, waits up to that long for TIME_WAIT
+  /// sockets to drain so that even a plain bind works.
+  public func verify(
+    _ items: [Item], ended: Set<PID>, respawnWindow: Duration, drainTimeWait: Duration? = nil
+  ) async -> [PortResult] {
+    let clock = ContinuousClock()
+    let deadline = clock.now + respawnWindow
+    var reports: [Item: PortReport] = [:]
+    var respawns: [Item: Respawn] = [:]
+    while true {
+      for item in items where respawns[item] == nil {
+        let report = inspect(item)
+        reports[item] = report
+        if let respawn = Self.respawn(in: report, ended: ended) { respawns[item] = respawn }
+      }
+      if respawns.count == items.count || clock.now >= deadline { break }
+      try? await Task.sleep(for: min(.milliseconds(20), deadline - clock.now))
+    }
+
+    var results: [PortResult] = []
+    for item in items {
+      let report = reports[item] ?? PortReport(sockets: [], takenAt: 0, effectiveUID: 0)
+      let held = report.sockets.filter { $0.owner.holdsPort && $0.socket.isListener }
+      let lingering = report.sockets.filter { !$0.owner.holdsPort }.map(\.socket)
+      if let respawn = respawns[item] {
+        results.append(
+          PortResult(
+            item: item, verdict: .respawned, probe: nil, respawn: respawn, stillHeld: held, lingering: lingering))
+        continue
+      }
+      let addresses = item.addresses.filter { !$0.isWildcard }
+      var result = probe.probe(port: item.port, proto: item.proto, addresses: addresses)
+      if let drainTimeWait, !(result.isBindable && result.plainBindable), held.isEmpty, !lingering.isEmpty {
+        let drainDeadline = clock.now + drainTimeWait
+        while !(result.isBindable && result.plainBindable), clock.now < drainDeadline {
+          try? await Task.sleep(for: min(.milliseconds(50), drainDeadline - clock.now))
+          result = probe.probe(port: item.port, proto: item.proto, addresses: addresses)
+        }
+      }
+      let verdict: Verdict
+      if result.isBindable {
+        verdict = result.plainBindable ? .free : (drainTimeWait == nil ? .freeExceptTimeWait : .timeWait)
+      } else if result.isPrivilegeDenied, held.isEmpty {
+        verdict = .freeUnprobed
+      } else if held.isEmpty, !lingering.isEmpty {
+        verdict = .timeWait
+      } else {
+        verdict = .held
+      }
+      let remaining = verdict == .free ? [] : lingering
+      results.append(
+        PortResult(item: item, verdict: verdict, probe: result, respawn: nil, stillHeld: held, lingering: remaining))
+    }
+    return results
+  }
+
+  private func inspect(_ item: Item) -> PortReport {
+    let spec = PortSpec(ports: item.port...item.port, proto: item.proto, text: "\(item.port)")
+    let query = SocketQuery(specs: [spec], protocols: [item.proto], listenersOnly: false)
+    guard let snapshot = try? source.snapshot(for: query) else {
+      return PortReport(sockets: [], takenAt: 0, effectiveUID: 0)
+    }
+    return PortInspector.report(from: snapshot, query: query)
+  }
+
+  /// A listener on the port held by a process that was not just ended, or by a hidden one.
+  static func respawn(in report: PortReport, ended: Set<PID>) -> Respawn? {
+    for entry in report.sockets where entry.socket.isListener {
+      switch entry.owner {
+      case .processes(let holders) where holders.contains(where: { !ended.contains($0.process.pid) }):
+        let fresh = holders.filter { !ended.contains($0.process.pid) }
+        let root = fresh.first { $0.inheritedFrom == nil } ?? fresh[0]
+        return Respawn(holders: fresh, supervisor: report.parents[root.process.ppid], hiddenOwner: nil)
+      case .hidden(let owner):
+        return Respawn(holders: [], supervisor: nil, hiddenOwner: owner)
+      default:
+        continue
+      }
+    }
+    return nil
+  }
+}

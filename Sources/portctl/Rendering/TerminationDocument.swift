@@ -1,0 +1,153 @@
+import PortKit
+
+/// The JSON document of `kill` and `free` (docs/json.md).
+struct TerminationDocument: Encodable {
+  var command: String
+  var dryRun: Bool
+  var exitCode: Int32 = 0
+  var consent: String?
+  var plan: TerminationPlan?
+  var parents: [PID: ProcessRecord] = [:]
+  var results: [TerminationResult]?
+  var respawnRisks: [String] = []
+  var ports: [FreeVerifier.PortResult]?
+
+  enum CodingKeys: String, CodingKey {
+    case schemaVersion, command, exitCode, error, dryRun, consent, targets, protected, hidden, respawnRisks, ports
+    case freed
+  }
+
+  func encode(to encoder: any Encoder) throws {
+    var container = encoder.container(keyedBy: CodingKeys.self)
+    try container.encode(JSONOutput.schemaVersion, forKey: .schemaVersion)
+    try container.encode(command, forKey: .command)
+    try container.encode(exitCode, forKey: .exitCode)
+    try container.encodeNil(forKey: .error)
+    try container.encode(dryRun, forKey: .dryRun)
+    try container.encode(consent, forKey: .consent)
+    let outcomes = Dictionary((results ?? []).map { ($0.process.pid, $0) }, uniquingKeysWith: { first, _ in first })
+    let targets = (plan?.targets ?? []).map { TargetJSON(target: $0, result: outcomes[$0.process.pid], dryRun: dryRun) }
+    try container.encode(targets, forKey: .targets)
+    try container.encode((plan?.protected ?? []).map(ProtectedJSON.init), forKey: .protected)
+    try container.encode((plan?.hidden ?? []).map { SocketJSON($0, takenAt: 0) }, forKey: .hidden)
+    try container.encode(respawnRisks, forKey: .respawnRisks)
+    try container.encode((ports ?? []).map(PortResultJSON.init), forKey: .ports)
+    if command == "free" {
+      try container.encode(exitCode == 0, forKey: .freed)
+    } else {
+      try container.encodeNil(forKey: .freed)
+    }
+  }
+}
+
+struct TargetJSON: Encodable {
+  var target: TerminationPlan.Target
+  var result: TerminationResult?
+  var dryRun: Bool
+
+  enum CodingKeys: String, CodingKey {
+    case pid, ppid, uid, user, name, command, ports, inheritedFrom, outcome, signals, seconds
+  }
+
+  func encode(to encoder: any Encoder) throws {
+    let process = target.process
+    var container = encoder.container(keyedBy: CodingKeys.self)
+    try container.encode(process.pid, forKey: .pid)
+    try container.encode(process.ppid, forKey: .ppid)
+    try container.encode(process.uid, forKey: .uid)
+    try container.encode(process.user, forKey: .user)
+    try container.encode(process.name, forKey: .name)
+    try container.encode(process.displayCommand, forKey: .command)
+    let ports = Set(target.sockets.map { "\($0.local.port)/\($0.proto.rawValue)" }).sorted()
+    try container.encode(ports, forKey: .ports)
+    try container.encode(target.inheritedFrom, forKey: .inheritedFrom)
+    let outcome = result?.outcome.code ?? (dryRun ? "would-signal" : "not-signalled")
+    try container.encode(outcome, forKey: .outcome)
+    try container.encode((result?.signalsSent ?? []).map(\.name), forKey: .signals)
+    let seconds: Double? =
+      switch result?.outcome {
+      case .exited(_, let seconds), .killed(let seconds): seconds
+      default: nil
+      }
+    try container.encode(seconds, forKey: .seconds)
+  }
+}
+
+struct ProtectedJSON: Encodable {
+  var pid: PID
+  var name: String
+  var command: String
+  var reason: String
+
+  init(_ entry: TerminationPlan.Protected) {
+    pid = entry.process.pid
+    name = entry.process.name
+    command = entry.process.displayCommand
+    reason = entry.reason
+  }
+}
+
+struct PortResultJSON: Encodable {
+  var result: FreeVerifier.PortResult
+
+  init(_ result: FreeVerifier.PortResult) {
+    self.result = result
+  }
+
+  enum CodingKeys: String, CodingKey {
+    case proto = "protocol", port, verdict, free, binds, plainBindable, timeWait, timeWaitSeconds, stillHeldBy
+    case respawn
+  }
+  enum RespawnKeys: String, CodingKey { case pids, command, supervisor, hiddenOwner }
+  enum ProcessKeys: String, CodingKey { case pid, name, command }
+  enum HiddenKeys: String, CodingKey { case uid, user }
+
+  func encode(to encoder: any Encoder) throws {
+    var container = encoder.container(keyedBy: CodingKeys.self)
+    try container.encode(result.item.proto.rawValue, forKey: .proto)
+    try container.encode(result.item.port, forKey: .port)
+    try container.encode(result.verdict.rawValue, forKey: .verdict)
+    try container.encode(result.isFree, forKey: .free)
+    var binds: [String: String] = [:]
+    for (address, outcome) in result.probe?.outcomes ?? [:] { binds[address.description] = Self.code(outcome) }
+    try container.encode(binds, forKey: .binds)
+    try container.encode(result.probe?.plainBindable, forKey: .plainBindable)
+    let lingering = result.lingering.filter { $0.state == .timeWait }
+    try container.encode(lingering.count, forKey: .timeWait)
+    try container.encode(lingering.compactMap(\.timer?.remainingSeconds).max(), forKey: .timeWaitSeconds)
+    try container.encode(result.stillHeld.flatMap(\.owner.holders).map(\.process.pid), forKey: .stillHeldBy)
+    if let respawn = result.respawn {
+      var nested = container.nestedContainer(keyedBy: RespawnKeys.self, forKey: .respawn)
+      try nested.encode(respawn.holders.map(\.process.pid), forKey: .pids)
+      try nested.encode(respawn.holders.first?.process.displayCommand, forKey: .command)
+      if let supervisor = respawn.supervisor {
+        var process = nested.nestedContainer(keyedBy: ProcessKeys.self, forKey: .supervisor)
+        try process.encode(supervisor.pid, forKey: .pid)
+        try process.encode(supervisor.name, forKey: .name)
+        try process.encode(supervisor.displayCommand, forKey: .command)
+      } else {
+        try nested.encodeNil(forKey: .supervisor)
+      }
+      if let hidden = respawn.hiddenOwner {
+        var owner = nested.nestedContainer(keyedBy: HiddenKeys.self, forKey: .hiddenOwner)
+        try owner.encode(hidden.uid, forKey: .uid)
+        try owner.encode(hidden.user, forKey: .user)
+      } else {
+        try nested.encodeNil(forKey: .hiddenOwner)
+      }
+    } else {
+      try container.encodeNil(forKey: .respawn)
+    }
+  }
+
+  static func code(_ outcome: BindOutcome) -> String {
+    switch outcome {
+    case .bindable: "bindable"
+    case .inUse: "in-use"
+    case .permissionDenied: "permission-denied"
+    case .addressUnavailable: "address-unavailable"
+    case .familyUnsupported: "family-unsupported"
+    case .failed(let errno): "errno-\(errno)"
+    }
+  }
+}

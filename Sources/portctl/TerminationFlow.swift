@@ -1,0 +1,309 @@
+import ArgumentParser
+import PortKit
+
+/// `kill` and `free`: plan, consent, terminate, and (for `free`) verify; then one report.
+struct TerminationFlow {
+  struct Verification {
+    var respawnWindow: Duration
+    var drainTimeWait: Duration?
+  }
+
+  let command: String
+  let specs: [PortSpec]
+  let termination: TerminationOptions
+  let output: OutputOptions
+  let query: SocketQuery
+  let control: any ProcessControl
+  var document: TerminationDocument
+
+  init(
+    command: String, specs: [PortSpec], termination: TerminationOptions, selection: SocketSelectionOptions,
+    output: OutputOptions
+  ) throws {
+    self.command = command
+    self.specs = specs
+    self.termination = termination
+    self.output = output
+    query = SocketQuery(specs: specs, protocols: selection.protocols, listenersOnly: !selection.all)
+    do {
+      control = try SystemSources.processControl()
+    } catch {
+      throw Inspection.fail(error, command: command, output: output)
+    }
+    document = TerminationDocument(command: command, dryRun: termination.dryRun)
+  }
+
+  mutating func run(verify: Verification?) async throws {
+    let report = try Inspection.report(for: query, command: command, output: output)
+    let protection = ProcessProtection(chain: control.selfAndAncestors())
+    let plan = TerminationPlan.make(from: report, protection: protection)
+    document.plan = plan
+    document.parents = report.parents
+
+    if !plan.protected.isEmpty {
+      for entry in plan.protected {
+        note("portctl: refusing to signal \(entry.process.name) (pid \(entry.process.pid)): \(entry.reason).")
+      }
+      note("portctl: nothing was signalled.")
+      return try finish(ExitStatus.refused)
+    }
+    if !plan.hidden.isEmpty {
+      for entry in plan.hidden {
+        guard case .hidden(let owner) = entry.owner else { continue }
+        let advice =
+          owner.reason == .needsPrivilege
+          ? "run it with sudo: sudo portctl \(command) \(entry.socket.local.port)"
+          : "its process is not visible from here (another PID namespace such as a container); stop it where it runs"
+        note(
+          "portctl: \(entry.socket.proto.rawValue) \(entry.socket.local) is held by \(owner.ownerDescription) and portctl may not see or signal that process; \(advice)."
+        )
+      }
+      note("portctl: nothing was signalled.")
+      return try finish(ExitStatus.notPermitted)
+    }
+
+    if plan.targets.isEmpty {
+      for entry in plan.kernelHeld {
+        note(
+          "portctl: \(entry.socket.proto.rawValue) \(entry.socket.local) is held by the kernel, not a process; nothing to signal."
+        )
+      }
+      guard let verify else {
+        if !output.json && !output.quiet { print("nothing to kill: no process holds \(specList)") }
+        return try finish(ExitStatus.negative)
+      }
+      return try await verifyPorts(verify, plan: plan, report: report, ended: [])
+    }
+
+    if termination.dryRun {
+      if !output.json && !output.quiet {
+        print("would send \(firstSignalName) to:")
+        for line in targetTable(plan).render(style: .standardOutput) { print(line) }
+      }
+      return try finish(ExitStatus.success)
+    }
+
+    guard try consent(plan) else { return try finish(ExitStatus.refused) }
+
+    let results = Terminator(control: control).terminate(plan.targets.map(\.process), request: termination.request)
+    document.results = results
+    if !output.json && !output.quiet {
+      for line in resultTable(results, plan: plan).render(style: .standardOutput) { print(line) }
+    }
+    if results.contains(where: { $0.outcome == .notPermitted }) {
+      for result in results where result.outcome == .notPermitted {
+        let owner = result.process.user ?? result.process.uid.map { "uid \($0)" } ?? "another user"
+        note(
+          "portctl: not permitted to signal \(result.process.name) (pid \(result.process.pid)), which belongs to \(owner); run: sudo portctl \(command) \(specList)"
+        )
+      }
+      return try finish(ExitStatus.notPermitted)
+    }
+    guard let verify else {
+      return try finish(results.allSatisfy(\.outcome.isGone) ? ExitStatus.success : ExitStatus.negative)
+    }
+    return try await verifyPorts(verify, plan: plan, report: report, ended: Set(results.map(\.process.pid)))
+  }
+
+  // MARK: - free's verification
+
+  private mutating func verifyPorts(
+    _ verification: Verification, plan: TerminationPlan, report: PortReport, ended: Set<PID>
+  ) async throws {
+    let binder: any PortBinder
+    let source: any SystemSource
+    do {
+      binder = try SystemSources.binder()
+      source = try SystemSources.platformDefault()
+    } catch {
+      throw Inspection.fail(error, command: command, output: output)
+    }
+    let items = Self.items(plan: plan, report: report, specs: specs, protocols: query.protocols)
+    if items.isEmpty {
+      if !output.json && !output.quiet { print("nothing holds \(specList)") }
+      return try finish(ExitStatus.success)
+    }
+    // Watch for a respawn only when something may restart a holder.
+    let risks = plan.targets.compactMap { target -> String? in
+      if let parent = target.process.ppid as PID?, ended.contains(parent) { return nil }
+      return RespawnRisk.reason(for: target.process, parent: report.parents[target.process.ppid])
+    }
+    document.respawnRisks = risks
+    let window = risks.isEmpty ? Duration.zero : verification.respawnWindow
+    let verifier = FreeVerifier(source: source, probe: BindProbe(binder: binder))
+    let results = await verifier.verify(
+      items, ended: ended, respawnWindow: window, drainTimeWait: verification.drainTimeWait)
+    document.ports = results
+    if !output.json && !output.quiet {
+      for result in results { print(PortVerdictText.line(result)) }
+    }
+    let freed = results.allSatisfy(\.isFree) && (document.results ?? []).allSatisfy(\.outcome.isGone)
+    try finish(freed ? ExitStatus.success : ExitStatus.negative)
+  }
+
+  /// The ports to prove: every port a target held, with the addresses it held there; and,
+  /// for single-port specs that nothing visible held, the port itself.
+  static func items(plan: TerminationPlan, report: PortReport, specs: [PortSpec], protocols: Set<TransportProtocol>)
+    -> [FreeVerifier.Item]
+  {
+    var items: [FreeVerifier.Item] = []
+    func add(_ proto: TransportProtocol, _ port: UInt16, _ address: IPAddress?) {
+      if let index = items.firstIndex(where: { $0.proto == proto && $0.port == port }) {
+        if let address, !items[index].addresses.contains(address) { items[index].addresses.append(address) }
+      } else {
+        items.append(FreeVerifier.Item(proto: proto, port: port, addresses: address.map { [$0] } ?? []))
+      }
+    }
+    for socket in plan.targets.flatMap(\.sockets) where socket.isListener {
+      add(socket.proto, socket.local.port, socket.local.address)
+    }
+    for socket in report.sockets.map(\.socket) where !socket.isListener {
+      add(socket.proto, socket.local.port, nil)
+    }
+    for spec in specs where spec.ports.count == 1 {
+      let port = spec.ports.lowerBound
+      // A port whose holders were found is proved for their protocols only.
+      if spec.proto == nil, items.contains(where: { $0.port == port }) { continue }
+      let wanted = spec.proto.map { [$0] } ?? TransportProtocol.allCases
+      for proto in wanted where protocols.contains(proto) { add(proto, port, spec.address) }
+    }
+    return items.sorted { ($0.port, $0.proto) < ($1.port, $1.proto) }
+  }
+
+  // MARK: - consent
+
+  /// Asks on a terminal; without one, refuses unless --yes. Lists the targets either way.
+  private mutating func consent(_ plan: TerminationPlan) throws -> Bool {
+    if termination.yes {
+      document.consent = "yes-flag"
+      return true
+    }
+    let table = targetTable(plan).render(style: Style(enabled: false))
+    guard Terminal.stdinIsTTY else {
+      note("portctl: refusing to signal without consent: there is no terminal to ask on; run again with --yes.")
+      note("would send \(firstSignalName) to:")
+      for line in table { note("  " + line) }
+      document.consent = "refused"
+      return false
+    }
+    note("portctl \(command): these processes hold \(specList):")
+    for line in table { note("  " + line) }
+    let then = termination.force ? "" : ", then SIGKILL after \(termination.timeout)"
+    let answer = Terminal.ask("Send \(firstSignalName)\(then)? [y/N] ")
+    let yes = ["y", "yes"].contains(answer?.lowercased() ?? "")
+    document.consent = yes ? "prompt" : "refused"
+    if !yes { note("portctl: nothing was signalled.") }
+    return yes
+  }
+
+  // MARK: - output
+
+  private var specList: String { specs.map(\.text).joined(separator: ", ") }
+  private var firstSignalName: String { termination.force ? "SIGKILL" : termination.signal.description }
+
+  private func note(_ line: String) {
+    if !output.quiet { Terminal.printError(line) }
+  }
+
+  private func finish(_ status: Int32) throws {
+    var document = document
+    document.exitCode = status
+    if output.json { JSONOutput.emit(document) }
+    if status != ExitStatus.success { throw ExitCode(status) }
+  }
+
+  private func targetTable(_ plan: TerminationPlan) -> TextTable {
+    var table = TextTable(headers: ["PID", "USER", "PORTS", "COMMAND"])
+    for target in plan.targets {
+      let ports = Set(target.sockets.map { "\($0.local.port)/\($0.proto.rawValue)" }).sorted().joined(separator: ",")
+      let pid = target.inheritedFrom == nil ? "\(target.process.pid)" : "└ \(target.process.pid)"
+      table.append([
+        .init(text: pid), .init(text: target.process.user ?? target.process.uid.map { "\($0)" } ?? "?"),
+        .init(text: ports), .init(text: target.process.displayCommand),
+      ])
+    }
+    return table
+  }
+
+  private func resultTable(_ results: [TerminationResult], plan: TerminationPlan) -> TextTable {
+    let style = Style.standardOutput
+    var table = TextTable(headers: ["PID", "NAME", "USER", "RESULT"])
+    for result in results {
+      let good = result.outcome.isGone
+      let cell: (String) -> String = { good ? style.green($0) : style.red($0) }
+      table.append([
+        .init(text: "\(result.process.pid)"), .init(text: result.process.name),
+        .init(text: result.process.user ?? result.process.uid.map { "\($0)" } ?? "?"),
+        .init(text: OutcomeText.describe(result, timeout: termination.timeout.duration), style: cell),
+      ])
+    }
+    return table
+  }
+}
+
+enum OutcomeText {
+  static func describe(_ result: TerminationResult, timeout: Duration) -> String {
+    switch result.outcome {
+    case .exited(let signal, let seconds): "exited after \(signal) (\(milliseconds(seconds)))"
+    case .killed(let seconds):
+      result.signalsSent.count > 1
+        ? "killed with SIGKILL after ignoring \(result.signalsSent[0]) for \(milliseconds(timeout.seconds))"
+        : "killed with SIGKILL (\(milliseconds(seconds)))"
+    case .alreadyGone: "already gone"
+    case .replaced: "not signalled: its pid now names another process"
+    case .notPermitted: "not permitted (use sudo)"
+    case .survived: "still running after SIGKILL (uninterruptible sleep?)"
+    }
+  }
+
+  static func milliseconds(_ seconds: Double) -> String {
+    seconds < 1 ? "\(Int((seconds * 1000).rounded())) ms" : "\(Double(Int(seconds * 10)) / 10) s"
+  }
+}
+
+enum PortVerdictText {
+  static func line(_ result: FreeVerifier.PortResult) -> String {
+    let port = "\(result.item.port)/\(result.item.proto.rawValue)"
+    let addresses =
+      (result.probe?.outcomes.filter { $0.value == .bindable }.keys.sorted().map {
+        $0.isWildcard && $0.family == .ipv6 ? "[::]" : "\($0)"
+      }
+      ?? []).joined(separator: " and ")
+    switch result.verdict {
+    case .free:
+      return "\(port) is free: a bind on \(addresses) works"
+    case .freeExceptTimeWait:
+      let left =
+        result.lingering.compactMap(\.timer?.remainingSeconds).max().map { " for up to \(Int($0.rounded(.up))) s" }
+        ?? ""
+      return
+        "\(port) is free for servers that set SO_REUSEADDR (most do); \(result.lingering.count) TIME_WAIT socket(s) block a plain bind\(left) (--wait waits for them)"
+    case .timeWait:
+      let left =
+        result.lingering.compactMap(\.timer?.remainingSeconds).max().map { " within \(Int($0.rounded(.up))) s" } ?? ""
+      let reuse =
+        result.probe?.isBindable == true ? "a plain bind" : "any bind (the old server did not set SO_REUSEADDR)"
+      return
+        "\(port) is NOT free: \(result.lingering.count) TIME_WAIT socket(s), owned by no process, block \(reuse); they close\(left) (--wait waits for them)"
+    case .freeUnprobed:
+      return "\(port) is free by the socket table; a bind test needs privilege for this port"
+    case .held:
+      let holders = result.stillHeld.flatMap(\.owner.holders).map { "\($0.process.name) (pid \($0.process.pid))" }
+      let by = holders.isEmpty ? "" : " by \(holders.joined(separator: ", "))"
+      return "\(port) is NOT free: still held\(by)"
+    case .respawned:
+      guard let respawn = result.respawn else { return "\(port) is NOT free: taken again" }
+      if let hidden = respawn.hiddenOwner {
+        return "\(port) is NOT free: taken again by a process of \(hidden.ownerDescription) that portctl cannot see"
+      }
+      let first =
+        respawn.holders.first.map { "\($0.process.name) (pid \($0.process.pid): \($0.process.displayCommand))" }
+        ?? "a new process"
+      let supervisor =
+        respawn.supervisor.map {
+          "; its parent \($0.name) (pid \($0.pid): \($0.displayCommand)) is the likely supervisor: stop it there, killing again will not help"
+        } ?? ""
+      return "\(port) is NOT free: taken again by \(first)\(supervisor)"
+    }
+  }
+}

@@ -1,0 +1,246 @@
+import Synchronization
+import Testing
+
+@testable import PortKit
+
+/// A process table the test controls: which pids exist with which start times, how each
+/// reacts to signals, and a log of every signal that was actually delivered.
+final class FakeProcessControl: ProcessControl, @unchecked Sendable {
+  struct Entry {
+    var startTicks: UInt64
+    /// Signals (by name) that make it exit at once.
+    var exitsOn: Set<String> = ["TERM", "KILL"]
+    var permitted = true
+  }
+
+  private let state: Mutex<(table: [PID: Entry], delivered: [(PID, String)])>
+  /// Runs after `acquire` and before the first signal: lets a test reuse a pid in between.
+  let beforeSignal: @Sendable (FakeProcessControl) -> Void
+
+  init(_ table: [PID: Entry], beforeSignal: @escaping @Sendable (FakeProcessControl) -> Void = { _ in }) {
+    state = Mutex((table, []))
+    self.beforeSignal = beforeSignal
+  }
+
+  var delivered: [(PID, String)] { state.withLock { $0.delivered } }
+
+  func replace(_ pid: PID, with entry: Entry?) {
+    state.withLock { $0.table[pid] = entry }
+  }
+
+  func acquire(_ record: ProcessRecord) -> AcquireResult {
+    state.withLock { state in
+      guard let entry = state.table[record.pid] else { return .gone }
+      return entry.startTicks == record.startTicks
+        ? .acquired(ProcessHandle(pid: record.pid, descriptor: 100)) : .replaced
+    }
+  }
+
+  private var pendingHook = true
+
+  func isSameProcess(_ handle: ProcessHandle, as record: ProcessRecord) -> Bool {
+    if pendingHook {
+      pendingHook = false
+      beforeSignal(self)
+    }
+    return state.withLock { $0.table[handle.pid]?.startTicks == record.startTicks }
+  }
+
+  func signal(_ handle: ProcessHandle, _ signal: Signal) -> SignalResult {
+    state.withLock { state in
+      guard let entry = state.table[handle.pid] else { return .gone }
+      guard entry.permitted else { return .notPermitted }
+      state.delivered.append((handle.pid, signal.name))
+      if entry.exitsOn.contains(signal.name) { state.table[handle.pid] = nil }
+      return .sent
+    }
+  }
+
+  func waitForExit(_ handles: [ProcessHandle], timeout: Duration) -> [PID: Double] {
+    state.withLock { state in
+      var exited: [PID: Double] = [:]
+      for handle in handles where state.table[handle.pid] == nil { exited[handle.pid] = 0.001 }
+      return exited
+    }
+  }
+
+  func release(_ handle: ProcessHandle) {}
+  func selfAndAncestors() -> [PID] { [500, 400, 1] }
+}
+
+@Suite struct TerminatorTests {
+  private func record(_ pid: PID, ticks: UInt64) -> ProcessRecord {
+    ProcessRecord(pid: pid, ppid: 1, uid: 1000, name: "server", startTicks: ticks)
+  }
+
+  @Test func pidReusedBeforePinningIsNeverSignalled() {
+    // Found with start time 100; by the time it is pinned, pid 42 is another process.
+    let control = FakeProcessControl([42: .init(startTicks: 999)])
+    let results = Terminator(control: control).terminate([record(42, ticks: 100)], request: TerminationRequest())
+    #expect(results.map(\.outcome) == [.replaced])
+    #expect(control.delivered.isEmpty)
+  }
+
+  @Test func pidReusedBetweenPinningAndSignallingIsNeverSignalled() {
+    let control = FakeProcessControl([42: .init(startTicks: 100), 43: .init(startTicks: 7)]) { control in
+      control.replace(42, with: .init(startTicks: 555))
+    }
+    let results = Terminator(control: control).terminate(
+      [record(42, ticks: 100), record(43, ticks: 7)], request: TerminationRequest())
+    #expect(results.map(\.outcome) == [.alreadyGone, .exited(after: .terminate, seconds: 0.001)])
+    #expect(control.delivered.map(\.0) == [43])
+  }
+
+  @Test func gracefulThenKillForSurvivors() {
+    let control = FakeProcessControl([
+      10: .init(startTicks: 1), 11: .init(startTicks: 2, exitsOn: ["KILL"]),
+    ])
+    let results = Terminator(control: control).terminate(
+      [record(10, ticks: 1), record(11, ticks: 2)], request: TerminationRequest(timeout: .milliseconds(300)))
+    #expect(results[0].outcome == .exited(after: .terminate, seconds: 0.001))
+    #expect(results[0].signalsSent == [.terminate])
+    #expect(results[1].outcome == .killed(seconds: 0.301))
+    #expect(results[1].signalsSent == [.terminate, .kill])
+    #expect(control.delivered.map { "\($0.0):\($0.1)" } == ["10:TERM", "11:TERM", "11:KILL"])
+  }
+
+  @Test func forceSendsOnlyKill() {
+    let control = FakeProcessControl([10: .init(startTicks: 1)])
+    let results = Terminator(control: control).terminate(
+      [record(10, ticks: 1)], request: TerminationRequest(force: true))
+    #expect(results[0].outcome == .killed(seconds: 0.001))
+    #expect(control.delivered.map(\.1) == ["KILL"])
+  }
+
+  @Test func customSignalAndOutcomes() {
+    let control = FakeProcessControl([
+      10: .init(startTicks: 1, exitsOn: ["INT"]), 11: .init(startTicks: 2, permitted: false),
+      12: .init(startTicks: 3, exitsOn: []),
+    ])
+    let results = Terminator(control: control).terminate(
+      [record(10, ticks: 1), record(11, ticks: 2), record(12, ticks: 3), record(13, ticks: 4)],
+      request: TerminationRequest(signal: .interrupt, timeout: .milliseconds(10)))
+    #expect(
+      results.map(\.outcome) == [
+        .exited(after: .interrupt, seconds: 0.001), .notPermitted, .survived, .alreadyGone,
+      ])
+    #expect(results[2].signalsSent == [.interrupt, .kill])
+    #expect(!results[1].outcome.isGone)
+  }
+}
+
+@Suite struct TerminationPlanTests {
+  private func holder(_ pid: PID, _ ppid: PID, inheritedFrom: PID? = nil, kernel: Bool = false) -> HolderProcess {
+    HolderProcess(
+      process: ProcessRecord(pid: pid, ppid: ppid, name: "p\(pid)", isKernelThread: kernel), fds: [3],
+      inheritedFrom: inheritedFrom)
+  }
+  private func socket(_ port: UInt16, id: UInt64, proto: TransportProtocol = .tcp) -> SocketEntry {
+    SocketEntry(
+      proto: proto, local: Endpoint(address: .anyV4, port: port), state: proto == .tcp ? .listen : .unconnected, id: id)
+  }
+
+  @Test func everyHolderOnceParentsFirstWithTheirSockets() {
+    let report = PortReport(
+      sockets: [
+        SocketReport(
+          socket: socket(3000, id: 1), owner: .processes([holder(10, 1), holder(11, 10, inheritedFrom: 10)])),
+        SocketReport(socket: socket(3000, id: 2, proto: .udp), owner: .processes([holder(10, 1)])),
+      ], takenAt: 0, effectiveUID: 0)
+    let plan = TerminationPlan.make(from: report, protection: ProcessProtection(selfPID: 500, ancestors: [400]))
+    #expect(plan.targets.map(\.process.pid) == [10, 11])
+    #expect(plan.targets[0].sockets.map(\.id) == [1, 2])
+    #expect(plan.targets[1].inheritedFrom == 10)
+    #expect(plan.isUnobstructed)
+  }
+
+  @Test func protectedProcessesAreRefused() {
+    let report = PortReport(
+      sockets: [
+        SocketReport(
+          socket: socket(1, id: 1),
+          owner: .processes([
+            holder(1, 0), holder(2, 0, kernel: true), holder(400, 1), holder(500, 400), holder(600, 1),
+          ]))
+      ], takenAt: 0, effectiveUID: 0)
+    let plan = TerminationPlan.make(from: report, protection: ProcessProtection(chain: [500, 400, 1]))
+    #expect(plan.targets.map(\.process.pid) == [600])
+    #expect(plan.protected.map(\.process.pid) == [1, 2, 400, 500])
+    #expect(plan.protected[0].reason.contains("init"))
+    #expect(plan.protected[1].reason.contains("kernel thread"))
+    #expect(plan.protected[2].reason.contains("ancestor of portctl"))
+    #expect(plan.protected[3].reason == "it is portctl itself")
+    #expect(!plan.isUnobstructed)
+  }
+
+  @Test func hiddenAndKernelSocketsAreNotTargets() {
+    let hidden = HiddenOwner(uid: 0, user: "root", reason: .needsPrivilege)
+    let report = PortReport(
+      sockets: [
+        SocketReport(socket: socket(80, id: 5), owner: .hidden(hidden)),
+        SocketReport(socket: socket(2049, id: 0), owner: .kernel),
+      ], takenAt: 0, effectiveUID: 1000)
+    let plan = TerminationPlan.make(from: report, protection: ProcessProtection(chain: [500]))
+    #expect(plan.targets.isEmpty)
+    #expect(plan.hidden.map(\.socket.local.port) == [80])
+    #expect(plan.kernelHeld.map(\.socket.local.port) == [2049])
+  }
+}
+
+@Suite struct RespawnRiskTests {
+  private func process(_ pid: PID, _ name: String, _ commandLine: [String], cgroup: String? = nil) -> ProcessRecord {
+    ProcessRecord(pid: pid, ppid: 1, name: name, commandLine: commandLine, controlGroup: cgroup)
+  }
+
+  @Test func supervisorsAndScriptsAreRisksInteractiveShellsAndInitAreNot() {
+    let server = process(100, "node", ["node", "server.js"])
+    #expect(RespawnRisk.reason(for: server, parent: process(1, "systemd", ["/sbin/init"])) == nil)
+    #expect(RespawnRisk.reason(for: server, parent: nil) == nil)
+    #expect(RespawnRisk.reason(for: server, parent: process(50, "bash", ["-bash"])) == nil)
+    #expect(RespawnRisk.reason(for: server, parent: process(50, "zsh", ["/bin/zsh", "-l"])) == nil)
+    #expect(
+      RespawnRisk.reason(
+        for: server, parent: process(50, "bash", ["bash", "-c", "while true; do node server.js; done"])) != nil)
+    #expect(RespawnRisk.reason(for: server, parent: process(50, "bash", ["bash", "./run.sh"])) != nil)
+    let pm2 = RespawnRisk.reason(for: server, parent: process(60, "PM2 v5.3.0: God", ["PM2 v5.3.0: God Daemon"]))
+    #expect(pm2 == "its parent PM2 v5.3.0: God (pid 60) may start it again")
+  }
+
+  @Test func systemdServicesFromTheCgroup() {
+    let nginx = process(100, "nginx", ["nginx"], cgroup: "0::/system.slice/nginx.service\n")
+    #expect(RespawnRisk.reason(for: nginx, parent: nil)?.contains("systemd service nginx.service") == true)
+    #expect(
+      RespawnRisk.systemdService("0::/user.slice/user-1000.slice/user@1000.service/app.slice/api.service")
+        == "api.service")
+    #expect(RespawnRisk.systemdService("0::/user.slice/user-1000.slice/session-3.scope") == nil)
+    #expect(RespawnRisk.systemdService("12:pids:/\n1:name=systemd:/system.slice/redis.service\n0::/") == nil)
+    #expect(RespawnRisk.systemdService("1:name=systemd:/system.slice/redis.service") == "redis.service")
+  }
+}
+
+@Suite struct BindProbeTests {
+  struct FakeBinder: PortBinder {
+    var outcomes: [String: BindOutcome]
+    func tryBind(_ endpoint: Endpoint, proto: TransportProtocol, reuseAddress: Bool) -> BindOutcome {
+      outcomes["\(endpoint.address)/\(reuseAddress)"] ?? .bindable
+    }
+  }
+
+  @Test func timeWaitBlocksOnlyThePlainBind() {
+    let probe = BindProbe(binder: FakeBinder(outcomes: ["0.0.0.0/false": .inUse]))
+    let result = probe.probe(port: 3000, proto: .tcp)
+    #expect(result.isBindable)
+    #expect(!result.plainBindable)
+  }
+
+  @Test func missingIPv6DoesNotMakeAPortBusy() {
+    let probe = BindProbe(
+      binder: FakeBinder(outcomes: ["::/true": .addressUnavailable, "::/false": .addressUnavailable]))
+    #expect(probe.probe(port: 3000, proto: .tcp).isBindable)
+    let denied = BindProbe(binder: FakeBinder(outcomes: ["0.0.0.0/true": .permissionDenied]))
+    #expect(!denied.probe(port: 80, proto: .tcp).isBindable)
+    #expect(denied.probe(port: 80, proto: .tcp).isPrivilegeDenied)
+    let busy = BindProbe(binder: FakeBinder(outcomes: ["::/false": .inUse]))
+    #expect(!busy.probe(port: 53, proto: .udp).isBindable)
+  }
+}
