@@ -176,6 +176,30 @@ struct FixtureProcfs {
     #expect(owner.advice == "owner hidden: held by root (uid 0); run with sudo to see the process")
   }
 
+  @Test func rootWithUninspectableProcessesNamesThemAsCandidates() {
+    let snapshot = SystemSnapshot(
+      sockets: [listener(2024, id: 7, uid: 0)],
+      processes: [
+        1: ProcessRecord(pid: 1, ppid: 0, uid: 0, name: "init-agent", commandLine: ["/agent", "--addr", ":2024"])
+      ],
+      uninspectable: [1: 0, 300: 1000], effectiveUID: 0, takenAt: 0, userNames: [0: "root"])
+    let report = PortInspector.report(from: snapshot, query: SocketQuery())
+    guard case .hidden(let owner) = report.sockets[0].owner else {
+      Issue.record("expected hidden")
+      return
+    }
+    #expect(owner.reason == .notInspectable)
+    #expect(owner.candidates.map(\.pid) == [1])
+    #expect(owner.advice.contains("even as root portctl may not inspect process 1 (init-agent), which likely holds it"))
+    // Without root, candidates would be every other user's process: none are named.
+    var unprivileged = snapshot
+    unprivileged.effectiveUID = 1000
+    guard case .hidden(let hidden) = PortInspector.report(from: unprivileged, query: SocketQuery()).sockets[0].owner
+    else { return }
+    #expect(hidden.reason == .needsPrivilege)
+    #expect(hidden.candidates.isEmpty)
+  }
+
   @Test func inheritanceThroughANonHolderIntermediateAndSiblingOrder() {
     // 10 (holder) → 20 (closed its copy) → 30 (holder); 10 → 11 (holder).
     let snapshot = SystemSnapshot(

@@ -38,10 +38,18 @@ public enum PortInspector {
     }
     if !visible.isEmpty { return .processes(holders(visible, processes: snapshot.processes)) }
     if socket.id == 0 { return socket.isListener ? .kernel : .none }
-    let privileged = snapshot.effectiveUID == 0
-    let reason: HiddenOwner.Reason = privileged ? .notVisible : .needsPrivilege
+    // As root, the few processes that refused inspection are the likely owners; without
+    // root every other user's process does, so naming them would say nothing.
+    let candidates = snapshot.uninspectable.filter {
+      snapshot.effectiveUID == 0 && socket.uid != nil && $0.value == socket.uid
+    }.keys.sorted()
+      .prefix(HiddenOwner.candidateLimit).map {
+        snapshot.processes[$0] ?? ProcessRecord(pid: $0, ppid: 0, uid: socket.uid, name: "?")
+      }
+    let reason: HiddenOwner.Reason =
+      snapshot.effectiveUID != 0 ? .needsPrivilege : (candidates.isEmpty ? .notVisible : .notInspectable)
     let user = socket.uid.flatMap { snapshot.userNames[$0] }
-    return .hidden(HiddenOwner(uid: socket.uid, user: user, reason: reason))
+    return .hidden(HiddenOwner(uid: socket.uid, user: user, reason: reason, candidates: Array(candidates)))
   }
 
   /// Marks which holder inherited the socket from which, and orders parents first.

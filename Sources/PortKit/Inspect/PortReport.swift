@@ -30,21 +30,31 @@ public struct HiddenOwner: Hashable, Sendable {
   public enum Reason: String, Hashable, Sendable, Codable {
     /// Another user's process, while portctl runs without root: `sudo` shows it.
     case needsPrivilege = "needs-privilege"
+    /// Root, but some processes of the socket's user refuse inspection (no CAP_SYS_PTRACE,
+    /// a non-dumpable process, an LSM policy): one of them likely holds it.
+    case notInspectable = "not-inspectable"
     /// Not visible even with the current privileges: another pid namespace (a container),
     /// or `/proc` mounted with `hidepid`.
     case notVisible = "not-visible"
   }
+
+  /// How many candidate owners are named at most.
+  public static let candidateLimit = 8
 
   /// The uid the kernel records for the socket.
   public var uid: UInt32?
   /// The name of that uid, when known.
   public var user: String?
   public var reason: Reason
+  /// Processes of that user that could not be inspected: one of them likely holds the
+  /// socket (at most ``candidateLimit``; details as far as they are readable).
+  public var candidates: [ProcessRecord]
 
-  public init(uid: UInt32?, user: String?, reason: Reason) {
+  public init(uid: UInt32?, user: String?, reason: Reason, candidates: [ProcessRecord] = []) {
     self.uid = uid
     self.user = user
     self.reason = reason
+    self.candidates = candidates
   }
 
   /// `root (uid 0)`, `uid 1234`, or `an unknown user`.
@@ -58,11 +68,17 @@ public struct HiddenOwner: Hashable, Sendable {
 
   /// A sentence saying whose the socket is and how to see its process.
   public var advice: String {
+    let named = candidates.map { "\($0.pid) (\($0.name))" }.joined(separator: ", ")
     switch reason {
     case .needsPrivilege:
-      "owner hidden: held by \(ownerDescription); run with sudo to see the process"
+      return "owner hidden: held by \(ownerDescription); run with sudo to see the process"
+    case .notInspectable:
+      let which = candidates.count == 1 ? "process \(named), which" : "processes \(named); one of them"
+      return
+        "owner hidden: held by \(ownerDescription); even as root portctl may not inspect \(which) likely holds it (missing CAP_SYS_PTRACE, or a protected process)"
     case .notVisible:
-      "owner hidden: held by \(ownerDescription), by a process not visible here (another PID namespace such as a container, or /proc mounted with hidepid)"
+      return
+        "owner hidden: held by \(ownerDescription), by a process not visible here (another PID namespace such as a container, or /proc mounted with hidepid)"
     }
   }
 }

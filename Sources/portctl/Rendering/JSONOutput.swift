@@ -112,7 +112,8 @@ struct SocketJSON: Encodable {
     case state, listening, uid, id, v6Only, timer, owner, hiddenOwner, processes
   }
   enum TimerKeys: String, CodingKey { case kind, remainingSeconds }
-  enum HiddenKeys: String, CodingKey { case uid, user, reason, advice }
+  enum HiddenKeys: String, CodingKey { case uid, user, reason, advice, candidates }
+  enum CandidateKeys: String, CodingKey { case pid, name, command }
 
   func encode(to encoder: any Encoder) throws {
     let socket = entry.socket
@@ -150,6 +151,13 @@ struct SocketJSON: Encodable {
       try nested.encode(hidden.user, forKey: .user)
       try nested.encode(hidden.reason.rawValue, forKey: .reason)
       try nested.encode(hidden.advice, forKey: .advice)
+      var candidates = nested.nestedUnkeyedContainer(forKey: .candidates)
+      for candidate in hidden.candidates {
+        var entry = candidates.nestedContainer(keyedBy: CandidateKeys.self)
+        try entry.encode(candidate.pid, forKey: .pid)
+        try entry.encode(candidate.name, forKey: .name)
+        try entry.encode(candidate.displayCommand, forKey: .command)
+      }
     } else {
       try container.encodeNil(forKey: .hiddenOwner)
     }

@@ -72,6 +72,7 @@ public struct ProcfsReader: Sendable {
         continue  // gone, or not a process directory
       }
       var found: [UInt64: [Int32]] = [:]
+      var denied = false
       // readlinkat needs the directory descriptor, so duplicate it for the walk.
       let walkFD = dup(fdDirFD)
       if walkFD < 0 {
@@ -79,14 +80,20 @@ public struct ProcfsReader: Sendable {
         continue
       }
       Syscalls.forEachEntry(ofDirectory: walkFD) { name in
-        guard let length = Syscalls.readLink(name, relativeTo: fdDirFD, into: linkBuffer),
-          length < linkBuffer.count,
+        guard let length = Syscalls.readLink(name, relativeTo: fdDirFD, into: linkBuffer) else {
+          // The directory lists, but its links do not resolve: a process that may not be
+          // inspected even by root without CAP_SYS_PTRACE.
+          if errno == EACCES || errno == EPERM { denied = true }
+          return
+        }
+        guard length < linkBuffer.count,
           let inode = ProcfsParsers.socketInode(linkText: UnsafeBufferPointer(rebasing: linkBuffer[0..<length])),
           wanted.contains(inode), let fd = Self.pid(name)
         else { return }
         found[inode, default: []].append(fd)
       }
       Syscalls.close(fdDirFD)
+      if denied, found.isEmpty { scan.uninspectable[pid] = Syscalls.ownerUID("\(pid)", relativeTo: procFD) }
       for (inode, fds) in found {
         scan.references[inode, default: []].append(SocketReference(pid: pid, fds: fds.sorted()))
       }
@@ -171,8 +178,19 @@ public struct LinuxSystemSource: SystemSource {
     }
     let liveSockets = closed.isEmpty ? sockets : sockets.filter { !closed.contains($0.id) }
     var userNames: [UInt32: String] = [:]
+    var hiddenUIDs = Set<UInt32>()
     for socket in liveSockets where socket.id != 0 && references[socket.id] == nil {
-      if let uid = socket.uid, userNames[uid] == nil, let name = reader.userName(uid) { userNames[uid] = name }
+      guard let uid = socket.uid else { continue }
+      hiddenUIDs.insert(uid)
+      if userNames[uid] == nil, let name = reader.userName(uid) { userNames[uid] = name }
+    }
+    // Name the processes that could be a hidden owner: those of the socket's user that
+    // could not be inspected (stat and cmdline stay readable), a few at most.
+    let candidates =
+      Syscalls.effectiveUID == 0
+      ? scan.uninspectable.filter { $0.value.map(hiddenUIDs.contains) ?? false }.keys.sorted() : []
+    for pid in candidates.prefix(HiddenOwner.candidateLimit) where processes[pid] == nil {
+      if let record = reader.process(pid, bootTime: bootTime, ticksPerSecond: ticks) { processes[pid] = record }
     }
     return SystemSnapshot(
       sockets: liveSockets, references: references, processes: processes, uninspectable: scan.uninspectable,
