@@ -71,6 +71,18 @@ public struct FreeVerifier: Sendable {
     _ items: [Item], ended: Set<PID>, respawnWindow: Duration, drainTimeWait: Duration? = nil
   ) async -> [PortResult] {
     let clock = ContinuousClock()
+    // Nothing to watch for and every bind works: the port is free, no need to read the
+    // socket tables again.
+    if respawnWindow <= .zero {
+      let quick = items.map { item in
+        probe.probe(port: item.port, proto: item.proto, addresses: item.addresses.filter { !$0.isWildcard })
+      }
+      if quick.allSatisfy({ $0.isBindable && $0.plainBindable }) {
+        return zip(items, quick).map {
+          PortResult(item: $0, verdict: .free, probe: $1, respawn: nil, stillHeld: [], lingering: [])
+        }
+      }
+    }
     let deadline = clock.now + respawnWindow
     var reports: [Item: PortReport] = [:]
     var respawns: [Item: Respawn] = [:]
