@@ -1,4 +1,4 @@
-// swift-tools-version: 6.0
+// swift-tools-version: 6.1
 import PackageDescription
 
 let package = Package(
@@ -11,11 +11,18 @@ let package = Package(
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+    // Runs lsof, ps, netstat, tasklist, netsh and taskkill; its Foundation trait is off to
+    // keep Foundation out of start-up.
+    .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2", traits: []),
   ],
   targets: [
     .target(
       name: "PortKit",
-      dependencies: ["CPortSys", .product(name: "SystemPackage", package: "swift-system")]
+      dependencies: [
+        "CPortSys",
+        .product(name: "SystemPackage", package: "swift-system"),
+        .product(name: "Subprocess", package: "swift-subprocess"),
+      ]
     ),
     .target(name: "CPortSys"),
     .executableTarget(

@@ -10,6 +10,10 @@ public struct PortKitError: Error, Hashable, Sendable, CustomStringConvertible {
     public static let socketTablesUnreadable = Code(rawValue: "socket-tables-unreadable")
     /// The platform has no backend.
     public static let unsupportedPlatform = Code(rawValue: "unsupported-platform")
+    /// A tool the backend runs is not installed.
+    public static let toolMissing = Code(rawValue: "tool-missing")
+    /// A tool the backend runs failed or printed something unreadable.
+    public static let toolFailed = Code(rawValue: "tool-failed")
     /// Permission was denied.
     public static let permissionDenied = Code(rawValue: "permission-denied")
   }

@@ -4,10 +4,12 @@ import PortKit
 /// Runs a query on the platform's backend; a failure prints its message (or a JSON error
 /// document) and ends the command with exit status 2.
 enum Inspection {
-  static func report(for query: SocketQuery, command: String, output: OutputOptions) throws -> PortReport {
+  static func report(
+    for query: SocketQuery, command: String, output: OutputOptions, backend: Backend = .automatic
+  ) async throws -> PortReport {
     do {
-      let source = try SystemSources.platformDefault()
-      let snapshot = try source.snapshot(for: query)
+      let source = try SystemSources.source(backend)
+      let snapshot = try await source.snapshot(for: query)
       return PortInspector.report(from: snapshot, query: query)
     } catch {
       throw fail(error, command: command, output: output)

@@ -26,6 +26,7 @@ struct Kill: AsyncParsableCommand {
   @OptionGroup var termination: TerminationOptions
   @OptionGroup var selection: SocketSelectionOptions
   @OptionGroup var output: OutputOptions
+  @OptionGroup var backend: BackendOptions
 
   func validate() throws {
     if ports.isEmpty { throw ValidationError("missing port: give one or more of \(PortSpec.acceptedForms)") }
@@ -35,7 +36,7 @@ struct Kill: AsyncParsableCommand {
   func run() async throws {
     var flow = try TerminationFlow(
       command: "kill", specs: try PortArguments.parse(ports), termination: termination, selection: selection,
-      output: output)
+      output: output, backend: backend.backend)
     try await flow.run(verify: nil)
   }
 }
@@ -81,6 +82,7 @@ struct Free: AsyncParsableCommand {
 
   @OptionGroup var selection: SocketSelectionOptions
   @OptionGroup var output: OutputOptions
+  @OptionGroup var backend: BackendOptions
 
   func validate() throws {
     if ports.isEmpty { throw ValidationError("missing port: give one or more of \(PortSpec.acceptedForms)") }
@@ -90,7 +92,7 @@ struct Free: AsyncParsableCommand {
   func run() async throws {
     var flow = try TerminationFlow(
       command: "free", specs: try PortArguments.parse(ports), termination: termination, selection: selection,
-      output: output)
+      output: output, backend: backend.backend)
     try await flow.run(
       verify: .init(respawnWindow: respawnWindow.duration, drainTimeWait: wait ? waitTimeout.duration : nil))
   }

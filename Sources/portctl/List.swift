@@ -24,6 +24,7 @@ struct List: AsyncParsableCommand {
   var user: String?
 
   @OptionGroup var output: OutputOptions
+  @OptionGroup var backend: BackendOptions
 
   func validate() throws {
     if let pid, pid <= 0 { throw ValidationError("--pid takes a process id above 0, not \(pid)") }
@@ -33,7 +34,7 @@ struct List: AsyncParsableCommand {
 
   func run() async throws {
     let query = SocketQuery(specs: nil, protocols: selection.protocols, listenersOnly: !selection.all)
-    var report = try Inspection.report(for: query, command: "list", output: output)
+    var report = try await Inspection.report(for: query, command: "list", output: output, backend: backend.backend)
     let filter = ReportFilter(process: process, pid: pid, user: user)
     report.sockets = report.sockets.filter(filter.matches)
     let status = report.sockets.isEmpty ? ExitStatus.negative : ExitStatus.success

@@ -31,6 +31,17 @@ struct SocketSelectionOptions: ParsableArguments {
   }
 }
 
+extension Backend: ExpressibleByArgument {}
+
+/// Which way to read the system.
+struct BackendOptions: ParsableArguments {
+  @Option(
+    name: .long,
+    help: ArgumentHelp(
+      "How to read sockets: auto, procfs (Linux), lsof (macOS; Linux too), netstat (Windows).", valueName: "name"))
+  var backend: Backend = .automatic
+}
+
 /// Parses port-spec arguments, refusing bad ones with the token and the accepted forms.
 enum PortArguments {
   static func parse(_ arguments: [String]) throws -> [PortSpec] {

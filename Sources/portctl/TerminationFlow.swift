@@ -13,20 +13,22 @@ struct TerminationFlow {
   let termination: TerminationOptions
   let output: OutputOptions
   let query: SocketQuery
+  let backend: Backend
   let control: any ProcessControl
   var document: TerminationDocument
 
   init(
     command: String, specs: [PortSpec], termination: TerminationOptions, selection: SocketSelectionOptions,
-    output: OutputOptions
+    output: OutputOptions, backend: Backend
   ) throws {
+    self.backend = backend
     self.command = command
     self.specs = specs
     self.termination = termination
     self.output = output
     query = SocketQuery(specs: specs, protocols: selection.protocols, listenersOnly: !selection.all)
     do {
-      control = try SystemSources.processControl()
+      control = try SystemSources.processControl(backend)
     } catch {
       throw Inspection.fail(error, command: command, output: output)
     }
@@ -34,8 +36,8 @@ struct TerminationFlow {
   }
 
   mutating func run(verify: Verification?) async throws {
-    let report = try Inspection.report(for: query, command: command, output: output)
-    let protection = ProcessProtection(chain: control.selfAndAncestors())
+    let report = try await Inspection.report(for: query, command: command, output: output, backend: backend)
+    let protection = ProcessProtection(chain: await control.selfAndAncestors())
     let plan = TerminationPlan.make(from: report, protection: protection)
     document.plan = plan
     document.parents = report.parents
@@ -85,7 +87,8 @@ struct TerminationFlow {
 
     guard try consent(plan) else { return try finish(ExitStatus.refused) }
 
-    let results = Terminator(control: control).terminate(plan.targets.map(\.process), request: termination.request)
+    let results = await Terminator(control: control).terminate(
+      plan.targets.map(\.process), request: termination.request)
     document.results = results
     if !output.json && !output.quiet {
       for line in resultTable(results, plan: plan).render(style: .standardOutput) { print(line) }
@@ -114,7 +117,7 @@ struct TerminationFlow {
     let source: any SystemSource
     do {
       binder = try SystemSources.binder()
-      source = try SystemSources.platformDefault()
+      source = try SystemSources.source(backend)
     } catch {
       throw Inspection.fail(error, command: command, output: output)
     }

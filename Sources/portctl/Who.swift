@@ -22,6 +22,7 @@ struct Who: AsyncParsableCommand {
 
   @OptionGroup var selection: SocketSelectionOptions
   @OptionGroup var output: OutputOptions
+  @OptionGroup var backend: BackendOptions
 
   func validate() throws {
     if ports.isEmpty { throw ValidationError("missing port: give one or more of \(PortSpec.acceptedForms)") }
@@ -31,7 +32,7 @@ struct Who: AsyncParsableCommand {
   func run() async throws {
     let specs = try PortArguments.parse(ports)
     let query = SocketQuery(specs: specs, protocols: selection.protocols, listenersOnly: !selection.all)
-    let report = try Inspection.report(for: query, command: "who", output: output)
+    let report = try await Inspection.report(for: query, command: "who", output: output, backend: backend.backend)
     let status = report.isHeld ? ExitStatus.success : ExitStatus.negative
     if output.json {
       JSONOutput.emit(ReportDocument(command: "who", exitCode: status, query: specs, report: report))

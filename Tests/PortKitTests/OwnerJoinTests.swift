@@ -85,12 +85,12 @@ struct FixtureProcfs {
     return tree
   }
 
-  @Test func joinsSocketsWithEveryHolderOnAFixtureTree() throws {
+  @Test func joinsSocketsWithEveryHolderOnAFixtureTree() async throws {
     let tree = try makeTree()
     defer { tree.remove() }
     let source = LinuxSystemSource(reader: ProcfsReader(root: tree.root.path, userName: Self.names))
     let query = SocketQuery()
-    let report = PortInspector.report(from: try source.snapshot(for: query), query: query)
+    let report = PortInspector.report(from: try await source.snapshot(for: query), query: query)
 
     #expect(report.sockets.map(\.socket.local.port) == [53, 2049, 3000, 8080])
     let web = try #require(report.sockets.first { $0.socket.local.port == 3000 })
@@ -132,20 +132,20 @@ struct FixtureProcfs {
     #expect(report.isHeld)
   }
 
-  @Test func allStatesAddsTimeWaitWithNoOwner() throws {
+  @Test func allStatesAddsTimeWaitWithNoOwner() async throws {
     let tree = try makeTree()
     defer { tree.remove() }
     let source = LinuxSystemSource(reader: ProcfsReader(root: tree.root.path, userName: Self.names))
     let query = SocketQuery(specs: try PortSpec.parseList("3000"), listenersOnly: false)
-    let report = PortInspector.report(from: try source.snapshot(for: query), query: query)
+    let report = PortInspector.report(from: try await source.snapshot(for: query), query: query)
     #expect(report.sockets.map(\.socket.state) == [.listen, .timeWait])
     #expect(report.sockets[1].owner == SocketOwner.none)
     #expect(report.sockets[1].socket.timer?.kind == .timeWait)
   }
 
-  @Test func missingProcfsIsAnErrorNotAnEmptyAnswer() {
+  @Test func missingProcfsIsAnErrorNotAnEmptyAnswer() async {
     let source = LinuxSystemSource(reader: ProcfsReader(root: "/nonexistent-procfs", userName: Self.names))
-    #expect(throws: PortKitError.self) { try source.snapshot(for: SocketQuery()) }
+    await #expect(throws: PortKitError.self) { try await source.snapshot(for: SocketQuery()) }
   }
 }
 #endif

@@ -28,7 +28,7 @@ final class FakeProcessControl: ProcessControl, @unchecked Sendable {
     state.withLock { $0.table[pid] = entry }
   }
 
-  func acquire(_ record: ProcessRecord) -> AcquireResult {
+  func acquire(_ record: ProcessRecord) async -> AcquireResult {
     state.withLock { state in
       guard let entry = state.table[record.pid] else { return .gone }
       return entry.startTicks == record.startTicks
@@ -38,7 +38,7 @@ final class FakeProcessControl: ProcessControl, @unchecked Sendable {
 
   private var pendingHook = true
 
-  func isSameProcess(_ handle: ProcessHandle, as record: ProcessRecord) -> Bool {
+  func isSameProcess(_ handle: ProcessHandle, as record: ProcessRecord) async -> Bool {
     if pendingHook {
       pendingHook = false
       beforeSignal(self)
@@ -46,7 +46,7 @@ final class FakeProcessControl: ProcessControl, @unchecked Sendable {
     return state.withLock { $0.table[handle.pid]?.startTicks == record.startTicks }
   }
 
-  func signal(_ handle: ProcessHandle, _ signal: Signal) -> SignalResult {
+  func signal(_ handle: ProcessHandle, _ signal: Signal) async -> SignalResult {
     state.withLock { state in
       guard let entry = state.table[handle.pid] else { return .gone }
       guard entry.permitted else { return .notPermitted }
@@ -56,7 +56,7 @@ final class FakeProcessControl: ProcessControl, @unchecked Sendable {
     }
   }
 
-  func waitForExit(_ handles: [ProcessHandle], timeout: Duration) -> [PID: Double] {
+  func waitForExit(_ handles: [ProcessHandle], timeout: Duration) async -> [PID: Double] {
     state.withLock { state in
       var exited: [PID: Double] = [:]
       for handle in handles where state.table[handle.pid] == nil { exited[handle.pid] = 0.001 }
@@ -64,8 +64,8 @@ final class FakeProcessControl: ProcessControl, @unchecked Sendable {
     }
   }
 
-  func release(_ handle: ProcessHandle) {}
-  func selfAndAncestors() -> [PID] { [500, 400, 1] }
+  func release(_ handle: ProcessHandle) async {}
+  func selfAndAncestors() async -> [PID] { [500, 400, 1] }
 }
 
 @Suite struct TerminatorTests {
@@ -73,29 +73,29 @@ final class FakeProcessControl: ProcessControl, @unchecked Sendable {
     ProcessRecord(pid: pid, ppid: 1, uid: 1000, name: "server", startTicks: ticks)
   }
 
-  @Test func pidReusedBeforePinningIsNeverSignalled() {
+  @Test func pidReusedBeforePinningIsNeverSignalled() async {
     // Found with start time 100; by the time it is pinned, pid 42 is another process.
     let control = FakeProcessControl([42: .init(startTicks: 999)])
-    let results = Terminator(control: control).terminate([record(42, ticks: 100)], request: TerminationRequest())
+    let results = await Terminator(control: control).terminate([record(42, ticks: 100)], request: TerminationRequest())
     #expect(results.map(\.outcome) == [.replaced])
     #expect(control.delivered.isEmpty)
   }
 
-  @Test func pidReusedBetweenPinningAndSignallingIsNeverSignalled() {
+  @Test func pidReusedBetweenPinningAndSignallingIsNeverSignalled() async {
     let control = FakeProcessControl([42: .init(startTicks: 100), 43: .init(startTicks: 7)]) { control in
       control.replace(42, with: .init(startTicks: 555))
     }
-    let results = Terminator(control: control).terminate(
+    let results = await Terminator(control: control).terminate(
       [record(42, ticks: 100), record(43, ticks: 7)], request: TerminationRequest())
     #expect(results.map(\.outcome) == [.alreadyGone, .exited(after: .terminate, seconds: 0.001)])
     #expect(control.delivered.map(\.0) == [43])
   }
 
-  @Test func gracefulThenKillForSurvivors() {
+  @Test func gracefulThenKillForSurvivors() async {
     let control = FakeProcessControl([
       10: .init(startTicks: 1), 11: .init(startTicks: 2, exitsOn: ["KILL"]),
     ])
-    let results = Terminator(control: control).terminate(
+    let results = await Terminator(control: control).terminate(
       [record(10, ticks: 1), record(11, ticks: 2)], request: TerminationRequest(timeout: .milliseconds(300)))
     #expect(results[0].outcome == .exited(after: .terminate, seconds: 0.001))
     #expect(results[0].signalsSent == [.terminate])
@@ -104,20 +104,20 @@ final class FakeProcessControl: ProcessControl, @unchecked Sendable {
     #expect(control.delivered.map { "\($0.0):\($0.1)" } == ["10:TERM", "11:TERM", "11:KILL"])
   }
 
-  @Test func forceSendsOnlyKill() {
+  @Test func forceSendsOnlyKill() async {
     let control = FakeProcessControl([10: .init(startTicks: 1)])
-    let results = Terminator(control: control).terminate(
+    let results = await Terminator(control: control).terminate(
       [record(10, ticks: 1)], request: TerminationRequest(force: true))
     #expect(results[0].outcome == .killed(seconds: 0.001))
     #expect(control.delivered.map(\.1) == ["KILL"])
   }
 
-  @Test func customSignalAndOutcomes() {
+  @Test func customSignalAndOutcomes() async {
     let control = FakeProcessControl([
       10: .init(startTicks: 1, exitsOn: ["INT"]), 11: .init(startTicks: 2, permitted: false),
       12: .init(startTicks: 3, exitsOn: []),
     ])
-    let results = Terminator(control: control).terminate(
+    let results = await Terminator(control: control).terminate(
       [record(10, ticks: 1), record(11, ticks: 2), record(12, ticks: 3), record(13, ticks: 4)],
       request: TerminationRequest(signal: .interrupt, timeout: .milliseconds(10)))
     #expect(

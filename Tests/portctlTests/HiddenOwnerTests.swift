@@ -126,6 +126,18 @@ import Testing
     }
   }
 
+  @Test(.enabled(if: canRun && FileManager.default.isExecutableFile(atPath: "/usr/bin/lsof"), "needs root and lsof"))
+  func lsofBackendProvesAnInvisibleHolderWithABind() throws {
+    // lsof as nobody cannot see root's process at all; the bind probe still finds the port taken.
+    let (_, port, result) = try scenario("who \"$port\" --backend lsof --json")
+    #expect(result.status == 0, "\(result.stderr)")
+    let sockets = try result.json().sockets
+    #expect(sockets.map { $0["protocol"] as? String } == ["tcp"])
+    #expect(sockets.first?["localPort"] as? Int == port)
+    #expect(sockets.first?["owner"] as? String == "hidden")
+    #expect((sockets.first?["hiddenOwner"] as? [String: Any])?["reason"] as? String == "needs-privilege")
+  }
+
   @Test(.enabled(if: canRun, "needs root, unshare and setpriv"))
   func humanOutputSaysWhoseItIsAndToUseSudo() throws {
     let (_, port, result) = try scenario("who \"$port\"")

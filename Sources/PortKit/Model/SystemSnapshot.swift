@@ -77,5 +77,5 @@ public struct SocketQuery: Hashable, Sendable {
 /// The platform seam: every way portctl sees the system goes through this.
 public protocol SystemSource: Sendable {
   /// Reads the sockets matching `query`, their holders and those holders' details.
-  func snapshot(for query: SocketQuery) throws(PortKitError) -> SystemSnapshot
+  func snapshot(for query: SocketQuery) async throws(PortKitError) -> SystemSnapshot
 }

@@ -1,21 +1,87 @@
-/// Chooses the backend for the platform portctl runs on.
+/// Which way portctl reads the system.
+public enum Backend: String, CaseIterable, Sendable {
+  /// procfs on Linux, lsof on macOS, netstat/tasklist on Windows.
+  case automatic = "auto"
+  /// Linux: `/proc/net` tables and `/proc/*/fd`.
+  case procfs
+  /// `lsof -F` and `ps`: macOS's backend, available on Linux too.
+  case lsof
+  /// Windows: `netstat -ano`, `tasklist`, `netsh`.
+  case netstat
+}
+
+/// Chooses the platform's implementations of the seams. The only place that decides by
+/// operating system.
 public enum SystemSources {
-  /// The backend for this platform.
-  public static func platformDefault() throws(PortKitError) -> any SystemSource {
+  /// The backend `automatic` stands for here.
+  public static var platformBackend: Backend {
     #if os(Linux)
-    return LinuxSystemSource()
+    .procfs
+    #elseif os(Windows)
+    .netstat
     #else
-    throw PortKitError(.unsupportedPlatform, "This platform has no portctl backend yet.")
+    .lsof
     #endif
   }
 
-  /// The process control (signals, exit watching) for this platform.
-  public static func processControl() throws(PortKitError) -> any ProcessControl {
-    #if os(Linux)
-    return LinuxProcessControl()
-    #else
-    throw PortKitError(.unsupportedPlatform, "This platform cannot signal processes through portctl yet.")
-    #endif
+  /// The socket source for `backend`.
+  public static func source(_ backend: Backend = .automatic) throws(PortKitError) -> any SystemSource {
+    let chosen = backend == .automatic ? platformBackend : backend
+    switch chosen {
+    case .procfs:
+      #if os(Linux)
+      return LinuxSystemSource()
+      #else
+      throw PortKitError(.unsupportedPlatform, "The procfs backend needs Linux's /proc.")
+      #endif
+    case .lsof:
+      #if canImport(Glibc) || canImport(Darwin)
+      return LsofSystemSource(runner: SubprocessRunner(), binder: SocketBinder(), host: .current)
+      #else
+      throw PortKitError(.unsupportedPlatform, "The lsof backend runs on Linux and macOS.")
+      #endif
+    case .netstat:
+      #if os(Windows)
+      return NetstatSystemSource(runner: SubprocessRunner(), host: .windows)
+      #else
+      throw PortKitError(.unsupportedPlatform, "The netstat backend reads Windows tools; it runs on Windows.")
+      #endif
+    case .automatic:
+      throw PortKitError(.unsupportedPlatform, "This platform has no portctl backend.")
+    }
+  }
+
+  /// The socket source for this platform.
+  public static func platformDefault() throws(PortKitError) -> any SystemSource {
+    try source(.automatic)
+  }
+
+  /// The process control (signals, exit watching) that matches `backend`: process records
+  /// carry the backend's own start time, which is what the control re-checks.
+  public static func processControl(_ backend: Backend = .automatic) throws(PortKitError) -> any ProcessControl {
+    let chosen = backend == .automatic ? platformBackend : backend
+    switch chosen {
+    case .procfs:
+      #if os(Linux)
+      return LinuxProcessControl()
+      #else
+      throw PortKitError(.unsupportedPlatform, "The procfs backend needs Linux's /proc.")
+      #endif
+    case .lsof:
+      #if canImport(Glibc) || canImport(Darwin)
+      return PosixProcessControl(runner: SubprocessRunner(), host: .current)
+      #else
+      throw PortKitError(.unsupportedPlatform, "The lsof backend runs on Linux and macOS.")
+      #endif
+    case .netstat:
+      #if os(Windows)
+      return TaskkillProcessControl(runner: SubprocessRunner(), host: .windows)
+      #else
+      throw PortKitError(.unsupportedPlatform, "The netstat backend reads Windows tools; it runs on Windows.")
+      #endif
+    case .automatic:
+      throw PortKitError(.unsupportedPlatform, "This platform cannot signal processes through portctl.")
+    }
   }
 
   /// Real bind probes for this platform.

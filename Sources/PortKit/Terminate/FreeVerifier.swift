@@ -88,7 +88,7 @@ public struct FreeVerifier: Sendable {
     var respawns: [Item: Respawn] = [:]
     while true {
       for item in items where respawns[item] == nil {
-        let report = inspect(item)
+        let report = await inspect(item)
         reports[item] = report
         if let respawn = Self.respawn(in: report, ended: ended) { respawns[item] = respawn }
       }
@@ -133,10 +133,10 @@ public struct FreeVerifier: Sendable {
     return results
   }
 
-  private func inspect(_ item: Item) -> PortReport {
+  private func inspect(_ item: Item) async -> PortReport {
     let spec = PortSpec(ports: item.port...item.port, proto: item.proto, text: "\(item.port)")
     let query = SocketQuery(specs: [spec], protocols: [item.proto], listenersOnly: false)
-    guard let snapshot = try? source.snapshot(for: query) else {
+    guard let snapshot = try? await source.snapshot(for: query) else {
       return PortReport(sockets: [], takenAt: 0, effectiveUID: 0)
     }
     return PortInspector.report(from: snapshot, query: query)

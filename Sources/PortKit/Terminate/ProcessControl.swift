@@ -26,22 +26,25 @@ public enum SignalResult: Hashable, Sendable {
   case gone
   /// The kernel refused (EPERM): another user's process.
   case notPermitted
+  /// The platform cannot end this process gracefully (a Windows console program refuses
+  /// `taskkill` without /F): go straight to the forced end.
+  case gracefulUnsupported
 }
 
 /// The platform seam for everything that touches other processes' lives.
 public protocol ProcessControl: Sendable {
   /// Pins the process `record` describes, after checking that its pid still names it.
-  func acquire(_ record: ProcessRecord) -> AcquireResult
+  func acquire(_ record: ProcessRecord) async -> AcquireResult
   /// Re-checks, right before a signal, that the handle's process is still `record`'s and alive.
-  func isSameProcess(_ handle: ProcessHandle, as record: ProcessRecord) -> Bool
+  func isSameProcess(_ handle: ProcessHandle, as record: ProcessRecord) async -> Bool
   /// Sends `signal` to the pinned process.
-  func signal(_ handle: ProcessHandle, _ signal: Signal) -> SignalResult
+  func signal(_ handle: ProcessHandle, _ signal: Signal) async -> SignalResult
   /// Blocks until every handle's process has exited or `timeout` passes, reacting to each
   /// exit as it happens. Returns the pids that exited, with the seconds (from the call)
   /// at which each exit was seen.
-  func waitForExit(_ handles: [ProcessHandle], timeout: Duration) -> [PID: Double]
+  func waitForExit(_ handles: [ProcessHandle], timeout: Duration) async -> [PID: Double]
   /// Gives the handle back.
-  func release(_ handle: ProcessHandle)
+  func release(_ handle: ProcessHandle) async
   /// This process's pid followed by its ancestors' up to init.
-  func selfAndAncestors() -> [PID]
+  func selfAndAncestors() async -> [PID]
 }

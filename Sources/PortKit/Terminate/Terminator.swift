@@ -74,37 +74,40 @@ public struct Terminator: Sendable {
     self.control = control
   }
 
-  public func terminate(_ targets: [ProcessRecord], request: TerminationRequest) -> [TerminationResult] {
+  public func terminate(_ targets: [ProcessRecord], request: TerminationRequest) async -> [TerminationResult] {
     var results: [PID: TerminationResult] = [:]
     var handles: [PID: ProcessHandle] = [:]
     for target in targets {
       results[target.pid] = TerminationResult(process: target, outcome: .alreadyGone, signalsSent: [])
-      switch control.acquire(target) {
+      switch await control.acquire(target) {
       case .acquired(let handle): handles[target.pid] = handle
       case .gone: results[target.pid]?.outcome = .alreadyGone
       case .replaced: results[target.pid]?.outcome = .replaced
       }
     }
-    defer { for handle in handles.values { control.release(handle) } }
 
     let first = request.force ? Signal.kill : request.signal
-    let pending = send(first, to: targets, handles: handles, results: &results, ifGone: .alreadyGone)
-    let exits = control.waitForExit(pending, timeout: request.force ? request.killTimeout : request.timeout)
+    var forceNow: [ProcessHandle] = []
+    let pending = await send(
+      first, to: targets, handles: handles, results: &results, ifGone: .alreadyGone, forceNow: &forceNow)
+    let exits = await control.waitForExit(pending, timeout: request.force ? request.killTimeout : request.timeout)
     for (pid, seconds) in exits {
       results[pid]?.outcome = request.force ? .killed(seconds: seconds) : .exited(after: first, seconds: seconds)
     }
-    var survivors = pending.filter { exits[$0.pid] == nil }
+    var survivors = pending.filter { exits[$0.pid] == nil } + forceNow
     if !request.force, !survivors.isEmpty {
-      let graceful = request.timeout.seconds
+      let graceful = forceNow.isEmpty ? request.timeout.seconds : 0
       // One that exits between the timeout and SIGKILL still exited after the first signal.
-      survivors = send(
+      var unused: [ProcessHandle] = []
+      survivors = await send(
         .kill, to: targets, handles: Dictionary(uniqueKeysWithValues: survivors.map { ($0.pid, $0) }),
-        results: &results, ifGone: .exited(after: first, seconds: graceful))
-      let killed = control.waitForExit(survivors, timeout: request.killTimeout)
+        results: &results, ifGone: .exited(after: first, seconds: graceful), forceNow: &unused)
+      let killed = await control.waitForExit(survivors, timeout: request.killTimeout)
       for (pid, seconds) in killed { results[pid]?.outcome = .killed(seconds: graceful + seconds) }
       survivors = survivors.filter { killed[$0.pid] == nil }
     }
     for handle in survivors { results[handle.pid]?.outcome = .survived }
+    for handle in handles.values { await control.release(handle) }
     return targets.compactMap { results[$0.pid] }
   }
 
@@ -112,16 +115,16 @@ public struct Terminator: Sendable {
   /// of those it reached.
   private func send(
     _ signal: Signal, to targets: [ProcessRecord], handles: [PID: ProcessHandle],
-    results: inout [PID: TerminationResult], ifGone gone: TerminationOutcome
-  ) -> [ProcessHandle] {
+    results: inout [PID: TerminationResult], ifGone gone: TerminationOutcome, forceNow: inout [ProcessHandle]
+  ) async -> [ProcessHandle] {
     var reached: [ProcessHandle] = []
     for target in targets {
       guard let handle = handles[target.pid] else { continue }
-      guard control.isSameProcess(handle, as: target) else {
+      guard await control.isSameProcess(handle, as: target) else {
         results[target.pid]?.outcome = gone
         continue
       }
-      switch control.signal(handle, signal) {
+      switch await control.signal(handle, signal) {
       case .sent:
         results[target.pid]?.signalsSent.append(signal)
         reached.append(handle)
@@ -129,6 +132,8 @@ public struct Terminator: Sendable {
         results[target.pid]?.outcome = gone
       case .notPermitted:
         results[target.pid]?.outcome = .notPermitted
+      case .gracefulUnsupported:
+        forceNow.append(handle)
       }
     }
     return reached

@@ -14,7 +14,7 @@ public struct LinuxProcessControl: ProcessControl {
     self.reader = reader
   }
 
-  public func acquire(_ record: ProcessRecord) -> AcquireResult {
+  public func acquire(_ record: ProcessRecord) async -> AcquireResult {
     let fd = cportsys_pidfd_open(record.pid, 0)
     if fd < 0, errno == ESRCH { return .gone }
     // The pidfd (when there is one) was opened after the record was read: if the pid
@@ -30,13 +30,13 @@ public struct LinuxProcessControl: ProcessControl {
     return .acquired(ProcessHandle(pid: record.pid, descriptor: fd >= 0 ? fd : -1))
   }
 
-  public func isSameProcess(_ handle: ProcessHandle, as record: ProcessRecord) -> Bool {
+  public func isSameProcess(_ handle: ProcessHandle, as record: ProcessRecord) async -> Bool {
     if handle.descriptor >= 0, hasExited(handle.descriptor) { return false }
     guard let ticks = startTicks(handle.pid) else { return false }
     return record.startTicks == nil || record.startTicks == ticks
   }
 
-  public func signal(_ handle: ProcessHandle, _ signal: Signal) -> SignalResult {
+  public func signal(_ handle: ProcessHandle, _ signal: Signal) async -> SignalResult {
     let result =
       handle.descriptor >= 0
       ? cportsys_pidfd_send_signal(handle.descriptor, signal.number)
@@ -48,7 +48,7 @@ public struct LinuxProcessControl: ProcessControl {
     }
   }
 
-  public func waitForExit(_ handles: [ProcessHandle], timeout: Duration) -> [PID: Double] {
+  public func waitForExit(_ handles: [ProcessHandle], timeout: Duration) async -> [PID: Double] {
     let clock = ContinuousClock()
     let start = clock.now
     let deadline = start + timeout
@@ -74,11 +74,11 @@ public struct LinuxProcessControl: ProcessControl {
     return exited
   }
 
-  public func release(_ handle: ProcessHandle) {
+  public func release(_ handle: ProcessHandle) async {
     if handle.descriptor >= 0 { close(handle.descriptor) }
   }
 
-  public func selfAndAncestors() -> [PID] {
+  public func selfAndAncestors() async -> [PID] {
     var chain: [PID] = [getpid()]
     var current = getppid()
     while current > 0, chain.count < 256, !chain.contains(current) {

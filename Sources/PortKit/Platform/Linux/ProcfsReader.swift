@@ -151,7 +151,7 @@ public struct LinuxSystemSource: SystemSource {
     self.reader = reader
   }
 
-  public func snapshot(for query: SocketQuery) throws(PortKitError) -> SystemSnapshot {
+  public func snapshot(for query: SocketQuery) async throws(PortKitError) -> SystemSnapshot {
     let takenAt = Syscalls.now
     let sockets = try reader.sockets(protocols: query.wantedProtocols).filter(query.matches)
     let wanted = Set(sockets.lazy.map(\.id).filter { $0 != 0 })

@@ -1,0 +1,119 @@
+/// The macOS backend (and `--backend lsof` elsewhere): sockets and their holders from one
+/// `lsof -F` run (port filter on its command line when ports are asked), details from one
+/// `ps` run. lsof without root sees only the user's own processes, so an asked port with no
+/// visible socket is probed with a real bind: a port someone else holds is reported held,
+/// with the owner hidden, never free.
+public struct LsofSystemSource: SystemSource {
+  public var runner: any CommandRunner
+  public var binder: (any PortBinder)?
+  public var host: HostFacts
+
+  public init(runner: any CommandRunner, binder: (any PortBinder)?, host: HostFacts) {
+    self.runner = runner
+    self.binder = binder
+    self.host = host
+  }
+
+  /// The lsof arguments for a query: numeric output, no warnings, field output, and one
+  /// `-i` per spec (ORed by lsof); addresses are matched here, since a wildcard listener
+  /// blocks a specific address too.
+  public static func arguments(for query: SocketQuery) -> [String] {
+    var arguments = ["-nP", "-w", "-F", "pcuLRftPnTdi"]
+    let protocols = query.protocols.sorted()
+    guard let specs = query.specs else {
+      return arguments + protocols.map { "-i\($0.rawValue.uppercased())" }
+    }
+    for spec in specs {
+      let ports =
+        spec.ports.count == 1 ? "\(spec.ports.lowerBound)" : "\(spec.ports.lowerBound)-\(spec.ports.upperBound)"
+      let wanted = spec.proto.map { protocols.contains($0) ? [$0] : [] } ?? protocols
+      if wanted.count == TransportProtocol.allCases.count {
+        arguments.append("-i:\(ports)")
+      } else {
+        arguments += wanted.map { "-i\($0.rawValue.uppercased()):\(ports)" }
+      }
+    }
+    return arguments
+  }
+
+  public func snapshot(for query: SocketQuery) async throws(PortKitError) -> SystemSnapshot {
+    let takenAt = host.now()
+    let output = try await runner.run("lsof", Self.arguments(for: query))
+    // lsof exits 1 when nothing matched.
+    guard output.exitCode == 0 || (output.exitCode == 1 && output.standardOutput.isEmpty) else {
+      let message = String(decoding: output.standardError, as: UTF8.self).split(separator: "\n").first ?? ""
+      throw PortKitError(
+        .toolFailed, "lsof failed (exit \(output.exitCode.map { "\($0)" } ?? "by signal")): \(message)")
+    }
+    let listed = LsofParser.parse(output.standardOutput)
+    let parsed = LsofParser.sockets(listed)
+    var sockets = parsed.sockets.filter(query.matches)
+    let kept = Set(sockets.map(\.id))
+    let references = parsed.references.filter { kept.contains($0.key) }
+
+    var processes = try await details(
+      listed.filter { process in references.values.contains { $0.contains { $0.pid == process.pid } } })
+    for process in processes.values where process.user == nil {
+      processes[process.pid]?.user = process.uid.flatMap(host.userName)
+    }
+    sockets += await probedHidden(query, visible: sockets)
+    return SystemSnapshot(
+      sockets: sockets, references: references, processes: processes, effectiveUID: host.effectiveUID,
+      takenAt: takenAt)
+  }
+
+  /// Process records for the holders and their parents, from one `ps` run.
+  private func details(_ holders: [LsofParser.Process]) async throws(PortKitError) -> [PID: ProcessRecord] {
+    guard !holders.isEmpty else { return [:] }
+    let pids = Set(holders.map(\.pid) + holders.compactMap(\.ppid).filter { $0 > 0 })
+    let output = try await runner.run(
+      "ps", ["-o", "pid=,ppid=,uid=,lstart=,command=", "-p", pids.sorted().map { "\($0)" }.joined(separator: ",")])
+    var records: [PID: ProcessRecord] = [:]
+    for row in PsParser.parse(output.standardOutput) {
+      let guess = row.start.epochSeconds(utcOffset: 0)
+      let start = row.start.epochSeconds(utcOffset: host.utcOffset(guess))
+      let firstWord = row.command.split(separator: " ").first.map { String($0.split(separator: "/").last ?? $0) } ?? "?"
+      records[row.pid] = ProcessRecord(
+        pid: row.pid, ppid: row.ppid, uid: row.uid, name: firstWord,
+        commandLine: row.command.isEmpty ? [] : [row.command],
+        startTime: start, startTicks: UInt64(max(0, start)))
+    }
+    for holder in holders {
+      let command = records[holder.pid]?.commandLine.first ?? ""
+      var record =
+        records[holder.pid]
+        ?? ProcessRecord(pid: holder.pid, ppid: holder.ppid ?? 0, uid: holder.uid, name: holder.command)
+      record.name = PsParser.fullName(holder.command, command: command)
+      record.user = holder.login
+      if record.uid == nil { record.uid = holder.uid }
+      records[holder.pid] = record
+    }
+    return records
+  }
+
+  /// For each single asked port where no socket is visible, a real bind: if it fails with
+  /// "in use", somebody portctl cannot see holds the port.
+  private func probedHidden(_ query: SocketQuery, visible: [SocketEntry]) async -> [SocketEntry] {
+    guard let binder, let specs = query.specs else { return [] }
+    var hidden: [SocketEntry] = []
+    for spec in specs where spec.ports.count == 1 {
+      let port = spec.ports.lowerBound
+      for proto in (spec.proto.map { [$0] } ?? TransportProtocol.allCases) where query.protocols.contains(proto) {
+        guard !visible.contains(where: { $0.proto == proto && $0.local.port == port && $0.isListener }),
+          !hidden.contains(where: { $0.proto == proto && $0.local.port == port })
+        else { continue }
+        for address in spec.address.map({ [$0] }) ?? [.anyV4, .anyV6] {
+          let outcome = binder.tryBind(
+            Endpoint(address: address, port: port), proto: proto, reuseAddress: proto == .tcp)
+          guard outcome == .inUse else { continue }
+          hidden.append(
+            SocketEntry(
+              proto: proto, local: Endpoint(address: address, port: port),
+              state: proto == .tcp ? .listen : .unconnected, uid: nil, id: LsofParser.id("probe \(proto) \(port)")))
+          break
+        }
+      }
+    }
+    return hidden
+  }
+}

@@ -1,0 +1,21 @@
+/// Facts about the host that tool-driven backends need but cannot print themselves.
+public struct HostFacts: Sendable {
+  public var effectiveUID: UInt32
+  /// The current time, seconds since the epoch.
+  public var now: @Sendable () -> Double
+  /// The local zone's offset from UTC, in seconds, at a given time.
+  public var utcOffset: @Sendable (Double) -> Int
+  /// The name of a uid, when the system knows one.
+  public var userName: @Sendable (UInt32) -> String?
+
+  public init(
+    effectiveUID: UInt32, now: @escaping @Sendable () -> Double,
+    utcOffset: @escaping @Sendable (Double) -> Int = { _ in 0 },
+    userName: @escaping @Sendable (UInt32) -> String? = { _ in nil }
+  ) {
+    self.effectiveUID = effectiveUID
+    self.now = now
+    self.utcOffset = utcOffset
+    self.userName = userName
+  }
+}
