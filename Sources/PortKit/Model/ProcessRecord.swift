@@ -28,11 +28,14 @@ public struct ProcessRecord: Hashable, Sendable {
   /// The control group path(s) as the kernel reports them (`/proc/PID/cgroup` on Linux):
   /// names the systemd unit or container a process runs in.
   public var controlGroup: String?
+  /// Windows services the process hosts (`tasklist /SVC`).
+  public var services: [String]
 
   public init(
     pid: PID, ppid: PID, uid: UInt32? = nil, user: String? = nil, name: String,
     commandLine: [String] = [], executable: String? = nil, workingDirectory: String? = nil,
-    startTime: Double? = nil, startTicks: UInt64? = nil, isKernelThread: Bool = false, controlGroup: String? = nil
+    startTime: Double? = nil, startTicks: UInt64? = nil, isKernelThread: Bool = false, controlGroup: String? = nil,
+    services: [String] = []
   ) {
     self.pid = pid
     self.ppid = ppid
@@ -46,6 +49,7 @@ public struct ProcessRecord: Hashable, Sendable {
     self.startTicks = startTicks
     self.isKernelThread = isKernelThread
     self.controlGroup = controlGroup
+    self.services = services
   }
 
   /// The command line joined with spaces, or `[name]` when there is none (as `ps` shows it).

@@ -78,4 +78,13 @@ public struct SocketQuery: Hashable, Sendable {
 public protocol SystemSource: Sendable {
   /// Reads the sockets matching `query`, their holders and those holders' details.
   func snapshot(for query: SocketQuery) async throws(PortKitError) -> SystemSnapshot
+  /// The ports the system sets aside for `proto` (excluded, reserved and ephemeral ranges).
+  func reservations(for proto: TransportProtocol) async -> PortReservations
+}
+
+extension SystemSource {
+  /// None known.
+  public func reservations(for proto: TransportProtocol) async -> PortReservations {
+    PortReservations(proto: proto)
+  }
 }

@@ -1,6 +1,8 @@
 /// Facts about the host that tool-driven backends need but cannot print themselves.
 public struct HostFacts: Sendable {
   public var effectiveUID: UInt32
+  /// This process's pid.
+  public var selfPID: PID
   /// The current time, seconds since the epoch.
   public var now: @Sendable () -> Double
   /// The local zone's offset from UTC, in seconds, at a given time.
@@ -9,11 +11,12 @@ public struct HostFacts: Sendable {
   public var userName: @Sendable (UInt32) -> String?
 
   public init(
-    effectiveUID: UInt32, now: @escaping @Sendable () -> Double,
+    effectiveUID: UInt32, selfPID: PID = 0, now: @escaping @Sendable () -> Double,
     utcOffset: @escaping @Sendable (Double) -> Int = { _ in 0 },
     userName: @escaping @Sendable (UInt32) -> String? = { _ in nil }
   ) {
     self.effectiveUID = effectiveUID
+    self.selfPID = selfPID
     self.now = now
     self.utcOffset = utcOffset
     self.userName = userName

@@ -21,6 +21,10 @@ public struct ProcessProtection: Hashable, Sendable {
   public func refusal(for process: ProcessRecord) -> String? {
     if process.pid <= 0 { return "pid \(process.pid) is not a process that may be signalled" }
     if process.pid == 1 { return "it is the init process; signalling it would take the system down" }
+    if process.isKernelThread, process.name == "System" {
+      return
+        "it is the Windows kernel (System): HTTP.sys or SMB listen through it; see netsh http show servicestate and stop the service that registered the URL"
+    }
     if process.isKernelThread { return "it is a kernel thread" }
     if process.pid == selfPID { return "it is portctl itself" }
     if ancestors.contains(process.pid) {

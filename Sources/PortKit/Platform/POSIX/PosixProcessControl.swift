@@ -101,7 +101,7 @@ extension HostFacts {
   /// This machine, through libc.
   public static var current: HostFacts {
     HostFacts(
-      effectiveUID: geteuid(),
+      effectiveUID: geteuid(), selfPID: getpid(),
       now: {
         var spec = timespec()
         clock_gettime(CLOCK_REALTIME, &spec)
