@@ -20,6 +20,7 @@
 // Prints one line once everything is set up:
 //   ready pid=<pid> ports=<p1,p2,…> children=<c1,c2,…>
 
+#if os(Linux)
 import Glibc
 
 func emit(_ text: String, to fd: Int32) {
@@ -290,3 +291,7 @@ extension String {
     return result + rest
   }
 }
+#else
+// The fixture uses Linux socket options and fork(); elsewhere it only says so.
+print("port-holder: this test fixture runs on Linux")
+#endif

@@ -16,6 +16,19 @@ enum Inspection {
     }
   }
 
+  /// Excluded port ranges (Windows) that overlap the asked specs.
+  static func exclusions(for specs: [PortSpec], protocols: Set<TransportProtocol>, backend: Backend) async
+    -> [ExcludedPortHit]
+  {
+    guard let source = try? SystemSources.source(backend) else { return [] }
+    var hits: [ExcludedPortHit] = []
+    for proto in TransportProtocol.allCases where protocols.contains(proto) {
+      guard specs.contains(where: { $0.proto == nil || $0.proto == proto }) else { continue }
+      hits += ExcludedPortHit.hits(specs, in: await source.reservations(for: proto))
+    }
+    return hits
+  }
+
   /// Prints a system error (or its JSON document) and gives the exit to throw.
   static func fail(_ error: PortKitError, command: String, output: OutputOptions) -> ExitCode {
     if output.json {

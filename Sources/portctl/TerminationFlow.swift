@@ -113,14 +113,13 @@ struct TerminationFlow {
   private mutating func verifyPorts(
     _ verification: Verification, plan: TerminationPlan, report: PortReport, ended: Set<PID>
   ) async throws {
-    let binder: any PortBinder
     let source: any SystemSource
     do {
-      binder = try SystemSources.binder()
       source = try SystemSources.source(backend)
     } catch {
       throw Inspection.fail(error, command: command, output: output)
     }
+    let probe = (try? SystemSources.binder()).map { BindProbe(binder: $0) }
     let items = Self.items(plan: plan, report: report, specs: specs, protocols: query.protocols)
     if items.isEmpty {
       if !output.json && !output.quiet { print("nothing holds \(specList)") }
@@ -133,7 +132,7 @@ struct TerminationFlow {
     }
     document.respawnRisks = risks
     let window = risks.isEmpty ? Duration.zero : verification.respawnWindow
-    let verifier = FreeVerifier(source: source, probe: BindProbe(binder: binder))
+    let verifier = FreeVerifier(source: source, probe: probe)
     let results = await verifier.verify(
       items, ended: ended, respawnWindow: window, drainTimeWait: verification.drainTimeWait)
     document.ports = results
@@ -289,7 +288,9 @@ enum PortVerdictText {
       return
         "\(port) is NOT free: \(result.lingering.count) TIME_WAIT socket(s), owned by no process, block \(reuse); they close\(left) (--wait waits for them)"
     case .freeUnprobed:
-      return "\(port) is free by the socket table; a bind test needs privilege for this port"
+      return result.probe == nil
+        ? "\(port) is free by the socket table (no bind test on this platform)"
+        : "\(port) is free by the socket table; a bind test needs privilege for this port"
     case .held:
       let holders = result.stillHeld.flatMap(\.owner.holders).map { "\($0.process.name) (pid \($0.process.pid))" }
       let by = holders.isEmpty ? "" : " by \(holders.joined(separator: ", "))"

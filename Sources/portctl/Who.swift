@@ -33,11 +33,14 @@ struct Who: AsyncParsableCommand {
     let specs = try PortArguments.parse(ports)
     let query = SocketQuery(specs: specs, protocols: selection.protocols, listenersOnly: !selection.all)
     let report = try await Inspection.report(for: query, command: "who", output: output, backend: backend.backend)
+    let excluded = await Inspection.exclusions(for: specs, protocols: selection.protocols, backend: backend.backend)
     let status = report.isHeld ? ExitStatus.success : ExitStatus.negative
     if output.json {
-      JSONOutput.emit(ReportDocument(command: "who", exitCode: status, query: specs, report: report))
+      JSONOutput.emit(
+        ReportDocument(command: "who", exitCode: status, query: specs, report: report, excluded: excluded))
     } else if !output.quiet {
       ReportText.printWho(report, specs: specs, all: selection.all)
+      for hit in excluded { print(hit.advice) }
     }
     if status != ExitStatus.success { throw ExitCode(status) }
   }

@@ -143,6 +143,20 @@ struct FixtureProcfs {
     #expect(report.sockets[1].socket.timer?.kind == .timeWait)
   }
 
+  @Test func linuxReservationsFromSysctls() async throws {
+    let tree = try makeTree()
+    defer { tree.remove() }
+    try tree.write("sys/net/ipv4/ip_local_port_range", "32768\t60999\n")
+    try tree.write("sys/net/ipv4/ip_local_reserved_ports", "8080,9000-9010,bogus,7-3\n")
+    let source = LinuxSystemSource(reader: ProcfsReader(root: tree.root.path, userName: Self.names))
+    let reservations = await source.reservations(for: .tcp)
+    #expect(reservations.ephemeral == 32768...60999)
+    #expect(reservations.reservedForExplicitBinds.map(\.ports) == [8080...8080, 9000...9010])
+    #expect(reservations.excluded.isEmpty)
+    let empty = LinuxSystemSource(reader: ProcfsReader(root: "/nonexistent", userName: Self.names))
+    #expect(await empty.reservations(for: .udp) == PortReservations(proto: .udp))
+  }
+
   @Test func missingProcfsIsAnErrorNotAnEmptyAnswer() async {
     let source = LinuxSystemSource(reader: ProcfsReader(root: "/nonexistent-procfs", userName: Self.names))
     await #expect(throws: PortKitError.self) { try await source.snapshot(for: SocketQuery()) }

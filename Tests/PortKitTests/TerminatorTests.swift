@@ -1,4 +1,3 @@
-import Synchronization
 import Testing
 
 @testable import PortKit
@@ -13,12 +12,12 @@ final class FakeProcessControl: ProcessControl, @unchecked Sendable {
     var permitted = true
   }
 
-  private let state: Mutex<(table: [PID: Entry], delivered: [(PID, String)])>
+  private let state: Locked<(table: [PID: Entry], delivered: [(PID, String)])>
   /// Runs after `acquire` and before the first signal: lets a test reuse a pid in between.
   let beforeSignal: @Sendable (FakeProcessControl) -> Void
 
   init(_ table: [PID: Entry], beforeSignal: @escaping @Sendable (FakeProcessControl) -> Void = { _ in }) {
-    state = Mutex((table, []))
+    state = Locked((table, []))
     self.beforeSignal = beforeSignal
   }
 
@@ -242,5 +241,37 @@ final class FakeProcessControl: ProcessControl, @unchecked Sendable {
     #expect(denied.probe(port: 80, proto: .tcp).isPrivilegeDenied)
     let busy = BindProbe(binder: FakeBinder(outcomes: ["::/false": .inUse]))
     #expect(!busy.probe(port: 53, proto: .udp).isBindable)
+  }
+}
+
+@Suite struct FreeVerifierTests {
+  struct TableSource: SystemSource {
+    var sockets: [SocketEntry]
+    func snapshot(for query: SocketQuery) async throws(PortKitError) -> SystemSnapshot {
+      SystemSnapshot(
+        sockets: sockets,
+        references: Dictionary(uniqueKeysWithValues: sockets.map { ($0.id, [SocketReference(pid: 77, fds: [])]) }),
+        processes: [77: ProcessRecord(pid: 77, ppid: 1, name: "survivor")], effectiveUID: 0, takenAt: 0)
+    }
+  }
+
+  @Test func withoutABindProbeTheSocketTableDecides() async {
+    let empty = FreeVerifier(source: TableSource(sockets: []), probe: nil)
+    let free = await empty.verify([.init(proto: .tcp, port: 3000)], ended: [], respawnWindow: .zero)
+    #expect(free.map(\.verdict) == [.freeUnprobed])
+    #expect(free[0].isFree)
+    let listener = SocketEntry(proto: .tcp, local: Endpoint(address: .anyV4, port: 3000), state: .listen, id: 5)
+    let busy = FreeVerifier(source: TableSource(sockets: [listener]), probe: nil)
+    let held = await busy.verify([.init(proto: .tcp, port: 3000)], ended: [77], respawnWindow: .zero)
+    #expect(held.map(\.verdict) == [.held])
+    #expect(held[0].stillHeld.flatMap(\.owner.holders).map(\.process.pid) == [77])
+  }
+
+  @Test func aNewHolderIsARespawnWithItsParent() async {
+    let listener = SocketEntry(proto: .tcp, local: Endpoint(address: .anyV4, port: 3000), state: .listen, id: 5)
+    let verifier = FreeVerifier(source: TableSource(sockets: [listener]), probe: nil)
+    let results = await verifier.verify([.init(proto: .tcp, port: 3000)], ended: [10], respawnWindow: .milliseconds(50))
+    #expect(results.map(\.verdict) == [.respawned])
+    #expect(results[0].respawn?.holders.map(\.process.pid) == [77])
   }
 }

@@ -1,4 +1,3 @@
-import Synchronization
 import Testing
 
 @testable import PortKit
@@ -162,6 +161,18 @@ import Testing
     #expect(!report.isHeld)
   }
 
+  @Test func askedPortsInsideExcludedRanges() async throws {
+    let reservations = await try source().reservations(for: .tcp)
+    let specs = try PortSpec.parseList("3000,50010,udp:8080,8000-8010")
+    let hits = ExcludedPortHit.hits(specs, in: reservations)
+    #expect(hits.map(\.spec.text) == ["8000-8010", "50010"])
+    #expect(hits[1].range.administered)
+    #expect(hits[1].advice.hasPrefix("tcp 50010 is inside the range 50000-50059 that an administrator excluded"))
+    #expect(hits[1].advice.contains("WSAEACCES 10013"))
+    #expect(hits[1].advice.contains("net stop winnat"))
+    #expect(hits[0].advice.contains("Hyper-V, WinNAT, WSL2 or Docker"))
+  }
+
   @Test func reservationsFromNetsh() async throws {
     let reservations = await try source().reservations(for: .tcp)
     #expect(reservations.excluded.count == 6)
@@ -179,11 +190,11 @@ final class ScriptedWindows: CommandRunner, @unchecked Sendable {
     var consoleOnly = false
     var denied = false
   }
-  let table: Mutex<[PID: Process]>
-  let log = Mutex<[String]>([])
+  let table: Locked<[PID: Process]>
+  let log = Locked<[String]>([])
 
   init(_ processes: [PID: Process]) {
-    table = Mutex(processes)
+    table = Locked(processes)
   }
 
   func run(_ executable: String, _ arguments: [String]) async throws(PortKitError) -> CommandOutput {

@@ -1,3 +1,4 @@
+#if os(Linux)
 import Foundation
 import Testing
 
@@ -163,3 +164,4 @@ import Testing
     #expect(try byUser.result.json().sockets.count == 2)
   }
 }
+#endif

@@ -1,3 +1,4 @@
+#if os(Linux)
 import Foundation
 import Testing
 
@@ -200,3 +201,4 @@ import Testing
     #expect(result.stderr.contains(mention))
   }
 }
+#endif

@@ -1,3 +1,4 @@
+#if os(Linux)
 import Foundation
 import Testing
 
@@ -115,3 +116,4 @@ import Testing
     #expect(!plain.stdout.contains("\u{1B}["))
   }
 }
+#endif

@@ -1,3 +1,4 @@
+#if os(Linux)
 import Foundation
 import Testing
 
@@ -210,3 +211,4 @@ func canBind(_ port: UInt16) -> Bool {
 
 /// True when the tests run as root (needed for namespaces and other users).
 var isRoot: Bool { geteuid() == 0 }
+#endif

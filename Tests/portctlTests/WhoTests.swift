@@ -1,3 +1,4 @@
+#if os(Linux)
 import Foundation
 import Testing
 
@@ -248,3 +249,4 @@ import Testing
     #expect(result.stderr.contains("missing port"))
   }
 }
+#endif

@@ -46,3 +46,32 @@ public struct PortReservations: Hashable, Sendable {
     "reserve your port before Hyper-V takes it: netsh int ipv4 add excludedportrange protocol=tcp startport=PORT numberofports=1",
   ]
 }
+
+/// An asked port spec that overlaps an excluded range: binding there fails even though
+/// nothing listens.
+public struct ExcludedPortHit: Hashable, Sendable {
+  public var proto: TransportProtocol
+  public var spec: PortSpec
+  public var range: PortRange
+
+  /// Every spec of `proto` (or of both protocols) overlapping an excluded range.
+  public static func hits(_ specs: [PortSpec], in reservations: PortReservations) -> [ExcludedPortHit] {
+    var hits: [ExcludedPortHit] = []
+    for range in reservations.excluded {
+      for spec in specs
+      where (spec.proto == nil || spec.proto == reservations.proto) && spec.ports.overlaps(range.ports) {
+        hits.append(ExcludedPortHit(proto: reservations.proto, spec: spec, range: range))
+      }
+    }
+    return hits
+  }
+
+  /// What it means and the known fixes, in one sentence.
+  public var advice: String {
+    let bounds =
+      range.ports.count == 1 ? "\(range.ports.lowerBound)" : "\(range.ports.lowerBound)-\(range.ports.upperBound)"
+    let who = range.administered ? "an administrator excluded" : "Windows excluded (Hyper-V, WinNAT, WSL2 or Docker)"
+    return
+      "\(proto.rawValue) \(spec.text) is inside the range \(bounds) that \(who): a bind there fails with WSAEACCES 10013 (\"forbidden by its access permissions\") although nothing listens. Fixes: \(PortReservations.exclusionFixes.joined(separator: "; "))"
+  }
+}

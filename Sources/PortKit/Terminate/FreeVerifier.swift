@@ -2,9 +2,11 @@
 /// coming back, then proves the port with real binds.
 public struct FreeVerifier: Sendable {
   public var source: any SystemSource
-  public var probe: BindProbe
+  /// Real binds; `nil` where the platform has none (then the socket table decides, and the
+  /// verdict says the port was not probed).
+  public var probe: BindProbe?
 
-  public init(source: any SystemSource, probe: BindProbe) {
+  public init(source: any SystemSource, probe: BindProbe?) {
     self.source = source
     self.probe = probe
   }
@@ -38,7 +40,8 @@ public struct FreeVerifier: Sendable {
     /// Free for servers that set SO_REUSEADDR (most do); a plain bind still fails until the
     /// TIME_WAIT sockets drain.
     case freeExceptTimeWait = "free-except-time-wait"
-    /// Free by the socket table; a bind test was refused for lack of privilege.
+    /// Free by the socket table; no bind test (refused for lack of privilege, or the
+    /// platform has no bind probe).
     case freeUnprobed = "free-unprobed"
     /// Still held (by survivors, or by a socket portctl did not end).
     case held
@@ -73,7 +76,7 @@ public struct FreeVerifier: Sendable {
     let clock = ContinuousClock()
     // Nothing to watch for and every bind works: the port is free, no need to read the
     // socket tables again.
-    if respawnWindow <= .zero {
+    if respawnWindow <= .zero, let probe {
       let quick = items.map { item in
         probe.probe(port: item.port, proto: item.proto, addresses: item.addresses.filter { !$0.isWildcard })
       }
@@ -105,6 +108,12 @@ public struct FreeVerifier: Sendable {
         results.append(
           PortResult(
             item: item, verdict: .respawned, probe: nil, respawn: respawn, stillHeld: held, lingering: lingering))
+        continue
+      }
+      guard let probe else {
+        let verdict: Verdict = held.isEmpty ? .freeUnprobed : .held
+        results.append(
+          PortResult(item: item, verdict: verdict, probe: nil, respawn: nil, stillHeld: held, lingering: lingering))
         continue
       }
       let addresses = item.addresses.filter { !$0.isWildcard }

@@ -53,10 +53,12 @@ struct ReportDocument: Encodable {
   var exitCode: Int32
   var query: [PortSpec]?
   var report: PortReport
+  var excluded: [ExcludedPortHit] = []
 
   enum CodingKeys: String, CodingKey {
-    case schemaVersion, command, exitCode, error, held, query, sockets, uninspectableProcesses
+    case schemaVersion, command, exitCode, error, held, query, sockets, uninspectableProcesses, excludedRanges
   }
+  enum ExcludedKeys: String, CodingKey { case proto = "protocol", spec, firstPort, lastPort, administered, advice }
 
   func encode(to encoder: any Encoder) throws {
     var container = encoder.container(keyedBy: CodingKeys.self)
@@ -68,6 +70,16 @@ struct ReportDocument: Encodable {
     try container.encode(query.map { $0.map(SpecJSON.init) }, forKey: .query)
     try container.encode(report.sockets.map { SocketJSON($0, takenAt: report.takenAt) }, forKey: .sockets)
     try container.encode(report.uninspectableCount, forKey: .uninspectableProcesses)
+    var ranges = container.nestedUnkeyedContainer(forKey: .excludedRanges)
+    for hit in excluded {
+      var entry = ranges.nestedContainer(keyedBy: ExcludedKeys.self)
+      try entry.encode(hit.proto.rawValue, forKey: .proto)
+      try entry.encode(hit.spec.text, forKey: .spec)
+      try entry.encode(hit.range.ports.lowerBound, forKey: .firstPort)
+      try entry.encode(hit.range.ports.upperBound, forKey: .lastPort)
+      try entry.encode(hit.range.administered, forKey: .administered)
+      try entry.encode(hit.advice, forKey: .advice)
+    }
   }
 }
 
@@ -161,22 +173,25 @@ struct SocketJSON: Encodable {
     } else {
       try container.encodeNil(forKey: .hiddenOwner)
     }
-    try container.encode(entry.owner.holders.map { ProcessJSON($0, takenAt: takenAt) }, forKey: .processes)
+    try container.encode(
+      entry.owner.holders.map { ProcessJSON($0, takenAt: takenAt, socket: socket) }, forKey: .processes)
   }
 }
 
 struct ProcessJSON: Encodable {
   var holder: HolderProcess
   var takenAt: Double
+  var socket: SocketEntry
 
-  init(_ holder: HolderProcess, takenAt: Double) {
+  init(_ holder: HolderProcess, takenAt: Double, socket: SocketEntry) {
     self.holder = holder
     self.takenAt = takenAt
+    self.socket = socket
   }
 
   enum CodingKeys: String, CodingKey {
     case pid, ppid, uid, user, name, command, commandLine, executable, cwd, startTime, uptimeSeconds
-    case fds, role, inheritedFrom
+    case fds, role, inheritedFrom, services, hint
   }
 
   func encode(to encoder: any Encoder) throws {
@@ -196,5 +211,7 @@ struct ProcessJSON: Encodable {
     try container.encode(holder.fds, forKey: .fds)
     try container.encode(holder.role.rawValue, forKey: .role)
     try container.encode(holder.inheritedFrom, forKey: .inheritedFrom)
+    try container.encode(process.services, forKey: .services)
+    try container.encode(HolderHints.hint(for: process, socket: socket), forKey: .hint)
   }
 }

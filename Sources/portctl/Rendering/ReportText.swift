@@ -1,9 +1,9 @@
 import PortKit
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
 #endif
 
 /// Human output for `who` and `list`.
@@ -140,6 +140,14 @@ enum ReportText {
       let what = sockets == 1 ? "the socket" : "\(sockets) sockets"
       notes.append("\(pids) inherited \(what) from \(parent) (forked after the socket was opened)")
     }
+    var hinted = Set<PID>()
+    for entry in report.sockets {
+      for holder in entry.owner.holders where !hinted.contains(holder.process.pid) {
+        guard let hint = HolderHints.hint(for: holder.process, socket: entry.socket) else { continue }
+        hinted.insert(holder.process.pid)
+        notes.append("\(holder.process.name) (pid \(holder.process.pid)) is \(hint)")
+      }
+    }
     for entry in report.sockets {
       let socket = entry.socket
       switch entry.owner {
@@ -169,11 +177,8 @@ enum ReportText {
 
   /// `2026-11-22 16:02:11` in the local time zone.
   static func localTime(_ epoch: Double) -> String {
-    var seconds = time_t(epoch)
-    var parts = tm()
-    guard localtime_r(&seconds, &parts) != nil else { return "-" }
-    var buffer = [CChar](repeating: 0, count: 32)
-    let count = strftime(&buffer, buffer.count, "%Y-%m-%d %H:%M:%S", &parts)
-    return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    let style = Date.ISO8601FormatStyle(dateSeparator: .dash, dateTimeSeparator: .space, timeZone: .current)
+      .year().month().day().time(includingFractionalSeconds: false)
+    return Date(timeIntervalSince1970: epoch).formatted(style)
   }
 }

@@ -9,7 +9,15 @@ import ucrt
 /// The process's standard streams and environment, as the renderer needs them.
 enum Terminal {
   /// True when standard input is a terminal (someone can answer a prompt).
-  static var stdinIsTTY: Bool { isatty(0) == 1 }
+  static var stdinIsTTY: Bool { isTerminal(0) }
+
+  static func isTerminal(_ fd: Int32) -> Bool {
+    #if os(Windows)
+    return _isatty(fd) != 0
+    #else
+    return isatty(fd) == 1
+    #endif
+  }
 
   /// Prints `prompt` on standard error and reads one line of answer from standard input;
   /// `nil` at end of input.
@@ -19,7 +27,7 @@ enum Terminal {
   }
 
   /// True when standard output is a terminal.
-  static var stdoutIsTTY: Bool { isatty(1) == 1 }
+  static var stdoutIsTTY: Bool { isTerminal(1) }
 
   /// Colour on standard output: only on a terminal, never with `NO_COLOR` set (to anything
   /// non-empty) or `TERM=dumb`.
@@ -42,7 +50,11 @@ enum Terminal {
     var bytes = Array(text.utf8)
     var offset = 0
     while offset < bytes.count {
+      #if os(Windows)
+      let written = Int(bytes.withUnsafeMutableBytes { _write(2, $0.baseAddress! + offset, UInt32($0.count - offset)) })
+      #else
       let written = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress! + offset, $0.count - offset) }
+      #endif
       if written <= 0 { return }
       offset += written
     }

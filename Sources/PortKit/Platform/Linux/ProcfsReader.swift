@@ -196,5 +196,34 @@ public struct LinuxSystemSource: SystemSource {
       sockets: liveSockets, references: references, processes: processes, uninspectable: scan.uninspectable,
       effectiveUID: Syscalls.effectiveUID, takenAt: takenAt, userNames: userNames)
   }
+
+  /// `ip_local_port_range` (ephemeral) and `ip_local_reserved_ports`; Linux excludes nothing
+  /// from explicit binds. The IPv4 settings govern IPv6 too.
+  public func reservations(for proto: TransportProtocol) async -> PortReservations {
+    let base = "\(reader.root)/sys/net/ipv4/"
+    let text = { (name: String) in Syscalls.readFile(base + name).map { String(decoding: $0, as: UTF8.self) } }
+    return PortReservations(
+      proto: proto, reservedForExplicitBinds: text("ip_local_reserved_ports").map(Self.portList) ?? [],
+      ephemeral: text("ip_local_port_range").flatMap(Self.portRange))
+  }
+
+  /// `32768\t60999` → 32768...60999.
+  static func portRange(_ text: String) -> ClosedRange<UInt16>? {
+    let numbers = text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).compactMap { UInt16($0) }
+    guard numbers.count == 2, numbers[0] <= numbers[1] else { return nil }
+    return numbers[0]...numbers[1]
+  }
+
+  /// `8080,9000-9010` → ranges.
+  static func portList(_ text: String) -> [PortRange] {
+    text.split(whereSeparator: { $0 == "," || $0 == "\n" }).compactMap { item in
+      let bounds = item.split(separator: "-").compactMap { UInt16($0.trimmingSpaces()) }
+      switch bounds.count {
+      case 1: return PortRange(ports: bounds[0]...bounds[0])
+      case 2 where bounds[0] <= bounds[1]: return PortRange(ports: bounds[0]...bounds[1])
+      default: return nil
+      }
+    }
+  }
 }
 #endif

@@ -29,6 +29,9 @@ public struct SocketBinder: PortBinder {
       // Each family alone: an IPv6 probe must not also claim IPv4.
       var address = sockaddr_in()
       address.sin_family = sa_family_t(AF_INET)
+      #if canImport(Darwin)
+      address.sin_len = UInt8(MemoryLayout<sockaddr_in>.size)
+      #endif
       address.sin_port = endpoint.port.bigEndian
       address.sin_addr.s_addr = raw.bigEndian
       result = withUnsafePointer(to: &address) {
@@ -38,6 +41,9 @@ public struct SocketBinder: PortBinder {
       _ = setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &one, socklen_t(MemoryLayout<Int32>.size))
       var address = sockaddr_in6()
       address.sin6_family = sa_family_t(AF_INET6)
+      #if canImport(Darwin)
+      address.sin6_len = UInt8(MemoryLayout<sockaddr_in6>.size)
+      #endif
       address.sin6_port = endpoint.port.bigEndian
       let bytes = endpoint.address.bytes
       withUnsafeMutableBytes(of: &address.sin6_addr) { raw in

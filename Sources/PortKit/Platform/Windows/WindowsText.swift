@@ -3,7 +3,9 @@
 /// 0x99 there). Parsers never depend on the words, only on the structure.
 public enum WindowsText {
   public static func decode(_ bytes: [UInt8]) -> String {
-    if let text = String(validating: bytes, as: UTF8.self) { return text }
+    // Valid UTF-8 decodes to the same bytes; anything else gains replacement characters.
+    let utf8 = String(decoding: bytes, as: UTF8.self)
+    if utf8.utf8.elementsEqual(bytes) { return utf8 }
     var scalars = String.UnicodeScalarView()
     for byte in bytes {
       let value = byte < 0x80 ? UInt32(byte) : UInt32(codePage850[Int(byte) - 0x80])

@@ -1,0 +1,39 @@
+/// What a well-known holder is and the right way to stop it, from its name, services and
+/// port: a pure function, the same on every platform.
+public enum HolderHints {
+  /// A sentence for `process` holding `socket`, or `nil` when it is nothing special.
+  public static func hint(for process: ProcessRecord, socket: SocketEntry) -> String? {
+    let name = process.name.lowercased()
+    let port = socket.local.port
+    if name == "system", process.pid == 4 {
+      let smb = port == 445 || port == 139 ? "SMB file sharing (the Server service, LanmanServer)" : nil
+      return
+        "the Windows kernel: \(smb ?? "HTTP.sys, serving a URL registered by IIS, WinRM, SSRS or another service") holds it; see which with netsh http show servicestate, and stop that service"
+    }
+    if !process.services.isEmpty {
+      let list = process.services.joined(separator: ", ")
+      let stop = process.services.map { "sc stop \($0)" }.joined(separator: "; ")
+      return
+        "hosts the Windows service\(process.services.count > 1 ? "s" : "") \(list); stop it with \(stop) (elevated)"
+    }
+    switch name {
+    case "controlcenter" where port == 5000 || port == 7000:
+      return
+        "the macOS AirPlay Receiver: turn it off in System Settings > General > AirDrop & Handoff > AirPlay Receiver"
+    case "w3wp.exe", "inetinfo.exe":
+      return "IIS: stop the site in IIS Manager, or everything with iisreset /stop (elevated)"
+    case "sqlservr.exe":
+      return "SQL Server: net stop MSSQLSERVER (or the named instance's service), elevated"
+    case "wslrelay.exe":
+      return "WSL2 forwards this port from a Linux server inside WSL: stop it there, or wsl --shutdown"
+    case "com.docker.backend.exe", "com.docker.backend", "vpnkit.exe", "vpnkit-bridge.exe", "com.docker.vpnkit",
+      "docker-proxy":
+      return
+        "Docker publishes this port for a container: find it with docker ps --filter publish=\(port) and stop it with docker stop"
+    case "wininit.exe", "lsass.exe", "services.exe", "svchost.exe":
+      return "a Windows system process; find the service behind it with tasklist /SVC /FI \"PID eq \(process.pid)\""
+    default:
+      return nil
+    }
+  }
+}
