@@ -13,15 +13,15 @@ struct Portctl: AsyncParsableCommand {
       protocol or address narrows a spec (udp:[::1]:5353, 127.0.0.1:3000-3010/tcp).
 
       Exit codes:
-        0   success; for `who`, at least one asked port is held; for `free`, it binds
-        1   the negative answer: nothing holds the port(s) / nothing matched / not freed
+        0   success; for `who`, at least one asked port is held; for `check` and `free`, it binds
+        1   the negative answer: nothing holds the port(s) / nothing matched / cannot bind / not freed
         2   the system could not be inspected (procfs unreadable, unsupported platform)
         3   not permitted: another user's process (use sudo)
         4   refused: no consent (no terminal and no --yes), or a protected process
         64  usage error: bad port spec, unknown option
       """,
     version: "0.1.0",
-    subcommands: [Who.self, List.self, Kill.self, Free.self],
+    subcommands: [Who.self, List.self, Check.self, Kill.self, Free.self],
     defaultSubcommand: Who.self
   )
 
@@ -38,7 +38,7 @@ struct Portctl: AsyncParsableCommand {
     } catch {
       let status = exitCode(for: error)
       if Self.wantsJSON(arguments), !(error is ExitCode), status != .success {
-        let name = arguments.first { ["who", "list", "kill", "free"].contains($0) } ?? "who"
+        let name = arguments.first { ["who", "list", "check", "kill", "free"].contains($0) } ?? "who"
         let message = fullMessage(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
         JSONOutput.emit(
           ErrorDocument(command: name, exitCode: status.rawValue, code: "usage", message: cleaned(message)))

@@ -23,7 +23,7 @@ import Testing
 
   /// Starts a root holder in a new network namespace and runs portctl there as nobody.
   /// Prints the holder's ready line, then portctl's output; exits with portctl's status.
-  private func scenario(_ portctlArguments: String, hidePID: Bool = false) throws -> (
+  private func scenario(_ portctlArguments: String, hidePID: Bool = false, prelude: String = "") throws -> (
     holderPID: Int, port: Int, result: RunResult
   ) {
     let binary = try executableForNobody()
@@ -32,6 +32,7 @@ import Testing
       set -u
       ip link set lo up
       \(hidePID ? "mount -t proc -o hidepid=2 proc /proc || exit 90" : "")
+      \(prelude)
       ready=$(mktemp)
       "\(Products.holder.path)" tcp:127.0.0.1:0 udp:0.0.0.0:0 >"$ready" &
       holder=$!
@@ -137,6 +138,24 @@ import Testing
     #expect(sockets.first?["localPort"] as? Int == port)
     #expect(sockets.first?["owner"] as? String == "hidden")
     #expect((sockets.first?["hiddenOwner"] as? [String: Any])?["reason"] as? String == "needs-privilege")
+  }
+
+  @Test(.enabled(if: canRun, "needs root, unshare and setpriv"))
+  func privilegedPortBelowTheNamespacesLimitFailsForAnUnprivilegedUser() throws {
+    let prelude = "echo 600 > /proc/sys/net/ipv4/ip_unprivileged_port_start || exit 91"
+    let below = try scenario("check 80 --json", prelude: prelude)
+    #expect(below.result.status == 1, "\(below.result.stderr)")
+    let check = try #require((try below.result.json()["checks"] as? [[String: Any]])?.first)
+    #expect((check["reasons"] as? [[String: Any]])?.compactMap { $0["code"] as? String } == ["privileged"])
+    #expect(
+      ((check["reasons"] as? [[String: Any]])?.first?["message"] as? String)?.contains(
+        "ip_unprivileged_port_start = 600") == true)
+    #expect((check["binds"] as? [String: String])?["0.0.0.0"] == "permission-denied")
+    let above = try scenario("check 700 --json", prelude: prelude)
+    #expect(above.result.status == 0, "\(above.result.stdout)")
+    let text = try scenario("check 80", prelude: prelude)
+    #expect(
+      text.result.stdout.contains("tcp 80: cannot bind (0.0.0.0 and [::])\n  privileged: 80 is a privileged port"))
   }
 
   @Test(.enabled(if: canRun, "needs root, unshare and setpriv"))

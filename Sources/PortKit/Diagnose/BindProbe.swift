@@ -49,11 +49,14 @@ public struct BindProbe: Sendable {
     public var isPrivilegeDenied: Bool { outcomes.values.contains(.permissionDenied) }
   }
 
-  /// Probes `port` on both wildcard addresses (each family alone) and on `addresses`.
-  public func probe(port: UInt16, proto: TransportProtocol, addresses: [IPAddress] = []) -> Result {
+  /// Probes `port` on both wildcard addresses (each family alone) and on `addresses`; or,
+  /// with `only`, on exactly those addresses.
+  public func probe(port: UInt16, proto: TransportProtocol, addresses: [IPAddress] = [], only: [IPAddress]? = nil)
+    -> Result
+  {
     var outcomes: [IPAddress: BindOutcome] = [:]
     var plain = true
-    for address in [IPAddress.anyV4, .anyV6] + addresses where outcomes[address] == nil {
+    for address in only ?? ([IPAddress.anyV4, .anyV6] + addresses) where outcomes[address] == nil {
       let endpoint = Endpoint(address: address, port: port)
       let outcome = binder.tryBind(endpoint, proto: proto, reuseAddress: proto == .tcp)
       outcomes[address] = outcome

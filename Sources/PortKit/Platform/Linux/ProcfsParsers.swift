@@ -44,6 +44,15 @@ public enum ProcfsParsers {
     return nil
   }
 
+  /// `CapEff` from `/proc/PID/status`, as a bit set.
+  public static func effectiveCapabilities(status bytes: [UInt8]) -> UInt64? {
+    let text = String(decoding: bytes, as: UTF8.self)
+    for line in text.split(separator: "\n") where line.hasPrefix("CapEff:") {
+      return UInt64(line.dropFirst(7).trimmingSpaces(), radix: 16)
+    }
+    return nil
+  }
+
   /// Splits `/proc/PID/cmdline` at NUL bytes, dropping the trailing one.
   public static func commandLine(_ bytes: [UInt8]) -> [String] {
     var body = bytes[...]

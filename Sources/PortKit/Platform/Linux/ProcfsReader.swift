@@ -207,6 +207,21 @@ public struct LinuxSystemSource: SystemSource {
       ephemeral: text("ip_local_port_range").flatMap(Self.portRange))
   }
 
+  /// `net.ipv4.ip_unprivileged_port_start` (per network namespace) and the effective
+  /// capabilities (`CapEff` in `/proc/self/status`, bit 10 is CAP_NET_BIND_SERVICE).
+  public func bindPrivileges() async -> BindPrivileges {
+    let start =
+      Syscalls.readFile("\(reader.root)/sys/net/ipv4/ip_unprivileged_port_start")
+      .flatMap { UInt16(String(decoding: $0, as: UTF8.self).trimmingSpaces()) } ?? 1024
+    if Syscalls.effectiveUID == 0 {
+      return BindPrivileges(unprivilegedPortStart: start, mayBindPrivileged: true, reason: "root")
+    }
+    let status = Syscalls.readFile("\(reader.root)/self/status") ?? []
+    let capable = ProcfsParsers.effectiveCapabilities(status: status).map { $0 & (1 << 10) != 0 } ?? false
+    return BindPrivileges(
+      unprivilegedPortStart: start, mayBindPrivileged: capable, reason: capable ? "CAP_NET_BIND_SERVICE" : nil)
+  }
+
   /// `32768\t60999` → 32768...60999.
   static func portRange(_ text: String) -> ClosedRange<UInt16>? {
     let numbers = text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).compactMap { UInt16($0) }

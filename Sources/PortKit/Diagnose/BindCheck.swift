@@ -1,0 +1,271 @@
+/// One reason a bind fails, or a note about a port: a stable code and a sentence with the fix.
+public struct BindReason: Hashable, Sendable {
+  public struct Code: Hashable, Sendable, RawRepresentable, CustomStringConvertible {
+    public var rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+    public var description: String { rawValue }
+
+    /// Processes listen on the same address.
+    public static let held = Code(rawValue: "held")
+    /// A socket on another, overlapping address blocks the bind (wildcard or dual-stack).
+    public static let addressOverlap = Code(rawValue: "address-overlap")
+    /// A socket whose process cannot be seen holds the port.
+    public static let heldHidden = Code(rawValue: "held-hidden")
+    /// A listener no process holds (an in-kernel server).
+    public static let heldByKernel = Code(rawValue: "held-by-kernel")
+    /// Only TIME_WAIT (or other closing) sockets remain.
+    public static let timeWait = Code(rawValue: "time-wait")
+    /// Below the unprivileged port start, without root or CAP_NET_BIND_SERVICE.
+    public static let privileged = Code(rawValue: "privileged")
+    /// The asked address is not on this machine.
+    public static let addressUnavailable = Code(rawValue: "address-unavailable")
+    /// Inside a range the system excludes (Windows, WSAEACCES 10013).
+    public static let excludedRange = Code(rawValue: "excluded-range")
+    /// Refused for another reason (a security policy).
+    public static let permissionDenied = Code(rawValue: "permission-denied")
+    /// The bind fails and nothing visible explains it.
+    public static let unexplained = Code(rawValue: "unexplained")
+    /// Not probed with a real bind on this platform.
+    public static let unprobed = Code(rawValue: "unprobed")
+    /// Note: in the ephemeral range the kernel hands to outgoing connections.
+    public static let ephemeralRange = Code(rawValue: "ephemeral-range")
+    /// Note: reserved from ephemeral use (Linux `ip_local_reserved_ports`).
+    public static let reservedPort = Code(rawValue: "reserved-port")
+    /// Note: a privileged port that this process may bind.
+    public static let privilegedAllowed = Code(rawValue: "privileged-allowed")
+    /// Note: the usual port of a well-known service.
+    public static let wellKnown = Code(rawValue: "well-known-port")
+  }
+
+  public var code: Code
+  public var message: String
+  /// The processes the reason is about.
+  public var pids: [PID]
+
+  public init(_ code: Code, _ message: String, pids: [PID] = []) {
+    self.code = code
+    self.message = message
+    self.pids = pids
+  }
+}
+
+/// What `check` decides for one protocol, port and address.
+public struct BindCheck: Hashable, Sendable {
+  public var proto: TransportProtocol
+  public var port: UInt16
+  /// The asked address; `nil` means the addresses a typical server binds (0.0.0.0 and [::]).
+  public var address: IPAddress?
+  /// A real bind works on every address (TCP: with SO_REUSEADDR, as servers do).
+  public var bindable: Bool
+  /// Each probed address and what its bind said; empty when not probed.
+  public var binds: [IPAddress: BindOutcome]
+  /// TCP: a bind without SO_REUSEADDR works too (false while TIME_WAIT lingers).
+  public var plainBindable: Bool?
+  /// Why not, when not bindable.
+  public var reasons: [BindReason]
+  /// Worth knowing either way.
+  public var notes: [BindReason]
+
+  /// The addresses probed for `address`.
+  public static func addresses(for address: IPAddress?) -> [IPAddress] {
+    address.map { [$0] } ?? [.anyV4, .anyV6]
+  }
+
+  /// Diagnoses one target from a probe result (`nil`: no bind probe on this platform),
+  /// the sockets on the port (all states), privileges and reservations.
+  public static func diagnose(
+    proto: TransportProtocol, port: UInt16, address: IPAddress?, probe: BindProbe.Result?, report: PortReport,
+    privileges: BindPrivileges, reservations: PortReservations
+  ) -> BindCheck {
+    let asked = addresses(for: address)
+    var reasons: [BindReason] = []
+    var notes: [BindReason] = []
+    let onPort = report.sockets.filter { $0.socket.proto == proto && $0.socket.local.port == port }
+    let colliding = onPort.filter { entry in asked.contains { entry.socket.blocksBind(of: $0) } }
+    // Listeners hold a port; connections a process keeps on it count only when no listener does.
+    let listeners = colliding.filter { $0.owner.holdsPort && $0.socket.isListener }
+    let holding = listeners.isEmpty ? colliding.filter { $0.owner.holdsPort } : listeners
+    let lingering = colliding.filter { !$0.owner.holdsPort }.map(\.socket)
+
+    let bindable: Bool
+    if let probe {
+      // An address that does not exist here only matters when it was asked for.
+      bindable =
+        probe.outcomes.allSatisfy { key, outcome in
+          outcome == .bindable || (address == nil && (outcome == .addressUnavailable || outcome == .familyUnsupported))
+        } && probe.outcomes.values.contains(.bindable)
+    } else {
+      bindable = holding.isEmpty && reservations.exclusion(containing: port) == nil
+      notes.append(BindReason(.unprobed, "not probed with a real bind on this platform; decided from the socket table"))
+    }
+
+    if !bindable {
+      for entry in holding {
+        reasons.append(reason(for: entry, asked: address, proto: proto, port: port))
+      }
+      let outcomes = probe?.outcomes ?? [:]
+      if outcomes.values.contains(.permissionDenied)
+        || (probe == nil && reservations.exclusion(containing: port) != nil)
+      {
+        if let range = reservations.exclusion(containing: port) {
+          let hit = ExcludedPortHit(
+            proto: proto, spec: PortSpec(ports: port...port, proto: proto, text: "\(port)"), range: range)
+          reasons.append(BindReason(.excludedRange, hit.advice))
+        } else if privileges.blocks(port) {
+          let start = privileges.unprivilegedPortStart ?? 1024
+          reasons.append(
+            BindReason(
+              .privileged,
+              "\(port) is a privileged port (below net.ipv4.ip_unprivileged_port_start = \(start)) and this process has neither root nor CAP_NET_BIND_SERVICE: run the server as root and drop privileges, grant it the capability (setcap cap_net_bind_service=+ep /path/to/server), lower the limit (sysctl net.ipv4.ip_unprivileged_port_start=\(port)), or use a port from \(start) up"
+            ))
+        } else {
+          reasons.append(
+            BindReason(
+              .permissionDenied,
+              "the bind was refused (EACCES) by a security policy (SELinux, AppArmor, a firewall driver)"))
+        }
+      }
+      if outcomes.values.contains(.addressUnavailable), let address {
+        reasons.append(
+          BindReason(
+            .addressUnavailable,
+            "\(address) is not an address of this machine (EADDRNOTAVAIL): bind 0.0.0.0 or [::], or an address ip addr shows"
+          ))
+      }
+      if holding.isEmpty, !lingering.isEmpty, outcomes.values.contains(.inUse) {
+        reasons.append(timeWaitReason(lingering, reuseBinds: false))
+      }
+      if reasons.isEmpty {
+        reasons.append(
+          BindReason(
+            .unexplained,
+            "the bind fails (\(outcomes.values.map(describe).sorted().first ?? "unknown")) and no visible socket explains it; run with sudo to see every process"
+          ))
+      }
+    } else if let probe, probe.plainBindable == false, !lingering.isEmpty {
+      notes.append(timeWaitReason(lingering, reuseBinds: true))
+    }
+
+    if privileges.isPrivileged(port), !privileges.blocks(port) {
+      notes.append(
+        BindReason(
+          .privilegedAllowed,
+          "\(port) is privileged (below \(privileges.unprivilegedPortStart ?? 1024)); this process may bind it (\(privileges.reason ?? "allowed")), an unprivileged server may not"
+        ))
+    }
+    if let ephemeral = reservations.ephemeral, ephemeral.contains(port),
+      !reservations.reservedForExplicitBinds.contains(where: { $0.ports.contains(port) })
+    {
+      notes.append(
+        BindReason(
+          .ephemeralRange,
+          "\(port) is in the ephemeral range \(ephemeral.lowerBound)-\(ephemeral.upperBound): outgoing connections may take it at any moment; a server is safer outside it"
+        ))
+    }
+    if reservations.reservedForExplicitBinds.contains(where: { $0.ports.contains(port) }) {
+      notes.append(
+        BindReason(
+          .reservedPort,
+          "\(port) is in net.ipv4.ip_local_reserved_ports: never handed out as an ephemeral port, so a server can count on it"
+        ))
+    }
+    if let service = WellKnownPorts.name(port, proto: proto) {
+      notes.append(BindReason(.wellKnown, "\(port) is the usual port of \(service)"))
+    }
+    return BindCheck(
+      proto: proto, port: port, address: address, bindable: bindable, binds: probe?.outcomes ?? [:],
+      plainBindable: probe.map(\.plainBindable), reasons: reasons, notes: notes)
+  }
+
+  static func reason(for entry: SocketReport, asked: IPAddress?, proto: TransportProtocol, port: UInt16) -> BindReason {
+    let socket = entry.socket
+    let holders = entry.owner.holders.map(\.process)
+    let who: String
+    switch entry.owner {
+    case .processes:
+      who = holders.map { "\($0.name) (pid \($0.pid))" }.joined(separator: ", ")
+    case .hidden(let hidden):
+      return BindReason(
+        .heldHidden, "\(proto.rawValue) \(socket.local) is held by \(hidden.ownerDescription); \(hidden.advice)")
+    case .kernel:
+      return BindReason(
+        .heldByKernel, "\(proto.rawValue) \(socket.local) is held by the kernel (an in-kernel server such as nfsd)")
+    case .none:
+      who = "no process"
+    }
+    let pids = holders.map(\.pid)
+    let overlap = asked.map { $0 != socket.local.address } ?? false
+    let stop = "stop it properly (portctl why \(port)) or free it (portctl free \(port))"
+    guard overlap, let asked else {
+      return BindReason(.held, "\(proto.rawValue) \(socket.local) is held by \(who): \(stop)", pids: pids)
+    }
+    let askedText = Endpoint(address: asked, port: port).description
+    let explanation: String
+    if socket.local.address == .anyV6, asked.ipv4Equivalent != nil {
+      explanation =
+        "[::]:\(port) is a dual-stack listener (IPV6_V6ONLY off), so it also holds every IPv4 address: a bind on \(askedText) collides with it"
+    } else if socket.local.address.isWildcard {
+      explanation =
+        "\(socket.local) listens on every \(socket.family == .ipv4 ? "IPv4" : "IPv6") address, \(asked) included"
+    } else if asked.isWildcard {
+      explanation =
+        "a wildcard bind on \(askedText) needs the port on every address, and \(socket.local) already has it on one; bind a specific address instead, such as \(socket.family == .ipv4 ? "[::1]" : "127.0.0.1"):\(port) if the holder leaves that family free"
+    } else {
+      explanation = "\(socket.local) overlaps \(askedText)"
+    }
+    return BindReason(.addressOverlap, "\(explanation); it is held by \(who): \(stop)", pids: pids)
+  }
+
+  static func timeWaitReason(_ lingering: [SocketEntry], reuseBinds: Bool) -> BindReason {
+    let states = Set(lingering.map(\.state.rawValue)).sorted().joined(separator: ", ")
+    let left =
+      lingering.compactMap(\.timer?.remainingSeconds).max().map { "; they close within \(Int($0.rounded(.up))) s" }
+      ?? ""
+    let what =
+      reuseBinds
+      ? "a server that sets SO_REUSEADDR (most do) can bind now; a plain bind fails until they close"
+      : "the server that left them did not set SO_REUSEADDR, so every bind fails until they close; servers that set SO_REUSEADDR avoid this"
+    return BindReason(
+      .timeWait, "only \(lingering.count) \(states) socket(s) remain on the port, owned by no process: \(what)\(left)")
+  }
+
+  static func describe(_ outcome: BindOutcome) -> String {
+    switch outcome {
+    case .bindable: "bindable"
+    case .inUse: "EADDRINUSE"
+    case .permissionDenied: "EACCES"
+    case .addressUnavailable: "EADDRNOTAVAIL"
+    case .familyUnsupported: "EAFNOSUPPORT"
+    case .failed(let errno): "errno \(errno)"
+    }
+  }
+}
+
+/// The usual ports of well-known services and development servers.
+public enum WellKnownPorts {
+  public static func name(_ port: UInt16, proto: TransportProtocol) -> String? {
+    switch (port, proto) {
+    case (22, .tcp): "SSH"
+    case (53, _): "DNS"
+    case (80, .tcp): "HTTP (on Windows often HTTP.sys for IIS or another service, under PID 4)"
+    case (443, .tcp): "HTTPS (on Windows often HTTP.sys for IIS or another service, under PID 4)"
+    case (1433, .tcp): "SQL Server"
+    case (3000, .tcp): "Node, Rails and Grafana development servers"
+    case (3306, .tcp): "MySQL and MariaDB"
+    case (4200, .tcp): "the Angular development server"
+    case (5000, .tcp): "Flask and ASP.NET development servers, and the macOS AirPlay Receiver (ControlCenter)"
+    case (5173, .tcp): "the Vite development server"
+    case (5353, .udp): "mDNS (Bonjour, Avahi)"
+    case (5432, .tcp): "PostgreSQL"
+    case (5672, .tcp): "RabbitMQ"
+    case (6379, .tcp): "Redis"
+    case (7000, .tcp): "the macOS AirPlay Receiver (ControlCenter)"
+    case (8000, .tcp): "Django and other development servers"
+    case (8080, .tcp): "HTTP alternates (Tomcat, proxies, development servers)"
+    case (9200, .tcp): "Elasticsearch"
+    case (11211, _): "memcached"
+    case (27017, .tcp): "MongoDB"
+    default: nil
+    }
+  }
+}

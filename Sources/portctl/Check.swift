@@ -1,0 +1,93 @@
+import ArgumentParser
+import PortKit
+
+struct Check: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Can a server bind the port(s) now? If not, every reason, with the fix.",
+    discussion: """
+      The answer is a real bind, closed at once: on the asked address, or without one on
+      0.0.0.0 and [::], as a typical server binds. TCP binds set SO_REUSEADDR as servers do.
+      A spec without a protocol checks TCP. Then the reasons, each with a stable code
+      (--json): held, address-overlap, held-hidden, held-by-kernel, time-wait, privileged,
+      address-unavailable, excluded-range, permission-denied, unexplained; and notes:
+      ephemeral-range, reserved-port, privileged-allowed, well-known-port, unprobed.
+
+      Exit status: 0 every asked port can be bound; 1 at least one cannot; 2 the system could
+      not be inspected; 64 usage error.
+      """
+  )
+
+  @Argument(parsing: .allUnrecognized, help: ArgumentHelp("Ports: \(PortSpec.acceptedForms).", valueName: "port"))
+  var ports: [String] = []
+
+  @OptionGroup var output: OutputOptions
+  @OptionGroup var backend: BackendOptions
+
+  static let maximumPorts = 4096
+
+  func validate() throws {
+    if ports.isEmpty { throw ValidationError("missing port: give one or more of \(PortSpec.acceptedForms)") }
+    let specs = try PortArguments.parse(ports)
+    let count = specs.reduce(0) { $0 + $1.ports.count }
+    if count > Self.maximumPorts {
+      throw ValidationError(
+        "check binds every port it is asked about: \(count) ports is too many (at most \(Self.maximumPorts))")
+    }
+  }
+
+  func run() async throws {
+    let specs = try PortArguments.parse(ports).map { spec -> PortSpec in
+      var spec = spec
+      if spec.proto == nil { spec.proto = .tcp }
+      return spec
+    }
+    let protocols = Set(specs.compactMap(\.proto))
+    let query = SocketQuery(specs: specs, protocols: protocols, listenersOnly: false)
+    let report = try await Inspection.report(for: query, command: "check", output: output, backend: backend.backend)
+    let source = try? SystemSources.source(backend.backend)
+    let probe = (try? SystemSources.binder()).map { BindProbe(binder: $0) }
+    let privileges =
+      await source?.bindPrivileges() ?? BindPrivileges(unprivilegedPortStart: nil, mayBindPrivileged: true, reason: nil)
+    var reservations: [TransportProtocol: PortReservations] = [:]
+    for proto in protocols {
+      reservations[proto] = await source?.reservations(for: proto) ?? PortReservations(proto: proto)
+    }
+
+    var checks: [BindCheck] = []
+    for spec in specs {
+      guard let proto = spec.proto else { continue }
+      for port in spec.ports {
+        let result = probe?.probe(port: port, proto: proto, addresses: [], only: BindCheck.addresses(for: spec.address))
+        checks.append(
+          BindCheck.diagnose(
+            proto: proto, port: port, address: spec.address, probe: result, report: report, privileges: privileges,
+            reservations: reservations[proto] ?? PortReservations(proto: proto)))
+      }
+    }
+    let status = checks.allSatisfy(\.bindable) ? ExitStatus.success : ExitStatus.negative
+    if output.json {
+      JSONOutput.emit(CheckDocument(exitCode: status, checks: checks))
+    } else if !output.quiet {
+      CheckText.print(checks)
+    }
+    if status != ExitStatus.success { throw ExitCode(status) }
+  }
+}
+
+enum CheckText {
+  static func print(_ checks: [BindCheck]) {
+    let style = Style.standardOutput
+    for check in checks {
+      let target = check.address.map { "\(Endpoint(address: $0, port: check.port))" } ?? "\(check.port)"
+      let addresses = BindCheck.addresses(for: check.address).map { $0 == .anyV6 ? "[::]" : "\($0)" }
+        .joined(separator: " and ")
+      let verdict =
+        check.bindable
+        ? style.green("can bind") + (check.binds.isEmpty ? "" : " (\(addresses))")
+        : style.red("cannot bind") + (check.binds.isEmpty ? "" : " (\(addresses))")
+      Swift.print("\(check.proto.rawValue) \(target): \(verdict)")
+      for reason in check.reasons { Swift.print("  \(style.bold(reason.code.rawValue)): \(reason.message)") }
+      for note in check.notes { Swift.print("  note \(note.code.rawValue): \(note.message)") }
+    }
+  }
+}
