@@ -16,6 +16,12 @@ enum Inspection {
     }
   }
 
+  /// Ancestry and managers of every holder.
+  static func provenance(for report: PortReport, backend: Backend) async -> [PID: Provenance] {
+    guard let source = try? SystemSources.source(backend) else { return [:] }
+    return await ProvenanceReader(source: source, runner: SubprocessRunner()).provenance(for: report)
+  }
+
   /// Excluded port ranges (Windows) that overlap the asked specs.
   static func exclusions(for specs: [PortSpec], protocols: Set<TransportProtocol>, backend: Backend) async
     -> [ExcludedPortHit]

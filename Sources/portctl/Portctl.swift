@@ -21,7 +21,7 @@ struct Portctl: AsyncParsableCommand {
         64  usage error: bad port spec, unknown option
       """,
     version: "0.1.0",
-    subcommands: [Who.self, List.self, Check.self, Kill.self, Free.self],
+    subcommands: [Who.self, List.self, Why.self, Check.self, Kill.self, Free.self],
     defaultSubcommand: Who.self
   )
 
@@ -38,7 +38,7 @@ struct Portctl: AsyncParsableCommand {
     } catch {
       let status = exitCode(for: error)
       if Self.wantsJSON(arguments), !(error is ExitCode), status != .success {
-        let name = arguments.first { ["who", "list", "check", "kill", "free"].contains($0) } ?? "who"
+        let name = arguments.first { ["who", "list", "why", "check", "kill", "free"].contains($0) } ?? "who"
         let message = fullMessage(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
         JSONOutput.emit(
           ErrorDocument(command: name, exitCode: status.rawValue, code: "usage", message: cleaned(message)))

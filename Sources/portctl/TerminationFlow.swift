@@ -137,7 +137,15 @@ struct TerminationFlow {
       items, ended: ended, respawnWindow: window, drainTimeWait: verification.drainTimeWait)
     document.ports = results
     if !output.json && !output.quiet {
-      for result in results { print(PortVerdictText.line(result)) }
+      // A respawn: say how to stop the holder through what restarts it.
+      let provenance =
+        results.contains { $0.verdict == .respawned }
+        ? await ProvenanceReader(source: source, runner: SubprocessRunner()).provenance(
+          for: PortReport(sockets: results.flatMap(\.stillHeld), takenAt: 0, effectiveUID: 0)) : [:]
+      for result in results {
+        let manager = result.respawn?.holders.first.flatMap { provenance[$0.process.pid]?.managers.first }
+        print(PortVerdictText.line(result, manager: manager))
+      }
     }
     let freed = results.allSatisfy(\.isFree) && (document.results ?? []).allSatisfy(\.outcome.isGone)
     try finish(freed ? ExitStatus.success : ExitStatus.negative)
@@ -264,7 +272,7 @@ enum OutcomeText {
 }
 
 enum PortVerdictText {
-  static func line(_ result: FreeVerifier.PortResult) -> String {
+  static func line(_ result: FreeVerifier.PortResult, manager: ProcessManager? = nil) -> String {
     let port = "\(result.item.port)/\(result.item.proto.rawValue)"
     let addresses =
       (result.probe?.outcomes.filter { $0.value == .bindable }.keys.sorted().map {
@@ -307,7 +315,8 @@ enum PortVerdictText {
         respawn.supervisor.map {
           "; its parent \($0.name) (pid \($0.pid): \($0.displayCommand)) is the likely supervisor: stop it there, killing again will not help"
         } ?? ""
-      return "\(port) is NOT free: taken again by \(first)\(supervisor)"
+      let stop = manager.map { "\n  it \($0.detail); stop it with: \($0.stop)" } ?? ""
+      return "\(port) is NOT free: taken again by \(first)\(supervisor)\(stop)"
     }
   }
 }

@@ -33,13 +33,15 @@ struct Who: AsyncParsableCommand {
     let specs = try PortArguments.parse(ports)
     let query = SocketQuery(specs: specs, protocols: selection.protocols, listenersOnly: !selection.all)
     let report = try await Inspection.report(for: query, command: "who", output: output, backend: backend.backend)
+    let provenance = await Inspection.provenance(for: report, backend: backend.backend)
     let excluded = await Inspection.exclusions(for: specs, protocols: selection.protocols, backend: backend.backend)
     let status = report.isHeld ? ExitStatus.success : ExitStatus.negative
     if output.json {
       JSONOutput.emit(
-        ReportDocument(command: "who", exitCode: status, query: specs, report: report, excluded: excluded))
+        ReportDocument(
+          command: "who", exitCode: status, query: specs, report: report, excluded: excluded, provenance: provenance))
     } else if !output.quiet {
-      ReportText.printWho(report, specs: specs, all: selection.all)
+      ReportText.printWho(report, specs: specs, all: selection.all, provenance: provenance)
       for hit in excluded { print(hit.advice) }
     }
     if status != ExitStatus.success { throw ExitCode(status) }

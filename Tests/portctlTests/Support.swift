@@ -209,6 +209,41 @@ func canBind(_ port: UInt16) -> Bool {
   } == 0
 }
 
+/// Starts a program with posix_spawn, its standard streams on /dev/null; returns its pid.
+/// (For programs that leave daemons behind, which keep pipes open, or whose exit Foundation's
+/// Process may not observe under the test runner.)
+func spawnQuietly(_ executable: String, _ arguments: [String]) -> pid_t? {
+  var actions = posix_spawn_file_actions_t()
+  posix_spawn_file_actions_init(&actions)
+  defer { posix_spawn_file_actions_destroy(&actions) }
+  for fd: Int32 in [0, 1, 2] { posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", O_RDWR, 0) }
+  // Like a shell: no blocked signals and default dispositions (the test runner's threads
+  // block most signals, and a spawned daemon would inherit that and ignore SIGTERM).
+  var attributes = posix_spawnattr_t()
+  posix_spawnattr_init(&attributes)
+  defer { posix_spawnattr_destroy(&attributes) }
+  var empty = sigset_t()
+  sigemptyset(&empty)
+  var defaults = sigset_t()
+  sigemptyset(&defaults)
+  for number in [SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGCHLD, SIGPIPE] { sigaddset(&defaults, number) }
+  posix_spawnattr_setsigmask(&attributes, &empty)
+  posix_spawnattr_setsigdefault(&attributes, &defaults)
+  posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+  let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+  defer { argv.forEach { free($0) } }
+  var pid: pid_t = 0
+  return posix_spawn(&pid, executable, &actions, &attributes, argv, environ) == 0 ? pid : nil
+}
+
+/// Runs a program quietly to the end; its exit status, or -1.
+func detached(_ executable: String, _ arguments: [String]) -> Int32 {
+  guard let pid = spawnQuietly(executable, arguments) else { return -1 }
+  var status: Int32 = 0
+  while waitpid(pid, &status, 0) < 0, errno == EINTR {}
+  return (status >> 8) & 0xFF
+}
+
 /// True when the tests run as root (needed for namespaces and other users).
 var isRoot: Bool { geteuid() == 0 }
 #endif

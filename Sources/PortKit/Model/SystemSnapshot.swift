@@ -82,6 +82,11 @@ public protocol SystemSource: Sendable {
   func reservations(for proto: TransportProtocol) async -> PortReservations
   /// Which ports this process may bind, where the platform restricts it.
   func bindPrivileges() async -> BindPrivileges
+  /// The ancestors of `pid`, parent first, up to and including pid 1 where visible.
+  func ancestry(of pid: PID) async -> [ProcessRecord]
+  /// The environment of `pid`, where readable (it names tmux panes, screen sessions,
+  /// supervisord programs and pm2 apps).
+  func environment(of pid: PID) async -> [String: String]?
 }
 
 extension SystemSource {
@@ -89,6 +94,12 @@ extension SystemSource {
   public func reservations(for proto: TransportProtocol) async -> PortReservations {
     PortReservations(proto: proto)
   }
+
+  /// Not known.
+  public func ancestry(of pid: PID) async -> [ProcessRecord] { [] }
+
+  /// Not known.
+  public func environment(of pid: PID) async -> [String: String]? { nil }
 
   /// No restriction known.
   public func bindPrivileges() async -> BindPrivileges {

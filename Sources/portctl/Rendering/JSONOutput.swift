@@ -54,6 +54,8 @@ struct ReportDocument: Encodable {
   var query: [PortSpec]?
   var report: PortReport
   var excluded: [ExcludedPortHit] = []
+  /// Ancestry and managers per holder (`who` and `why`).
+  var provenance: [PID: Provenance]? = nil
 
   enum CodingKeys: String, CodingKey {
     case schemaVersion, command, exitCode, error, held, query, sockets, uninspectableProcesses, excludedRanges
@@ -68,7 +70,8 @@ struct ReportDocument: Encodable {
     try container.encodeNil(forKey: .error)
     try container.encode(report.isHeld, forKey: .held)
     try container.encode(query.map { $0.map(SpecJSON.init) }, forKey: .query)
-    try container.encode(report.sockets.map { SocketJSON($0, takenAt: report.takenAt) }, forKey: .sockets)
+    try container.encode(
+      report.sockets.map { SocketJSON($0, takenAt: report.takenAt, provenance: provenance) }, forKey: .sockets)
     try container.encode(report.uninspectableCount, forKey: .uninspectableProcesses)
     var ranges = container.nestedUnkeyedContainer(forKey: .excludedRanges)
     for hit in excluded {
@@ -113,10 +116,12 @@ struct SpecJSON: Encodable {
 struct SocketJSON: Encodable {
   var entry: SocketReport
   var takenAt: Double
+  var provenance: [PID: Provenance]?
 
-  init(_ entry: SocketReport, takenAt: Double) {
+  init(_ entry: SocketReport, takenAt: Double, provenance: [PID: Provenance]? = nil) {
     self.entry = entry
     self.takenAt = takenAt
+    self.provenance = provenance
   }
 
   enum CodingKeys: String, CodingKey {
@@ -174,7 +179,11 @@ struct SocketJSON: Encodable {
       try container.encodeNil(forKey: .hiddenOwner)
     }
     try container.encode(
-      entry.owner.holders.map { ProcessJSON($0, takenAt: takenAt, socket: socket) }, forKey: .processes)
+      entry.owner.holders.map {
+        ProcessJSON(
+          $0, takenAt: takenAt, socket: socket, provenance: provenance?[$0.process.pid],
+          withProvenance: provenance != nil)
+      }, forKey: .processes)
   }
 }
 
@@ -182,17 +191,26 @@ struct ProcessJSON: Encodable {
   var holder: HolderProcess
   var takenAt: Double
   var socket: SocketEntry
+  var provenance: Provenance?
+  var withProvenance: Bool
 
-  init(_ holder: HolderProcess, takenAt: Double, socket: SocketEntry) {
+  init(
+    _ holder: HolderProcess, takenAt: Double, socket: SocketEntry, provenance: Provenance? = nil,
+    withProvenance: Bool = false
+  ) {
     self.holder = holder
     self.takenAt = takenAt
     self.socket = socket
+    self.provenance = provenance
+    self.withProvenance = withProvenance
   }
 
   enum CodingKeys: String, CodingKey {
     case pid, ppid, uid, user, name, command, commandLine, executable, cwd, startTime, uptimeSeconds
-    case fds, role, inheritedFrom, services, hint
+    case fds, role, inheritedFrom, services, hint, ancestry, managers
   }
+  enum AncestorKeys: String, CodingKey { case pid, ppid, name, command, startTime }
+  enum ManagerKeys: String, CodingKey { case kind, name, detail, stop }
 
   func encode(to encoder: any Encoder) throws {
     let process = holder.process
@@ -213,6 +231,24 @@ struct ProcessJSON: Encodable {
     try container.encode(holder.inheritedFrom, forKey: .inheritedFrom)
     try container.encode(process.services, forKey: .services)
     try container.encode(HolderHints.hint(for: process, socket: socket), forKey: .hint)
+    guard withProvenance else { return }
+    var ancestry = container.nestedUnkeyedContainer(forKey: .ancestry)
+    for ancestor in provenance?.ancestry ?? [] {
+      var item = ancestry.nestedContainer(keyedBy: AncestorKeys.self)
+      try item.encode(ancestor.pid, forKey: .pid)
+      try item.encode(ancestor.ppid, forKey: .ppid)
+      try item.encode(ancestor.name, forKey: .name)
+      try item.encode(ancestor.displayCommand, forKey: .command)
+      try item.encode(ancestor.startTime.map(JSONOutput.iso8601), forKey: .startTime)
+    }
+    var managers = container.nestedUnkeyedContainer(forKey: .managers)
+    for manager in provenance?.managers ?? [] {
+      var item = managers.nestedContainer(keyedBy: ManagerKeys.self)
+      try item.encode(manager.kind.rawValue, forKey: .kind)
+      try item.encode(manager.name, forKey: .name)
+      try item.encode(manager.detail, forKey: .detail)
+      try item.encode(manager.stop, forKey: .stop)
+    }
   }
 }
 

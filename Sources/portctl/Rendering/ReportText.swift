@@ -8,7 +8,7 @@ import Foundation
 
 /// Human output for `who` and `list`.
 enum ReportText {
-  static func printWho(_ report: PortReport, specs: [PortSpec], all: Bool) {
+  static func printWho(_ report: PortReport, specs: [PortSpec], all: Bool, provenance: [PID: Provenance] = [:]) {
     let style = Style.standardOutput
     let what = all ? "no socket" : "nothing listening"
     if report.sockets.isEmpty {
@@ -18,6 +18,11 @@ enum ReportText {
     let showRemote = report.sockets.contains { $0.socket.remote != nil }
     for line in table(report, showRemote: showRemote).render(style: style) { print(line) }
     var notes = footnotes(report)
+    for process in uniqueHolders(report) {
+      if let manager = provenance[process.pid]?.managers.first {
+        notes.append("\(process.name) (pid \(process.pid)) \(manager.summary)")
+      }
+    }
     let unmatched = specs.filter { spec in !report.sockets.contains { spec.matches($0.socket) } }
     if !unmatched.isEmpty {
       notes.append("\(what) on \(unmatched.map(\.text).joined(separator: ", "))")

@@ -62,6 +62,24 @@ public struct LsofSystemSource: SystemSource {
       takenAt: takenAt)
   }
 
+  /// Every process's parent from one `ps -A` run, then the chain above `pid`.
+  public func ancestry(of pid: PID) async -> [ProcessRecord] {
+    guard let output = try? await runner.run("ps", ["-A", "-o", "pid=,ppid=,uid=,lstart=,command="]) else { return [] }
+    var records: [PID: PsParser.Row] = [:]
+    for row in PsParser.parse(output.standardOutput) { records[row.pid] = row }
+    var chain: [ProcessRecord] = []
+    var current = records[pid]?.ppid ?? 0
+    while current > 0, let row = records[current], chain.count < 128, !chain.contains(where: { $0.pid == current }) {
+      let start = row.start.epochSeconds(utcOffset: host.utcOffset(row.start.epochSeconds(utcOffset: 0)))
+      let name = row.command.split(separator: " ").first.map { String($0.split(separator: "/").last ?? $0) } ?? "?"
+      chain.append(
+        ProcessRecord(
+          pid: row.pid, ppid: row.ppid, uid: row.uid, name: name, commandLine: [row.command], startTime: start))
+      current = row.ppid
+    }
+    return chain
+  }
+
   /// Process records for the holders and their parents, from one `ps` run.
   private func details(_ holders: [LsofParser.Process]) async throws(PortKitError) -> [PID: ProcessRecord] {
     guard !holders.isEmpty else { return [:] }

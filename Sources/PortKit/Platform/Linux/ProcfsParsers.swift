@@ -63,6 +63,17 @@ public enum ProcfsParsers {
     }
   }
 
+  /// `/proc/PID/environ`: `KEY=value` pairs separated by NUL bytes.
+  public static func environment(_ bytes: [UInt8]) -> [String: String] {
+    var result: [String: String] = [:]
+    for entry in bytes.split(separator: 0) {
+      guard let equals = entry.firstIndex(of: UInt8(ascii: "=")), equals > entry.startIndex else { continue }
+      let key = String(decoding: entry[..<equals], as: UTF8.self)
+      if result[key] == nil { result[key] = String(decoding: entry[(equals + 1)...], as: UTF8.self) }
+    }
+    return result
+  }
+
   /// `btime` from `/proc/stat`: boot time in seconds since the epoch.
   public static func bootTime(_ bytes: [UInt8]) -> Double? {
     let text = String(decoding: bytes, as: UTF8.self)

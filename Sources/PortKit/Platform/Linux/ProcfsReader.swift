@@ -207,6 +207,23 @@ public struct LinuxSystemSource: SystemSource {
       ephemeral: text("ip_local_port_range").flatMap(Self.portRange))
   }
 
+  public func ancestry(of pid: PID) async -> [ProcessRecord] {
+    let bootTime = reader.bootTime()
+    let ticks = Syscalls.clockTicksPerSecond
+    var chain: [ProcessRecord] = []
+    var current = reader.process(pid, bootTime: bootTime, ticksPerSecond: ticks)?.ppid ?? 0
+    while current > 0, chain.count < 128, !chain.contains(where: { $0.pid == current }) {
+      guard let record = reader.process(current, bootTime: bootTime, ticksPerSecond: ticks) else { break }
+      chain.append(record)
+      current = record.ppid
+    }
+    return chain
+  }
+
+  public func environment(of pid: PID) async -> [String: String]? {
+    Syscalls.readFile("\(reader.root)/\(pid)/environ").map(ProcfsParsers.environment)
+  }
+
   /// `net.ipv4.ip_unprivileged_port_start` (per network namespace) and the effective
   /// capabilities (`CapEff` in `/proc/self/status`, bit 10 is CAP_NET_BIND_SERVICE).
   public func bindPrivileges() async -> BindPrivileges {

@@ -1,0 +1,239 @@
+/// What owns a holder's life, and the command that stops it properly instead of `kill`.
+public struct ProcessManager: Hashable, Sendable {
+  public struct Kind: Hashable, Sendable, RawRepresentable, CustomStringConvertible {
+    public var rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+    public var description: String { rawValue }
+
+    public static let systemdUnit = Kind(rawValue: "systemd-unit")
+    public static let systemdUserUnit = Kind(rawValue: "systemd-user-unit")
+    public static let docker = Kind(rawValue: "docker")
+    public static let podman = Kind(rawValue: "podman")
+    public static let dockerProxy = Kind(rawValue: "docker-proxy")
+    public static let supervisord = Kind(rawValue: "supervisord")
+    public static let pm2 = Kind(rawValue: "pm2")
+    public static let nodemon = Kind(rawValue: "nodemon")
+    public static let procfileRunner = Kind(rawValue: "procfile-runner")
+    public static let runit = Kind(rawValue: "runit")
+    public static let s6 = Kind(rawValue: "s6")
+    public static let tmux = Kind(rawValue: "tmux")
+    public static let screen = Kind(rawValue: "screen")
+    public static let sshForward = Kind(rawValue: "ssh-forward")
+    public static let kubectlPortForward = Kind(rawValue: "kubectl-port-forward")
+    public static let ideForward = Kind(rawValue: "ide-port-forward")
+    public static let launchd = Kind(rawValue: "launchd")
+    public static let windowsService = Kind(rawValue: "windows-service")
+  }
+
+  public var kind: Kind
+  /// The unit, container, program, session…
+  public var name: String
+  /// One sentence on what it is and what it does to the holder.
+  public var detail: String
+  /// The command that stops the holder properly.
+  public var stop: String
+
+  public init(kind: Kind, name: String, detail: String, stop: String) {
+    self.kind = kind
+    self.name = name
+    self.detail = detail
+    self.stop = stop
+  }
+
+  /// `managed by …: stop it with …`, for `who`.
+  public var summary: String { "\(detail); stop it with: \(stop)" }
+}
+
+/// Finds the managers of a holder from its command line, its ancestors, its environment
+/// and its control group. Pure; most specific first.
+public enum ProcessManagers {
+  public static func detect(
+    holder: ProcessRecord, ancestors: [ProcessRecord], environment: [String: String]?, socket: SocketEntry?
+  ) -> [ProcessManager] {
+    var found: [ProcessManager] = []
+    let port = socket.map { "\($0.local.port)" } ?? "PORT"
+    let arguments =
+      holder.commandLine.count == 1
+      ? holder.commandLine[0].split(separator: " ").map(String.init) : holder.commandLine
+    let program = (arguments.first?.split(separator: "/").last).map(String.init) ?? holder.name
+
+    // The holder itself forwards the port.
+    if program == "ssh" || holder.name == "ssh",
+      let flag = arguments.first(where: {
+        ["-L", "-R", "-D"].contains($0) || $0.hasPrefix("-L") || $0.hasPrefix("-R") || $0.hasPrefix("-D")
+      })
+    {
+      found.append(
+        ProcessManager(
+          kind: .sshForward, name: flag, detail: "an SSH port forward (\(arguments.joined(separator: " ")))",
+          stop: "close that ssh session (exit it, or kill \(holder.pid))"))
+    }
+    if program.hasPrefix("kubectl"), arguments.contains("port-forward") {
+      found.append(
+        ProcessManager(
+          kind: .kubectlPortForward, name: arguments.dropFirst().joined(separator: " "),
+          detail: "kubectl port-forward, forwarding to a Kubernetes pod or service",
+          stop: "press Ctrl-C in its terminal (or kill \(holder.pid))"))
+    }
+    if program == "docker-proxy" {
+      let value = { (flag: String) in
+        arguments.firstIndex(of: flag).flatMap { $0 + 1 < arguments.count ? arguments[$0 + 1] : nil }
+      }
+      let target = [value("-container-ip"), value("-container-port")].compactMap { $0 }.joined(separator: ":")
+      found.append(
+        ProcessManager(
+          kind: .dockerProxy, name: target,
+          detail: "Docker's proxy publishing a container port\(target.isEmpty ? "" : " (to \(target))")",
+          stop: "docker ps --filter publish=\(value("-host-port") ?? port), then docker stop NAME"))
+    }
+
+    // Environment set by the manager.
+    if let environment {
+      if let program = environment["SUPERVISOR_PROCESS_NAME"] {
+        let group = environment["SUPERVISOR_GROUP_NAME"] ?? program
+        let fullName = group == program ? program : "\(group):\(program)"
+        let config = (ancestors.first { isSupervisord($0) }).flatMap(configFile)
+        let control = config.map { "supervisorctl -c \($0)" } ?? "supervisorctl"
+        found.append(
+          ProcessManager(
+            kind: .supervisord, name: fullName,
+            detail: "the supervisord program \(fullName), which supervisord restarts when it exits",
+            stop: "\(control) stop \(fullName)"))
+      }
+      if let id = environment["pm_id"] {
+        let name = environment["name"] ?? id
+        found.append(
+          ProcessManager(
+            kind: .pm2, name: name, detail: "the pm2 app \(name) (id \(id)), which pm2 restarts when it exits",
+            stop: "pm2 stop \(name)"))
+      }
+      if let tmux = environment["TMUX"], let pane = environment["TMUX_PANE"] {
+        let socket = tmux.split(separator: ",").first.map(String.init) ?? ""
+        found.append(
+          ProcessManager(
+            kind: .tmux, name: pane, detail: "runs in tmux pane \(pane) (server socket \(socket))",
+            stop: "tmux send-keys -t \(pane) C-c"))
+      }
+      if let session = environment["STY"] {
+        found.append(
+          ProcessManager(
+            kind: .screen, name: session, detail: "runs in the screen session \(session)",
+            stop: "screen -r \(session), then Ctrl-C (or screen -S \(session) -X quit)"))
+      }
+    }
+
+    // Ancestors that supervise.
+    for ancestor in ancestors {
+      let line = ancestor.displayCommand
+      if ancestor.name.hasPrefix("PM2") || line.hasPrefix("PM2 "), !found.contains(where: { $0.kind == .pm2 }) {
+        found.append(
+          ProcessManager(
+            kind: .pm2, name: holder.name, detail: "started by the pm2 daemon (pid \(ancestor.pid)), which restarts it",
+            stop: "pm2 list, then pm2 stop NAME"))
+      }
+      if line.contains("nodemon") {
+        found.append(
+          ProcessManager(
+            kind: .nodemon, name: "nodemon",
+            detail: "started by nodemon (pid \(ancestor.pid)), which restarts it on changes",
+            stop: "press Ctrl-C where nodemon runs (or kill \(ancestor.pid))"))
+      }
+      for runner in ["foreman", "overmind", "honcho"]
+      where ancestor.name == runner || line.contains("/\(runner) ") || line.hasPrefix("\(runner) ") {
+        found.append(
+          ProcessManager(
+            kind: .procfileRunner, name: runner, detail: "started from a Procfile by \(runner) (pid \(ancestor.pid))",
+            stop: runner == "overmind" ? "overmind stop (or overmind quit)" : "press Ctrl-C where \(runner) runs"))
+      }
+      if ancestor.name == "runsv", let service = argument(after: "runsv", in: line) {
+        found.append(
+          ProcessManager(
+            kind: .runit, name: service, detail: "the runit service \(service)", stop: "sv down \(service)"))
+      }
+      if ancestor.name == "s6-supervise", let service = argument(after: "s6-supervise", in: line) {
+        found.append(
+          ProcessManager(kind: .s6, name: service, detail: "the s6 service \(service)", stop: "s6-svc -d \(service)"))
+      }
+      if line.contains(".vscode-server") || line.contains("code-server") {
+        found.append(
+          ProcessManager(
+            kind: .ideForward, name: "VS Code",
+            detail: "started by a VS Code server (pid \(ancestor.pid)); VS Code may be forwarding this port",
+            stop: "stop it in VS Code (terminal or Ports view)"))
+        break
+      }
+    }
+
+    // Control groups: containers and systemd units.
+    if let container = container(holder.controlGroup) {
+      let tool = container.podman ? "podman" : "docker"
+      found.append(
+        ProcessManager(
+          kind: container.podman ? .podman : .docker, name: container.id,
+          detail: "runs in the \(tool) container \(container.id)", stop: "\(tool) stop \(container.id)"))
+    }
+    if let unit = RespawnRisk.systemdService(holder.controlGroup), !found.contains(where: { $0.kind == .docker }) {
+      let user = (holder.controlGroup ?? "").contains("/user@")
+      found.append(
+        ProcessManager(
+          kind: user ? .systemdUserUnit : .systemdUnit, name: unit,
+          detail: "runs in the systemd \(user ? "user " : "")service \(unit), which may restart it (Restart=)",
+          stop: user ? "systemctl --user stop \(unit)" : "systemctl stop \(unit)"))
+    }
+    if let parent = ancestors.first, parent.pid == 1, parent.name == "launchd" {
+      found.append(
+        ProcessManager(
+          kind: .launchd, name: holder.name, detail: "started by launchd, which may start it again (KeepAlive)",
+          stop: "launchctl list | grep -i \(holder.name), then launchctl bootout gui/$(id -u)/LABEL (or system/LABEL)"))
+    }
+    for service in holder.services {
+      found.append(
+        ProcessManager(
+          kind: .windowsService, name: service, detail: "hosts the Windows service \(service)",
+          stop: "sc stop \(service)"))
+    }
+    return found
+  }
+
+  static func isSupervisord(_ process: ProcessRecord) -> Bool {
+    process.name == "supervisord" || process.commandLine.contains { $0.hasSuffix("supervisord") }
+  }
+
+  /// `-c FILE` or `--configuration=FILE` from supervisord's command line.
+  static func configFile(_ process: ProcessRecord) -> String? {
+    let arguments = process.commandLine
+    for (index, argument) in arguments.enumerated() {
+      if (argument == "-c" || argument == "--configuration"), index + 1 < arguments.count {
+        return arguments[index + 1]
+      }
+      if argument.hasPrefix("--configuration=") { return String(argument.dropFirst("--configuration=".count)) }
+    }
+    return nil
+  }
+
+  static func argument(after program: String, in line: String) -> String? {
+    let words = line.split(separator: " ")
+    guard let index = words.firstIndex(where: { $0.hasSuffix(program) }), index + 1 < words.count else { return nil }
+    return String(words[index + 1])
+  }
+
+  /// A container id from a control group: `docker-<id>.scope`, `/docker/<id>`,
+  /// `libpod-<id>.scope`, `/libpod/<id>`.
+  public static func container(_ controlGroup: String?) -> (id: String, podman: Bool)? {
+    guard let controlGroup else { return nil }
+    for component in controlGroup.split(whereSeparator: { $0 == "/" || $0 == "\n" || $0 == ":" }) {
+      var name = Substring(component)
+      if name.hasSuffix(".scope") { name = name.dropLast(6) }
+      for (prefix, podman) in [("docker-", false), ("libpod-", true), ("cri-containerd-", false)]
+      where name.hasPrefix(prefix) {
+        let id = name.dropFirst(prefix.count)
+        if id.count == 64, id.allSatisfy(\.isHexDigit) { return (String(id.prefix(12)), podman) }
+      }
+      if name.count == 64, name.allSatisfy(\.isHexDigit) {
+        let podman = controlGroup.contains("/libpod")
+        return (String(name.prefix(12)), podman)
+      }
+    }
+    return nil
+  }
+}

@@ -1,0 +1,92 @@
+import ArgumentParser
+import PortKit
+
+struct Why: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Who holds the port(s), how each holder came to be, and how to stop it properly.",
+    discussion: """
+      For each holder: the chain of ancestors up to pid 1, and the manager that owns its
+      life with the command that stops it properly instead of kill: systemd system and user
+      units, Docker and Podman containers (and docker-proxy), supervisord programs, pm2,
+      nodemon, foreman/overmind/honcho, runit, s6, tmux sessions, screen sessions, ssh -L/-R/-D
+      forwards, kubectl port-forward, VS Code servers, launchd, Windows services.
+
+      Exit status as for `who`: 0 held, 1 not held, 2 the system could not be inspected, 64
+      usage error.
+      """
+  )
+
+  @Argument(parsing: .allUnrecognized, help: ArgumentHelp("Ports: \(PortSpec.acceptedForms).", valueName: "port"))
+  var ports: [String] = []
+
+  @OptionGroup var selection: SocketSelectionOptions
+  @OptionGroup var output: OutputOptions
+  @OptionGroup var backend: BackendOptions
+
+  func validate() throws {
+    if ports.isEmpty { throw ValidationError("missing port: give one or more of \(PortSpec.acceptedForms)") }
+    _ = try PortArguments.parse(ports)
+  }
+
+  func run() async throws {
+    let specs = try PortArguments.parse(ports)
+    let query = SocketQuery(specs: specs, protocols: selection.protocols, listenersOnly: !selection.all)
+    let report = try await Inspection.report(for: query, command: "why", output: output, backend: backend.backend)
+    let provenance = await Inspection.provenance(for: report, backend: backend.backend)
+    let status = report.isHeld ? ExitStatus.success : ExitStatus.negative
+    if output.json {
+      JSONOutput.emit(
+        ReportDocument(command: "why", exitCode: status, query: specs, report: report, provenance: provenance))
+    } else if !output.quiet {
+      WhyText.print(report, provenance: provenance, specs: specs, all: selection.all)
+    }
+    if status != ExitStatus.success { throw ExitCode(status) }
+  }
+}
+
+enum WhyText {
+  static func print(_ report: PortReport, provenance: [PID: Provenance], specs: [PortSpec], all: Bool) {
+    let style = Style.standardOutput
+    if report.sockets.isEmpty {
+      Swift.print("\(all ? "no socket" : "nothing listening") on \(specs.map(\.text).joined(separator: ", "))")
+      return
+    }
+    for entry in report.sockets {
+      let socket = entry.socket
+      Swift.print(style.bold("\(socket.proto.rawValue) \(socket.local) \(socket.state.rawValue)"))
+      switch entry.owner {
+      case .processes(let holders):
+        for holder in holders {
+          let process = holder.process
+          let user = process.user ?? process.uid.map { "uid \($0)" } ?? "?"
+          let uptime = process.startTime.map { ", up \(Durations.compact(report.takenAt - $0))" } ?? ""
+          let inherited = holder.inheritedFrom.map { ", inherited the socket from \($0)" } ?? ""
+          Swift.print("  \(style.bold("\(process.pid)")) \(process.displayCommand)  (\(user)\(uptime)\(inherited))")
+          let chain = provenance[process.pid]?.ancestry ?? []
+          for (index, ancestor) in chain.enumerated() {
+            let label = index == 0 ? "parent" : "  ←"
+            let started = ancestor.startTime.map { "  started \(ReportText.localTime($0))" } ?? ""
+            Swift.print("    \(label) \(ancestor.pid) \(ancestor.displayCommand)\(style.dim(started))")
+          }
+          let managers = provenance[process.pid]?.managers ?? []
+          if managers.isEmpty {
+            Swift.print("    managed by: nothing portctl recognises; stop it with portctl kill \(socket.local.port)")
+          }
+          for (index, manager) in managers.enumerated() {
+            Swift.print("    \(index == 0 ? "managed by" : "also     ")  \(manager.detail)")
+            Swift.print("    \(index == 0 ? "stop with " : "         ")  \(style.green(manager.stop))")
+          }
+          if let hint = HolderHints.hint(for: process, socket: socket) {
+            Swift.print("    note: \(process.name) is \(hint)")
+          }
+        }
+      case .hidden(let hidden):
+        Swift.print("  \(hidden.advice)")
+      case .kernel:
+        Swift.print("  held by the kernel, not a process")
+      case .none:
+        Swift.print("  no process holds it")
+      }
+    }
+  }
+}
