@@ -41,29 +41,7 @@ struct Check: AsyncParsableCommand {
       if spec.proto == nil { spec.proto = .tcp }
       return spec
     }
-    let protocols = Set(specs.compactMap(\.proto))
-    let query = SocketQuery(specs: specs, protocols: protocols, listenersOnly: false)
-    let report = try await Inspection.report(for: query, command: "check", output: output, backend: backend.backend)
-    let source = try? SystemSources.source(backend.backend)
-    let probe = (try? SystemSources.binder()).map { BindProbe(binder: $0) }
-    let privileges =
-      await source?.bindPrivileges() ?? BindPrivileges(unprivilegedPortStart: nil, mayBindPrivileged: true, reason: nil)
-    var reservations: [TransportProtocol: PortReservations] = [:]
-    for proto in protocols {
-      reservations[proto] = await source?.reservations(for: proto) ?? PortReservations(proto: proto)
-    }
-
-    var checks: [BindCheck] = []
-    for spec in specs {
-      guard let proto = spec.proto else { continue }
-      for port in spec.ports {
-        let result = probe?.probe(port: port, proto: proto, addresses: [], only: BindCheck.addresses(for: spec.address))
-        checks.append(
-          BindCheck.diagnose(
-            proto: proto, port: port, address: spec.address, probe: result, report: report, privileges: privileges,
-            reservations: reservations[proto] ?? PortReservations(proto: proto)))
-      }
-    }
+    let checks = try await Inspection.checks(for: specs, command: "check", output: output, backend: backend.backend)
     let status = checks.allSatisfy(\.bindable) ? ExitStatus.success : ExitStatus.negative
     if output.json {
       JSONOutput.emit(CheckDocument(exitCode: status, checks: checks))

@@ -16,6 +16,35 @@ enum Inspection {
     }
   }
 
+  /// `check`'s diagnosis for every port of `specs` (each with a protocol).
+  static func checks(for specs: [PortSpec], command: String, output: OutputOptions, backend: Backend) async throws
+    -> [BindCheck]
+  {
+    let protocols = Set(specs.compactMap(\.proto))
+    let query = SocketQuery(specs: specs, protocols: protocols, listenersOnly: false)
+    let report = try await report(for: query, command: command, output: output, backend: backend)
+    let source = try? SystemSources.source(backend)
+    let probe = (try? SystemSources.binder()).map { BindProbe(binder: $0) }
+    let privileges =
+      await source?.bindPrivileges() ?? BindPrivileges(unprivilegedPortStart: nil, mayBindPrivileged: true, reason: nil)
+    var reservations: [TransportProtocol: PortReservations] = [:]
+    for proto in protocols {
+      reservations[proto] = await source?.reservations(for: proto) ?? PortReservations(proto: proto)
+    }
+    var checks: [BindCheck] = []
+    for spec in specs {
+      guard let proto = spec.proto else { continue }
+      for port in spec.ports {
+        let result = probe?.probe(port: port, proto: proto, addresses: [], only: BindCheck.addresses(for: spec.address))
+        checks.append(
+          BindCheck.diagnose(
+            proto: proto, port: port, address: spec.address, probe: result, report: report, privileges: privileges,
+            reservations: reservations[proto] ?? PortReservations(proto: proto)))
+      }
+    }
+    return checks
+  }
+
   /// Ancestry and managers of every holder.
   static func provenance(for report: PortReport, backend: Backend) async -> [PID: Provenance] {
     guard let source = try? SystemSources.source(backend) else { return [:] }

@@ -13,15 +13,17 @@ struct Portctl: AsyncParsableCommand {
       protocol or address narrows a spec (udp:[::1]:5353, 127.0.0.1:3000-3010/tcp).
 
       Exit codes:
-        0   success; for `who`, at least one asked port is held; for `check` and `free`, it binds
+        0   success; for `who`, at least one asked port is held; for `check`, `free`,
+            `wait --free` and `explain`, it binds; `find` found every port asked for
         1   the negative answer: nothing holds the port(s) / nothing matched / cannot bind / not freed
         2   the system could not be inspected (procfs unreadable, unsupported platform)
         3   not permitted: another user's process (use sudo)
         4   refused: no consent (no terminal and no --yes), or a protected process
+        5   explain: no bind error recognised in the text, or it names no port
         64  usage error: bad port spec, unknown option
       """,
     version: "0.1.0",
-    subcommands: [Who.self, List.self, Why.self, Check.self, Kill.self, Free.self],
+    subcommands: [Who.self, List.self, Why.self, Check.self, Kill.self, Free.self, Find.self, Wait.self, Explain.self],
     defaultSubcommand: Who.self
   )
 
@@ -38,7 +40,9 @@ struct Portctl: AsyncParsableCommand {
     } catch {
       let status = exitCode(for: error)
       if Self.wantsJSON(arguments), !(error is ExitCode), status != .success {
-        let name = arguments.first { ["who", "list", "why", "check", "kill", "free"].contains($0) } ?? "who"
+        let name =
+          arguments.first { ["who", "list", "why", "check", "kill", "free", "find", "wait", "explain"].contains($0) }
+          ?? "who"
         let message = fullMessage(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
         JSONOutput.emit(
           ErrorDocument(command: name, exitCode: status.rawValue, code: "usage", message: cleaned(message)))
@@ -68,5 +72,6 @@ enum ExitStatus {
   static let systemError: Int32 = 2
   static let notPermitted: Int32 = 3
   static let refused: Int32 = 4
+  static let notUnderstood: Int32 = 5
   static let usage: Int32 = 64
 }

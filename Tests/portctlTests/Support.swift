@@ -97,7 +97,7 @@ final class LockedData: @unchecked Sendable {
 
 /// A running `port-holder`: real sockets held by real processes. It and its forked children
 /// exit when this object closes their stdin (`stop()`, or when the test process dies).
-final class Holder {
+final class Holder: @unchecked Sendable {
   let process = Process()
   private let input = Pipe()
   private let output = Pipe()

@@ -109,7 +109,7 @@ import Testing
     let text = try portctl("why", "\(port)")
     #expect(text.stdout.contains("managed by  the supervisord program webapp"))
     #expect(text.stdout.contains("stop with   supervisorctl -c \(config.path) stop webapp"))
-    let free = try portctl("free", "\(port)", "--yes")
+    let free = try portctl("free", "\(port)", "--yes", "--respawn-window", "15s")
     #expect(free.status == 1)
     #expect(free.stdout.contains("is NOT free: taken again by port-holder"))
     #expect(free.stdout.contains("stop it with: supervisorctl -c \(config.path) stop webapp"))

@@ -270,26 +270,128 @@ struct CheckDocument: Encodable {
     try container.encode(exitCode, forKey: .exitCode)
     try container.encodeNil(forKey: .error)
     try container.encode(checks.allSatisfy(\.bindable), forKey: .bindable)
-    var list = container.nestedUnkeyedContainer(forKey: .checks)
-    for check in checks {
-      var entry = list.nestedContainer(keyedBy: CheckKeys.self)
-      try entry.encode(check.proto.rawValue, forKey: .proto)
-      try entry.encode(check.port, forKey: .port)
-      try entry.encode(check.address?.description, forKey: .address)
-      try entry.encode(check.bindable, forKey: .bindable)
-      var binds: [String: String] = [:]
-      for (address, outcome) in check.binds { binds[address.description] = PortResultJSON.code(outcome) }
-      try entry.encode(binds, forKey: .binds)
-      try entry.encode(check.plainBindable, forKey: .plainBindable)
-      for (key, reasons) in [(CheckKeys.reasons, check.reasons), (.notes, check.notes)] {
-        var array = entry.nestedUnkeyedContainer(forKey: key)
-        for reason in reasons {
-          var item = array.nestedContainer(keyedBy: ReasonKeys.self)
-          try item.encode(reason.code.rawValue, forKey: .code)
-          try item.encode(reason.message, forKey: .message)
-          try item.encode(reason.pids, forKey: .pids)
-        }
+    try container.encode(checks.map(entry), forKey: .checks)
+  }
+
+  func entry(_ check: BindCheck) -> CheckJSON { CheckJSON(check: check) }
+}
+
+/// One `check` answer.
+struct CheckJSON: Encodable {
+  var check: BindCheck
+
+  enum CheckKeys: String, CodingKey {
+    case proto = "protocol", port, address, bindable, binds, plainBindable, reasons, notes
+  }
+  enum ReasonKeys: String, CodingKey { case code, message, pids }
+
+  func encode(to encoder: any Encoder) throws {
+    var entry = encoder.container(keyedBy: CheckKeys.self)
+    try entry.encode(check.proto.rawValue, forKey: .proto)
+    try entry.encode(check.port, forKey: .port)
+    try entry.encode(check.address?.description, forKey: .address)
+    try entry.encode(check.bindable, forKey: .bindable)
+    var binds: [String: String] = [:]
+    for (address, outcome) in check.binds { binds[address.description] = PortResultJSON.code(outcome) }
+    try entry.encode(binds, forKey: .binds)
+    try entry.encode(check.plainBindable, forKey: .plainBindable)
+    for (key, reasons) in [(CheckKeys.reasons, check.reasons), (.notes, check.notes)] {
+      var array = entry.nestedUnkeyedContainer(forKey: key)
+      for reason in reasons {
+        var item = array.nestedContainer(keyedBy: ReasonKeys.self)
+        try item.encode(reason.code.rawValue, forKey: .code)
+        try item.encode(reason.message, forKey: .message)
+        try item.encode(reason.pids, forKey: .pids)
       }
     }
+  }
+}
+
+/// The result of `find`.
+struct FindDocument: Encodable {
+  var exitCode: Int32
+  var proto: TransportProtocol
+  var host: IPAddress?
+  var ports: [UInt16]
+  var skipped: [PortFinder.Skip: Int]
+
+  enum CodingKeys: String, CodingKey {
+    case schemaVersion, command, exitCode, error, proto = "protocol", host, ports, skipped
+  }
+
+  func encode(to encoder: any Encoder) throws {
+    var container = encoder.container(keyedBy: CodingKeys.self)
+    try container.encode(JSONOutput.schemaVersion, forKey: .schemaVersion)
+    try container.encode("find", forKey: .command)
+    try container.encode(exitCode, forKey: .exitCode)
+    try container.encodeNil(forKey: .error)
+    try container.encode(proto.rawValue, forKey: .proto)
+    try container.encode(host?.description, forKey: .host)
+    try container.encode(ports, forKey: .ports)
+    try container.encode(
+      Dictionary(uniqueKeysWithValues: skipped.map { ($0.key.rawValue, $0.value) }), forKey: .skipped)
+  }
+}
+
+/// The result of `wait`.
+struct WaitDocument: Encodable {
+  var exitCode: Int32
+  var condition: PortWaiter.Condition
+  var met: Bool
+  var seconds: Double
+  var report: PortReport
+
+  enum CodingKeys: String, CodingKey { case schemaVersion, command, exitCode, error, condition, met, seconds, sockets }
+
+  func encode(to encoder: any Encoder) throws {
+    var container = encoder.container(keyedBy: CodingKeys.self)
+    try container.encode(JSONOutput.schemaVersion, forKey: .schemaVersion)
+    try container.encode("wait", forKey: .command)
+    try container.encode(exitCode, forKey: .exitCode)
+    try container.encodeNil(forKey: .error)
+    try container.encode(condition.rawValue, forKey: .condition)
+    try container.encode(met, forKey: .met)
+    try container.encode(seconds, forKey: .seconds)
+    try container.encode(report.sockets.map { SocketJSON($0, takenAt: report.takenAt) }, forKey: .sockets)
+  }
+}
+
+/// The result of `explain`.
+struct ExplainDocument: Encodable {
+  var exitCode: Int32
+  var failure: BindFailure?
+  var check: BindCheck?
+  var problem: String?
+
+  enum CodingKeys: String, CodingKey {
+    case schemaVersion, command, exitCode, error, recognized, failure, check, problem
+  }
+  enum FailureKeys: String, CodingKey { case kind, runtime, errorName, port, address, host, proto = "protocol" }
+
+  func encode(to encoder: any Encoder) throws {
+    var container = encoder.container(keyedBy: CodingKeys.self)
+    try container.encode(JSONOutput.schemaVersion, forKey: .schemaVersion)
+    try container.encode("explain", forKey: .command)
+    try container.encode(exitCode, forKey: .exitCode)
+    try container.encodeNil(forKey: .error)
+    try container.encode(failure != nil, forKey: .recognized)
+    if let failure {
+      var nested = container.nestedContainer(keyedBy: FailureKeys.self, forKey: .failure)
+      try nested.encode(failure.kind.rawValue, forKey: .kind)
+      try nested.encode(failure.runtime, forKey: .runtime)
+      try nested.encode(failure.errorName, forKey: .errorName)
+      try nested.encode(failure.port, forKey: .port)
+      try nested.encode(failure.address?.description, forKey: .address)
+      try nested.encode(failure.host, forKey: .host)
+      try nested.encode(failure.proto?.rawValue, forKey: .proto)
+    } else {
+      try container.encodeNil(forKey: .failure)
+    }
+    if let check {
+      try container.encode(CheckDocument(exitCode: exitCode, checks: [check]).entry(check), forKey: .check)
+    } else {
+      try container.encodeNil(forKey: .check)
+    }
+    try container.encode(problem, forKey: .problem)
   }
 }

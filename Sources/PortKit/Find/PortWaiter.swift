@@ -1,0 +1,69 @@
+/// Waits until ports are free (a real bind works) or until something listens on them,
+/// polling with back-off: 10 ms at first, then longer, never more than 100 ms apart.
+public struct PortWaiter: Sendable {
+  public enum Condition: String, Hashable, Sendable {
+    case free, listening
+  }
+
+  public var source: any SystemSource
+  /// Real binds for `free`; `nil` decides from the socket table.
+  public var probe: BindProbe?
+
+  public init(source: any SystemSource, probe: BindProbe?) {
+    self.source = source
+    self.probe = probe
+  }
+
+  /// The last look at the ports, when the wait ended.
+  public struct Outcome: Sendable {
+    public var met: Bool
+    public var seconds: Double
+    /// The sockets on the ports at the end (what still holds them, on a timeout).
+    public var report: PortReport
+  }
+
+  public func wait(
+    for specs: [PortSpec], until condition: Condition, timeout: Duration,
+    progress: @Sendable (Double) -> Void = { _ in }
+  ) async -> Outcome {
+    let clock = ContinuousClock()
+    let start = clock.now
+    var delay = Duration.milliseconds(10)
+    while true {
+      let (met, report) = await check(specs, condition)
+      let elapsed = clock.now - start
+      if met || elapsed >= timeout { return Outcome(met: met, seconds: elapsed.seconds, report: report) }
+      progress(elapsed.seconds)
+      try? await Task.sleep(for: min(delay, timeout - elapsed))
+      delay = min(delay * 2, .milliseconds(100))
+    }
+  }
+
+  func check(_ specs: [PortSpec], _ condition: Condition) async -> (Bool, PortReport) {
+    let query = SocketQuery(specs: specs)
+    let report =
+      await (try? source.snapshot(for: query)).map { PortInspector.report(from: $0, query: query) }
+      ?? PortReport(sockets: [], takenAt: 0, effectiveUID: 0)
+    switch condition {
+    case .listening:
+      let met = specs.allSatisfy { spec in
+        spec.ports.allSatisfy { port in
+          report.sockets.contains { $0.socket.local.port == port && spec.matches($0.socket) && $0.owner.holdsPort }
+        }
+      }
+      return (met, report)
+    case .free:
+      guard let probe else { return (!report.isHeld, report) }
+      let met = specs.allSatisfy { spec in
+        let protocols = spec.proto.map { [$0] } ?? TransportProtocol.allCases
+        return spec.ports.allSatisfy { port in
+          protocols.allSatisfy { proto in
+            let result = probe.probe(port: port, proto: proto, only: BindCheck.addresses(for: spec.address))
+            return result.isBindable
+          }
+        }
+      }
+      return (met, report)
+    }
+  }
+}

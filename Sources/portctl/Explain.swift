@@ -1,0 +1,105 @@
+import ArgumentParser
+import PortKit
+
+struct Explain: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Read a bind error from any program and say what holds the port and how to fix it.",
+    discussion: """
+      Give the message as arguments, or pipe it in (or pass -): `npm run dev 2>&1 | portctl
+      explain`. portctl recognises the error (address in use, permission denied, address not
+      available, Windows WSAEACCES 10013), the program that printed it (Node.js, Python,
+      uvicorn, Flask, Django, Go, Ruby, Puma, Java, Spring Boot, .NET/Kestrel, Rust, SwiftNIO,
+      Vapor, Hummingbird, nginx, Apache, Redis, PostgreSQL, MySQL, Docker, Vite, Next.js,
+      socat), the port, address and protocol, then runs `check` on that port.
+
+      Exit status: 0 the error was understood and the port can be bound now; 1 it was
+      understood and the port still cannot be bound; 5 no bind error was recognised, or it
+      names no port (give --port); 2 the system could not be inspected; 64 usage error.
+      """
+  )
+
+  @Argument(help: ArgumentHelp("The error text; - or nothing reads standard input.", valueName: "text"))
+  var text: [String] = []
+
+  @Option(name: .long, help: "The port, when the message does not say.") var port: UInt16?
+  @OptionGroup var output: OutputOptions
+  @OptionGroup var backend: BackendOptions
+
+  func validate() throws {
+    if let port, port == 0 { throw ValidationError("--port takes 1 to 65535") }
+    if (text.isEmpty || text == ["-"]), Terminal.stdinIsTTY {
+      throw ValidationError("give the error text as an argument, or pipe it in: … 2>&1 | portctl explain")
+    }
+  }
+
+  func run() async throws {
+    var input = text.joined(separator: " ")
+    if text.isEmpty || text == ["-"] {
+      var lines: [String] = []
+      while let line = readLine(strippingNewline: false), lines.count < 100_000 { lines.append(line) }
+      input = lines.joined()
+    }
+    guard var failure = BindErrorParser.parse(input) else {
+      return try finish(
+        nil, nil,
+        "no bind error recognised in the text: look for EADDRINUSE, \"address already in use\", EACCES or a Windows 10048/10013 error"
+      )
+    }
+    if let port { failure.port = port }
+    guard let port = failure.port else {
+      return try finish(
+        failure, nil,
+        "\(failure.runtime) reported \(failure.errorName) but did not say which port; run again with --port N")
+    }
+    // A dual-stack [::] bind (Node's default) collides with both families: check both.
+    let address = failure.address == .anyV6 ? nil : failure.address
+    let spec = PortSpec(ports: port...port, proto: failure.proto ?? .tcp, address: address, text: "\(port)")
+    let check = try await Inspection.checks(for: [spec], command: "explain", output: output, backend: backend.backend)
+      .first
+    try finish(failure, check, nil)
+  }
+
+  private func finish(_ failure: BindFailure?, _ check: BindCheck?, _ problem: String?) throws {
+    let status: Int32 =
+      if let check { check.bindable ? ExitStatus.success : ExitStatus.negative } else { ExitStatus.notUnderstood }
+    if output.json {
+      JSONOutput.emit(ExplainDocument(exitCode: status, failure: failure, check: check, problem: problem))
+    } else if !output.quiet {
+      if let failure { print(ExplainText.summary(failure)) }
+      if let problem { Terminal.printError("portctl: \(problem)") }
+      if let check {
+        CheckText.print([check])
+        if check.bindable {
+          print("The port can be bound now: what held it is gone. Start the server again.")
+        }
+        if failure?.kind == .accessForbidden, check.reasons.isEmpty {
+          print(
+            "WSAEACCES 10013 on Windows usually means the port is inside an excluded range (Hyper-V, WinNAT, WSL2, Docker): netsh interface ipv4 show excludedportrange protocol=tcp; fixes: \(PortReservations.exclusionFixes.joined(separator: "; "))"
+          )
+        }
+      }
+    }
+    if status != ExitStatus.success { throw ExitCode(status) }
+  }
+}
+
+enum ExplainText {
+  static func summary(_ failure: BindFailure) -> String {
+    let target: String
+    switch (failure.address, failure.host, failure.port) {
+    case (let address?, _, let port?): target = " on \(Endpoint(address: address, port: port))"
+    case (_, let host?, let port?): target = " on \(host):\(port)"
+    case (nil, nil, let port?): target = " on port \(port)"
+    default: target = ""
+    }
+    let what: String
+    switch failure.kind {
+    case .addressInUse: what = "the address is already in use"
+    case .permissionDenied: what = "permission was denied"
+    case .accessForbidden: what = "Windows forbade the access (often an excluded port range)"
+    case .addressNotAvailable: what = "the address is not available on this machine"
+    }
+    let proto = failure.proto.map { " (\($0.rawValue))" } ?? ""
+    return "\(failure.runtime) could not bind\(target)\(proto): \(what) (\(failure.errorName))."
+  }
+}

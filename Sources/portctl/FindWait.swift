@@ -1,0 +1,154 @@
+import ArgumentParser
+import PortKit
+
+/// `A-B` on the command line.
+struct PortRangeArgument: ExpressibleByArgument {
+  var range: ClosedRange<UInt16>
+
+  init?(argument: String) {
+    let bounds = argument.split(separator: "-", omittingEmptySubsequences: false)
+    guard bounds.count == 2, let low = UInt16(bounds[0]), let high = UInt16(bounds[1]), low >= 1, low <= high else {
+      return nil
+    }
+    range = low...high
+  }
+}
+
+struct Find: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Print free ports a server can bind right now, one per line.",
+    discussion: """
+      A port is printed only when a real bind works on every address a server would use:
+      0.0.0.0 and [::] (a port free on one family but taken on the other is no use), or the
+      --host address. Without --range it skips the ephemeral range, reserved and excluded
+      ranges and well-known service ports, and searches upwards from --from (3000) through
+      the unprivileged ports. With --range every port in it may be printed, except excluded
+      ones and busy ones.
+
+      Exit status: 0 --count ports were found; 1 fewer were (those found are printed);
+      2 the system could not be inspected; 64 usage error.
+      """
+  )
+
+  @Option(name: .long, help: "The first port to try.") var from: UInt16?
+  @Option(name: .long, help: ArgumentHelp("Search only A-B (inclusive).", valueName: "A-B")) var range:
+    PortRangeArgument?
+  @Option(name: .shortAndLong, help: "How many ports to print.") var count = 1
+  @Flag(name: .long, help: "UDP ports instead of TCP.") var udp = false
+  @Option(name: .long, help: ArgumentHelp("Only this address (default: 0.0.0.0 and [::]).", valueName: "address"))
+  var host: String?
+  @Flag(name: .long, help: "Try ports in random order.") var random = false
+  @OptionGroup var output: OutputOptions
+  @OptionGroup var backend: BackendOptions
+
+  func validate() throws {
+    if !(1...1000).contains(count) { throw ValidationError("--count takes 1 to 1000, not \(count)") }
+    if let from, from == 0 { throw ValidationError("--from takes a port from 1 to 65535") }
+    if let host, IPAddress(host) == nil {
+      throw ValidationError("--host takes an IP address such as 127.0.0.1 or ::1, not '\(host)'")
+    }
+    if let from, let range, !range.range.contains(from) {
+      throw ValidationError("--from \(from) is outside --range \(range.range.lowerBound)-\(range.range.upperBound)")
+    }
+  }
+
+  func run() async throws {
+    let proto: TransportProtocol = udp ? .udp : .tcp
+    let source: any SystemSource
+    let probe: BindProbe
+    do {
+      source = try SystemSources.source(backend.backend)
+      probe = BindProbe(binder: try SystemSources.binder())
+    } catch {
+      throw Inspection.fail(error, command: "find", output: output)
+    }
+    let privileges = await source.bindPrivileges()
+    let reservations = await source.reservations(for: proto)
+    let lowest = max(1, privileges.mayBindPrivileged ? 1024 : (privileges.unprivilegedPortStart ?? 1024))
+    let request = PortFinder.Request(
+      range: range?.range ?? UInt16(lowest)...65535, from: range == nil ? (from ?? 3000) : from, count: count,
+      proto: proto, host: host.flatMap { IPAddress($0) }, random: random, explicitRange: range != nil)
+    let finder = PortFinder(probe: probe, reservations: reservations, privileges: privileges)
+    let (ports, skipped) = finder.find(request)
+    let status = ports.count == count ? ExitStatus.success : ExitStatus.negative
+    if output.json {
+      JSONOutput.emit(FindDocument(exitCode: status, proto: proto, host: request.host, ports: ports, skipped: skipped))
+    } else if !output.quiet {
+      for port in ports { print(port) }
+      if ports.count < count {
+        Terminal.printError(
+          "portctl: found \(ports.count) of \(count) free \(proto.rawValue) port(s) in \(request.range.lowerBound)-\(request.range.upperBound)"
+        )
+      }
+    }
+    if status != ExitStatus.success { throw ExitCode(status) }
+  }
+}
+
+struct Wait: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Block until the port(s) are free, or until something listens on them.",
+    discussion: """
+      --free waits until a real bind works on every asked port (on the asked address, or
+      0.0.0.0 and [::]); --listening waits until a socket listens on each. Checks start every
+      10 ms and back off to every 100 ms. Progress goes to stderr, only on a terminal.
+
+      Exit status: 0 the condition holds; 1 --timeout passed (what still holds the port, or
+      that nothing listens, is said); 2 the system could not be inspected; 64 usage error.
+      """
+  )
+
+  @Argument(parsing: .allUnrecognized, help: ArgumentHelp("Ports: \(PortSpec.acceptedForms).", valueName: "port"))
+  var ports: [String] = []
+  @Flag(name: .long, help: "Wait until the ports can be bound.") var free = false
+  @Flag(name: .long, help: "Wait until something listens on the ports.") var listening = false
+  @Option(name: .shortAndLong, help: ArgumentHelp("Give up after this long.", valueName: "duration"))
+  var timeout = DurationArgument(argument: "30s")!
+  @OptionGroup var output: OutputOptions
+  @OptionGroup var backend: BackendOptions
+
+  func validate() throws {
+    if ports.isEmpty { throw ValidationError("missing port: give one or more of \(PortSpec.acceptedForms)") }
+    let specs = try PortArguments.parse(ports)
+    if free == listening { throw ValidationError("say what to wait for: --free or --listening") }
+    if specs.reduce(0, { $0 + $1.ports.count }) > 4096 { throw ValidationError("wait watches at most 4096 ports") }
+  }
+
+  func run() async throws {
+    let specs = try PortArguments.parse(ports)
+    let condition: PortWaiter.Condition = free ? .free : .listening
+    let source: any SystemSource
+    do {
+      source = try SystemSources.source(backend.backend)
+    } catch {
+      throw Inspection.fail(error, command: "wait", output: output)
+    }
+    let probe = (try? SystemSources.binder()).map { BindProbe(binder: $0) }
+    let showProgress = Terminal.isTerminal(2) && !output.quiet && !output.json
+    let label = "waiting for \(specs.map(\.text).joined(separator: ", ")) to be \(free ? "free" : "listened on")"
+    let outcome = await PortWaiter(source: source, probe: probe).wait(
+      for: specs, until: condition, timeout: timeout.duration,
+      progress: { seconds in
+        if showProgress { Terminal.writeError("\r\(label)… \(Double(Int(seconds * 10)) / 10) s ") }
+      })
+    if showProgress { Terminal.writeError("\r\u{1B}[K") }
+    let status = outcome.met ? ExitStatus.success : ExitStatus.negative
+    if output.json {
+      JSONOutput.emit(
+        WaitDocument(
+          exitCode: status, condition: condition, met: outcome.met, seconds: outcome.seconds, report: outcome.report))
+    } else if !output.quiet {
+      if outcome.met {
+        print(
+          "\(specs.map(\.text).joined(separator: ", ")) \(free ? "free" : "listening") after \(OutcomeText.milliseconds(outcome.seconds))"
+        )
+      } else if free {
+        print("timed out after \(timeout): still held")
+        for line in ReportText.table(outcome.report, showRemote: false).render(style: .standardOutput) { print(line) }
+      } else {
+        print("timed out after \(timeout): nothing listens on \(specs.map(\.text).joined(separator: ", "))")
+      }
+    }
+    if status != ExitStatus.success { throw ExitCode(status) }
+  }
+}

@@ -1,0 +1,133 @@
+#if os(Linux)
+import Foundation
+import Testing
+
+@Suite(.serialized) struct FindTests {
+  @Test func skipsHoldersOnEitherFamilyAndPrintsAPortThatBindsOnBoth() throws {
+    // Holders right after a start port: [::] v6-only, 127.0.0.1, and UDP.
+    let v6 = try Holder("tcp:[::]:0", "--v6only")
+    let start = v6.port
+    guard start < 65530 else { return }
+    let v4 = try? Holder("tcp:127.0.0.1:\(start + 1)")
+    let udp = try? Holder("udp:0.0.0.0:\(start + 2)")
+    let result = try portctl("find", "--range", "\(start)-\(start + 20)", "--count", "3", "--json")
+    #expect(result.status == 0, "\(result.stderr)")
+    let ports = try #require(try result.json()["ports"] as? [Int])
+    #expect(ports.count == 3)
+    #expect(!ports.contains(Int(start)))
+    if v4 != nil { #expect(!ports.contains(Int(start) + 1)) }
+    for port in ports { #expect(canBind(UInt16(port))) }
+    _ = udp
+    // UDP: the port the UDP holder has is skipped, TCP-held ones are fine for UDP.
+    let udpResult = try portctl("find", "--udp", "--range", "\(start + 2)-\(start + 2)")
+    #expect(udpResult.status == (udp == nil ? 0 : 1))
+  }
+
+  @Test func plainOutputAndHostAndFailure() throws {
+    let result = try portctl("find", "--count", "2")
+    #expect(result.status == 0)
+    let lines = result.stdout.split(separator: "\n")
+    #expect(lines.count == 2)
+    #expect(lines.allSatisfy { UInt16($0).map { $0 >= 3000 } == true })
+    let host = try portctl("find", "--host", "127.0.0.1", "--json")
+    #expect(host.status == 0)
+    #expect(try host.json()["host"] as? String == "127.0.0.1")
+    let holder = try Holder("tcp:127.0.0.1:0")
+    let none = try portctl("find", "--range", "\(holder.port)-\(holder.port)", "--host", "127.0.0.1")
+    #expect(none.status == 1)
+    #expect(none.stdout.isEmpty)
+    #expect(none.stderr.contains("found 0 of 1 free tcp port(s)"))
+    for arguments in [["--count", "0"], ["--range", "9-3"], ["--host", "nohost"], ["--from", "70000"]] {
+      #expect(try portctl(["find"] + arguments).status == 64, "\(arguments)")
+    }
+  }
+}
+
+@Suite(.serialized) struct WaitTests {
+  @Test func freeReturnsPromptlyWhenTheHolderExits() throws {
+    let holder = try Holder("tcp:127.0.0.1:0")
+    let port = holder.port
+    DispatchQueue.global().asyncAfter(deadline: .now() + 0.4) { holder.stop() }
+    let started = Date()
+    let result = try portctl("wait", "\(port)", "--free", "--timeout", "10s", "--json")
+    let elapsed = Date().timeIntervalSince(started)
+    #expect(result.status == 0, "\(result.stdout)")
+    #expect(try result.json()["met"] as? Bool == true)
+    #expect(elapsed >= 0.35 && elapsed < 2.0, "took \(elapsed) s")
+  }
+
+  @Test func listeningTimesOutThenSucceedsWhenAListenerAppears() throws {
+    let port = try unusedPort()
+    let timedOut = try portctl("wait", "\(port)", "--listening", "--timeout", "300ms")
+    #expect(timedOut.status == 1)
+    #expect(timedOut.stdout == "timed out after 300ms: nothing listens on \(port)\n")
+    let late = try #require(spawnQuietly("/bin/sh", ["-c", "sleep 0.3; exec \(Products.holder.path) tcp:127.0.0.1:\(port)"]))
+    defer {
+      kill(late, SIGKILL)
+      var status: Int32 = 0
+      waitpid(late, &status, 0)
+    }
+    let result = try portctl("wait", "\(port)", "--listening", "--timeout", "10s")
+    #expect(result.status == 0, "\(result.stdout)")
+    #expect(result.stdout.hasPrefix("\(port) listening after "))
+  }
+
+  @Test func freeTimesOutNamingTheHolder() throws {
+    let holder = try Holder("tcp:127.0.0.1:0")
+    let result = try portctl("wait", "\(holder.port)", "--free", "--timeout", "200ms")
+    #expect(result.status == 1)
+    #expect(result.stdout.hasPrefix("timed out after 200ms: still held\n"))
+    #expect(result.stdout.contains("\(holder.pid)"))
+    #expect(try portctl("wait", "\(holder.port)").status == 64)
+    #expect(try portctl("wait", "\(holder.port)", "--free", "--listening").status == 64)
+  }
+}
+
+@Suite(.serialized) struct ExplainTests {
+  @Test func nodeMessageForAHeldPortNamesTheHolder() throws {
+    let holder = try Holder("tcp:[::]:0")
+    let message = "Error: listen EADDRINUSE: address already in use :::\(holder.port)"
+    let result = try portctl("explain", message)
+    #expect(result.status == 1)
+    #expect(
+      result.stdout.hasPrefix(
+        "Node.js could not bind on [::]:\(holder.port): the address is already in use (EADDRINUSE).\n"))
+    #expect(result.stdout.contains("held: tcp [::]:\(holder.port) is held by port-holder (pid \(holder.pid))"))
+    let json = try run(Products.portctl, ["explain", "--json"], input: "some log line\n\(message)\n")
+    #expect(json.status == 1)
+    let document = try json.json()
+    #expect(document["recognized"] as? Bool == true)
+    let failure = try #require(document["failure"] as? [String: Any])
+    #expect(failure["runtime"] as? String == "Node.js")
+    #expect(failure["port"] as? Int == Int(holder.port))
+    #expect(failure["kind"] as? String == "address-in-use")
+    let check = try #require(document["check"] as? [String: Any])
+    #expect(check["bindable"] as? Bool == false)
+    #expect((check["reasons"] as? [[String: Any]])?.first?["pids"] as? [Int] == [Int(holder.pid)])
+  }
+
+  @Test func understoodButFreeNowExitsZero() throws {
+    let port = try unusedPort()
+    let result = try run(
+      Products.portctl, ["explain", "-"], input: "listen tcp 127.0.0.1:\(port): bind: address already in use\n")
+    #expect(result.status == 0)
+    #expect(result.stdout.contains("Go could not bind on 127.0.0.1:\(port) (tcp)"))
+    #expect(result.stdout.contains("The port can be bound now"))
+  }
+
+  @Test func noPortOrNoErrorExitsFive() throws {
+    let java = try portctl("explain", "java.net.BindException: Address already in use")
+    #expect(java.status == 5)
+    #expect(java.stderr.contains("Java reported EADDRINUSE but did not say which port; run again with --port N"))
+    let port = try unusedPort()
+    let withPort = try portctl(
+      "explain", "java.net.BindException: Address already in use", "--port", "\(port)", "--json")
+    #expect(withPort.status == 0)
+    #expect((try withPort.json()["failure"] as? [String: Any])?["port"] as? Int == Int(port))
+    let nothing = try portctl("explain", "the build passed", "--json")
+    #expect(nothing.status == 5)
+    #expect(try nothing.json()["recognized"] as? Bool == false)
+    #expect((try nothing.json()["problem"] as? String)?.contains("no bind error recognised") == true)
+  }
+}
+#endif
