@@ -61,7 +61,8 @@ import Testing
     let timedOut = try portctl("wait", "\(port)", "--listening", "--timeout", "300ms")
     #expect(timedOut.status == 1)
     #expect(timedOut.stdout == "timed out after 300ms: nothing listens on \(port)\n")
-    let late = try #require(spawnQuietly("/bin/sh", ["-c", "sleep 0.3; exec \(Products.holder.path) tcp:127.0.0.1:\(port)"]))
+    let late = try #require(
+      spawnQuietly("/bin/sh", ["-c", "sleep 0.3; exec \(Products.holder.path) tcp:127.0.0.1:\(port)"]))
     defer {
       kill(late, SIGKILL)
       var status: Int32 = 0

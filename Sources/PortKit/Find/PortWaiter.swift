@@ -32,20 +32,30 @@ public struct PortWaiter: Sendable {
     while true {
       let (met, report) = await check(specs, condition)
       let elapsed = clock.now - start
-      if met || elapsed >= timeout { return Outcome(met: met, seconds: elapsed.seconds, report: report) }
+      if met || elapsed >= timeout {
+        // Binds alone decide `free`; read the table once at the end to say what holds it.
+        var final = report
+        if final == nil, !met { final = await snapshot(specs) }
+        return Outcome(
+          met: met, seconds: elapsed.seconds, report: final ?? PortReport(sockets: [], takenAt: 0, effectiveUID: 0))
+      }
       progress(elapsed.seconds)
       try? await Task.sleep(for: min(delay, timeout - elapsed))
       delay = min(delay * 2, .milliseconds(100))
     }
   }
 
-  func check(_ specs: [PortSpec], _ condition: Condition) async -> (Bool, PortReport) {
+  func snapshot(_ specs: [PortSpec]) async -> PortReport {
     let query = SocketQuery(specs: specs)
-    let report =
-      await (try? source.snapshot(for: query)).map { PortInspector.report(from: $0, query: query) }
+    return await (try? source.snapshot(for: query)).map { PortInspector.report(from: $0, query: query) }
       ?? PortReport(sockets: [], takenAt: 0, effectiveUID: 0)
+  }
+
+  /// Whether the condition holds, and the socket report when one was read for it.
+  func check(_ specs: [PortSpec], _ condition: Condition) async -> (Bool, PortReport?) {
     switch condition {
     case .listening:
+      let report = await snapshot(specs)
       let met = specs.allSatisfy { spec in
         spec.ports.allSatisfy { port in
           report.sockets.contains { $0.socket.local.port == port && spec.matches($0.socket) && $0.owner.holdsPort }
@@ -53,17 +63,19 @@ public struct PortWaiter: Sendable {
       }
       return (met, report)
     case .free:
-      guard let probe else { return (!report.isHeld, report) }
+      guard let probe else {
+        let report = await snapshot(specs)
+        return (!report.isHeld, report)
+      }
       let met = specs.allSatisfy { spec in
         let protocols = spec.proto.map { [$0] } ?? TransportProtocol.allCases
         return spec.ports.allSatisfy { port in
           protocols.allSatisfy { proto in
-            let result = probe.probe(port: port, proto: proto, only: BindCheck.addresses(for: spec.address))
-            return result.isBindable
+            probe.probe(port: port, proto: proto, only: BindCheck.addresses(for: spec.address)).isBindable
           }
         }
       }
-      return (met, report)
+      return (met, nil)
     }
   }
 }
