@@ -14,6 +14,9 @@
 //     --lifeline        exit when standard input reaches end of file (every process)
 //     --supervise       act as a supervisor: a child holds the sockets, and whenever it exits a
 //                       new child opens them again on the same ports (after --respawn-delay MS)
+//     --crowd N         benchmark crowd: fork N children, each holding --sockets S TCP listeners
+//                       (on its own 127.x.y.1 address) and --files F open files; they die with
+//                       this process. The ready line lists each child's first port.
 //     --run CMD ARG…    after setup, run CMD as a child ("{port}" in ARG is the first port), with
 //                       the sockets not inherited; exit with its status. Must come last.
 //
@@ -58,6 +61,9 @@ var lifeline = false
 var supervise = false
 var respawnDelay: UInt32 = 0
 var runCommand: [String] = []
+var crowd = 0
+var socketsPerChild = 20
+var filesPerChild = 20
 
 var arguments = CommandLine.arguments.dropFirst()
 while let argument = arguments.popFirst() {
@@ -73,6 +79,13 @@ while let argument = arguments.popFirst() {
   case "--respawn-delay":
     guard let delay = arguments.popFirst().flatMap({ UInt32($0) }) else { fail("--respawn-delay takes milliseconds") }
     respawnDelay = delay
+  case "--crowd", "--sockets", "--files":
+    guard let value = arguments.popFirst().flatMap({ Int($0) }), value >= 0 else { fail("\(argument) takes a count") }
+    switch argument {
+    case "--crowd": crowd = value
+    case "--sockets": socketsPerChild = value
+    default: filesPerChild = value
+    }
   case "--run":
     runCommand = Array(arguments)
     arguments.removeAll()
@@ -96,7 +109,51 @@ while let argument = arguments.popFirst() {
     requests.append(Request(tcp: parts[0] == "tcp", family: family, address: host, port: port))
   }
 }
-if requests.isEmpty { fail("give at least one socket, e.g. tcp:127.0.0.1:0") }
+if requests.isEmpty && crowd == 0 { fail("give at least one socket, e.g. tcp:127.0.0.1:0") }
+
+/// Benchmark crowd: children report their first port through a pipe, then hold.
+@MainActor func runCrowd() -> Never {
+  var channel: [Int32] = [0, 0]
+  check(pipe(&channel), "pipe")
+  var children: [pid_t] = []
+  let parent = getpid()
+  for index in 0..<crowd {
+    let child = fork()
+    if child < 0 { fail("fork: \(String(cString: strerror(errno)))") }
+    if child == 0 {
+      close(channel[0])
+      let address = "127.\(1 + index / 62500).\(index / 250 % 250).\(1 + index % 250)"
+      var first: UInt16 = 0
+      for socketIndex in 0..<socketsPerChild {
+        let port = open(Request(tcp: true, family: AF_INET, address: address, port: 0)).port
+        if socketIndex == 0 { first = port }
+      }
+      for _ in 0..<filesPerChild { _ = Glibc.open("/dev/null", O_RDONLY) }
+      emit("\(index) \(first)\n", to: channel[1])
+      close(channel[1])
+      // Die with the parent.
+      while getppid() == parent { sleep(1) }
+      exit(0)
+    }
+    children.append(child)
+  }
+  close(channel[1])
+  var text = ""
+  var buffer = [UInt8](repeating: 0, count: 65536)
+  while text.filter({ $0 == "\n" }).count < crowd {
+    let count = read(channel[0], &buffer, buffer.count)
+    if count <= 0 { break }
+    text += String(decoding: buffer[0..<count], as: UTF8.self)
+  }
+  var byIndex = [String](repeating: "0", count: crowd)
+  for line in text.split(separator: "\n") {
+    let fields = line.split(separator: " ")
+    if fields.count == 2, let index = Int(fields[0]), index < crowd { byIndex[index] = String(fields[1]) }
+  }
+  let ports = byIndex.joined(separator: ",")
+  emit("ready pid=\(getpid()) ports=\(ports) children=\(children.map { "\($0)" }.joined(separator: ","))\n", to: 1)
+  hold()
+}
 // Behave like a server started from a shell: whoever spawned this (a test runner's helper
 // thread, say) may have left signals blocked or ignored, and both survive exec.
 var unblocked = sigset_t()
@@ -160,6 +217,7 @@ func withSocketAddress<T>(
   return (fd, port)
 }
 
+if crowd > 0 { runCrowd() }
 let opened = requests.map(open)
 var held: [Int32] = opened.map(\.fd)
 

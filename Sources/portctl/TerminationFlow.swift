@@ -236,15 +236,15 @@ struct TerminationFlow {
   }
 
   private func resultTable(_ results: [TerminationResult], plan: TerminationPlan) -> TextTable {
-    let style = Style.standardOutput
+
     var table = TextTable(headers: ["PID", "NAME", "USER", "RESULT"])
     for result in results {
-      let good = result.outcome.isGone
-      let cell: (String) -> String = { good ? style.green($0) : style.red($0) }
       table.append([
         .init(text: "\(result.process.pid)"), .init(text: result.process.name),
         .init(text: result.process.user ?? result.process.uid.map { "\($0)" } ?? "?"),
-        .init(text: OutcomeText.describe(result, timeout: termination.timeout.duration), style: cell),
+        .init(
+          text: OutcomeText.describe(result, timeout: termination.timeout.duration),
+          tint: result.outcome.isGone ? .green : .red),
       ])
     }
     return table

@@ -162,7 +162,7 @@ import Testing
   }
 
   @Test func askedPortsInsideExcludedRanges() async throws {
-    let reservations = await try source().reservations(for: .tcp)
+    let reservations = try await source().reservations(for: .tcp)
     let specs = try PortSpec.parseList("3000,50010,udp:8080,8000-8010")
     let hits = ExcludedPortHit.hits(specs, in: reservations)
     #expect(hits.map(\.spec.text) == ["8000-8010", "50010"])
@@ -174,7 +174,7 @@ import Testing
   }
 
   @Test func reservationsFromNetsh() async throws {
-    let reservations = await try source().reservations(for: .tcp)
+    let reservations = try await source().reservations(for: .tcp)
     #expect(reservations.excluded.count == 6)
     #expect(reservations.exclusion(containing: 50010)?.administered == true)
     #expect(reservations.exclusion(containing: 8080)?.ports == 8005...8104)

@@ -23,6 +23,12 @@ static inline int cportsys_pidfd_open(pid_t pid, unsigned int flags) {
   return (int)syscall(SYS_pidfd_open, pid, flags);
 }
 
+/// getdents64(2): directory entries straight into a caller's buffer (struct linux_dirent64:
+/// u64 inode, s64 offset, u16 record length, u8 type, then the NUL-terminated name).
+static inline long cportsys_getdents64(int fd, void *buffer, unsigned long size) {
+  return syscall(SYS_getdents64, fd, buffer, size);
+}
+
 /// pidfd_send_signal(2): signal the process the descriptor refers to, never a reused pid.
 static inline int cportsys_pidfd_send_signal(int pidfd, int sig) {
   return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, (void *)0, 0u);

@@ -2,9 +2,13 @@
 public enum PortInspector {
   /// Builds the report for `query` from `snapshot`, sorted by port, protocol and address.
   public static func report(from snapshot: SystemSnapshot, query: SocketQuery) -> PortReport {
-    var seen = Set<SocketEntry>()
-    let sockets = snapshot.sockets.filter { query.matches($0) && seen.insert($0).inserted }
-      .sorted(by: socketOrder)
+    // One entry per socket: by inode where there is one (cheap to hash), whole otherwise.
+    var seenIDs = Set<UInt64>()
+    var seenOthers = Set<SocketEntry>()
+    let sockets = snapshot.sockets.filter { socket in
+      guard query.matches(socket) else { return false }
+      return socket.id != 0 ? seenIDs.insert(socket.id).inserted : seenOthers.insert(socket).inserted
+    }.sorted(by: socketOrder)
     let reports = sockets.map { socket in
       SocketReport(socket: socket, owner: owner(of: socket, in: snapshot))
     }
@@ -36,6 +40,7 @@ public enum PortInspector {
       guard let process = snapshot.processes[reference.pid] else { return nil }
       return (process, reference.fds)
     }
+    if visible.count == 1 { return .processes([HolderProcess(process: visible[0].0, fds: visible[0].1)]) }
     if !visible.isEmpty { return .processes(holders(visible, processes: snapshot.processes)) }
     if socket.id == 0 { return socket.isListener ? .kernel : .none }
     // As root, the few processes that refused inspection are the likely owners; without

@@ -52,11 +52,23 @@ public struct SocketQuery: Hashable, Sendable {
   /// Listeners only (TCP LISTEN, bound UDP), or every socket including connections and
   /// TIME_WAIT / CLOSE_WAIT.
   public var listenersOnly: Bool
+  /// How much to read about each holder.
+  public var detail: Detail
 
-  public init(specs: [PortSpec]? = nil, protocols: Set<TransportProtocol> = [.tcp, .udp], listenersOnly: Bool = true) {
+  /// `full`: everything (executable, working directory, control group, parents); `summary`:
+  /// what a listing shows (name, command line, user, start time), for many holders at once.
+  public enum Detail: Hashable, Sendable {
+    case full, summary
+  }
+
+  public init(
+    specs: [PortSpec]? = nil, protocols: Set<TransportProtocol> = [.tcp, .udp], listenersOnly: Bool = true,
+    detail: Detail = .full
+  ) {
     self.specs = specs
     self.protocols = protocols
     self.listenersOnly = listenersOnly
+    self.detail = detail
   }
 
   /// True when the socket is wanted.

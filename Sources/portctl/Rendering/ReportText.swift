@@ -63,7 +63,7 @@ enum ReportText {
       return
     }
     let showRemote = report.sockets.contains { $0.socket.remote != nil }
-    for line in table(report, showRemote: showRemote).render(style: style) { print(line) }
+    table(report, showRemote: showRemote).forEachLine(style: style) { print($0) }
     let notes = footnotes(report)
     if !notes.isEmpty {
       print("")
@@ -81,9 +81,7 @@ enum ReportText {
       let socket = entry.socket
       var socketCells: [TextTable.Cell] = [.init(text: socket.proto.rawValue), .init(text: socket.local.description)]
       if showRemote { socketCells.append(.init(text: socket.remote?.description ?? "*")) }
-      let listening = socket.isListener
-      let stateStyle: (String) -> String = { listening ? style.green($0) : style.yellow($0) }
-      socketCells.append(TextTable.Cell(text: socket.state.rawValue, style: stateStyle))
+      socketCells.append(TextTable.Cell(text: socket.state.rawValue, tint: socket.isListener ? .green : .yellow))
       let blank = socketCells.map { _ in TextTable.Cell(text: "") }
       switch entry.owner {
       case .processes(let holders):
@@ -92,7 +90,7 @@ enum ReportText {
           let pid = holder.inheritedFrom == nil ? "\(process.pid)" : "└ \(process.pid)"
           table.append(
             (index == 0 ? socketCells : blank) + [
-              .init(text: pid, style: { style.bold($0) }), .init(text: "\(process.ppid)"),
+              .init(text: pid, tint: .bold), .init(text: "\(process.ppid)"),
               .init(text: process.user ?? process.uid.map { "\($0)" } ?? "?"),
               .init(text: process.startTime.map { Durations.compact(report.takenAt - $0) } ?? "-"),
               .init(text: process.displayCommand),
@@ -101,9 +99,9 @@ enum ReportText {
       case .hidden(let hidden):
         table.append(
           socketCells + [
-            .init(text: "?", style: { style.yellow($0) }), .init(text: "-"),
+            .init(text: "?", tint: .yellow), .init(text: "-"),
             .init(text: hidden.user ?? hidden.uid.map { "\($0)" } ?? "?"), .init(text: "-"),
-            .init(text: "(owner hidden)", style: { style.yellow($0) }),
+            .init(text: "(owner hidden)", tint: .yellow),
           ])
       case .kernel:
         table.append(
@@ -116,7 +114,7 @@ enum ReportText {
         table.append(
           socketCells + [
             .init(text: "-"), .init(text: "-"), .init(text: "-"), .init(text: "-"),
-            .init(text: "(no process\(timer.isEmpty ? "" : ";")\(timer))", style: { style.dim($0) }),
+            .init(text: "(no process\(timer.isEmpty ? "" : ";")\(timer))", tint: .dim),
           ])
       }
     }

@@ -17,12 +17,30 @@ struct Style: Sendable {
   }
 }
 
+/// How a table cell is coloured.
+enum Tint: Sendable {
+  case plain, bold, dim, green, yellow, red
+
+  func apply(_ text: String, _ style: Style) -> String {
+    switch self {
+    case .plain: text
+    case .bold: style.bold(text)
+    case .dim: style.dim(text)
+    case .green: style.green(text)
+    case .yellow: style.yellow(text)
+    case .red: style.red(text)
+    }
+  }
+}
+
 /// An aligned text table. Widths come from the plain text; styling is applied after padding
 /// so escape codes never disturb alignment. The last column is not padded.
 struct TextTable {
   struct Cell {
     var text: String
-    var style: (String) -> String = { $0 }
+    var tint: Tint = .plain
+    /// Display width: one column per Unicode scalar (box-drawing marks included).
+    var width: Int { text.unicodeScalars.count }
   }
 
   var headers: [String]
@@ -35,25 +53,33 @@ struct TextTable {
 
   mutating func append(_ cells: [Cell]) { rows.append(cells) }
 
+  /// Every line, header first.
   func render(style: Style) -> [String] {
-    var widths = headers.map(\.count)
+    var lines: [String] = []
+    forEachLine(style: style) { lines.append($0) }
+    return lines
+  }
+
+  /// Produces the lines one at a time, so a long table is never held as text.
+  func forEachLine(style: Style, _ body: (String) -> Void) {
+    var widths = headers.map(\.unicodeScalars.count)
     for row in rows {
       for (index, cell) in row.enumerated() where index < widths.count {
-        widths[index] = max(widths[index], cell.text.count)
+        widths[index] = max(widths[index], cell.width)
       }
     }
     func line(_ cells: [Cell]) -> String {
-      var parts: [String] = []
+      var text = ""
       for (index, cell) in cells.enumerated() {
-        let isLast = index == cells.count - 1
-        let padding = isLast ? "" : String(repeating: " ", count: max(0, widths[index] - cell.text.count))
-        parts.append(cell.style(cell.text) + padding)
+        if index > 0 { text += separator }
+        text += cell.tint.apply(cell.text, style)
+        if index < cells.count - 1 { text += String(repeating: " ", count: max(0, widths[index] - cell.width)) }
       }
-      var text = parts.joined(separator: separator)
       while text.last == " " { text.removeLast() }
       return text
     }
-    return [line(headers.map { Cell(text: $0, style: { style.bold($0) }) })] + rows.map(line)
+    body(line(headers.map { Cell(text: $0, tint: .bold) }))
+    for row in rows { body(line(row)) }
   }
 }
 

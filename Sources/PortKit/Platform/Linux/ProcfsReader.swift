@@ -48,38 +48,100 @@ public struct ProcfsReader: Sendable {
   }
 
   /// Walks `PID/fd` of every process once and records which of them refer to a wanted
-  /// socket inode. Processes that vanish mid-walk are skipped; unreadable ones recorded.
-  public func references(to wanted: Set<UInt64>) -> ReferenceScan {
-    var scan = ReferenceScan()
-    guard !wanted.isEmpty, case .success(let rootFD) = Syscalls.open(root, directoryOnly: true) else { return scan }
-    var pids: [PID] = []
-    Syscalls.forEachEntry(ofDirectory: rootFD) { name in
-      if let pid = Self.pid(name) { pids.append(pid) }
+  /// socket inode: `getdents64` and `readlinkat` relative to open directories, into buffers
+  /// each thread allocates once, the processes split across `threads` threads. Processes
+  /// that vanish mid-walk are skipped; unreadable ones are recorded.
+  public func references(to wanted: Set<UInt64>, threads: Int = 1) -> ReferenceScan {
+    guard !wanted.isEmpty, case .success(let procFD) = Syscalls.open(root, directoryOnly: true) else {
+      return ReferenceScan()
     }
-    guard case .success(let procFD) = Syscalls.open(root, directoryOnly: true) else { return scan }
     defer { Syscalls.close(procFD) }
+    var pids: [PID] = []
+    Syscalls.forEachDirectoryEntry(procFD) { name in
+      if let pid = Self.number(name) { pids.append(pid) }
+    }
+    let workers = max(1, min(threads, pids.count / 64 + 1))
+    let partial = UnsafeMutableBufferPointer<WalkResult>.allocate(capacity: workers)
+    partial.initialize(repeating: WalkResult())
+    defer { partial.deinitialize().deallocate() }
+    // Each worker writes only its own slot.
+    nonisolated(unsafe) let slots = partial
+    let all = pids
+    let walk: @Sendable (Int) -> Void = { worker in
+      slots[worker] = Self.walk(all, worker: worker, of: workers, procFD: procFD, wanted: wanted)
+    }
+    if workers == 1 {
+      walk(0)
+    } else {
+      Syscalls.parallel(workers, walk)
+    }
+    // Group the matches once: by inode, then pid, then descriptor.
+    var matches: [Match] = []
+    matches.reserveCapacity(partial.reduce(0) { $0 + $1.matches.count })
+    var scan = ReferenceScan()
+    for part in partial {
+      matches += part.matches
+      scan.uninspectable.merge(part.uninspectable) { first, _ in first }
+    }
+    matches.sort { ($0.inode, $0.pid, $0.fd) < ($1.inode, $1.pid, $1.fd) }
+    scan.references.reserveCapacity(matches.count)
+    var index = 0
+    while index < matches.count {
+      let inode = matches[index].inode
+      var holders: [SocketReference] = []
+      while index < matches.count, matches[index].inode == inode {
+        let pid = matches[index].pid
+        var fds: [Int32] = []
+        while index < matches.count, matches[index].inode == inode, matches[index].pid == pid {
+          fds.append(matches[index].fd)
+          index += 1
+        }
+        holders.append(SocketReference(pid: pid, fds: fds))
+      }
+      scan.references[inode] = holders
+    }
+    return scan
+  }
+
+  /// One descriptor pointing at a wanted socket.
+  struct Match {
+    var inode: UInt64
+    var pid: PID
+    var fd: Int32
+  }
+
+  /// What one thread found.
+  struct WalkResult {
+    var matches: [Match] = []
+    var uninspectable: [PID: UInt32?] = [:]
+  }
+
+  /// One thread's share: every `workers`-th pid from `worker` on.
+  static func walk(_ pids: [PID], worker: Int, of workers: Int, procFD: Int32, wanted: Set<UInt64>) -> WalkResult {
+    var result = WalkResult()
     let linkBuffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: 64)
     defer { linkBuffer.deallocate() }
-    for pid in pids {
-      let fdDir = Syscalls.open("\(pid)/fd", relativeTo: procFD, directoryOnly: true)
+    let entries = UnsafeMutableRawBufferPointer.allocate(byteCount: 32 << 10, alignment: 8)
+    defer { entries.deallocate() }
+    var path = [CChar](repeating: 0, count: 32)
+    var index = worker
+    while index < pids.count {
+      let pid = pids[index]
+      index += workers
+      Syscalls.formatPath(pid, suffix: "/fd", into: &path)
       let fdDirFD: Int32
-      switch fdDir {
+      switch Syscalls.open(path, relativeTo: procFD) {
       case .success(let descriptor): fdDirFD = descriptor
       case .failure(let error) where error == .permissionDenied:
-        scan.uninspectable[pid] = Syscalls.ownerUID("\(pid)", relativeTo: procFD)
+        Syscalls.formatPath(pid, suffix: "", into: &path)
+        result.uninspectable[pid] = Syscalls.ownerUID(path, relativeTo: procFD)
         continue
       case .failure:
         continue  // gone, or not a process directory
       }
-      var found: [UInt64: [Int32]] = [:]
+      var found = false
       var denied = false
-      // readlinkat needs the directory descriptor, so duplicate it for the walk.
-      let walkFD = dup(fdDirFD)
-      if walkFD < 0 {
-        Syscalls.close(fdDirFD)
-        continue
-      }
-      Syscalls.forEachEntry(ofDirectory: walkFD) { name in
+      Syscalls.forEachDirectoryEntry(fdDirFD, buffer: entries) { name in
         guard let length = Syscalls.readLink(name, relativeTo: fdDirFD, into: linkBuffer) else {
           // The directory lists, but its links do not resolve: a process that may not be
           // inspected even by root without CAP_SYS_PTRACE.
@@ -88,33 +150,47 @@ public struct ProcfsReader: Sendable {
         }
         guard length < linkBuffer.count,
           let inode = ProcfsParsers.socketInode(linkText: UnsafeBufferPointer(rebasing: linkBuffer[0..<length])),
-          wanted.contains(inode), let fd = Self.pid(name)
+          wanted.contains(inode), let fd = Self.number(name)
         else { return }
-        found[inode, default: []].append(fd)
+        found = true
+        result.matches.append(Match(inode: inode, pid: pid, fd: fd))
       }
       Syscalls.close(fdDirFD)
-      if denied, found.isEmpty { scan.uninspectable[pid] = Syscalls.ownerUID("\(pid)", relativeTo: procFD) }
-      for (inode, fds) in found {
-        scan.references[inode, default: []].append(SocketReference(pid: pid, fds: fds.sorted()))
+      if denied, !found {
+        Syscalls.formatPath(pid, suffix: "", into: &path)
+        result.uninspectable[pid] = Syscalls.ownerUID(path, relativeTo: procFD)
       }
     }
-    return scan
+    return result
   }
 
   /// Reads a process's details; `nil` when it is gone or its `stat` is unreadable or odd.
-  public func process(_ pid: PID, bootTime: Double?, ticksPerSecond: Double) -> ProcessRecord? {
+  /// `summary` skips what a listing does not show (executable, working directory, control
+  /// group) and takes the uid from the directory's owner instead of `status`.
+  public func process(
+    _ pid: PID, bootTime: Double?, ticksPerSecond: Double, detail: SocketQuery.Detail = .full,
+    userNames: UserNameCache? = nil
+  ) -> ProcessRecord? {
     guard case .success(let dirFD) = Syscalls.open("\(root)/\(pid)", directoryOnly: true) else { return nil }
     defer { Syscalls.close(dirFD) }
     guard let statBytes = Syscalls.readFile("stat", relativeTo: dirFD), let stat = ProcfsParsers.stat(statBytes) else {
       return nil
     }
     let uid =
-      Syscalls.readFile("status", relativeTo: dirFD).flatMap { ProcfsParsers.effectiveUID(status: $0) }
-      ?? Syscalls.ownerUID(".", relativeTo: dirFD)
+      detail == .full
+      ? Syscalls.readFile("status", relativeTo: dirFD).flatMap { ProcfsParsers.effectiveUID(status: $0) }
+        ?? Syscalls.ownerUID(".", relativeTo: dirFD)
+      : Syscalls.ownerUID(".", relativeTo: dirFD)
     let commandLine = Syscalls.readFile("cmdline", relativeTo: dirFD).map(ProcfsParsers.commandLine) ?? []
     let startTime = bootTime.map { $0 + Double(stat.startTicks) / ticksPerSecond }
+    let user = uid.flatMap { userNames?.name($0) ?? userName($0) }
+    guard detail == .full else {
+      return ProcessRecord(
+        pid: pid, ppid: stat.ppid, uid: uid, user: user, name: stat.name, commandLine: commandLine,
+        startTime: startTime, startTicks: stat.startTicks, isKernelThread: stat.isKernelThread)
+    }
     return ProcessRecord(
-      pid: pid, ppid: stat.ppid, uid: uid, user: uid.flatMap(userName), name: stat.name,
+      pid: pid, ppid: stat.ppid, uid: uid, user: user, name: stat.name,
       commandLine: commandLine, executable: Syscalls.readLink("exe", relativeTo: dirFD),
       workingDirectory: Syscalls.readLink("cwd", relativeTo: dirFD), startTime: startTime,
       startTicks: stat.startTicks, isKernelThread: stat.isKernelThread,
@@ -127,7 +203,7 @@ public struct ProcfsReader: Sendable {
   }
 
   /// Parses a decimal directory entry name as a pid or descriptor number.
-  static func pid(_ name: UnsafePointer<CChar>) -> PID? {
+  static func number(_ name: UnsafePointer<CChar>) -> PID? {
     var value: Int32 = 0
     var index = 0
     while name[index] != 0 {
@@ -143,38 +219,79 @@ public struct ProcfsReader: Sendable {
   }
 }
 
-/// The Linux backend: sockets from procfs tables, holders from `/proc/*/fd`.
+/// User names looked up once per uid during one snapshot.
+public final class UserNameCache: @unchecked Sendable {
+  private var names: [UInt32: String?] = [:]
+  private let lookup: @Sendable (UInt32) -> String?
+
+  public init(lookup: @escaping @Sendable (UInt32) -> String?) {
+    self.lookup = lookup
+  }
+
+  public func name(_ uid: UInt32) -> String? {
+    if let known = names[uid] { return known }
+    let name = lookup(uid)
+    names[uid] = name
+    return name
+  }
+}
+
+/// The Linux backend: sockets from netlink sock_diag (or the `/proc/net` tables where netlink
+/// is refused), holders from one parallel walk of `/proc/*/fd`.
 public struct LinuxSystemSource: SystemSource {
   public var reader: ProcfsReader
+  public var tables: any SocketTableReader
+  /// Threads for the descriptor walk.
+  public var threads: Int
 
-  public init(reader: ProcfsReader = ProcfsReader()) {
+  /// With the live procfs root, netlink first; with any other root (a fixture tree), its
+  /// `net/` tables only.
+  public init(reader: ProcfsReader = ProcfsReader(), tables: (any SocketTableReader)? = nil, threads: Int? = nil) {
     self.reader = reader
+    self.tables =
+      tables
+      ?? (reader.root == "/proc"
+        ? FallbackSocketTables([NetlinkSocketTables(), ProcNetSocketTables(reader: reader)])
+        : ProcNetSocketTables(reader: reader))
+    self.threads = threads ?? Syscalls.onlineProcessors
   }
 
   public func snapshot(for query: SocketQuery) async throws(PortKitError) -> SystemSnapshot {
     let takenAt = Syscalls.now
-    let sockets = try reader.sockets(protocols: query.wantedProtocols).filter(query.matches)
+    let sockets = try tables.sockets(protocols: query.wantedProtocols, listenersOnly: query.listenersOnly)
+      .filter(query.matches)
     let wanted = Set(sockets.lazy.map(\.id).filter { $0 != 0 })
-    let scan = reader.references(to: wanted)
+    let scan = reader.references(to: wanted, threads: threads)
     let holderPIDs = Set(scan.references.values.joined().map(\.pid))
     let bootTime = reader.bootTime()
     let ticks = Syscalls.clockTicksPerSecond
+    let names = UserNameCache(lookup: reader.userName)
     var processes: [PID: ProcessRecord] = [:]
     for pid in holderPIDs {
-      if let record = reader.process(pid, bootTime: bootTime, ticksPerSecond: ticks) { processes[pid] = record }
+      if let record = reader.process(
+        pid, bootTime: bootTime, ticksPerSecond: ticks, detail: query.detail, userNames: names)
+      {
+        processes[pid] = record
+      }
     }
     // Parents of holders too: they show who started a holder and whether it may come back.
-    for parent in Set(processes.values.map(\.ppid)) where parent > 0 && processes[parent] == nil {
-      if let record = reader.process(parent, bootTime: bootTime, ticksPerSecond: ticks) { processes[parent] = record }
+    if query.detail == .full {
+      for parent in Set(processes.values.map(\.ppid)) where parent > 0 && processes[parent] == nil {
+        if let record = reader.process(parent, bootTime: bootTime, ticksPerSecond: ticks, userNames: names) {
+          processes[parent] = record
+        }
+      }
     }
     // A holder that exited between the walk and the details is dropped; a socket left with
     // no holder at all closed with it.
     var references = scan.references
     var closed = Set<UInt64>()
-    for (inode, holders) in references {
-      let alive = holders.filter { processes[$0.pid] != nil }
-      if alive.isEmpty { closed.insert(inode) }
-      references[inode] = alive.isEmpty ? nil : alive
+    if holderPIDs.contains(where: { processes[$0] == nil }) {
+      for (inode, holders) in references {
+        let alive = holders.filter { processes[$0.pid] != nil }
+        if alive.isEmpty { closed.insert(inode) }
+        references[inode] = alive.isEmpty ? nil : alive
+      }
     }
     let liveSockets = closed.isEmpty ? sockets : sockets.filter { !closed.contains($0.id) }
     var userNames: [UInt32: String] = [:]
@@ -182,7 +299,7 @@ public struct LinuxSystemSource: SystemSource {
     for socket in liveSockets where socket.id != 0 && references[socket.id] == nil {
       guard let uid = socket.uid else { continue }
       hiddenUIDs.insert(uid)
-      if userNames[uid] == nil, let name = reader.userName(uid) { userNames[uid] = name }
+      if userNames[uid] == nil, let name = names.name(uid) { userNames[uid] = name }
     }
     // Name the processes that could be a hidden owner: those of the socket's user that
     // could not be inspected (stat and cmdline stay readable), a few at most.
@@ -190,7 +307,9 @@ public struct LinuxSystemSource: SystemSource {
       Syscalls.effectiveUID == 0
       ? scan.uninspectable.filter { $0.value.map(hiddenUIDs.contains) ?? false }.keys.sorted() : []
     for pid in candidates.prefix(HiddenOwner.candidateLimit) where processes[pid] == nil {
-      if let record = reader.process(pid, bootTime: bootTime, ticksPerSecond: ticks) { processes[pid] = record }
+      if let record = reader.process(pid, bootTime: bootTime, ticksPerSecond: ticks, userNames: names) {
+        processes[pid] = record
+      }
     }
     return SystemSnapshot(
       sockets: liveSockets, references: references, processes: processes, uninspectable: scan.uninspectable,

@@ -1,4 +1,6 @@
 #if os(Linux)
+import CPortSys
+import Dispatch
 import Glibc
 import SystemPackage
 
@@ -66,6 +68,66 @@ enum Syscalls {
     return String(decoding: buffer[0..<count], as: UTF8.self)
   }
 
+  /// Opens `path` (a C string) relative to `directory` as a directory.
+  static func open(_ path: [CChar], relativeTo directory: Int32) -> Result<Int32, Errno> {
+    retryingOnInterrupt { openat(directory, path, O_RDONLY | O_CLOEXEC | O_DIRECTORY) }
+  }
+
+  /// Writes `PID` + `suffix` as a C string into `buffer`, without allocating.
+  static func formatPath(_ pid: PID, suffix: StaticString, into buffer: inout [CChar]) {
+    var digits: [CChar] = []
+    digits.reserveCapacity(12)
+    var value = pid
+    repeat {
+      digits.append(CChar(48 + value % 10))
+      value /= 10
+    } while value > 0
+    var index = 0
+    for digit in digits.reversed() {
+      buffer[index] = digit
+      index += 1
+    }
+    suffix.withUTF8Buffer { bytes in
+      for byte in bytes {
+        buffer[index] = CChar(bitPattern: byte)
+        index += 1
+      }
+    }
+    buffer[index] = 0
+  }
+
+  /// Calls `body` with every entry name (NUL-terminated, not `.` or `..`) of the open
+  /// directory `fd`, read with getdents64 into `buffer`. Does not close `fd`.
+  static func forEachDirectoryEntry(
+    _ fd: Int32, buffer: UnsafeMutableRawBufferPointer? = nil, _ body: (UnsafePointer<CChar>) -> Void
+  ) {
+    let owned = buffer == nil ? UnsafeMutableRawBufferPointer.allocate(byteCount: 32 << 10, alignment: 8) : nil
+    defer { owned?.deallocate() }
+    guard let entries = buffer ?? owned, let base = entries.baseAddress else { return }
+    while true {
+      let count = cportsys_getdents64(fd, base, UInt(entries.count))
+      if count < 0, errno == EINTR { continue }
+      guard count > 0 else { return }
+      var offset = 0
+      while offset + 19 < count {
+        let length = Int(entries.loadUnaligned(fromByteOffset: offset + 16, as: UInt16.self))
+        guard length > 0 else { return }
+        let name = (base + offset + 19).assumingMemoryBound(to: CChar.self)
+        if !(name[0] == 0x2E && (name[1] == 0 || (name[1] == 0x2E && name[2] == 0))) { body(name) }
+        offset += length
+      }
+    }
+  }
+
+  /// Runs `body(0)…body(count-1)` on as many threads.
+  static func parallel(_ count: Int, _ body: @Sendable (Int) -> Void) {
+    DispatchQueue.concurrentPerform(iterations: count, execute: body)
+  }
+
+  static var onlineProcessors: Int {
+    max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+  }
+
   /// Calls `body` with the name of every entry in the open directory `fd` (except `.` and
   /// `..`). Takes ownership of `fd` and closes it.
   static func forEachEntry(ofDirectory fd: Int32, _ body: (UnsafePointer<CChar>) -> Void) {
@@ -85,6 +147,12 @@ enum Syscalls {
   }
 
   /// The owner uid of `path` relative to `directory` (for `/proc/PID`, the process's uid).
+  static func ownerUID(_ path: [CChar], relativeTo directory: Int32) -> UInt32? {
+    var info = stat()
+    guard fstatat(directory, path, &info, 0) == 0 else { return nil }
+    return info.st_uid
+  }
+
   static func ownerUID(_ path: String, relativeTo directory: Int32) -> UInt32? {
     var info = stat()
     guard fstatat(directory, path, &info, 0) == 0 else { return nil }

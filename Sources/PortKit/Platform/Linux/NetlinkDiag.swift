@@ -1,0 +1,132 @@
+/// The sock_diag netlink protocol (NETLINK_SOCK_DIAG, `inet_diag_req_v2` requests and
+/// `inet_diag_msg` answers), built and parsed as bytes in plain Swift so that it is tested
+/// on recorded answers. Layouts from `linux/netlink.h` and `linux/inet_diag.h`.
+public enum NetlinkDiag {
+  static let sockDiagByFamily: UInt16 = 20  // SOCK_DIAG_BY_FAMILY
+  static let done: UInt16 = 3  // NLMSG_DONE
+  static let error: UInt16 = 2  // NLMSG_ERROR
+  static let request: UInt16 = 0x01  // NLM_F_REQUEST
+  static let dump: UInt16 = 0x300  // NLM_F_ROOT | NLM_F_MATCH
+  static let headerSize = 16  // struct nlmsghdr
+  static let requestSize = 56  // struct inet_diag_req_v2
+  static let messageSize = 72  // struct inet_diag_msg
+  static let attributeV6Only: UInt16 = 11  // INET_DIAG_SKV6ONLY
+
+  /// `AF_INET`/`AF_INET6` as the kernel numbers them on Linux.
+  static func familyNumber(_ family: AddressFamily) -> UInt8 { family == .ipv4 ? 2 : 10 }
+  static func protocolNumber(_ proto: TransportProtocol) -> UInt8 { proto == .tcp ? 6 : 17 }
+
+  /// The state bits to ask for: listeners (TCP LISTEN, UDP unconnected) or everything.
+  public static func states(_ proto: TransportProtocol, listenersOnly: Bool) -> UInt32 {
+    guard listenersOnly else { return 0xFFFF_FFFF }
+    return proto == .tcp ? 1 << 10 : 1 << 7
+  }
+
+  /// One dump request: header and `inet_diag_req_v2`, little-endian as on every Linux
+  /// portctl runs on (the kernel reads host order).
+  public static func dumpRequest(family: AddressFamily, proto: TransportProtocol, states: UInt32, sequence: UInt32)
+    -> [UInt8]
+  {
+    var bytes = [UInt8](repeating: 0, count: headerSize + requestSize)
+    func put<T: FixedWidthInteger>(_ value: T, at offset: Int) {
+      withUnsafeBytes(of: value) { raw in for (index, byte) in raw.enumerated() { bytes[offset + index] = byte } }
+    }
+    put(UInt32(bytes.count), at: 0)
+    put(sockDiagByFamily, at: 4)
+    put(request | dump, at: 6)
+    put(sequence, at: 8)
+    bytes[16] = familyNumber(family)
+    bytes[17] = protocolNumber(proto)
+    put(states, at: 20)
+    return bytes
+  }
+
+  /// What one `recv` held.
+  public enum Chunk: Hashable, Sendable {
+    /// Sockets, and whether more messages follow.
+    case sockets([SocketEntry], finished: Bool)
+    /// The kernel refused the request (the errno).
+    case failed(Int32)
+  }
+
+  /// Parses the netlink messages in one received buffer.
+  public static func parse(_ bytes: UnsafeRawBufferPointer, proto: TransportProtocol) -> Chunk {
+    var sockets: [SocketEntry] = []
+    var offset = 0
+    while offset + headerSize <= bytes.count {
+      let length = Int(bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
+      let type = bytes.loadUnaligned(fromByteOffset: offset + 4, as: UInt16.self)
+      guard length >= headerSize, offset + length <= bytes.count else { break }
+      switch type {
+      case done:
+        return .sockets(sockets, finished: true)
+      case error:
+        let code =
+          length >= headerSize + 4 ? bytes.loadUnaligned(fromByteOffset: offset + headerSize, as: Int32.self) : -1
+        if code != 0 { return .failed(-code) }
+      case sockDiagByFamily:
+        if let entry = socket(
+          UnsafeRawBufferPointer(rebasing: bytes[(offset + headerSize)..<(offset + length)]), proto: proto)
+        {
+          sockets.append(entry)
+        }
+      default:
+        break
+      }
+      offset += (length + 3) & ~3
+    }
+    return .sockets(sockets, finished: false)
+  }
+
+  /// One `inet_diag_msg` and its attributes.
+  static func socket(_ body: UnsafeRawBufferPointer, proto: TransportProtocol) -> SocketEntry? {
+    guard body.count >= messageSize else { return nil }
+    let familyByte = body[0]
+    guard familyByte == 2 || familyByte == 10 else { return nil }
+    let family: AddressFamily = familyByte == 2 ? .ipv4 : .ipv6
+    let state = SocketState(linuxCode: body[1], protocol: proto)
+    let timerKind = body[2]
+    func port(_ offset: Int) -> UInt16 { UInt16(body[offset]) << 8 | UInt16(body[offset + 1]) }
+    func address(_ offset: Int) -> IPAddress {
+      if family == .ipv4 {
+        return .v4(
+          UInt32(body[offset]) << 24 | UInt32(body[offset + 1]) << 16 | UInt32(body[offset + 2]) << 8
+            | UInt32(body[offset + 3]))
+      }
+      var high: UInt64 = 0
+      var low: UInt64 = 0
+      for index in 0..<8 { high = high << 8 | UInt64(body[offset + index]) }
+      for index in 8..<16 { low = low << 8 | UInt64(body[offset + index]) }
+      return .v6(high: high, low: low)
+    }
+    // id: sport(4) dport(6) src(8..24) dst(24..40) if(40) cookie(44); then expires(52)
+    // rqueue(56) wqueue(60) uid(64) inode(68), all offsets into inet_diag_msg.
+    let local = Endpoint(address: address(8), port: port(4))
+    let remoteEndpoint = Endpoint(address: address(24), port: port(6))
+    let remote = remoteEndpoint.port == 0 && remoteEndpoint.address.isWildcard ? nil : remoteEndpoint
+    let expires = body.loadUnaligned(fromByteOffset: 52, as: UInt32.self)
+    let uid = body.loadUnaligned(fromByteOffset: 64, as: UInt32.self)
+    let inode = body.loadUnaligned(fromByteOffset: 68, as: UInt32.self)
+    var v6Only: Bool?
+    var offset = messageSize
+    while offset + 4 <= body.count {
+      let length = Int(body.loadUnaligned(fromByteOffset: offset, as: UInt16.self))
+      let type = body.loadUnaligned(fromByteOffset: offset + 2, as: UInt16.self)
+      guard length >= 4, offset + length <= body.count else { break }
+      if type & 0x3FFF == attributeV6Only, length >= 5 { v6Only = body[offset + 4] != 0 }
+      offset += (length + 3) & ~3
+    }
+    let kind: SocketTimer.Kind? =
+      switch timerKind {
+      case 1: .retransmit
+      case 2: .keepalive
+      case 3: .timeWait
+      case 4: .zeroWindowProbe
+      default: nil
+      }
+    return SocketEntry(
+      proto: proto, local: local, remote: remote, state: state, uid: uid, id: UInt64(inode),
+      v6Only: family == .ipv6 ? v6Only : nil,
+      timer: kind.map { SocketTimer(kind: $0, remainingSeconds: Double(expires) / 1000) })
+  }
+}

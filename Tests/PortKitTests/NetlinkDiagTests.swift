@@ -1,0 +1,98 @@
+import Testing
+
+@testable import PortKit
+
+@Suite struct NetlinkDiagTests {
+  /// A netlink message as the kernel lays it out: nlmsghdr, inet_diag_msg, attributes.
+  private func message(
+    type: UInt16 = 20, family: UInt8 = 2, state: UInt8 = 10, timer: UInt8 = 0, sport: UInt16 = 3000,
+    dport: UInt16 = 0, src: [UInt8] = [127, 0, 0, 1], dst: [UInt8] = [0, 0, 0, 0], expires: UInt32 = 0,
+    uid: UInt32 = 1000, inode: UInt32 = 4242, v6Only: UInt8? = nil
+  ) -> [UInt8] {
+    var body = [UInt8](repeating: 0, count: 72)
+    body[0] = family
+    body[1] = state
+    body[2] = timer
+    body[4] = UInt8(sport >> 8)
+    body[5] = UInt8(sport & 0xFF)
+    body[6] = UInt8(dport >> 8)
+    body[7] = UInt8(dport & 0xFF)
+    for (index, byte) in src.enumerated() { body[8 + index] = byte }
+    for (index, byte) in dst.enumerated() { body[24 + index] = byte }
+    func put(_ value: UInt32, _ offset: Int) {
+      for index in 0..<4 { body[offset + index] = UInt8(truncatingIfNeeded: value >> (8 * index)) }
+    }
+    put(expires, 52)
+    put(uid, 64)
+    put(inode, 68)
+    if let v6Only { body += [5, 0, 11, 0, v6Only, 0, 0, 0] }
+    let length = UInt32(16 + body.count)
+    var header = [UInt8](repeating: 0, count: 16)
+    for index in 0..<4 { header[index] = UInt8(truncatingIfNeeded: length >> (8 * index)) }
+    header[4] = UInt8(type & 0xFF)
+    header[5] = UInt8(type >> 8)
+    return header + body
+  }
+
+  private func parse(_ bytes: [UInt8], proto: TransportProtocol = .tcp) -> NetlinkDiag.Chunk {
+    bytes.withUnsafeBytes { NetlinkDiag.parse($0, proto: proto) }
+  }
+
+  @Test func requestLayout() {
+    let request = NetlinkDiag.dumpRequest(family: .ipv6, proto: .udp, states: 1 << 7, sequence: 9)
+    #expect(request.count == 72)
+    #expect(request[0] == 72)
+    #expect(request[4] == 20)
+    #expect(request[6] == 0x01 && request[7] == 0x03)
+    #expect(request[8] == 9)
+    #expect(request[16] == 10 && request[17] == 17)
+    #expect(request[20] == 0x80)
+    #expect(NetlinkDiag.states(.tcp, listenersOnly: true) == 1 << 10)
+    #expect(NetlinkDiag.states(.udp, listenersOnly: false) == 0xFFFF_FFFF)
+  }
+
+  @Test func listenerTimeWaitAndIPv6WithV6Only() throws {
+    let v6 = [UInt8](repeating: 0, count: 15) + [1]
+    let bytes =
+      message()
+      + message(
+        state: 6, timer: 3, sport: 3000, dport: 51000, src: [127, 0, 0, 1], dst: [127, 0, 0, 1], expires: 42500,
+        inode: 0)
+      + message(family: 10, sport: 8080, src: v6, dst: [UInt8](repeating: 0, count: 16), v6Only: 1)
+      + message(type: 3)
+    guard case .sockets(let sockets, let finished) = parse(bytes) else {
+      Issue.record("expected sockets")
+      return
+    }
+    #expect(finished)
+    #expect(sockets.count == 3)
+    #expect(sockets[0].local == Endpoint(address: .loopbackV4, port: 3000))
+    #expect(sockets[0].state == .listen && sockets[0].remote == nil && sockets[0].uid == 1000 && sockets[0].id == 4242)
+    #expect(sockets[0].v6Only == nil)
+    #expect(sockets[1].state == .timeWait)
+    #expect(sockets[1].remote == Endpoint(address: .loopbackV4, port: 51000))
+    #expect(sockets[1].timer == SocketTimer(kind: .timeWait, remainingSeconds: 42.5))
+    #expect(sockets[2].local == Endpoint(address: .loopbackV6, port: 8080))
+    #expect(sockets[2].v6Only == true)
+  }
+
+  @Test func errorsTruncationAndUnfinishedBatches() {
+    var error = [UInt8](repeating: 0, count: 20)
+    error[0] = 20
+    error[4] = 2
+    error[16] = 0xFE  // -2: ENOENT
+    error[17] = 0xFF
+    error[18] = 0xFF
+    error[19] = 0xFF
+    #expect(parse(error) == .failed(2))
+    guard case .sockets(let one, let finished) = parse(message()) else {
+      Issue.record("expected sockets")
+      return
+    }
+    #expect(one.map(\.id) == [4242])
+    #expect(!finished)
+    #expect(parse(Array(message().prefix(40))) == .sockets([], finished: false))
+    #expect(parse(message(family: 99)) == .sockets([], finished: false))
+    #expect(parse([]) == .sockets([], finished: false))
+  }
+}

@@ -1,0 +1,96 @@
+#if os(Linux)
+import Foundation
+import PortKit
+import Testing
+
+/// The fast paths against the plain ones, on real sockets of every kind.
+@Suite(.serialized) struct KernelTablesTests {
+  struct Row: Hashable, CustomStringConvertible {
+    var proto: TransportProtocol
+    var local: String
+    var remote: String
+    var state: SocketState
+    var uid: UInt32?
+    var id: UInt64
+    var description: String {
+      "\(proto) \(local) \(remote) \(state.rawValue) uid \(uid.map(String.init) ?? "-") #\(id)"
+    }
+
+    init(_ entry: SocketEntry) {
+      proto = entry.proto
+      local = entry.local.description
+      remote = entry.remote?.description ?? "*"
+      state = entry.state
+      uid = entry.uid
+      id = entry.id
+    }
+  }
+
+  @Test func netlinkAnswersWhatProcNetSays() throws {
+    let v4 = try Holder("tcp:127.0.0.1:0", "udp:127.0.0.1:0", "--self-connect")
+    let v6only = try Holder("tcp:[::1]:0", "udp:[::]:0", "--v6only")
+    let dual = try Holder("tcp:[::]:0")
+    let timeWait = try Holder("tcp:127.0.0.1:0", "--time-wait")
+    let ports = Set(v4.ports + v6only.ports + dual.ports + timeWait.ports)
+    func ours(_ entries: [SocketEntry]) -> Set<Row> {
+      Set(entries.filter { ports.contains($0.local.port) || ports.contains($0.remote?.port ?? 0) }.map(Row.init))
+    }
+    let netlink = try NetlinkSocketTables().sockets(protocols: [.tcp, .udp], listenersOnly: false)
+    let procNet = try ProcNetSocketTables(reader: ProcfsReader()).sockets(
+      protocols: [.tcp, .udp], listenersOnly: false)
+    let fromNetlink = ours(netlink)
+    #expect(fromNetlink == ours(procNet))
+    // Every kind is there: listeners v4/v6/dual-stack, UDP, an established pair, TIME_WAIT.
+    let states = Set(fromNetlink.map(\.state))
+    #expect(states.isSuperset(of: [.listen, .unconnected, .established, .timeWait]))
+    #expect(fromNetlink.count >= 8)
+    // Netlink also knows IPV6_V6ONLY, which /proc/net does not show.
+    let v6 = netlink.filter { $0.family == .ipv6 && ports.contains($0.local.port) && $0.isListener }
+    #expect(v6.first { $0.local.port == dual.port }?.v6Only == false)
+    #expect(v6.first { $0.local.port == v6only.ports[0] && $0.proto == .tcp }?.v6Only == true)
+    #expect(v6.first { $0.local.port == v6only.ports[1] && $0.proto == .udp }?.v6Only == true)
+    #expect(netlink.filter { $0.family == .ipv4 }.allSatisfy { $0.v6Only == nil })
+    // Listeners only: the kernel filters by state.
+    let listeners = try NetlinkSocketTables().sockets(protocols: [.tcp, .udp], listenersOnly: true)
+    #expect(listeners.allSatisfy { $0.isListener })
+    #expect(ours(listeners) == ours(procNet.filter(\.isListener)))
+  }
+
+  @Test func parallelWalkFindsWhatASingleThreadFinds() throws {
+    let forked = try Holder("tcp:127.0.0.1:0", "udp:[::]:0", "--fork", "3")
+    let plain = try Holder("tcp:[::1]:0", "--self-connect")
+    let tables = try NetlinkSocketTables().sockets(protocols: [.tcp, .udp], listenersOnly: false)
+    let wanted = Set(tables.map(\.id).filter { $0 != 0 })
+    let reader = ProcfsReader()
+    let single = reader.references(to: wanted, threads: 1)
+    let parallel = reader.references(to: wanted, threads: 4)
+    #expect(single.references == parallel.references)
+    #expect(single.uninspectable.keys.sorted() == parallel.uninspectable.keys.sorted())
+    // The inherited listener has all four holders, in pid order.
+    let listener = try #require(tables.first { $0.local.port == forked.ports[0] && $0.isListener })
+    let holders = parallel.references[listener.id]?.map(\.pid)
+    #expect(holders == ([forked.pid] + forked.children).sorted())
+    let connection = tables.filter { $0.state == .established && $0.local.port == plain.port }
+    #expect(connection.allSatisfy { parallel.references[$0.id]?.map(\.pid) == [plain.pid] })
+  }
+
+  @Test func sourceFallsBackToProcNetWhenNetlinkIsUnavailable() async throws {
+    struct Refused: SocketTableReader {
+      func sockets(protocols: Set<TransportProtocol>, listenersOnly: Bool) throws(PortKitError) -> [SocketEntry] {
+        throw PortKitError(.socketTablesUnreadable, "netlink refused (test)", errno: EACCES)
+      }
+    }
+    let holder = try Holder("tcp:127.0.0.1:0", "--fork", "1")
+    let reader = ProcfsReader()
+    let fallback = LinuxSystemSource(
+      reader: reader, tables: FallbackSocketTables([Refused(), ProcNetSocketTables(reader: reader)]))
+    let query = SocketQuery(specs: [PortSpec(ports: holder.port...holder.port, text: "\(holder.port)")])
+    let report = PortInspector.report(from: try await fallback.snapshot(for: query), query: query)
+    #expect(report.sockets.flatMap(\.owner.holders).map(\.process.pid) == [holder.pid] + holder.children)
+    let normal = PortInspector.report(from: try await LinuxSystemSource().snapshot(for: query), query: query)
+    #expect(normal.sockets.map(\.socket.id) == report.sockets.map(\.socket.id))
+    let nothing = LinuxSystemSource(reader: reader, tables: FallbackSocketTables([Refused(), Refused()]))
+    await #expect(throws: PortKitError.self) { try await nothing.snapshot(for: query) }
+  }
+}
+#endif
