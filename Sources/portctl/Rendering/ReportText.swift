@@ -63,7 +63,7 @@ enum ReportText {
       return
     }
     let showRemote = report.sockets.contains { $0.socket.remote != nil }
-    table(report, showRemote: showRemote).forEachLine(style: style) { print($0) }
+    streamTable(report, showRemote: showRemote, style: style)
     let notes = footnotes(report)
     if !notes.isEmpty {
       print("")
@@ -71,12 +71,28 @@ enum ReportText {
     }
   }
 
-  static func table(_ report: PortReport, showRemote: Bool) -> TextTable {
-    let style = Style.standardOutput
+  static func headers(showRemote: Bool) -> [String] {
     var headers = ["PROTO", "LOCAL"]
     if showRemote { headers.append("REMOTE") }
-    headers += ["STATE", "PID", "PPID", "USER", "UPTIME", "COMMAND"]
-    var table = TextTable(headers: headers)
+    return headers + ["STATE", "PID", "PPID", "USER", "UPTIME", "COMMAND"]
+  }
+
+  static func table(_ report: PortReport, showRemote: Bool) -> TextTable {
+    var table = TextTable(headers: headers(showRemote: showRemote))
+    forEachRow(report, showRemote: showRemote) { table.append($0) }
+    return table
+  }
+
+  /// Prints the table for `report` without holding its rows: one pass for the widths, one
+  /// to print (a listing can have tens of thousands of rows).
+  static func streamTable(_ report: PortReport, showRemote: Bool, style: Style) {
+    TextTable.stream(headers: headers(showRemote: showRemote), style: style, output: { print($0) }) { emit in
+      forEachRow(report, showRemote: showRemote, emit)
+    }
+  }
+
+  /// The rows of the socket table, one per socket and holder.
+  static func forEachRow(_ report: PortReport, showRemote: Bool, _ emit: ([TextTable.Cell]) -> Void) {
     for entry in report.sockets {
       let socket = entry.socket
       var socketCells: [TextTable.Cell] = [.init(text: socket.proto.rawValue), .init(text: socket.local.description)]
@@ -88,7 +104,7 @@ enum ReportText {
         for (index, holder) in holders.enumerated() {
           let process = holder.process
           let pid = holder.inheritedFrom == nil ? "\(process.pid)" : "└ \(process.pid)"
-          table.append(
+          emit(
             (index == 0 ? socketCells : blank) + [
               .init(text: pid, tint: .bold), .init(text: "\(process.ppid)"),
               .init(text: process.user ?? process.uid.map { "\($0)" } ?? "?"),
@@ -97,28 +113,27 @@ enum ReportText {
             ])
         }
       case .hidden(let hidden):
-        table.append(
+        emit(
           socketCells + [
             .init(text: "?", tint: .yellow), .init(text: "-"),
             .init(text: hidden.user ?? hidden.uid.map { "\($0)" } ?? "?"), .init(text: "-"),
             .init(text: "(owner hidden)", tint: .yellow),
           ])
       case .kernel:
-        table.append(
+        emit(
           socketCells + [
             .init(text: "-"), .init(text: "-"), .init(text: socket.uid.map { "\($0)" } ?? "-"), .init(text: "-"),
             .init(text: "(held by the kernel)"),
           ])
       case .none:
         let timer = socket.timer.map { " \(Durations.compact($0.remainingSeconds)) left" } ?? ""
-        table.append(
+        emit(
           socketCells + [
             .init(text: "-"), .init(text: "-"), .init(text: "-"), .init(text: "-"),
             .init(text: "(no process\(timer.isEmpty ? "" : ";")\(timer))", tint: .dim),
           ])
       }
     }
-    return table
   }
 
   static func footnotes(_ report: PortReport) -> [String] {

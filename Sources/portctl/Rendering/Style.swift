@@ -60,10 +60,19 @@ struct TextTable {
     return lines
   }
 
-  /// Produces the lines one at a time, so a long table is never held as text.
+  /// Produces the lines one at a time.
   func forEachLine(style: Style, _ body: (String) -> Void) {
+    Self.stream(headers: headers, separator: separator, style: style, output: body) { emit in rows.forEach(emit) }
+  }
+
+  /// Prints a table whose rows `rows` produces, calling it twice (widths, then lines) so that
+  /// the rows are never all held at once.
+  static func stream(
+    headers: [String], separator: String = "  ", style: Style, output: (String) -> Void,
+    rows: ((([Cell]) -> Void)) -> Void
+  ) {
     var widths = headers.map(\.unicodeScalars.count)
-    for row in rows {
+    rows { row in
       for (index, cell) in row.enumerated() where index < widths.count {
         widths[index] = max(widths[index], cell.width)
       }
@@ -78,8 +87,8 @@ struct TextTable {
       while text.last == " " { text.removeLast() }
       return text
     }
-    body(line(headers.map { Cell(text: $0, tint: .bold) }))
-    for row in rows { body(line(row)) }
+    output(line(headers.map { Cell(text: $0, tint: .bold) }))
+    withoutActuallyEscaping(output) { print in rows { print(line($0)) } }
   }
 }
 
