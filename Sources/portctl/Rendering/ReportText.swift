@@ -93,6 +93,18 @@ enum ReportText {
 
   /// The rows of the socket table, one per socket and holder.
   static func forEachRow(_ report: PortReport, showRemote: Bool, _ emit: ([TextTable.Cell]) -> Void) {
+    // A process holding many sockets appears on many rows: format its cells once.
+    var processCells: [PID: [TextTable.Cell]] = [:]
+    func cells(for process: ProcessRecord) -> [TextTable.Cell] {
+      if let known = processCells[process.pid] { return known }
+      let made: [TextTable.Cell] = [
+        .init(text: "\(process.ppid)"), .init(text: process.user ?? process.uid.map { "\($0)" } ?? "?"),
+        .init(text: process.startTime.map { Durations.compact(report.takenAt - $0) } ?? "-"),
+        .init(text: process.displayCommand),
+      ]
+      processCells[process.pid] = made
+      return made
+    }
     for entry in report.sockets {
       let socket = entry.socket
       var socketCells: [TextTable.Cell] = [.init(text: socket.proto.rawValue), .init(text: socket.local.description)]
@@ -104,13 +116,7 @@ enum ReportText {
         for (index, holder) in holders.enumerated() {
           let process = holder.process
           let pid = holder.inheritedFrom == nil ? "\(process.pid)" : "└ \(process.pid)"
-          emit(
-            (index == 0 ? socketCells : blank) + [
-              .init(text: pid, tint: .bold), .init(text: "\(process.ppid)"),
-              .init(text: process.user ?? process.uid.map { "\($0)" } ?? "?"),
-              .init(text: process.startTime.map { Durations.compact(report.takenAt - $0) } ?? "-"),
-              .init(text: process.displayCommand),
-            ])
+          emit((index == 0 ? socketCells : blank) + [.init(text: pid, tint: .bold)] + cells(for: process))
         }
       case .hidden(let hidden):
         emit(
