@@ -5,20 +5,19 @@ struct Check: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Can a server bind the port(s) now? If not, every reason, with the fix.",
     discussion: """
-      The answer is a real bind, closed at once: on the asked address, or without one on
-      0.0.0.0 and [::], as a typical server binds. TCP binds set SO_REUSEADDR as servers do.
-      A spec without a protocol checks TCP. Then the reasons, each with a stable code
-      (--json): held, address-overlap, held-hidden, held-by-kernel, time-wait, privileged,
+      The answer is a real bind, closed at once: on the asked address, or without one on \
+      0.0.0.0 and [::], as a typical server binds. TCP binds set SO_REUSEADDR as servers do. \
+      A spec without a protocol checks TCP. Then the reasons, each with a stable code \
+      (--json): held, address-overlap, held-hidden, held-by-kernel, time-wait, privileged, \
       address-unavailable, excluded-range, permission-denied, unexplained; and notes:
       ephemeral-range, reserved-port, privileged-allowed, well-known-port, unprobed.
 
-      Exit status: 0 every asked port can be bound; 1 at least one cannot; 2 the system could
+      Exit status: 0 every asked port can be bound; 1 at least one cannot; 2 the system could \
       not be inspected; 64 usage error.
       """
   )
 
-  @Argument(parsing: .allUnrecognized, help: ArgumentHelp("Ports: \(PortSpec.acceptedForms).", valueName: "port"))
-  var ports: [String] = []
+  @OptionGroup var target: PortSpecArguments
 
   @OptionGroup var output: OutputOptions
   @OptionGroup var backend: BackendOptions
@@ -26,8 +25,7 @@ struct Check: AsyncParsableCommand {
   static let maximumPorts = 4096
 
   func validate() throws {
-    if ports.isEmpty { throw ValidationError("missing port: give one or more of \(PortSpec.acceptedForms)") }
-    let specs = try PortArguments.parse(ports)
+    let specs = target.specs
     let count = specs.reduce(0) { $0 + $1.ports.count }
     if count > Self.maximumPorts {
       throw ValidationError(
@@ -36,7 +34,7 @@ struct Check: AsyncParsableCommand {
   }
 
   func run() async throws {
-    let specs = try PortArguments.parse(ports).map { spec -> PortSpec in
+    let specs = target.specs.map { spec -> PortSpec in
       var spec = spec
       if spec.proto == nil { spec.proto = .tcp }
       return spec

@@ -5,15 +5,15 @@ struct Explain: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Read a bind error from any program and say what holds the port and how to fix it.",
     discussion: """
-      Give the message as arguments, or pipe it in (or pass -): `npm run dev 2>&1 | portctl
-      explain`. portctl recognises the error (address in use, permission denied, address not
-      available, Windows WSAEACCES 10013), the program that printed it (Node.js, Python,
-      uvicorn, Flask, Django, Go, Ruby, Puma, Java, Spring Boot, .NET/Kestrel, Rust, SwiftNIO,
-      Vapor, Hummingbird, nginx, Apache, Redis, PostgreSQL, MySQL, Docker, Vite, Next.js,
+      Give the message as arguments, or pipe it in (or pass -): `npm run dev 2>&1 | portctl \
+      explain`. portctl recognises the error (address in use, permission denied, address not \
+      available, Windows WSAEACCES 10013), the program that printed it (Node.js, Python, \
+      uvicorn, Flask, Django, Go, Ruby, Puma, Java, Spring Boot, .NET/Kestrel, Rust, SwiftNIO, \
+      Vapor, Hummingbird, nginx, Apache, Redis, PostgreSQL, MySQL, Docker, Vite, Next.js, \
       socat), the port, address and protocol, then runs `check` on that port.
 
-      Exit status: 0 the error was understood and the port can be bound now; 1 it was
-      understood and the port still cannot be bound; 5 no bind error was recognised, or it
+      Exit status: 0 the error was understood and the port can be bound now; 1 it was \
+      understood and the port still cannot be bound; 5 no bind error was recognised, or it \
       names no port (give --port); 2 the system could not be inspected; 64 usage error.
       """
   )

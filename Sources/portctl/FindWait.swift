@@ -19,13 +19,13 @@ struct Find: AsyncParsableCommand {
     abstract: "Print free ports a server can bind right now, one per line.",
     discussion: """
       A port is printed only when a real bind works on every address a server would use:
-      0.0.0.0 and [::] (a port free on one family but taken on the other is no use), or the
-      --host address. Without --range it skips the ephemeral range, reserved and excluded
-      ranges and well-known service ports, and searches upwards from --from (3000) through
-      the unprivileged ports. With --range every port in it may be printed, except excluded
+      0.0.0.0 and [::] (a port free on one family but taken on the other is no use), or the \
+      --host address. Without --range it skips the ephemeral range, reserved and excluded \
+      ranges and well-known service ports, and searches upwards from --from (3000) through \
+      the unprivileged ports. With --range every port in it may be printed, except excluded \
       ones and busy ones.
 
-      Exit status: 0 --count ports were found; 1 fewer were (those found are printed);
+      Exit status: 0 --count ports were found; 1 fewer were (those found are printed); \
       2 the system could not be inspected; 64 usage error.
       """
   )
@@ -89,17 +89,16 @@ struct Wait: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Block until the port(s) are free, or until something listens on them.",
     discussion: """
-      --free waits until a real bind works on every asked port (on the asked address, or
-      0.0.0.0 and [::]); --listening waits until a socket listens on each. Checks start every
+      --free waits until a real bind works on every asked port (on the asked address, or \
+      0.0.0.0 and [::]); --listening waits until a socket listens on each. Checks start every \
       10 ms and back off to every 100 ms. Progress goes to stderr, only on a terminal.
 
-      Exit status: 0 the condition holds; 1 --timeout passed (what still holds the port, or
+      Exit status: 0 the condition holds; 1 --timeout passed (what still holds the port, or \
       that nothing listens, is said); 2 the system could not be inspected; 64 usage error.
       """
   )
 
-  @Argument(parsing: .allUnrecognized, help: ArgumentHelp("Ports: \(PortSpec.acceptedForms).", valueName: "port"))
-  var ports: [String] = []
+  @OptionGroup var target: PortSpecArguments
   @Flag(name: .long, help: "Wait until the ports can be bound.") var free = false
   @Flag(name: .long, help: "Wait until something listens on the ports.") var listening = false
   @Option(name: .shortAndLong, help: ArgumentHelp("Give up after this long.", valueName: "duration"))
@@ -108,14 +107,13 @@ struct Wait: AsyncParsableCommand {
   @OptionGroup var backend: BackendOptions
 
   func validate() throws {
-    if ports.isEmpty { throw ValidationError("missing port: give one or more of \(PortSpec.acceptedForms)") }
-    let specs = try PortArguments.parse(ports)
+    let specs = target.specs
     if free == listening { throw ValidationError("say what to wait for: --free or --listening") }
     if specs.reduce(0, { $0 + $1.ports.count }) > 4096 { throw ValidationError("wait watches at most 4096 ports") }
   }
 
   func run() async throws {
-    let specs = try PortArguments.parse(ports)
+    let specs = target.specs
     let condition: PortWaiter.Condition = free ? .free : .listening
     let source: any SystemSource
     do {

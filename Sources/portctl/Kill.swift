@@ -5,37 +5,31 @@ struct Kill: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Signal every process holding the port(s): graceful first, then SIGKILL.",
     discussion: """
-      Every holder of a matched socket is a target: the parent and the forked children that
-      inherited it. Only listeners unless --all. Sends SIGTERM (or --signal), waits up to
-      --timeout for each process to exit, then SIGKILLs the survivors. Each target is pinned
-      with a pidfd when it is found and re-checked (start time) before every signal, so a
+      Every holder of a matched socket is a target: the parent and the forked children that \
+      inherited it. Only listeners unless --all. Sends SIGTERM (or --signal), waits up to \
+      --timeout for each process to exit, then SIGKILLs the survivors. Each target is pinned \
+      with a pidfd when it is found and re-checked (start time) before every signal, so a \
       reused pid is never hit.
 
-      Asks on a terminal (default No). Without a terminal it refuses unless --yes (--json
+      Asks on a terminal (default No). Without a terminal it refuses unless --yes (--json \
       never implies it). Never signals pid 0 or 1, kernel threads, portctl or its ancestors.
 
-      Exit status: 0 every target is gone; 1 nothing to signal, or a target survived
-      SIGKILL; 3 not permitted (another user's process: use sudo); 4 refused (no consent,
+      Exit status: 0 every target is gone; 1 nothing to signal, or a target survived \
+      SIGKILL; 3 not permitted (another user's process: use sudo); 4 refused (no consent, \
       or a protected process); 64 usage error.
       """
   )
 
-  @Argument(parsing: .allUnrecognized, help: ArgumentHelp("Ports: \(PortSpec.acceptedForms).", valueName: "port"))
-  var ports: [String] = []
+  @OptionGroup var target: PortSpecArguments
 
   @OptionGroup var termination: TerminationOptions
   @OptionGroup var selection: SocketSelectionOptions
   @OptionGroup var output: OutputOptions
   @OptionGroup var backend: BackendOptions
 
-  func validate() throws {
-    if ports.isEmpty { throw ValidationError("missing port: give one or more of \(PortSpec.acceptedForms)") }
-    _ = try PortArguments.parse(ports)
-  }
-
   func run() async throws {
     var flow = try TerminationFlow(
-      command: "kill", specs: try PortArguments.parse(ports), termination: termination, selection: selection,
+      command: "kill", specs: target.specs, termination: termination, selection: selection,
       output: output, backend: backend.backend)
     try await flow.run(verify: nil)
   }
@@ -45,24 +39,23 @@ struct Free: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Kill the holders of the port(s), then prove with a real bind that the port is free.",
     discussion: """
-      Does what `kill` does, then watches for a holder coming back and binds the port on
-      0.0.0.0 and [::] (and the addresses that were held). When a holder's parent looks
-      like a supervisor (anything but init or an interactive shell: pm2, supervisord, a
-      container runtime, a shell loop) or it runs in a systemd service, the socket table
-      is watched for --respawn-window first; a new holder is reported with its parent and
+      Does what `kill` does, then watches for a holder coming back and binds the port on \
+      0.0.0.0 and [::] (and the addresses that were held). When a holder's parent looks \
+      like a supervisor (anything but init or an interactive shell: pm2, supervisord, a \
+      container runtime, a shell loop) or it runs in a systemd service, the socket table \
+      is watched for --respawn-window first; a new holder is reported with its parent and \
       the exit status is 1, since killing again will not help.
 
-      If only TIME_WAIT sockets remain, the port counts as free for servers that set
-      SO_REUSEADDR (most do) and this is said; --wait waits for them to drain so that even a
+      If only TIME_WAIT sockets remain, the port counts as free for servers that set \
+      SO_REUSEADDR (most do) and this is said; --wait waits for them to drain so that even a \
       plain bind works.
 
-      Exit status: 0 the port binds; 1 not freed (still held, respawned, a target survived);
+      Exit status: 0 the port binds; 1 not freed (still held, respawned, a target survived); \
       3 not permitted (use sudo); 4 refused (no consent, or a protected process); 64 usage.
       """
   )
 
-  @Argument(parsing: .allUnrecognized, help: ArgumentHelp("Ports: \(PortSpec.acceptedForms).", valueName: "port"))
-  var ports: [String] = []
+  @OptionGroup var target: PortSpecArguments
 
   @OptionGroup var termination: TerminationOptions
 
@@ -84,14 +77,9 @@ struct Free: AsyncParsableCommand {
   @OptionGroup var output: OutputOptions
   @OptionGroup var backend: BackendOptions
 
-  func validate() throws {
-    if ports.isEmpty { throw ValidationError("missing port: give one or more of \(PortSpec.acceptedForms)") }
-    _ = try PortArguments.parse(ports)
-  }
-
   func run() async throws {
     var flow = try TerminationFlow(
-      command: "free", specs: try PortArguments.parse(ports), termination: termination, selection: selection,
+      command: "free", specs: target.specs, termination: termination, selection: selection,
       output: output, backend: backend.backend)
     try await flow.run(
       verify: .init(respawnWindow: respawnWindow.duration, drainTimeWait: wait ? waitTimeout.duration : nil))

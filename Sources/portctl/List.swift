@@ -5,9 +5,9 @@ struct List: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "List every listening TCP and bound UDP socket with its owners, sorted by port.",
     discussion: """
-      Filters combine: --tcp/--udp, --process NAME (command name, executable or first
-      argument, case-insensitive substring), --pid N (sockets that N holds), --user NAME|UID
-      (the socket's or a holder's user). Exit status: 0 when something is listed, 1 when
+      Filters combine: --tcp/--udp, --process NAME (command name, executable or first \
+      argument, case-insensitive substring), --pid N (sockets that N holds), --user NAME|UID \
+      (the socket's or a holder's user). Exit status: 0 when something is listed, 1 when \
       nothing matched, 2 when the system could not be inspected, 64 on a usage error.
       """
   )

@@ -42,6 +42,22 @@ struct BackendOptions: ParsableArguments {
   var backend: Backend = .automatic
 }
 
+/// The port specs a command works on: one or more arguments, each checked when parsed.
+struct PortSpecArguments: ParsableArguments {
+  @Argument(
+    parsing: .allUnrecognized,
+    help: ArgumentHelp("Ports: \(PortSpec.acceptedForms).", valueName: "port"))
+  var ports: [String] = []
+
+  func validate() throws {
+    if ports.isEmpty { throw ValidationError("missing port: give one or more of \(PortSpec.acceptedForms)") }
+    _ = try PortArguments.parse(ports)
+  }
+
+  /// The parsed specs (already validated).
+  var specs: [PortSpec] { (try? PortArguments.parse(ports)) ?? [] }
+}
+
 /// Parses port-spec arguments, refusing bad ones with the token and the accepted forms.
 enum PortArguments {
   static func parse(_ arguments: [String]) throws -> [PortSpec] {

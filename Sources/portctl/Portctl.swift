@@ -9,18 +9,19 @@ struct Portctl: AsyncParsableCommand {
     discussion: """
       `portctl PORT…` is the same as `portctl who PORT…`.
 
-      Port specs: \(PortSpec.acceptedForms); ranges and lists combine, and a
+      Port specs: \(PortSpec.acceptedForms); ranges and lists combine, and a \
       protocol or address narrows a spec (udp:[::1]:5353, 127.0.0.1:3000-3010/tcp).
 
-      Exit codes:
-        0   success; for `who`, at least one asked port is held; for `check`, `free`,
-            `wait --free` and `explain`, it binds; `find` found every port asked for
-        1   the negative answer: nothing holds the port(s) / nothing matched / cannot bind / not freed
-        2   the system could not be inspected (procfs unreadable, unsupported platform)
+      Exit codes (the README has the full table):
+        0   success: held (who, why), listed, bindable (check, free, wait
+            --free, explain), every target gone (kill), found (find)
+        1   the negative answer: not held, nothing matched, cannot bind,
+            not freed, timed out, fewer ports found
+        2   the system could not be inspected
         3   not permitted: another user's process (use sudo)
-        4   refused: no consent (no terminal and no --yes), or a protected process
-        5   explain: no bind error recognised in the text, or it names no port
-        64  usage error: bad port spec, unknown option
+        4   refused: no consent, or a protected process
+        5   explain: no bind error recognised, or no port in it
+        64  usage error: bad port spec, unknown option, bad value
       """,
     version: "0.1.0",
     subcommands: [Who.self, List.self, Why.self, Check.self, Kill.self, Free.self, Find.self, Wait.self, Explain.self],

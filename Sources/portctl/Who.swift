@@ -5,32 +5,24 @@ struct Who: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Show every socket bound on the port(s) and all the processes holding each.",
     discussion: """
-      Only listeners (TCP LISTEN, bound UDP) unless --all. With an address
-      (127.0.0.1:3000, [::]:3000) every socket that would collide with a bind there is shown,
-      wildcards and dual-stack sockets included. A socket whose process cannot be seen is
+      Only listeners (TCP LISTEN, bound UDP) unless --all. With an address \
+      (127.0.0.1:3000, [::]:3000) every socket that would collide with a bind there is shown, \
+      wildcards and dual-stack sockets included. A socket whose process cannot be seen is \
       reported held, by its user, with how to see more: never as free.
 
-      Exit status: 0 when at least one asked port is held, 1 when none is, 2 when the system
+      Exit status: 0 when at least one asked port is held, 1 when none is, 2 when the system \
       could not be inspected, 64 on a usage error.
       """
   )
 
-  @Argument(
-    parsing: .allUnrecognized,
-    help: ArgumentHelp("Ports: \(PortSpec.acceptedForms).", valueName: "port"))
-  var ports: [String] = []
+  @OptionGroup var target: PortSpecArguments
 
   @OptionGroup var selection: SocketSelectionOptions
   @OptionGroup var output: OutputOptions
   @OptionGroup var backend: BackendOptions
 
-  func validate() throws {
-    if ports.isEmpty { throw ValidationError("missing port: give one or more of \(PortSpec.acceptedForms)") }
-    _ = try PortArguments.parse(ports)
-  }
-
   func run() async throws {
-    let specs = try PortArguments.parse(ports)
+    let specs = target.specs
     let query = SocketQuery(specs: specs, protocols: selection.protocols, listenersOnly: !selection.all)
     let report = try await Inspection.report(for: query, command: "who", output: output, backend: backend.backend)
     let provenance = await Inspection.provenance(for: report, backend: backend.backend)

@@ -5,31 +5,25 @@ struct Why: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Who holds the port(s), how each holder came to be, and how to stop it properly.",
     discussion: """
-      For each holder: the chain of ancestors up to pid 1, and the manager that owns its
-      life with the command that stops it properly instead of kill: systemd system and user
-      units, Docker and Podman containers (and docker-proxy), supervisord programs, pm2,
-      nodemon, foreman/overmind/honcho, runit, s6, tmux sessions, screen sessions, ssh -L/-R/-D
+      For each holder: the chain of ancestors up to pid 1, and the manager that owns its \
+      life with the command that stops it properly instead of kill: systemd system and user \
+      units, Docker and Podman containers (and docker-proxy), supervisord programs, pm2, \
+      nodemon, foreman/overmind/honcho, runit, s6, tmux sessions, screen sessions, ssh -L/-R/-D \
       forwards, kubectl port-forward, VS Code servers, launchd, Windows services.
 
-      Exit status as for `who`: 0 held, 1 not held, 2 the system could not be inspected, 64
+      Exit status as for `who`: 0 held, 1 not held, 2 the system could not be inspected, 64 \
       usage error.
       """
   )
 
-  @Argument(parsing: .allUnrecognized, help: ArgumentHelp("Ports: \(PortSpec.acceptedForms).", valueName: "port"))
-  var ports: [String] = []
+  @OptionGroup var target: PortSpecArguments
 
   @OptionGroup var selection: SocketSelectionOptions
   @OptionGroup var output: OutputOptions
   @OptionGroup var backend: BackendOptions
 
-  func validate() throws {
-    if ports.isEmpty { throw ValidationError("missing port: give one or more of \(PortSpec.acceptedForms)") }
-    _ = try PortArguments.parse(ports)
-  }
-
   func run() async throws {
-    let specs = try PortArguments.parse(ports)
+    let specs = target.specs
     let query = SocketQuery(specs: specs, protocols: selection.protocols, listenersOnly: !selection.all)
     let report = try await Inspection.report(for: query, command: "why", output: output, backend: backend.backend)
     let provenance = await Inspection.provenance(for: report, backend: backend.backend)
