@@ -128,24 +128,6 @@ enum Syscalls {
     max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
   }
 
-  /// Calls `body` with the name of every entry in the open directory `fd` (except `.` and
-  /// `..`). Takes ownership of `fd` and closes it.
-  static func forEachEntry(ofDirectory fd: Int32, _ body: (UnsafePointer<CChar>) -> Void) {
-    guard let directory = fdopendir(fd) else {
-      close(fd)
-      return
-    }
-    defer { closedir(directory) }
-    while let entry = readdir(directory) {
-      withUnsafePointer(to: &entry.pointee.d_name) { tuple in
-        tuple.withMemoryRebound(to: CChar.self, capacity: 256) { name in
-          if name[0] == 0x2E, name[1] == 0 || (name[1] == 0x2E && name[2] == 0) { return }
-          body(name)
-        }
-      }
-    }
-  }
-
   /// The owner uid of `path` relative to `directory` (for `/proc/PID`, the process's uid).
   static func ownerUID(_ path: [CChar], relativeTo directory: Int32) -> UInt32? {
     var info = stat()
