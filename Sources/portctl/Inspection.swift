@@ -16,6 +16,18 @@ enum Inspection {
     }
   }
 
+  /// The same for `list`: the sockets in order, joined with their holders as they are read.
+  static func listing(
+    for query: SocketQuery, command: String, output: OutputOptions, backend: Backend = .automatic
+  ) async throws -> SocketListing {
+    do {
+      let source = try SystemSources.source(backend)
+      return SocketListing(snapshot: try await source.snapshot(for: query), query: query)
+    } catch {
+      throw fail(error, command: command, output: output)
+    }
+  }
+
   /// `check`'s diagnosis for every port of `specs` (each with a protocol).
   static func checks(for specs: [PortSpec], command: String, output: OutputOptions, backend: Backend) async throws
     -> [BindCheck]

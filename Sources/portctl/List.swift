@@ -34,16 +34,16 @@ struct List: AsyncParsableCommand {
 
   func run() async throws {
     let query = SocketQuery(specs: nil, protocols: selection.protocols, listenersOnly: !selection.all, detail: .summary)
-    var report = try await Inspection.report(for: query, command: "list", output: output, backend: backend.backend)
+    var listing = try await Inspection.listing(for: query, command: "list", output: output, backend: backend.backend)
     let filter = ReportFilter(process: process, pid: pid, user: user)
-    report.sockets = report.sockets.filter(filter.matches)
-    let status = report.sockets.isEmpty ? ExitStatus.negative : ExitStatus.success
+    if filter.isActive { listing.narrow(to: filter.matches) }
+    let status = listing.isEmpty ? ExitStatus.negative : ExitStatus.success
     if output.json {
-      JSONOutput.emit(ReportDocument(command: "list", exitCode: status, query: nil, report: report))
+      JSONOutput.streamListing(listing, exitCode: status)
     } else if !output.quiet {
-      ReportText.printList(report)
+      ReportText.printList(listing)
     }
-    // A listing of thousands of sockets is done: exit without tearing the report down.
+    // A listing of thousands of sockets is done: exit without tearing it down.
     Terminal.exitNow(status)
   }
 }
@@ -53,6 +53,8 @@ struct ReportFilter {
   var process: String?
   var pid: Int32?
   var user: String?
+
+  var isActive: Bool { process != nil || pid != nil || user != nil }
 
   func matches(_ socket: SocketReport) -> Bool {
     let holders = socket.owner.holders.map(\.process)

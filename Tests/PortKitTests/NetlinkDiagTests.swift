@@ -51,6 +51,59 @@ import Testing
     #expect(NetlinkDiag.states(.udp, listenersOnly: false) == 0xFFFF_FFFF)
   }
 
+  /// The kernel's `inet_diag_bc_run` for the port operations portctl emits: run forward,
+  /// take `yes` on success and `no` on failure; accept when exactly at the end.
+  private func run(_ program: [UInt8], port: UInt16) -> Bool {
+    func half(_ at: Int) -> Int { Int(program[at]) | Int(program[at + 1]) << 8 }
+    var offset = 0
+    while offset < program.count {
+      let code = program[offset]
+      let yes = Int(program[offset + 1])
+      let no = half(offset + 2)
+      let passed: Bool
+      switch code {
+      case 1: passed = false  // JMP
+      case 2: passed = port >= UInt16(half(offset + 6))  // S_GE
+      case 3: passed = port <= UInt16(half(offset + 6))  // S_LE
+      default: return false
+      }
+      offset += passed ? yes : no
+    }
+    return offset == program.count
+  }
+
+  @Test func portFilterAcceptsExactlyTheAskedRanges() throws {
+    let ranges: [ClosedRange<UInt16>] = [22...22, 3000...3010, 8080...8080, 65535...65535]
+    let program = try #require(NetlinkDiag.portFilter(ranges))
+    #expect(program.count == 4 * 20 - 4)
+    // Every jump is a multiple of 4 and lands on an operation, the end, or 4 bytes past it.
+    for port in [0, 1, 21, 22, 23, 2999, 3000, 3005, 3010, 3011, 8079, 8080, 8081, 65534, 65535] as [UInt16] {
+      #expect(run(program, port: port) == ranges.contains { $0.contains(port) }, "port \(port)")
+    }
+    let single = try #require(NetlinkDiag.portFilter([3000...3000]))
+    #expect(single == [2, 8, 20, 0, 0, 0, 0xB8, 0x0B, 3, 8, 12, 0, 0, 0, 0xB8, 0x0B])
+    #expect(NetlinkDiag.portFilter([]) == nil)
+    #expect(NetlinkDiag.portFilter([0...65535]) == nil)
+    // The request carries it as INET_DIAG_REQ_BYTECODE after inet_diag_req_v2.
+    let request = NetlinkDiag.dumpRequest(
+      family: .ipv4, proto: .tcp, states: 1 << 10, sequence: 1, ports: [3000...3000])
+    #expect(request.count == 72 + 4 + 16)
+    #expect(request[0] == UInt8(request.count))
+    #expect(Array(request[72..<76]) == [20, 0, 1, 0])
+    #expect(Array(request[76...]) == single)
+  }
+
+  @Test func queriesMergeTheirPortRanges() {
+    let specs = [
+      PortSpec(ports: 3005...3010), PortSpec(ports: 3000...3004, proto: .tcp), PortSpec(ports: 53...53, proto: .udp),
+      PortSpec(ports: 8080...8080),
+    ]
+    let query = SocketQuery(specs: specs)
+    #expect(query.portRanges(for: .tcp) == [3000...3010, 8080...8080])
+    #expect(query.portRanges(for: .udp) == [53...53, 3005...3010, 8080...8080])
+    #expect(SocketQuery(specs: nil).portRanges(for: .tcp) == nil)
+  }
+
   @Test func listenerTimeWaitAndIPv6WithV6Only() throws {
     let v6 = [UInt8](repeating: 0, count: 15) + [1]
     let bytes =

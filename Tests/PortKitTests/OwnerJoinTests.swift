@@ -257,4 +257,47 @@ struct FixtureProcfs {
     let udp = PortInspector.report(from: snapshot, query: SocketQuery(protocols: [.udp]))
     #expect(udp.sockets.map(\.socket.id) == [8])
   }
+
+  @Test func holdersTableGroupsByPidAndFindsBySocket() {
+    let holders = SocketHolders(links: [
+      .init(id: 9, pid: 5, fd: 4), .init(id: 7, pid: 11, fd: 3), .init(id: 7, pid: 10, fd: 6),
+      .init(id: 7, pid: 10, fd: 3), .init(id: 7, pid: 10, fd: 3), .init(id: 12, pid: 2, fd: -1),
+    ])
+    #expect(holders.links.count == 5)
+    #expect(holders[7] == [SocketReference(pid: 10, fds: [3, 6]), SocketReference(pid: 11, fds: [3])])
+    #expect(holders[9] == [SocketReference(pid: 5, fds: [4])])
+    #expect(holders[12] == [SocketReference(pid: 2, fds: [])])
+    #expect(holders[8] == nil && holders[0] == nil && holders[13] == nil)
+    #expect(holders.pids == [2, 5, 10, 11] && holders.ids == [7, 9, 12])
+    // The dictionary form says the same.
+    let same: SocketHolders = [
+      7: [SocketReference(pid: 11, fds: [3]), SocketReference(pid: 10, fds: [6, 3])],
+      9: [SocketReference(pid: 5, fds: [4])], 12: [SocketReference(pid: 2, fds: [])],
+    ]
+    #expect(same == holders)
+    var pruned = holders
+    pruned.removeAll { $0 == 10 || $0 == 5 }
+    #expect(pruned[7] == [SocketReference(pid: 11, fds: [3])] && pruned[9] == nil)
+    #expect(SocketHolders().isEmpty && SocketHolders()[7] == nil)
+  }
+
+  @Test func listingOrdersDeduplicatesAndJoinsOnRead() {
+    let closing = SocketEntry(proto: .tcp, local: Endpoint(address: .loopbackV4, port: 80), state: .closeWait, id: 0)
+    let snapshot = SystemSnapshot(
+      sockets: [
+        listener(8080, id: 3), listener(80, id: 7), listener(53, id: 8, proto: .udp), listener(80, id: 7), closing,
+        closing, listener(80, id: 2),
+      ],
+      references: [7: [SocketReference(pid: 10, fds: [3])], 3: [SocketReference(pid: 11, fds: [5])]],
+      processes: [10: process(10, 1), 11: process(11, 1)], effectiveUID: 0, takenAt: 0)
+    var listing = SocketListing(snapshot: snapshot, query: SocketQuery(listenersOnly: false))
+    #expect(listing.map(\.socket.local.port) == [53, 80, 80, 80, 8080])
+    #expect(listing.map(\.socket.id) == [8, 2, 7, 0, 3])
+    #expect(listing[2].owner.holders.map(\.process.pid) == [10])
+    #expect(listing[3].owner == .none && listing[0].owner.holdsPort)
+    // The same order and owners as the report built from it.
+    #expect(Array(listing) == PortInspector.report(from: snapshot, query: SocketQuery(listenersOnly: false)).sockets)
+    listing.narrow { !$0.owner.holders.isEmpty }
+    #expect(listing.map(\.socket.id) == [7, 3])
+  }
 }

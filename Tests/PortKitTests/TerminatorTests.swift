@@ -250,7 +250,7 @@ final class FakeProcessControl: ProcessControl, @unchecked Sendable {
     func snapshot(for query: SocketQuery) async throws(PortKitError) -> SystemSnapshot {
       SystemSnapshot(
         sockets: sockets,
-        references: Dictionary(uniqueKeysWithValues: sockets.map { ($0.id, [SocketReference(pid: 77, fds: [])]) }),
+        references: SocketHolders(links: sockets.map { SocketHolders.Link(id: $0.id, pid: 77, fd: -1) }),
         processes: [77: ProcessRecord(pid: 77, ppid: 1, name: "survivor")], effectiveUID: 0, takenAt: 0)
     }
   }

@@ -56,6 +56,36 @@ import Testing
     #expect(ours(listeners) == ours(procNet.filter(\.isListener)))
   }
 
+  @Test func kernelPortFilterAnswersWhatAFullDumpNarrowedByPortSays() throws {
+    let a = try Holder("tcp:127.0.0.1:0", "udp:[::]:0", "--self-connect")
+    let b = try Holder("tcp:[::]:0", "udp:127.0.0.1:0")
+    let c = try Holder("tcp:127.0.0.1:0", "--time-wait")
+    let everything = try NetlinkSocketTables().sockets(protocols: [.tcp, .udp], listenersOnly: false)
+    let low = min(a.ports[0], b.ports[0])
+    let cases: [[PortSpec]] = [
+      [PortSpec(ports: a.ports[0]...a.ports[0])],
+      [PortSpec(ports: a.ports[1]...a.ports[1], proto: .udp), PortSpec(ports: b.port...b.port, proto: .tcp)],
+      [PortSpec(ports: low...low), PortSpec(ports: b.ports[1]...b.ports[1]), PortSpec(ports: c.port...c.port)],
+      [PortSpec(ports: 1...(min(a.ports[0], b.ports[0]))), PortSpec(ports: c.port...65535)],
+    ]
+    for specs in cases {
+      for listenersOnly in [true, false] {
+        let query = SocketQuery(specs: specs, listenersOnly: listenersOnly)
+        let filtered = try NetlinkSocketTables().sockets(for: query)
+        // The kernel sent nothing outside the asked ports and protocols...
+        #expect(filtered.allSatisfy { socket in specs.contains { $0.matches(socket) } })
+        // ...and left none of ours out (other tests open sockets meanwhile).
+        let ours = Set(a.ports + b.ports + c.ports)
+        func mine(_ list: [SocketEntry]) -> Set<Row> {
+          Set(list.filter { ours.contains($0.local.port) && query.matches($0) }.map(Row.init))
+        }
+        #expect(mine(filtered) == mine(everything), "\(specs)")
+        #expect(!mine(filtered).isEmpty)
+      }
+    }
+    #expect(try NetlinkSocketTables().sockets(for: SocketQuery(specs: cases[0])).count >= 1)
+  }
+
   @Test func parallelWalkFindsWhatASingleThreadFinds() throws {
     let forked = try Holder("tcp:127.0.0.1:0", "udp:[::]:0", "--fork", "3")
     let plain = try Holder("tcp:[::1]:0", "--self-connect")
@@ -76,7 +106,7 @@ import Testing
 
   @Test func sourceFallsBackToProcNetWhenNetlinkIsUnavailable() async throws {
     struct Refused: SocketTableReader {
-      func sockets(protocols: Set<TransportProtocol>, listenersOnly: Bool) throws(PortKitError) -> [SocketEntry] {
+      func sockets(for query: SocketQuery) throws(PortKitError) -> [SocketEntry] {
         throw PortKitError(.socketTablesUnreadable, "netlink refused (test)", errno: EACCES)
       }
     }

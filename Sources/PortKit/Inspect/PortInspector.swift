@@ -2,16 +2,7 @@
 public enum PortInspector {
   /// Builds the report for `query` from `snapshot`, sorted by port, protocol and address.
   public static func report(from snapshot: SystemSnapshot, query: SocketQuery) -> PortReport {
-    // One entry per socket: by inode where there is one (cheap to hash), whole otherwise.
-    var seenIDs = Set<UInt64>()
-    var seenOthers = Set<SocketEntry>()
-    let sockets = snapshot.sockets.filter { socket in
-      guard query.matches(socket) else { return false }
-      return socket.id != 0 ? seenIDs.insert(socket.id).inserted : seenOthers.insert(socket).inserted
-    }.sorted(by: socketOrder)
-    let reports = sockets.map { socket in
-      SocketReport(socket: socket, owner: owner(of: socket, in: snapshot))
-    }
+    let reports = Array(SocketListing(snapshot: snapshot, query: query))
     var parents: [PID: ProcessRecord] = [:]
     for holder in reports.flatMap(\.owner.holders) {
       if let parent = snapshot.processes[holder.process.ppid] { parents[parent.pid] = parent }
@@ -19,6 +10,11 @@ public enum PortInspector {
     return PortReport(
       sockets: reports, takenAt: snapshot.takenAt, uninspectableCount: snapshot.uninspectable.count,
       effectiveUID: snapshot.effectiveUID, parents: parents)
+  }
+
+  /// Equal in every key of ``socketOrder(_:_:)``.
+  static func sameSortKey(_ a: SocketEntry, _ b: SocketEntry) -> Bool {
+    !socketOrder(a, b) && !socketOrder(b, a)
   }
 
   static func socketOrder(_ a: SocketEntry, _ b: SocketEntry) -> Bool {

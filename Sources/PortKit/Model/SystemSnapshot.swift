@@ -15,7 +15,7 @@ public struct SystemSnapshot: Sendable {
   /// Sockets, already narrowed to the query where the backend could.
   public var sockets: [SocketEntry]
   /// Socket id → the processes that hold it.
-  public var references: [UInt64: [SocketReference]]
+  public var references: SocketHolders
   /// Details of every process in `references`, and of their ancestors where read.
   public var processes: [PID: ProcessRecord]
   /// Processes that exist but whose descriptors could not be read (another user's, while
@@ -29,7 +29,7 @@ public struct SystemSnapshot: Sendable {
   public var userNames: [UInt32: String]
 
   public init(
-    sockets: [SocketEntry], references: [UInt64: [SocketReference]] = [:], processes: [PID: ProcessRecord] = [:],
+    sockets: [SocketEntry], references: SocketHolders = SocketHolders(), processes: [PID: ProcessRecord] = [:],
     uninspectable: [PID: UInt32?] = [:], effectiveUID: UInt32,
     takenAt: Double, userNames: [UInt32: String] = [:]
   ) {
@@ -77,6 +77,24 @@ public struct SocketQuery: Hashable, Sendable {
     if listenersOnly, !socket.isListener { return false }
     guard let specs else { return true }
     return specs.contains { $0.matches(socket) }
+  }
+
+  /// The port ranges some spec of `proto` asks for, merged and sorted; `nil` when every
+  /// port is wanted (no specs), for backends that can narrow by port at the source.
+  public func portRanges(for proto: TransportProtocol) -> [ClosedRange<UInt16>]? {
+    guard let specs else { return nil }
+    let ranges = specs.filter { $0.proto == nil || $0.proto == proto }.map(\.ports).sorted {
+      $0.lowerBound < $1.lowerBound
+    }
+    var merged: [ClosedRange<UInt16>] = []
+    for range in ranges {
+      if let last = merged.last, Int(range.lowerBound) <= Int(last.upperBound) + 1 {
+        merged[merged.count - 1] = last.lowerBound...max(last.upperBound, range.upperBound)
+      } else {
+        merged.append(range)
+      }
+    }
+    return merged
   }
 
   /// The protocols that some spec can match, for backends that read one table per protocol.

@@ -21,6 +21,45 @@ enum JSONOutput {
     }
   }
 
+  /// `list --json`: the document ``ReportDocument`` would make, written one socket at a
+  /// time so that a listing of tens of thousands of sockets is never held as one tree.
+  static func streamListing(_ listing: SocketListing, exitCode: Int32) {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    let empty = PortReport(
+      sockets: [], takenAt: listing.takenAt, uninspectableCount: listing.uninspectableCount,
+      effectiveUID: listing.snapshot.effectiveUID)
+    let frame = ReportDocument(
+      command: "list", exitCode: exitCode, query: nil, report: empty,
+      held: listing.contains { $0.owner.holdsPort })
+    let marker = #""sockets" : ["#
+    guard let data = try? encoder.encode(frame), case let text = String(decoding: data, as: UTF8.self),
+      let open = text.firstRange(of: marker), let close = text[open.upperBound...].firstIndex(of: "]")
+    else {
+      print(#"{"schemaVersion":1,"error":{"code":"internal","message":"could not encode the result"}}"#)
+      return
+    }
+    var chunk = String(text[..<open.upperBound])
+    for (position, entry) in listing.enumerated() {
+      chunk += position == 0 ? "\n" : ",\n"
+      guard let socket = try? encoder.encode(SocketJSON(entry, takenAt: listing.takenAt)) else { continue }
+      var first = true
+      for line in String(decoding: socket, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false) {
+        if !first { chunk += "\n" }
+        first = false
+        chunk += "    "
+        chunk.append(contentsOf: line)
+      }
+      if chunk.utf8.count >= 1 << 16 {
+        print(chunk, terminator: "")
+        chunk = ""
+      }
+    }
+    chunk += listing.isEmpty ? "\n\n  " : "\n  "
+    chunk.append(contentsOf: text[close...])
+    print(chunk)
+  }
+
   static func iso8601(_ epoch: Double) -> String {
     Date(timeIntervalSince1970: epoch).formatted(.iso8601)
   }
@@ -56,6 +95,8 @@ struct ReportDocument: Encodable {
   var excluded: [ExcludedPortHit] = []
   /// Ancestry and managers per holder (`who` and `why`).
   var provenance: [PID: Provenance]? = nil
+  /// Whether something holds a port, when `report` does not carry the sockets.
+  var held: Bool? = nil
 
   enum CodingKeys: String, CodingKey {
     case schemaVersion, command, exitCode, error, held, query, sockets, uninspectableProcesses, excludedRanges
@@ -68,7 +109,7 @@ struct ReportDocument: Encodable {
     try container.encode(command, forKey: .command)
     try container.encode(exitCode, forKey: .exitCode)
     try container.encodeNil(forKey: .error)
-    try container.encode(report.isHeld, forKey: .held)
+    try container.encode(held ?? report.isHeld, forKey: .held)
     try container.encode(query.map { $0.map(SpecJSON.init) }, forKey: .query)
     try container.encode(
       report.sockets.map { SocketJSON($0, takenAt: report.takenAt, provenance: provenance) }, forKey: .sockets)

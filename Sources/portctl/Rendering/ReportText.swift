@@ -56,18 +56,27 @@ enum ReportText {
     }
   }
 
-  static func printList(_ report: PortReport) {
+  /// Prints `list`'s table and notes. The listing joins each socket with its holders as it
+  /// is read, twice (widths, then lines), so that the rows are never all held at once.
+  static func printList(_ listing: SocketListing) {
     let style = Style.standardOutput
-    if report.sockets.isEmpty {
+    if listing.isEmpty {
       print("no sockets matched")
       return
     }
-    let showRemote = report.sockets.contains { $0.socket.remote != nil }
-    streamTable(report, showRemote: showRemote, style: style)
-    let notes = footnotes(report)
-    if !notes.isEmpty {
+    let showRemote = listing.indices.contains { listing.socket(at: $0).remote != nil }
+    var notes = Footnotes()
+    var firstPass = true
+    TextTable.stream(headers: headers(showRemote: showRemote), style: style, output: { print($0) }) { emit in
+      forEachRow(
+        listing, takenAt: listing.takenAt, showRemote: showRemote,
+        each: { entry in if firstPass { notes.add(entry) } }, emit: { emit($0) })
+      firstPass = false
+    }
+    let lines = notes.lines
+    if !lines.isEmpty {
       print("")
-      for note in notes { print(note) }
+      for note in lines { print(note) }
     }
   }
 
@@ -79,44 +88,42 @@ enum ReportText {
 
   static func table(_ report: PortReport, showRemote: Bool) -> TextTable {
     var table = TextTable(headers: headers(showRemote: showRemote))
-    forEachRow(report, showRemote: showRemote) { table.append($0) }
+    forEachRow(report.sockets, takenAt: report.takenAt, showRemote: showRemote, emit: { table.append($0) })
     return table
   }
 
-  /// Prints the table for `report` without holding its rows: one pass for the widths, one
-  /// to print (a listing can have tens of thousands of rows).
-  static func streamTable(_ report: PortReport, showRemote: Bool, style: Style) {
-    TextTable.stream(headers: headers(showRemote: showRemote), style: style, output: { print($0) }) { emit in
-      forEachRow(report, showRemote: showRemote, emit)
-    }
-  }
-
-  /// The rows of the socket table, one per socket and holder.
-  static func forEachRow(_ report: PortReport, showRemote: Bool, _ emit: ([TextTable.Cell]) -> Void) {
+  /// The rows of the socket table, one per socket and holder; `each` sees every socket
+  /// before its rows.
+  static func forEachRow(
+    _ sockets: some Collection<SocketReport>, takenAt: Double, showRemote: Bool,
+    each: (SocketReport) -> Void = { _ in },
+    emit: ([TextTable.Cell]) -> Void
+  ) {
     // A process holding many sockets appears on many rows: format its cells once.
     var processCells: [PID: [TextTable.Cell]] = [:]
     func cells(for process: ProcessRecord) -> [TextTable.Cell] {
       if let known = processCells[process.pid] { return known }
       let made: [TextTable.Cell] = [
         .init(text: "\(process.ppid)"), .init(text: process.user ?? process.uid.map { "\($0)" } ?? "?"),
-        .init(text: process.startTime.map { Durations.compact(report.takenAt - $0) } ?? "-"),
+        .init(text: process.startTime.map { Durations.compact(takenAt - $0) } ?? "-"),
         .init(text: process.displayCommand),
       ]
       processCells[process.pid] = made
       return made
     }
-    for entry in report.sockets {
+    for entry in sockets {
+      each(entry)
       let socket = entry.socket
       var socketCells: [TextTable.Cell] = [.init(text: socket.proto.rawValue), .init(text: socket.local.description)]
       if showRemote { socketCells.append(.init(text: socket.remote?.description ?? "*")) }
       socketCells.append(TextTable.Cell(text: socket.state.rawValue, tint: socket.isListener ? .green : .yellow))
-      let blank = socketCells.map { _ in TextTable.Cell(text: "") }
       switch entry.owner {
       case .processes(let holders):
         for (index, holder) in holders.enumerated() {
           let process = holder.process
           let pid = holder.inheritedFrom == nil ? "\(process.pid)" : "└ \(process.pid)"
-          emit((index == 0 ? socketCells : blank) + [.init(text: pid, tint: .bold)] + cells(for: process))
+          let lead = index == 0 ? socketCells : socketCells.map { _ in TextTable.Cell(text: "") }
+          emit(lead + [.init(text: pid, tint: .bold)] + cells(for: process))
         }
       case .hidden(let hidden):
         emit(
@@ -143,49 +150,61 @@ enum ReportText {
   }
 
   static func footnotes(_ report: PortReport) -> [String] {
-    var notes: [String] = []
-    // Inheritance, once per parent and set of children however many sockets they share.
-    var inherited: [(parent: PID, children: [PID], sockets: Int)] = []
-    for entry in report.sockets {
-      let byParent = Dictionary(grouping: entry.owner.holders.filter { $0.inheritedFrom != nil }) {
-        $0.inheritedFrom ?? 0
-      }
-      for (parent, group) in byParent {
-        let children = group.map(\.process.pid).sorted()
-        if let index = inherited.firstIndex(where: { $0.parent == parent && $0.children == children }) {
-          inherited[index].sockets += 1
-        } else {
-          inherited.append((parent, children, 1))
-        }
-      }
+    var notes = Footnotes()
+    for entry in report.sockets { notes.add(entry) }
+    return notes.lines
+  }
+
+  /// The notes under a socket table, gathered one socket at a time: inherited sockets
+  /// (once per parent and set of children, however many sockets they share), hints about
+  /// well-known holders (once per process), hidden and kernel-held sockets.
+  struct Footnotes {
+    private struct Family: Hashable {
+      var parent: PID
+      var children: [PID]
     }
-    for (parent, children, sockets) in inherited.sorted(by: { $0.parent < $1.parent }) {
-      let pids = children.map { "\($0)" }.joined(separator: ", ")
-      let what = sockets == 1 ? "the socket" : "\(sockets) sockets"
-      notes.append("\(pids) inherited \(what) from \(parent) (forked after the socket was opened)")
-    }
-    var hinted = Set<PID>()
-    for entry in report.sockets {
-      for holder in entry.owner.holders where !hinted.contains(holder.process.pid) {
-        guard let hint = HolderHints.hint(for: holder.process, socket: entry.socket) else { continue }
-        hinted.insert(holder.process.pid)
-        notes.append("\(holder.process.name) (pid \(holder.process.pid)) is \(hint)")
-      }
-    }
-    for entry in report.sockets {
+    private var families: [Family: (first: Int, sockets: Int)] = [:]
+    private var hinted = Set<PID>()
+    private var hints: [String] = []
+    private var ownership: [String] = []
+
+    mutating func add(_ entry: SocketReport) {
       let socket = entry.socket
       switch entry.owner {
+      case .processes(let holders):
+        if holders.count > 1 {
+          let byParent = Dictionary(grouping: holders.filter { $0.inheritedFrom != nil }) { $0.inheritedFrom ?? 0 }
+          for (parent, group) in byParent {
+            let family = Family(parent: parent, children: group.map(\.process.pid).sorted())
+            let order = families.count
+            families[family, default: (order, 0)].sockets += 1
+          }
+        }
+        for holder in holders where !hinted.contains(holder.process.pid) {
+          guard let hint = HolderHints.hint(for: holder.process, socket: socket) else { continue }
+          hinted.insert(holder.process.pid)
+          hints.append("\(holder.process.name) (pid \(holder.process.pid)) is \(hint)")
+        }
       case .hidden(let hidden):
-        notes.append("\(socket.proto.rawValue) \(socket.local): \(hidden.advice)")
+        ownership.append("\(socket.proto.rawValue) \(socket.local): \(hidden.advice)")
       case .kernel:
-        notes.append(
+        ownership.append(
           "\(socket.proto.rawValue) \(socket.local): no process holds this listener; the kernel does (an in-kernel server such as nfsd)"
         )
-      case .processes, .none:
+      case .none:
         break
       }
     }
-    return notes
+
+    var lines: [String] {
+      let inherited = families.sorted { ($0.key.parent, $0.value.first) < ($1.key.parent, $1.value.first) }.map {
+        family, count in
+        let pids = family.children.map { "\($0)" }.joined(separator: ", ")
+        let what = count.sockets == 1 ? "the socket" : "\(count.sockets) sockets"
+        return "\(pids) inherited \(what) from \(family.parent) (forked after the socket was opened)"
+      }
+      return inherited + hints + ownership
+    }
   }
 
   static func uniqueHolders(_ report: PortReport) -> [ProcessRecord] {

@@ -49,10 +49,11 @@ public struct LsofSystemSource: SystemSource {
     let parsed = LsofParser.sockets(listed)
     var sockets = parsed.sockets.filter(query.matches)
     let kept = Set(sockets.map(\.id))
-    let references = parsed.references.filter { kept.contains($0.key) }
+    let references = SocketHolders(parsed.references.filter { kept.contains($0.key) })
 
+    let holderPIDs = references.pids
     var processes = try await details(
-      listed.filter { process in references.values.contains { $0.contains { $0.pid == process.pid } } })
+      listed.filter { process in holderPIDs.contains(process.pid) })
     for process in processes.values where process.user == nil {
       processes[process.pid]?.user = process.uid.flatMap(host.userName)
     }

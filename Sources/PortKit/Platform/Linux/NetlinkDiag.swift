@@ -11,6 +11,7 @@ public enum NetlinkDiag {
   static let requestSize = 56  // struct inet_diag_req_v2
   static let messageSize = 72  // struct inet_diag_msg
   static let attributeV6Only: UInt16 = 11  // INET_DIAG_SKV6ONLY
+  static let bytecodeAttribute: UInt16 = 1  // INET_DIAG_REQ_BYTECODE
 
   /// `AF_INET`/`AF_INET6` as the kernel numbers them on Linux.
   static func familyNumber(_ family: AddressFamily) -> UInt8 { family == .ipv4 ? 2 : 10 }
@@ -23,13 +24,24 @@ public enum NetlinkDiag {
   }
 
   /// One dump request: header and `inet_diag_req_v2`, little-endian as on every Linux
-  /// portctl runs on (the kernel reads host order).
-  public static func dumpRequest(family: AddressFamily, proto: TransportProtocol, states: UInt32, sequence: UInt32)
-    -> [UInt8]
-  {
-    var bytes = [UInt8](repeating: 0, count: headerSize + requestSize)
+  /// portctl runs on (the kernel reads host order). With `ports`, an
+  /// `INET_DIAG_REQ_BYTECODE` attribute makes the kernel answer only sockets whose local
+  /// port is in one of the ranges.
+  public static func dumpRequest(
+    family: AddressFamily, proto: TransportProtocol, states: UInt32, sequence: UInt32,
+    ports: [ClosedRange<UInt16>]? = nil
+  ) -> [UInt8] {
+    let filter = ports.flatMap(portFilter) ?? []
+    let attribute = filter.isEmpty ? 0 : 4 + filter.count
+    var bytes = [UInt8](repeating: 0, count: headerSize + requestSize + attribute)
     func put<T: FixedWidthInteger>(_ value: T, at offset: Int) {
       withUnsafeBytes(of: value) { raw in for (index, byte) in raw.enumerated() { bytes[offset + index] = byte } }
+    }
+    if !filter.isEmpty {
+      let start = headerSize + requestSize
+      put(UInt16(attribute), at: start)
+      put(bytecodeAttribute, at: start + 2)
+      bytes.replaceSubrange((start + 4)..<bytes.count, with: filter)
     }
     put(UInt32(bytes.count), at: 0)
     put(sockDiagByFamily, at: 4)
@@ -39,6 +51,44 @@ public enum NetlinkDiag {
     bytes[17] = protocolNumber(proto)
     put(states, at: 20)
     return bytes
+  }
+
+  /// The most ranges put in one filter; a query with more is filtered after the dump.
+  static let maximumFilterRanges = 256
+
+  /// `inet_diag_bc_op` programs (`linux/inet_diag.h`, checked by the kernel's
+  /// `inet_diag_bc_audit`): for each range `S_GE low`, `S_LE high`, each falling through
+  /// on success and jumping to the next range on failure, then a `JMP` to the end (accept).
+  /// Running off the end accepts; jumping 4 bytes past it rejects. `nil` when the ranges
+  /// cannot narrow anything (none, too many, or all ports).
+  static func portFilter(_ ranges: [ClosedRange<UInt16>]) -> [UInt8]? {
+    guard !ranges.isEmpty, ranges.count <= maximumFilterRanges, !ranges.contains(where: { $0 == 0...65535 })
+    else { return nil }
+    let geCode: UInt8 = 2  // INET_DIAG_BC_S_GE
+    let leCode: UInt8 = 3  // INET_DIAG_BC_S_LE
+    let jumpCode: UInt8 = 1  // INET_DIAG_BC_JMP
+    let total = ranges.count * 20 - 4
+    var program: [UInt8] = []
+    program.reserveCapacity(total)
+    func op(_ code: UInt8, yes: Int, no: Int) {
+      program += [code, UInt8(yes)]
+      program += withUnsafeBytes(of: UInt16(no).littleEndian, Array.init)
+    }
+    func operand(_ port: UInt16) {
+      program += [0, 0]
+      program += withUnsafeBytes(of: port.littleEndian, Array.init)
+    }
+    for (index, range) in ranges.enumerated() {
+      let last = index == ranges.count - 1
+      let remaining = total - program.count
+      // On failure: the next range (20 bytes on), or past the end for the last one.
+      op(geCode, yes: 8, no: last ? remaining + 4 : 20)
+      operand(range.lowerBound)
+      op(leCode, yes: 8, no: last ? remaining - 8 + 4 : 12)
+      operand(range.upperBound)
+      if !last { op(jumpCode, yes: 4, no: remaining - 16) }
+    }
+    return program
   }
 
   /// What one `recv` held.

@@ -42,7 +42,7 @@ public struct ProcfsReader: Sendable {
   /// The result of walking every process's descriptors.
   public struct ReferenceScan: Sendable {
     /// Socket inode → holders.
-    public var references: [UInt64: [SocketReference]] = [:]
+    public var references = SocketHolders()
     /// Processes whose descriptors could not be read, with their uid when known.
     public var uninspectable: [PID: UInt32?] = [:]
   }
@@ -51,7 +51,15 @@ public struct ProcfsReader: Sendable {
   /// socket inode: `getdents64` and `readlinkat` relative to open directories, into buffers
   /// each thread allocates once, the processes split across `threads` threads. Processes
   /// that vanish mid-walk are skipped; unreadable ones are recorded.
-  public func references(to wanted: Set<UInt64>, threads: Int = 1) -> ReferenceScan {
+  public func references(to wanted: some Sequence<UInt64>, threads: Int = 1) -> ReferenceScan {
+    var inodes = Array(wanted)
+    inodes.sort()
+    return references(toSorted: inodes, threads: threads)
+  }
+
+  /// The same, for inodes already sorted: they are searched in place (half the memory of a
+  /// hash set, which matters with tens of thousands of listeners).
+  func references(toSorted wanted: [UInt64], threads: Int) -> ReferenceScan {
     guard !wanted.isEmpty, case .success(let procFD) = Syscalls.open(root, directoryOnly: true) else {
       return ReferenceScan()
     }
@@ -75,49 +83,28 @@ public struct ProcfsReader: Sendable {
     } else {
       Syscalls.parallel(workers, walk)
     }
-    // Group the matches once: by inode, then pid, then descriptor.
-    var matches: [Match] = []
-    matches.reserveCapacity(partial.reduce(0) { $0 + $1.matches.count })
+    // One flat list, sorted once: that is the holders table.
+    var links: [SocketHolders.Link] = []
+    links.reserveCapacity(partial.reduce(0) { $0 + $1.matches.count })
     var scan = ReferenceScan()
-    for part in partial {
-      matches += part.matches
-      scan.uninspectable.merge(part.uninspectable) { first, _ in first }
+    for index in partial.indices {
+      links += partial[index].matches
+      partial[index].matches = []
+      scan.uninspectable.merge(partial[index].uninspectable) { first, _ in first }
     }
-    matches.sort { ($0.inode, $0.pid, $0.fd) < ($1.inode, $1.pid, $1.fd) }
-    scan.references.reserveCapacity(matches.count)
-    var index = 0
-    while index < matches.count {
-      let inode = matches[index].inode
-      var holders: [SocketReference] = []
-      while index < matches.count, matches[index].inode == inode {
-        let pid = matches[index].pid
-        var fds: [Int32] = []
-        while index < matches.count, matches[index].inode == inode, matches[index].pid == pid {
-          fds.append(matches[index].fd)
-          index += 1
-        }
-        holders.append(SocketReference(pid: pid, fds: fds))
-      }
-      scan.references[inode] = holders
-    }
+    links.sort()
+    scan.references = SocketHolders(sortedLinks: links)
     return scan
-  }
-
-  /// One descriptor pointing at a wanted socket.
-  struct Match {
-    var inode: UInt64
-    var pid: PID
-    var fd: Int32
   }
 
   /// What one thread found.
   struct WalkResult {
-    var matches: [Match] = []
+    var matches: [SocketHolders.Link] = []
     var uninspectable: [PID: UInt32?] = [:]
   }
 
   /// One thread's share: every `workers`-th pid from `worker` on.
-  static func walk(_ pids: [PID], worker: Int, of workers: Int, procFD: Int32, wanted: Set<UInt64>) -> WalkResult {
+  static func walk(_ pids: [PID], worker: Int, of workers: Int, procFD: Int32, wanted: [UInt64]) -> WalkResult {
     var result = WalkResult()
     let linkBuffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: 64)
     defer { linkBuffer.deallocate() }
@@ -150,10 +137,10 @@ public struct ProcfsReader: Sendable {
         }
         guard length < linkBuffer.count,
           let inode = ProcfsParsers.socketInode(linkText: UnsafeBufferPointer(rebasing: linkBuffer[0..<length])),
-          wanted.contains(inode), let fd = Self.number(name)
+          Self.contains(wanted, inode), let fd = Self.number(name)
         else { return }
         found = true
-        result.matches.append(Match(inode: inode, pid: pid, fd: fd))
+        result.matches.append(SocketHolders.Link(id: inode, pid: pid, fd: fd))
       }
       Syscalls.close(fdDirFD)
       if denied, !found {
@@ -200,6 +187,18 @@ public struct ProcfsReader: Sendable {
   /// Boot time from `stat`, seconds since the epoch.
   public func bootTime() -> Double? {
     Syscalls.readFile("\(root)/stat").flatMap(ProcfsParsers.bootTime)
+  }
+
+  /// Binary search in a sorted array.
+  @inline(__always)
+  static func contains(_ sorted: [UInt64], _ value: UInt64) -> Bool {
+    var low = 0
+    var high = sorted.count
+    while low < high {
+      let middle = (low &+ high) >> 1
+      if sorted[middle] < value { low = middle &+ 1 } else { high = middle }
+    }
+    return low < sorted.count && sorted[low] == value
   }
 
   /// Parses a decimal directory entry name as a pid or descriptor number.
@@ -258,15 +257,21 @@ public struct LinuxSystemSource: SystemSource {
 
   public func snapshot(for query: SocketQuery) async throws(PortKitError) -> SystemSnapshot {
     let takenAt = Syscalls.now
-    let sockets = try tables.sockets(protocols: query.wantedProtocols, listenersOnly: query.listenersOnly)
-      .filter(query.matches)
-    let wanted = Set(sockets.lazy.map(\.id).filter { $0 != 0 })
-    let scan = reader.references(to: wanted, threads: threads)
-    let holderPIDs = Set(scan.references.values.joined().map(\.pid))
+    // Narrowed in place: a listing may hold tens of thousands of sockets.
+    var sockets = try tables.sockets(for: query)
+    sockets.removeAll { !query.matches($0) }
+    var wanted: [UInt64] = []
+    wanted.reserveCapacity(sockets.count)
+    for socket in sockets where socket.id != 0 { wanted.append(socket.id) }
+    wanted.sort()
+    let scan = reader.references(toSorted: wanted, threads: threads)
+    wanted = []
+    let holderPIDs = scan.references.pids
     let bootTime = reader.bootTime()
     let ticks = Syscalls.clockTicksPerSecond
     let names = UserNameCache(lookup: reader.userName)
     var processes: [PID: ProcessRecord] = [:]
+    processes.reserveCapacity(holderPIDs.count)
     for pid in holderPIDs {
       if let record = reader.process(
         pid, bootTime: bootTime, ticksPerSecond: ticks, detail: query.detail, userNames: names)
@@ -285,15 +290,13 @@ public struct LinuxSystemSource: SystemSource {
     // A holder that exited between the walk and the details is dropped; a socket left with
     // no holder at all closed with it.
     var references = scan.references
-    var closed = Set<UInt64>()
     if holderPIDs.contains(where: { processes[$0] == nil }) {
-      for (inode, holders) in references {
-        let alive = holders.filter { processes[$0.pid] != nil }
-        if alive.isEmpty { closed.insert(inode) }
-        references[inode] = alive.isEmpty ? nil : alive
-      }
+      let before = references.ids
+      references.removeAll { processes[$0] == nil }
+      let closed = before.subtracting(references.ids)
+      sockets.removeAll { closed.contains($0.id) }
     }
-    let liveSockets = closed.isEmpty ? sockets : sockets.filter { !closed.contains($0.id) }
+    let liveSockets = sockets
     var userNames: [UInt32: String] = [:]
     var hiddenUIDs = Set<UInt32>()
     for socket in liveSockets where socket.id != 0 && references[socket.id] == nil {

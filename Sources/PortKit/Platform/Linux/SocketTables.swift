@@ -3,17 +3,29 @@ import Glibc
 
 /// A way to read the kernel's socket tables.
 public protocol SocketTableReader: Sendable {
-  /// The sockets of `protocols`; with `listenersOnly`, just TCP listeners and unconnected UDP.
-  func sockets(protocols: Set<TransportProtocol>, listenersOnly: Bool) throws(PortKitError) -> [SocketEntry]
+  /// The sockets `query` may want: every one it matches, and possibly more (callers filter
+  /// again). Readers narrow by protocol, state and port as far as their source allows.
+  func sockets(for query: SocketQuery) throws(PortKitError) -> [SocketEntry]
 }
 
-/// Through netlink sock_diag: one dump per protocol and family, the state filter applied
-/// by the kernel, so a listeners-only query never walks the established-connection hash.
-/// Knows IPV6_V6ONLY, which `/proc/net` does not show.
+extension SocketTableReader {
+  /// The sockets of `protocols` on every port; with `listenersOnly`, just TCP listeners and
+  /// unconnected UDP.
+  public func sockets(protocols: Set<TransportProtocol>, listenersOnly: Bool) throws(PortKitError) -> [SocketEntry] {
+    try sockets(for: SocketQuery(specs: nil, protocols: protocols, listenersOnly: listenersOnly))
+  }
+}
+
+/// Through netlink sock_diag: one dump per protocol and family, the state filter and the
+/// asked ports applied by the kernel (a listeners-only query never walks the connection
+/// hash; `who 3000` gets back only port 3000's sockets). Knows IPV6_V6ONLY, which
+/// `/proc/net` does not show.
 public struct NetlinkSocketTables: SocketTableReader {
   public init() {}
 
-  public func sockets(protocols: Set<TransportProtocol>, listenersOnly: Bool) throws(PortKitError) -> [SocketEntry] {
+  public func sockets(for query: SocketQuery) throws(PortKitError) -> [SocketEntry] {
+    let protocols = query.wantedProtocols
+    let listenersOnly = query.listenersOnly
     let fd = socket(16 /* AF_NETLINK */, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 4 /* SOCK_DIAG */)
     guard fd >= 0 else {
       throw PortKitError(.socketTablesUnreadable, "netlink sock_diag is not available (errno \(errno)).", errno: errno)
@@ -27,7 +39,7 @@ public struct NetlinkSocketTables: SocketTableReader {
       for family in AddressFamily.allCases {
         let request = NetlinkDiag.dumpRequest(
           family: family, proto: proto, states: NetlinkDiag.states(proto, listenersOnly: listenersOnly),
-          sequence: sequence)
+          sequence: sequence, ports: query.portRanges(for: proto))
         sequence += 1
         let sent = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
         guard sent == request.count else {
@@ -66,9 +78,10 @@ public struct ProcNetSocketTables: SocketTableReader {
     self.reader = reader
   }
 
-  public func sockets(protocols: Set<TransportProtocol>, listenersOnly: Bool) throws(PortKitError) -> [SocketEntry] {
-    let all = try reader.sockets(protocols: protocols)
-    return listenersOnly ? all.filter(\.isListener) : all
+  public func sockets(for query: SocketQuery) throws(PortKitError) -> [SocketEntry] {
+    var all = try reader.sockets(protocols: query.wantedProtocols)
+    all.removeAll { !query.matches($0) }
+    return all
   }
 }
 
@@ -80,11 +93,11 @@ public struct FallbackSocketTables: SocketTableReader {
     self.readers = readers
   }
 
-  public func sockets(protocols: Set<TransportProtocol>, listenersOnly: Bool) throws(PortKitError) -> [SocketEntry] {
+  public func sockets(for query: SocketQuery) throws(PortKitError) -> [SocketEntry] {
     var lastError = PortKitError(.socketTablesUnreadable, "No way to read the socket tables worked.")
     for reader in readers {
       do {
-        return try reader.sockets(protocols: protocols, listenersOnly: listenersOnly)
+        return try reader.sockets(for: query)
       } catch {
         lastError = error
       }

@@ -24,8 +24,8 @@ public struct NetstatSystemSource: SystemSource {
       throw PortKitError(.toolFailed, "netstat -ano failed: \(WindowsText.decode(netstat.standardError))")
     }
     let rows = NetstatParser.parse(netstat.standardOutput).filter { query.matches($0.socket) }
-    var references: [UInt64: [SocketReference]] = [:]
-    for row in rows where row.pid > 0 { references[row.socket.id] = [SocketReference(pid: row.pid, fds: [])] }
+    let references = SocketHolders(
+      links: rows.filter { $0.pid > 0 }.map { SocketHolders.Link(id: $0.socket.id, pid: $0.pid, fd: -1) })
     var processes: [PID: ProcessRecord] = [:]
     if !references.isEmpty {
       let names = try await runner.run("tasklist", ["/FO", "CSV", "/NH"])
