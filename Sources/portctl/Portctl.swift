@@ -30,6 +30,9 @@ struct Portctl: AsyncParsableCommand {
 
   /// Parses and runs, so that with `--json` even a usage error prints one JSON document.
   static func main() async {
+    #if os(Linux)
+    Syscalls.tuneAllocator()
+    #endif
     let arguments = Array(CommandLine.arguments.dropFirst())
     do {
       var command = try parseAsRoot(arguments)

@@ -68,3 +68,41 @@ import Testing
     #expect(try socket("::ffff:127.0.0.1").blocksBind(of: ip("127.0.0.1")))
   }
 }
+
+@Suite struct SocketEntryStorageTests {
+  @Test func everyFieldRoundTripsThroughThePackedStorage() {
+    let v6 = IPAddress("fe80::1:2:3")!
+    var entry = SocketEntry(
+      proto: .udp, local: Endpoint(address: v6, port: 65535), remote: Endpoint(address: .loopbackV4, port: 1),
+      state: .newSynReceived, uid: 4_294_967_295, id: .max, v6Only: false,
+      timer: SocketTimer(kind: .zeroWindowProbe, remainingSeconds: 59.99))
+    #expect(entry.proto == .udp && entry.local == Endpoint(address: v6, port: 65535))
+    #expect(entry.remote == Endpoint(address: .loopbackV4, port: 1))
+    #expect(entry.state == .newSynReceived && entry.uid == 4_294_967_295 && entry.id == .max)
+    #expect(entry.v6Only == false)
+    #expect(entry.timer == SocketTimer(kind: .zeroWindowProbe, remainingSeconds: 59.99))
+    entry.local = Endpoint(address: .v4(0xC0A8_0001), port: 80)
+    entry.remote = nil
+    entry.timer = nil
+    entry.uid = nil
+    entry.v6Only = nil
+    entry.proto = .tcp
+    for state in SocketState.allCases {
+      entry.state = state
+      #expect(entry.state == state)
+    }
+    #expect(entry.local.description == "192.168.0.1:80" && entry.remote == nil && entry.timer == nil)
+    #expect(entry.uid == nil && entry.v6Only == nil && entry.proto == .tcp)
+    // Copies compare by value, the boxed peer included.
+    let a = SocketEntry(
+      proto: .tcp, local: Endpoint(address: .loopbackV6, port: 2), remote: Endpoint(address: .anyV6, port: 3),
+      state: .established, id: 9)
+    let b = SocketEntry(
+      proto: .tcp, local: Endpoint(address: .loopbackV6, port: 2), remote: Endpoint(address: .anyV6, port: 3),
+      state: .established, id: 9)
+    #expect(a == b && a.hashValue == b.hashValue)
+    #expect(Set([a, b, entry]).count == 2)
+    // A listing holds tens of thousands of these.
+    #expect(MemoryLayout<SocketEntry>.stride <= 48)
+  }
+}

@@ -33,6 +33,21 @@ static inline long cportsys_getdents64(int fd, void *buffer, unsigned long size)
 static inline int cportsys_pidfd_send_signal(int pidfd, int sig) {
   return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, (void *)0, 0u);
 }
+
+#ifdef __GLIBC__
+#include <malloc.h>
+/// Large blocks (64 KiB and up) always from mmap, so that a freed array goes back to the
+/// system at once, and one arena for every thread: glibc's default raises the mmap
+/// threshold after each large free and gives each thread its own arena, which keeps freed
+/// tables resident. Returns 1 when both settings took.
+static inline int cportsys_tune_allocator(void) {
+  int threshold = mallopt(M_MMAP_THRESHOLD, 64 * 1024);
+  int arenas = mallopt(M_ARENA_MAX, 1);
+  return threshold == 1 && arenas == 1;
+}
+#else
+static inline int cportsys_tune_allocator(void) { return 0; }
+#endif
 #endif
 
 #endif

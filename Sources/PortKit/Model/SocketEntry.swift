@@ -88,33 +88,156 @@ public struct SocketTimer: Hashable, Sendable, Codable {
 }
 
 /// One socket from the kernel's tables.
+///
+/// Stored in 48 bytes (a listing can hold tens of thousands): the local address as two
+/// words, small fields packed into flags, and the peer, which listeners lack, out of line.
 public struct SocketEntry: Hashable, Sendable {
-  public var proto: TransportProtocol
-  public var local: Endpoint
-  /// The peer; `nil` for listeners and unconnected UDP sockets.
-  public var remote: Endpoint?
-  public var state: SocketState
-  /// The socket's owning uid as the kernel records it; `nil` when the backend does not say.
-  public var uid: UInt32?
+  private var localHigh: UInt64
+  private var localLow: UInt64
   /// The identity that joins the socket with its holders: the inode on Linux, or an id the
   /// backend assigns. 0 means no process can hold it (TIME_WAIT and other orphans).
   public var id: UInt64
-  /// `IPV6_V6ONLY` for IPv6 sockets when the backend knows it; `nil` when unknown.
-  public var v6Only: Bool?
-  public var timer: SocketTimer?
+  private var peer: Peer?
+  private var rawUID: UInt32
+  private var timerMilliseconds: UInt32
+  private var localPort: UInt16
+  private var flags: UInt8
+  private var stateIndex: UInt8
+
+  private enum Flag {
+    static let udp: UInt8 = 1
+    static let localV6: UInt8 = 2
+    static let hasUID: UInt8 = 4
+    static let knowsV6Only: UInt8 = 8
+    static let v6Only: UInt8 = 16
+    /// Bits 5–7: 0 for no timer, else the timer kind's position plus one.
+    static let timerShift: UInt8 = 5
+  }
+
+  /// The peer, boxed: shared by copies, never mutated.
+  private final class Peer: Sendable {
+    let endpoint: Endpoint
+    init(_ endpoint: Endpoint) { self.endpoint = endpoint }
+  }
 
   public init(
     proto: TransportProtocol, local: Endpoint, remote: Endpoint? = nil, state: SocketState,
     uid: UInt32? = nil, id: UInt64, v6Only: Bool? = nil, timer: SocketTimer? = nil
   ) {
+    localHigh = 0
+    localLow = 0
+    self.id = id
+    peer = nil
+    rawUID = 0
+    timerMilliseconds = 0
+    localPort = 0
+    flags = 0
+    stateIndex = 0
     self.proto = proto
     self.local = local
     self.remote = remote
     self.state = state
     self.uid = uid
-    self.id = id
     self.v6Only = v6Only
     self.timer = timer
+  }
+
+  private func has(_ flag: UInt8) -> Bool { flags & flag != 0 }
+  private mutating func set(_ flag: UInt8, _ on: Bool) { flags = on ? flags | flag : flags & ~flag }
+
+  public var proto: TransportProtocol {
+    get { has(Flag.udp) ? .udp : .tcp }
+    set { set(Flag.udp, newValue == .udp) }
+  }
+
+  public var local: Endpoint {
+    get {
+      let address: IPAddress =
+        has(Flag.localV6) ? .v6(high: localHigh, low: localLow) : .v4(UInt32(truncatingIfNeeded: localLow))
+      return Endpoint(address: address, port: localPort)
+    }
+    set {
+      switch newValue.address {
+      case .v4(let raw):
+        (localHigh, localLow) = (0, UInt64(raw))
+        set(Flag.localV6, false)
+      case .v6(let high, let low):
+        (localHigh, localLow) = (high, low)
+        set(Flag.localV6, true)
+      }
+      localPort = newValue.port
+    }
+  }
+
+  /// The peer; `nil` for listeners and unconnected UDP sockets.
+  public var remote: Endpoint? {
+    get { peer?.endpoint }
+    set { peer = newValue.map(Peer.init) }
+  }
+
+  public var state: SocketState {
+    get { Self.states[Int(stateIndex)] }
+    set { stateIndex = UInt8(Self.states.firstIndex(of: newValue) ?? Self.states.count - 1) }
+  }
+  private static let states = SocketState.allCases
+
+  /// The socket's owning uid as the kernel records it; `nil` when the backend does not say.
+  public var uid: UInt32? {
+    get { has(Flag.hasUID) ? rawUID : nil }
+    set {
+      rawUID = newValue ?? 0
+      set(Flag.hasUID, newValue != nil)
+    }
+  }
+
+  /// `IPV6_V6ONLY` for IPv6 sockets when the backend knows it; `nil` when unknown.
+  public var v6Only: Bool? {
+    get { has(Flag.knowsV6Only) ? has(Flag.v6Only) : nil }
+    set {
+      set(Flag.knowsV6Only, newValue != nil)
+      set(Flag.v6Only, newValue == true)
+    }
+  }
+
+  /// The kernel's timer, to the millisecond (up to 49 days).
+  public var timer: SocketTimer? {
+    get {
+      let kind = Int(flags >> Flag.timerShift)
+      guard kind > 0, kind <= Self.timerKinds.count else { return nil }
+      return SocketTimer(kind: Self.timerKinds[kind - 1], remainingSeconds: Double(timerMilliseconds) / 1000)
+    }
+    set {
+      flags &= (1 << Flag.timerShift) - 1
+      guard let newValue else {
+        timerMilliseconds = 0
+        return
+      }
+      let kind = Self.timerKinds.firstIndex(of: newValue.kind) ?? 0
+      flags |= UInt8(kind + 1) << Flag.timerShift
+      let milliseconds = (newValue.remainingSeconds * 1000).rounded()
+      timerMilliseconds =
+        milliseconds.isFinite ? UInt32(max(0, min(milliseconds, Double(UInt32.max)))) : 0
+    }
+  }
+  private static let timerKinds: [SocketTimer.Kind] = [.retransmit, .keepalive, .timeWait, .zeroWindowProbe]
+
+  public static func == (lhs: Self, rhs: Self) -> Bool {
+    lhs.localHigh == rhs.localHigh && lhs.localLow == rhs.localLow && lhs.id == rhs.id
+      && lhs.rawUID == rhs.rawUID && lhs.timerMilliseconds == rhs.timerMilliseconds
+      && lhs.localPort == rhs.localPort && lhs.flags == rhs.flags && lhs.stateIndex == rhs.stateIndex
+      && lhs.remote == rhs.remote
+  }
+
+  public func hash(into hasher: inout Hasher) {
+    hasher.combine(localHigh)
+    hasher.combine(localLow)
+    hasher.combine(id)
+    hasher.combine(rawUID)
+    hasher.combine(timerMilliseconds)
+    hasher.combine(localPort)
+    hasher.combine(flags)
+    hasher.combine(stateIndex)
+    hasher.combine(remote)
   }
 
   /// The family of the local address.

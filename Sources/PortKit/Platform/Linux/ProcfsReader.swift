@@ -54,12 +54,13 @@ public struct ProcfsReader: Sendable {
   public func references(to wanted: some Sequence<UInt64>, threads: Int = 1) -> ReferenceScan {
     var inodes = Array(wanted)
     inodes.sort()
-    return references(toSorted: inodes, threads: threads)
+    return references(toSorted: &inodes, threads: threads)
   }
 
   /// The same, for inodes already sorted: they are searched in place (half the memory of a
-  /// hash set, which matters with tens of thousands of listeners).
-  func references(toSorted wanted: [UInt64], threads: Int) -> ReferenceScan {
+  /// hash set, which matters with tens of thousands of listeners), and released (`wanted`
+  /// is left empty) before the matches are gathered.
+  func references(toSorted wanted: inout [UInt64], threads: Int) -> ReferenceScan {
     guard !wanted.isEmpty, case .success(let procFD) = Syscalls.open(root, directoryOnly: true) else {
       return ReferenceScan()
     }
@@ -72,16 +73,20 @@ public struct ProcfsReader: Sendable {
     let partial = UnsafeMutableBufferPointer<WalkResult>.allocate(capacity: workers)
     partial.initialize(repeating: WalkResult())
     defer { partial.deinitialize().deallocate() }
-    // Each worker writes only its own slot.
-    nonisolated(unsafe) let slots = partial
-    let all = pids
-    let walk: @Sendable (Int) -> Void = { worker in
-      slots[worker] = Self.walk(all, worker: worker, of: workers, procFD: procFD, wanted: wanted)
-    }
-    if workers == 1 {
-      walk(0)
-    } else {
-      Syscalls.parallel(workers, walk)
+    do {
+      // Each worker writes only its own slot.
+      nonisolated(unsafe) let slots = partial
+      let inodes = wanted
+      wanted = []
+      let all = pids
+      let walk: @Sendable (Int) -> Void = { worker in
+        slots[worker] = Self.walk(all, worker: worker, of: workers, procFD: procFD, wanted: inodes)
+      }
+      if workers == 1 {
+        walk(0)
+      } else {
+        Syscalls.parallel(workers, walk)
+      }
     }
     // One flat list, sorted once: that is the holders table.
     var links: [SocketHolders.Link] = []
@@ -264,8 +269,7 @@ public struct LinuxSystemSource: SystemSource {
     wanted.reserveCapacity(sockets.count)
     for socket in sockets where socket.id != 0 { wanted.append(socket.id) }
     wanted.sort()
-    let scan = reader.references(toSorted: wanted, threads: threads)
-    wanted = []
+    let scan = reader.references(toSorted: &wanted, threads: threads)
     let holderPIDs = scan.references.pids
     let bootTime = reader.bootTime()
     let ticks = Syscalls.clockTicksPerSecond

@@ -6,7 +6,7 @@ import SystemPackage
 
 /// The one place the Linux backend touches libc. Every call that can be interrupted is
 /// retried on EINTR here; failures come back as `Errno`.
-enum Syscalls {
+public enum Syscalls {
   /// Retries `body` while it fails with EINTR; returns its result or the errno.
   @inline(__always)
   static func retryingOnInterrupt<T: FixedWidthInteger>(_ body: () -> T) -> Result<T, Errno> {
@@ -122,6 +122,13 @@ enum Syscalls {
   /// Runs `body(0)…body(count-1)` on as many threads.
   static func parallel(_ count: Int, _ body: @Sendable (Int) -> Void) {
     DispatchQueue.concurrentPerform(iterations: count, execute: body)
+  }
+
+  /// Makes freed large blocks go back to the system at once (see `cportsys_tune_allocator`):
+  /// a listing's peak memory is then what it holds, not what it once held. Call first thing.
+  @discardableResult
+  public static func tuneAllocator() -> Bool {
+    cportsys_tune_allocator() == 1
   }
 
   static var onlineProcessors: Int {
