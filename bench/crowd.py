@@ -92,6 +92,7 @@ def main():
             os.unlink(export)
             rss_who = peak_rss_kib([portctl, "who", port])
             rss_list = peak_rss_kib([portctl, "list"])
+            rss_json = peak_rss_kib([portctl, "list", "--json"])
             fds = scale * (args.sockets + args.files)
             print(f"\n{scale} processes x ({args.sockets} sockets + {args.files} files) = {fds} descriptors; "
                   f"{args.runs} runs, medians")
@@ -101,7 +102,10 @@ def main():
             listed, ss_all = results["portctl list"], results["ss -ltnupH"]
             print(f"  ratio who / ss sport        {who / ss_port:8.2f}   (goal <= 0.45)")
             print(f"  ratio list / ss -ltnupH     {listed / ss_all:8.2f}   (goal <= 0.60)")
-            print(f"  peak RSS: who {rss_who / 1024:.1f} MiB, list {rss_list / 1024:.1f} MiB   (goal < 20 MB)")
+            def both(kib):
+                return f"{kib / 1024:.1f} MiB = {kib * 1024 / 1e6:.1f} MB"
+            print(f"  peak RSS: who {both(rss_who)}, list {both(rss_list)}   (goal < 20 MB)")
+            print(f"  peak RSS: list --json {both(rss_json)}")
         finally:
             stop_crowd(process)
 

@@ -21,6 +21,38 @@ import Testing
     #expect(text.stdout.contains("[::1]:\(udp.port)"))
   }
 
+  @Test func textTableAlignsColumnsAndMarksInheritedHolders() throws {
+    let forked = try Holder("tcp:127.0.0.1:0", "udp:[::1]:0", "--fork", "2")
+    let text = try portctl("list", "--pid", "\(forked.pid)")
+    #expect(text.status == 0)
+    let lines = text.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+    let header = try #require(lines.first)
+    #expect(header.split(separator: " ") == ["PROTO", "LOCAL", "STATE", "PID", "PPID", "USER", "UPTIME", "COMMAND"])
+    // Each socket: the parent's row, then one "└ child" row per child, columns aligned
+    // under the header (the PID column starts where "PID" does).
+    let pidColumn = try #require(header.firstRange(of: "PID")).lowerBound.utf16Offset(in: header)
+    for (proto, local, state) in [
+      ("tcp", "127.0.0.1:\(forked.ports[0])", "LISTEN"), ("udp", "[::1]:\(forked.ports[1])", "UNCONN"),
+    ] {
+      let row = try #require(lines.firstIndex { $0.hasPrefix(proto) && $0.contains(" \(local) ") })
+      #expect(
+        lines[row].split(separator: " ").prefix(4) == [
+          Substring(proto), Substring(local), Substring(state), Substring("\(forked.pid)"),
+        ])
+      #expect(String(lines[row].utf8.dropFirst(pidColumn))?.hasPrefix("\(forked.pid) ") == true)
+      for (offset, child) in forked.children.sorted().enumerated() {
+        let line = lines[row + 1 + offset]
+        #expect(line.hasPrefix(" "), "continuation rows leave the socket columns blank")
+        #expect(line.split(separator: " ").prefix(3) == ["└", Substring("\(child)"), Substring("\(forked.pid)")])
+        #expect(String(line.unicodeScalars.dropFirst(pidColumn)).hasPrefix("└ \(child) "))
+      }
+    }
+    let children = forked.children.sorted().map(String.init).joined(separator: ", ")
+    #expect(
+      text.stdout.contains("\(children) inherited 2 sockets from \(forked.pid) (forked after the socket was opened)"))
+    #expect(!text.stdout.contains("\u{1B}["), "no colour when standard output is not a terminal")
+  }
+
   @Test func protocolFilters() throws {
     let tcp = try Holder("tcp:127.0.0.1:0")
     let udp = try Holder("udp:127.0.0.1:0")

@@ -56,28 +56,14 @@ enum ReportText {
     }
   }
 
-  /// Prints `list`'s table and notes. The listing joins each socket with its holders as it
-  /// is read, twice (widths, then lines), so that the rows are never all held at once.
+  /// Prints `list`'s table and notes (see ``ListTable``).
   static func printList(_ listing: SocketListing) {
-    let style = Style.standardOutput
     if listing.isEmpty {
       print("no sockets matched")
       return
     }
-    let showRemote = listing.indices.contains { listing.socket(at: $0).remote != nil }
-    var notes = Footnotes()
-    var firstPass = true
-    TextTable.stream(headers: headers(showRemote: showRemote), style: style, output: { print($0) }) { emit in
-      forEachRow(
-        listing, takenAt: listing.takenAt, showRemote: showRemote,
-        each: { entry in if firstPass { notes.add(entry) } }, emit: { emit($0) })
-      firstPass = false
-    }
-    let lines = notes.lines
-    if !lines.isEmpty {
-      print("")
-      for note in lines { print(note) }
-    }
+    var table = ListTable(listing, style: Style.standardOutput)
+    table.write()
   }
 
   static func headers(showRemote: Bool) -> [String] {
