@@ -3,6 +3,8 @@ import PortKit
 
 struct Check: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
+    // Named here: deriving it from the type name costs a demangling at every start.
+    commandName: "check",
     abstract: "Can a server bind the port(s) now? If not, every reason, with the fix.",
     discussion: """
       The answer is a real bind, closed at once: on the asked address, or without one on \

@@ -3,6 +3,8 @@ import PortKit
 
 struct Explain: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
+    // Named here: deriving it from the type name costs a demangling at every start.
+    commandName: "explain",
     abstract: "Read a bind error from any program and say what holds the port and how to fix it.",
     discussion: """
       Give the message as arguments, or pipe it in (or pass -): `npm run dev 2>&1 | portctl \

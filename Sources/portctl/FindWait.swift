@@ -16,6 +16,8 @@ struct PortRangeArgument: ExpressibleByArgument {
 
 struct Find: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
+    // Named here: deriving it from the type name costs a demangling at every start.
+    commandName: "find",
     abstract: "Print free ports a server can bind right now, one per line.",
     discussion: """
       A port is printed only when a real bind works on every address a server would use:
@@ -87,6 +89,8 @@ struct Find: AsyncParsableCommand {
 
 struct Wait: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
+    // Named here: deriving it from the type name costs a demangling at every start.
+    commandName: "wait",
     abstract: "Block until the port(s) are free, or until something listens on them.",
     discussion: """
       --free waits until a real bind works on every asked port (on the asked address, or \

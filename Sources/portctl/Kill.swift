@@ -3,6 +3,8 @@ import PortKit
 
 struct Kill: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
+    // Named here: deriving it from the type name costs a demangling at every start.
+    commandName: "kill",
     abstract: "Signal every process holding the port(s): graceful first, then SIGKILL.",
     discussion: """
       Every holder of a matched socket is a target: the parent and the forked children that \
@@ -37,6 +39,8 @@ struct Kill: AsyncParsableCommand {
 
 struct Free: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
+    // Named here: deriving it from the type name costs a demangling at every start.
+    commandName: "free",
     abstract: "Kill the holders of the port(s), then prove with a real bind that the port is free.",
     discussion: """
       Does what `kill` does, then watches for a holder coming back and binds the port on \

@@ -3,6 +3,8 @@ import PortKit
 
 struct List: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
+    // Named here: deriving it from the type name costs a demangling at every start.
+    commandName: "list",
     abstract: "List every listening TCP and bound UDP socket with its owners, sorted by port.",
     discussion: """
       Filters combine: --tcp/--udp, --process NAME (command name, executable or first \

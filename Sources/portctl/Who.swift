@@ -3,6 +3,8 @@ import PortKit
 
 struct Who: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
+    // Named here: deriving it from the type name costs a demangling at every start.
+    commandName: "who",
     abstract: "Show every socket bound on the port(s) and all the processes holding each.",
     discussion: """
       Only listeners (TCP LISTEN, bound UDP) unless --all. With an address \
