@@ -146,7 +146,7 @@ struct Wait: AsyncParsableCommand {
         )
       } else if free {
         print("timed out after \(timeout): still held")
-        for line in ReportText.table(outcome.report, showRemote: false).render(style: .standardOutput) { print(line) }
+        ReportText.printTable(outcome.report, showRemote: false)
       } else {
         print("timed out after \(timeout): nothing listens on \(specs.map(\.text).joined(separator: ", "))")
       }

@@ -8,13 +8,14 @@ import Darwin
 import ucrt
 #endif
 
-/// `list`'s table, written straight into an output buffer: one pass over the listing for
-/// the column widths and the notes, one to write. A listing can have tens of thousands of
-/// rows; no row is kept, and a process's cells are formatted once however many sockets it
-/// holds. The layout is ``TextTable``'s: columns two spaces apart, the last one unpadded,
-/// colour applied after padding.
-struct ListTable {
-  private let listing: SocketListing
+/// The socket table of `who`, `wait` and `list`, written straight into an output buffer:
+/// one pass over the sockets for the column widths (and `list`'s notes), one to write. A
+/// listing can have tens of thousands of rows; no row is kept, and a process's cells are
+/// formatted once however many sockets it holds. The layout is ``TextTable``'s: columns
+/// two spaces apart, the last one unpadded, colour applied after padding.
+struct ListTable<Sockets: RandomAccessCollection<SocketReport>> {
+  private let listing: Sockets
+  private let takenAt: Double
   private let style: Style
   private let showRemote: Bool
   private var widths: [Int]
@@ -27,19 +28,21 @@ struct ListTable {
     var widths: [Int]
   }
 
-  init(_ listing: SocketListing, style: Style) {
-    self.listing = listing
+  /// `showRemote` adds the REMOTE column (when some socket has a peer).
+  init(_ sockets: Sockets, takenAt: Double, showRemote: Bool, style: Style) {
+    listing = sockets
+    self.takenAt = takenAt
     self.style = style
-    showRemote = listing.indices.contains { listing.socket(at: $0).remote != nil }
+    self.showRemote = showRemote
     widths = ReportText.headers(showRemote: showRemote).map(\.unicodeScalars.count)
   }
 
-  /// Writes the table, then the notes under it.
-  mutating func write() {
+  /// Writes the table, then the notes under it when `withNotes`.
+  mutating func write(withNotes: Bool = false) {
     var notes = ReportText.Footnotes()
     for position in listing.indices {
       let entry = listing[position]
-      notes.add(entry)
+      if withNotes { notes.add(entry) }
       measure(entry)
     }
     let headers = ReportText.headers(showRemote: showRemote)
@@ -94,7 +97,7 @@ struct ListTable {
     if let known = processes[process.pid] { return known }
     let texts = [
       "\(process.ppid)", process.user ?? process.uid.map { "\($0)" } ?? "?",
-      process.startTime.map { Durations.compact(listing.takenAt - $0) } ?? "-", process.displayCommand,
+      process.startTime.map { Durations.compact(takenAt - $0) } ?? "-", process.displayCommand,
     ]
     let made = ProcessCells(texts: texts, widths: texts.map(\.unicodeScalars.count))
     processes[process.pid] = made
@@ -256,8 +259,10 @@ struct OutputBuffer {
     if bytes.count >= limit { flush() }
   }
 
-  /// Writes what is buffered; a closed pipe ends the output quietly.
+  /// Writes what is buffered, after anything `print` left in the C library's buffer; a
+  /// closed pipe ends the output quietly.
   mutating func flush() {
+    fflush(nil)
     var offset = 0
     while offset < bytes.count {
       #if os(Windows)

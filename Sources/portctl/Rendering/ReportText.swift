@@ -15,8 +15,7 @@ enum ReportText {
       print("\(what) on \(specs.map(\.text).joined(separator: ", "))")
       return
     }
-    let showRemote = report.sockets.contains { $0.socket.remote != nil }
-    for line in table(report, showRemote: showRemote).render(style: style) { print(line) }
+    printTable(report, showRemote: report.sockets.contains { $0.socket.remote != nil })
     var notes = footnotes(report)
     for process in uniqueHolders(report) {
       if let manager = provenance[process.pid]?.managers.first {
@@ -62,8 +61,9 @@ enum ReportText {
       print("no sockets matched")
       return
     }
-    var table = ListTable(listing, style: Style.standardOutput)
-    table.write()
+    let showRemote = listing.indices.contains { listing.socket(at: $0).remote != nil }
+    var table = ListTable(listing, takenAt: listing.takenAt, showRemote: showRemote, style: .standardOutput)
+    table.write(withNotes: true)
   }
 
   static func headers(showRemote: Bool) -> [String] {
@@ -72,67 +72,10 @@ enum ReportText {
     return headers + ["STATE", "PID", "PPID", "USER", "UPTIME", "COMMAND"]
   }
 
-  static func table(_ report: PortReport, showRemote: Bool) -> TextTable {
-    var table = TextTable(headers: headers(showRemote: showRemote))
-    forEachRow(report.sockets, takenAt: report.takenAt, showRemote: showRemote, emit: { table.append($0) })
-    return table
-  }
-
-  /// The rows of the socket table, one per socket and holder; `each` sees every socket
-  /// before its rows.
-  static func forEachRow(
-    _ sockets: some Collection<SocketReport>, takenAt: Double, showRemote: Bool,
-    each: (SocketReport) -> Void = { _ in },
-    emit: ([TextTable.Cell]) -> Void
-  ) {
-    // A process holding many sockets appears on many rows: format its cells once.
-    var processCells: [PID: [TextTable.Cell]] = [:]
-    func cells(for process: ProcessRecord) -> [TextTable.Cell] {
-      if let known = processCells[process.pid] { return known }
-      let made: [TextTable.Cell] = [
-        .init(text: "\(process.ppid)"), .init(text: process.user ?? process.uid.map { "\($0)" } ?? "?"),
-        .init(text: process.startTime.map { Durations.compact(takenAt - $0) } ?? "-"),
-        .init(text: process.displayCommand),
-      ]
-      processCells[process.pid] = made
-      return made
-    }
-    for entry in sockets {
-      each(entry)
-      let socket = entry.socket
-      var socketCells: [TextTable.Cell] = [.init(text: socket.proto.rawValue), .init(text: socket.local.description)]
-      if showRemote { socketCells.append(.init(text: socket.remote?.description ?? "*")) }
-      socketCells.append(TextTable.Cell(text: socket.state.rawValue, tint: socket.isListener ? .green : .yellow))
-      switch entry.owner {
-      case .processes(let holders):
-        for (index, holder) in holders.enumerated() {
-          let process = holder.process
-          let pid = holder.inheritedFrom == nil ? "\(process.pid)" : "└ \(process.pid)"
-          let lead = index == 0 ? socketCells : socketCells.map { _ in TextTable.Cell(text: "") }
-          emit(lead + [.init(text: pid, tint: .bold)] + cells(for: process))
-        }
-      case .hidden(let hidden):
-        emit(
-          socketCells + [
-            .init(text: "?", tint: .yellow), .init(text: "-"),
-            .init(text: hidden.user ?? hidden.uid.map { "\($0)" } ?? "?"), .init(text: "-"),
-            .init(text: "(owner hidden)", tint: .yellow),
-          ])
-      case .kernel:
-        emit(
-          socketCells + [
-            .init(text: "-"), .init(text: "-"), .init(text: socket.uid.map { "\($0)" } ?? "-"), .init(text: "-"),
-            .init(text: "(held by the kernel)"),
-          ])
-      case .none:
-        let timer = socket.timer.map { " \(Durations.compact($0.remainingSeconds)) left" } ?? ""
-        emit(
-          socketCells + [
-            .init(text: "-"), .init(text: "-"), .init(text: "-"), .init(text: "-"),
-            .init(text: "(no process\(timer.isEmpty ? "" : ";")\(timer))", tint: .dim),
-          ])
-      }
-    }
+  /// The socket table of `report` (see ``ListTable``).
+  static func printTable(_ report: PortReport, showRemote: Bool) {
+    var table = ListTable(report.sockets, takenAt: report.takenAt, showRemote: showRemote, style: .standardOutput)
+    table.write()
   }
 
   static func footnotes(_ report: PortReport) -> [String] {

@@ -300,10 +300,9 @@ public struct LinuxSystemSource: SystemSource {
       let closed = before.subtracting(references.ids)
       sockets.removeAll { closed.contains($0.id) }
     }
-    let liveSockets = sockets
     var userNames: [UInt32: String] = [:]
     var hiddenUIDs = Set<UInt32>()
-    for socket in liveSockets where socket.id != 0 && references[socket.id] == nil {
+    for socket in sockets where socket.id != 0 && references[socket.id] == nil {
       guard let uid = socket.uid else { continue }
       hiddenUIDs.insert(uid)
       if userNames[uid] == nil, let name = names.name(uid) { userNames[uid] = name }
@@ -319,7 +318,7 @@ public struct LinuxSystemSource: SystemSource {
       }
     }
     return SystemSnapshot(
-      sockets: liveSockets, references: references, processes: processes, uninspectable: scan.uninspectable,
+      sockets: sockets, references: references, processes: processes, uninspectable: scan.uninspectable,
       effectiveUID: Syscalls.effectiveUID, takenAt: takenAt, userNames: userNames)
   }
 
