@@ -69,6 +69,26 @@ import Testing
     #expect((process["startTime"] as? String)?.hasSuffix("Z") == true)
   }
 
+  /// STARTED is local time: the C library's zone (`TZ`), not the UTC that FoundationEssentials
+  /// alone would give.
+  @Test(arguments: [("IST-5:30", 19_800), ("EST+5", -18_000), ("UTC0", 0)])
+  func startedColumnIsInTheLocalZone(zone: String, offset: Int) throws {
+    let holder = try Holder("tcp:127.0.0.1:0")
+    let json = try portctl("who", "127.0.0.1:\(holder.port)", "--json").json()
+    let socket = try #require((json["sockets"] as? [[String: Any]])?.first)
+    let process = try #require((socket["processes"] as? [[String: Any]])?.first)
+    let startTime = try #require(process["startTime"] as? String)
+    let utc = try #require(ISO8601DateFormatter().date(from: startTime))
+    let formatter = DateFormatter()
+    formatter.locale = Locale(identifier: "en_US_POSIX")
+    formatter.timeZone = TimeZone(secondsFromGMT: offset)
+    formatter.dateFormat = "yyyy-MM-dd HH:mm:ss"
+    let expected = formatter.string(from: utc)
+    let text = try portctl("who", "127.0.0.1:\(holder.port)", environment: ["TZ": zone])
+    let row = try #require(text.stdout.split(separator: "\n").first { $0.hasPrefix("\(holder.pid) ") })
+    #expect(row.contains(expected), "STARTED in \(zone) should be \(expected): \(row)")
+  }
+
   @Test func ipv6OnlyLoopback() throws {
     let holder = try Holder("tcp:[::1]:0", "--v6only")
     let result = try portctl("who", "[::1]:\(holder.port)", "--json")

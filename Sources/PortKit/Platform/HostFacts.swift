@@ -22,3 +22,14 @@ public struct HostFacts: Sendable {
     self.userName = userName
   }
 }
+
+extension HostFacts {
+  /// The machine this process runs on.
+  public static var local: HostFacts {
+    #if os(Windows)
+    .windows
+    #else
+    .current
+    #endif
+  }
+}

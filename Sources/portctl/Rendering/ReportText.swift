@@ -147,9 +147,12 @@ enum ReportText {
     return result
   }
 
-  /// `2026-11-22 16:02:11` in the local time zone.
+  /// `2026-11-22 16:02:11` in the local time zone. The offset comes from the C library
+  /// (`TZ`, `/etc/localtime`): FoundationEssentials alone knows no zone but UTC.
   static func localTime(_ epoch: Double) -> String {
-    let style = Date.ISO8601FormatStyle(dateSeparator: .dash, dateTimeSeparator: .space, timeZone: .current)
+    let offset = HostFacts.local.utcOffset(epoch)
+    let zone = TimeZone(secondsFromGMT: offset) ?? .gmt
+    let style = Date.ISO8601FormatStyle(dateSeparator: .dash, dateTimeSeparator: .space, timeZone: zone)
       .year().month().day().time(includingFractionalSeconds: false)
     return Date(timeIntervalSince1970: epoch).formatted(style)
   }
