@@ -16,6 +16,8 @@ public struct PortKitError: Error, Hashable, Sendable, CustomStringConvertible {
     public static let toolFailed = Code(rawValue: "tool-failed")
     /// Permission was denied.
     public static let permissionDenied = Code(rawValue: "permission-denied")
+    /// The process's limits (descriptors, address space) leave too little to run.
+    public static let resourcesExhausted = Code(rawValue: "resources-exhausted")
   }
 
   public var code: Code

@@ -30,10 +30,18 @@ struct Portctl: AsyncParsableCommand {
 
   /// Parses and runs, so that with `--json` even a usage error prints one JSON document.
   static func main() async {
+    StandardStreams.prepare()
     #if os(Linux)
     Syscalls.tuneAllocator()
     #endif
     let arguments = Array(CommandLine.arguments.dropFirst())
+    #if !os(Windows)
+    ProcessResources.raiseDescriptorLimit()
+    if let shortfall = ProcessResources.shortfall() {
+      let code = Inspection.fail(shortfall, command: commandName(in: arguments), output: outputOptions(arguments))
+      exit(withError: code)
+    }
+    #endif
     do {
       var command = try parseAsRoot(arguments)
       if var asyncCommand = command as? AsyncParsableCommand {
@@ -44,9 +52,7 @@ struct Portctl: AsyncParsableCommand {
     } catch {
       let status = exitCode(for: error)
       if Self.wantsJSON(arguments), !(error is ExitCode), status != .success {
-        let name =
-          arguments.first { ["who", "list", "why", "check", "kill", "free", "find", "wait", "explain"].contains($0) }
-          ?? "who"
+        let name = commandName(in: arguments)
         let message = fullMessage(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
         JSONOutput.emit(
           ErrorDocument(command: name, exitCode: status.rawValue, code: "usage", message: cleaned(message)))
@@ -54,6 +60,19 @@ struct Portctl: AsyncParsableCommand {
       }
       exit(withError: error)
     }
+  }
+
+  /// The subcommand named in `arguments`, for an error document written before parsing.
+  static func commandName(in arguments: [String]) -> String {
+    arguments.first { ["who", "list", "why", "check", "kill", "free", "find", "wait", "explain"].contains($0) } ?? "who"
+  }
+
+  /// `--json` and `--quiet` as they appear in `arguments`, before parsing.
+  static func outputOptions(_ arguments: [String]) -> OutputOptions {
+    var options = OutputOptions()
+    options.json = wantsJSON(arguments)
+    options.quiet = arguments.contains("-q") || arguments.contains("--quiet")
+    return options
   }
 
   static func wantsJSON(_ arguments: [String]) -> Bool {

@@ -1,0 +1,97 @@
+#if os(Linux)
+import Foundation
+import Testing
+
+/// Tight limits and odd standard streams end in one clear sentence and a documented exit
+/// status, never a hang, a crash or a wrong answer.
+@Suite(.serialized) struct StreamsAndLimitsTests {
+  /// Runs `portctl ARGUMENTS` from a shell that first runs `prologue` (a `ulimit`, a
+  /// redirection), with a deadline: a hang fails the test instead of stalling the suite.
+  func shell(_ prologue: String, _ arguments: String, deadline: Int = 20) throws -> RunResult {
+    try run(
+      URL(fileURLWithPath: "/usr/bin/timeout"),
+      ["-s", "KILL", "\(deadline)", "/bin/sh", "-c", "\(prologue); exec '\(Products.portctl.path)' \(arguments)"])
+  }
+
+  @Test(arguments: ["who", "list", "why", "check", "find", "wait", "free", "explain"])
+  func tooFewDescriptorsIsAClearSystemError(command: String) throws {
+    let holder = try Holder("tcp:127.0.0.1:0")
+    let arguments =
+      switch command {
+      case "list", "find": command
+      case "wait": "wait \(holder.port) --free --timeout 1s"
+      case "free": "free \(holder.port) --dry-run"
+      case "explain": "explain 'listen EADDRINUSE: address already in use :::\(holder.port)'"
+      default: "\(command) \(holder.port)"
+      }
+    for limit in [5, 8, 16] {
+      let result = try shell("ulimit -n \(limit)", arguments)
+      #expect(result.status == 2, "ulimit -n \(limit) \(arguments): \(result.status) \(result.stderr)")
+      #expect(result.stderr.contains("Too few file descriptors"), "\(result.stderr)")
+      #expect(result.stderr.contains("(ulimit -n) is \(limit)"), "\(result.stderr)")
+      #expect(!result.stderr.contains("Fatal error") && !result.stderr.contains("Signal"))
+    }
+    // With enough descriptors the same command answers.
+    let enough = try shell("ulimit -n 64", arguments)
+    #expect([0, 1].contains(enough.status), "\(enough.stderr)")
+  }
+
+  @Test func tooFewDescriptorsWithJSONIsOneErrorDocument() throws {
+    let result = try shell("ulimit -n 8", "who 80 --json")
+    #expect(result.status == 2)
+    let document = try result.json()
+    let error = try #require(document["error"] as? [String: Any])
+    #expect(error["code"] as? String == "resources-exhausted")
+    #expect(document["exitCode"] as? Int == 2)
+  }
+
+  @Test(arguments: ["who 80", "list", "check 80", "find"])
+  func tooLittleAddressSpaceFailsFastInsteadOfHanging(arguments: String) throws {
+    let result = try shell("ulimit -v 50000", arguments, deadline: 10)
+    #expect(result.status == 2, "\(arguments): \(result.status) \(result.stderr)")
+    #expect(result.stderr.contains("Too little address space"), "\(result.stderr)")
+    #expect(result.stderr.contains("(ulimit -v) is 48 MiB"), "\(result.stderr)")
+  }
+
+  @Test func closedStandardOutputIsReportedNotSilent() throws {
+    let holder = try Holder("tcp:127.0.0.1:0")
+    let closed = try shell("exec >&-", "who \(holder.port)")
+    #expect(closed.status == 2)
+    #expect(closed.stderr.contains("could not write the output: standard output is closed"), "\(closed.stderr)")
+    let json = try shell("exec >&-", "who \(holder.port) --json")
+    #expect(json.status == 2)
+    // `-q` writes nothing, so a closed standard output changes nothing.
+    #expect(try shell("exec >&-", "who \(holder.port) -q").status == 0)
+    #expect(try shell("exec >&-", "who \(try unusedPort()) -q").status == 1)
+  }
+
+  @Test func fullDiskIsReported() throws {
+    let holder = try Holder("tcp:127.0.0.1:0")
+    let result = try shell("exec >/dev/full", "who \(holder.port)")
+    #expect(result.status == 2)
+    #expect(result.stderr.contains("could not write the output: No space left on device"), "\(result.stderr)")
+  }
+
+  /// A reader that has gone away (`| head -1`) ends the output quietly, with status 2 and no
+  /// signal, instead of SIGPIPE killing the process.
+  @Test func readerGoneEndsQuietlyWithoutASignal() throws {
+    let holder = try Holder("tcp:127.0.0.1:0")
+    // The pipe's only reader is closed before portctl starts; SIGPIPE has its default action
+    // in the child, as under a shell.
+    let script = """
+      import os, subprocess, sys
+      r, w = os.pipe()
+      os.close(r)
+      p = subprocess.run(sys.argv[1:], stdout=w, stderr=subprocess.PIPE)
+      print(p.returncode)
+      sys.stdout.write(p.stderr.decode())
+      """
+    let result = try run(
+      URL(fileURLWithPath: "/usr/bin/env"),
+      ["python3", "-c", script, Products.portctl.path, "who", "\(holder.port)"])
+    let lines = result.stdout.split(separator: "\n", omittingEmptySubsequences: false)
+    #expect(lines.first == "2", "status (negative: killed by that signal): \(result.stdout)")
+    #expect(lines.dropFirst().joined().isEmpty, "nothing on standard error: \(result.stdout)")
+  }
+}
+#endif
