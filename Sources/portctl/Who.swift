@@ -31,7 +31,7 @@ struct Who: AsyncParsableCommand {
     let excluded = await Inspection.exclusions(for: specs, protocols: selection.protocols, backend: backend.backend)
     let status = report.isHeld ? ExitStatus.success : ExitStatus.negative
     if output.json {
-      JSONOutput.emit(
+      JSONOutput.streamReport(
         ReportDocument(
           command: "who", exitCode: status, query: specs, report: report, excluded: excluded, provenance: provenance))
     } else if !output.quiet {

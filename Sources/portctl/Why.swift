@@ -31,7 +31,7 @@ struct Why: AsyncParsableCommand {
     let provenance = await Inspection.provenance(for: report, backend: backend.backend)
     let status = report.isHeld ? ExitStatus.success : ExitStatus.negative
     if output.json {
-      JSONOutput.emit(
+      JSONOutput.streamReport(
         ReportDocument(command: "why", exitCode: status, query: specs, report: report, provenance: provenance))
     } else if !output.quiet {
       WhyText.print(report, provenance: provenance, specs: specs, all: selection.all)

@@ -24,14 +24,31 @@ enum JSONOutput {
   /// `list --json`: the document ``ReportDocument`` would make, written one socket at a
   /// time so that a listing of tens of thousands of sockets is never held as one tree.
   static func streamListing(_ listing: SocketListing, exitCode: Int32) {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
     let empty = PortReport(
       sockets: [], takenAt: listing.takenAt, uninspectableCount: listing.uninspectableCount,
       effectiveUID: listing.snapshot.effectiveUID)
     let frame = ReportDocument(
       command: "list", exitCode: exitCode, query: nil, report: empty,
       held: listing.contains { $0.owner.holdsPort })
+    streamReport(frame, sockets: listing, takenAt: listing.takenAt)
+  }
+
+  /// `who --json` and `why --json`: `document`, with its sockets encoded one at a time.
+  static func streamReport(_ document: ReportDocument) {
+    var frame = document
+    frame.report.sockets = []
+    frame.held = document.report.isHeld
+    streamReport(frame, sockets: document.report.sockets, takenAt: document.report.takenAt, provenance: document.provenance)
+  }
+
+  /// Writes `frame` (a document whose `sockets` is empty) with `sockets` encoded into it one
+  /// at a time: encoding the whole tree at once takes about 10 KB per socket.
+  private static func streamReport(
+    _ frame: ReportDocument, sockets: some Collection<SocketReport>, takenAt: Double,
+    provenance: [PID: Provenance]? = nil
+  ) {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
     let marker = #""sockets" : ["#
     guard let data = try? encoder.encode(frame), case let text = String(decoding: data, as: UTF8.self),
       let open = text.firstRange(of: marker), let close = text[open.upperBound...].firstIndex(of: "]")
@@ -40,9 +57,11 @@ enum JSONOutput {
       return
     }
     var chunk = String(text[..<open.upperBound])
-    for (position, entry) in listing.enumerated() {
+    for (position, entry) in sockets.enumerated() {
       chunk += position == 0 ? "\n" : ",\n"
-      guard let socket = try? encoder.encode(SocketJSON(entry, takenAt: listing.takenAt)) else { continue }
+      guard let socket = try? encoder.encode(SocketJSON(entry, takenAt: takenAt, provenance: provenance)) else {
+        continue
+      }
       var first = true
       for line in String(decoding: socket, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false) {
         if !first { chunk += "\n" }
@@ -55,7 +74,7 @@ enum JSONOutput {
         chunk = ""
       }
     }
-    chunk += listing.isEmpty ? "\n\n  " : "\n  "
+    chunk += sockets.isEmpty ? "\n\n  " : "\n  "
     chunk.append(contentsOf: text[close...])
     print(chunk)
   }
