@@ -1,0 +1,102 @@
+/// The part of a program's output worth reading for a bind error, gathered from input of any
+/// size in bounded memory: the last `tailLimit` bytes (a server that cannot bind usually says
+/// so as it exits), and, from everything before them, the lines that name a bind error with
+/// the lines right after them (a message wrapped across lines), up to `hitLimit` bytes.
+///
+/// Each byte is looked at once, so `npm run dev 2>&1 | portctl explain` costs time in
+/// proportion to the output and memory in proportion to the limits.
+public struct ErrorExcerpt: Sendable {
+  /// Bytes kept from the end of the input.
+  public let tailLimit: Int
+  /// Bytes kept of earlier lines that name a bind error.
+  public let hitLimit: Int
+  /// Bytes seen in all.
+  public private(set) var bytesRead = 0
+
+  private var tail: [UInt8] = []
+  private var hits: [UInt8] = []
+  /// Lines still to keep after a hit, as context.
+  private var contextLeft = 0
+
+  /// Words that mark a line of a bind error, in the spellings programs print.
+  static let markers: [[UInt8]] = [
+    "EADDRINUSE", "EACCES", "EADDRNOTAVAIL", "in use", "IN USE", "In use", "10048", "10013", "Errno",
+    "ermission denied", "assign requested", "bind", "Bind", "BIND", "listen", "Listen", "not free",
+    "already running", "0x80070020",
+  ].map { Array($0.utf8) }
+
+  public init(tailLimit: Int = 256 << 10, hitLimit: Int = 64 << 10) {
+    self.tailLimit = max(1, tailLimit)
+    self.hitLimit = hitLimit
+  }
+
+  /// True when some input was left out.
+  public var isShortened: Bool { bytesRead > tail.count + hits.count }
+
+  /// Adds the next bytes of input.
+  public mutating func append(_ bytes: some Collection<UInt8>) {
+    bytesRead += bytes.count
+    tail.append(contentsOf: bytes)
+    if tail.count >= 2 * tailLimit { trim() }
+  }
+
+  /// The excerpt as text (invalid UTF-8 replaced).
+  public var text: String {
+    var copy = self
+    if copy.tail.count > copy.tailLimit { copy.trim() }
+    if copy.hits.isEmpty { return String(decoding: copy.tail, as: UTF8.self) }
+    return String(decoding: copy.hits + [UInt8(ascii: "\n")] + copy.tail, as: UTF8.self)
+  }
+
+  /// Moves whole lines from the front of the tail, past the last `tailLimit` bytes, through
+  /// the marker scan.
+  private mutating func trim() {
+    var cut = tail.count - tailLimit
+    // Cut after a newline, so no kept line is cut short, unless no newline is near.
+    let newline = UInt8(ascii: "\n")
+    if let next = tail[cut...].firstIndex(of: newline), next - cut < 4096, next + 1 < tail.count {
+      cut = next + 1
+    } else if let previous = tail[..<cut].lastIndex(of: newline), cut - previous < 4096 {
+      cut = previous + 1
+    }
+    scan(tail[..<cut])
+    tail.removeSubrange(..<cut)
+  }
+
+  private mutating func scan(_ dropped: ArraySlice<UInt8>) {
+    guard hits.count < hitLimit else { return }
+    var start = dropped.startIndex
+    while start < dropped.endIndex, hits.count < hitLimit {
+      let end = dropped[start...].firstIndex(of: UInt8(ascii: "\n")) ?? dropped.endIndex
+      let line = dropped[start..<min(end, start + 4096)]
+      if Self.marks(line) {
+        contextLeft = 2
+        keep(line)
+      } else if contextLeft > 0 {
+        contextLeft -= 1
+        keep(line)
+      }
+      start = end + 1
+    }
+  }
+
+  private mutating func keep(_ line: ArraySlice<UInt8>) {
+    hits.append(contentsOf: line.prefix(hitLimit - hits.count))
+    hits.append(UInt8(ascii: "\n"))
+  }
+
+  static func marks(_ line: ArraySlice<UInt8>) -> Bool {
+    guard line.count >= 4 else { return false }
+    for marker in markers where line.count >= marker.count {
+      let first = marker[0]
+      var index = line.startIndex
+      let last = line.endIndex - marker.count
+      while index <= last {
+        guard let found = line[index...last].firstIndex(of: first) else { break }
+        if line[found..<found + marker.count].elementsEqual(marker) { return true }
+        index = found + 1
+      }
+    }
+    return false
+  }
+}
