@@ -93,6 +93,7 @@ def main():
             rss_who = peak_rss_kib([portctl, "who", port])
             rss_list = peak_rss_kib([portctl, "list"])
             rss_json = peak_rss_kib([portctl, "list", "--json"])
+            rss_who_json = peak_rss_kib([portctl, "who", "1-65535", "--json"])
             fds = scale * (args.sockets + args.files)
             print(f"\n{scale} processes x ({args.sockets} sockets + {args.files} files) = {fds} descriptors; "
                   f"{args.runs} runs, medians")
@@ -105,7 +106,7 @@ def main():
             def both(kib):
                 return f"{kib / 1024:.1f} MiB = {kib * 1024 / 1e6:.1f} MB"
             print(f"  peak RSS: who {both(rss_who)}, list {both(rss_list)}   (goal < 20 MB)")
-            print(f"  peak RSS: list --json {both(rss_json)}")
+            print(f"  peak RSS: list --json {both(rss_json)}, who 1-65535 --json {both(rss_who_json)}")
         finally:
             stop_crowd(process)
 
