@@ -37,9 +37,11 @@ struct Explain: AsyncParsableCommand {
   func run() async throws {
     var input = text.joined(separator: " ")
     if text.isEmpty || text == ["-"] {
-      var lines: [String] = []
-      while let line = readLine(strippingNewline: false), lines.count < 100_000 { lines.append(line) }
-      input = lines.joined()
+      input = Terminal.readStandardInput().text
+    } else if input.utf8.count > 256 << 10 {
+      var excerpt = ErrorExcerpt()
+      excerpt.append(input.utf8)
+      input = excerpt.text
     }
     guard var failure = BindErrorParser.parse(input) else {
       return try finish(

@@ -1,3 +1,5 @@
+import PortKit
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -24,6 +26,24 @@ enum Terminal {
   static func ask(_ prompt: String) -> String? {
     writeError(prompt)
     return readLine(strippingNewline: true).map { String($0.filter { !$0.isWhitespace }) }
+  }
+
+  /// Reads standard input to its end (so that the program writing it never blocks or
+  /// fails), keeping the part worth reading for a bind error in bounded memory.
+  static func readStandardInput() -> ErrorExcerpt {
+    var excerpt = ErrorExcerpt()
+    var buffer = [UInt8](repeating: 0, count: 1 << 16)
+    while true {
+      #if os(Windows)
+      let count = buffer.withUnsafeMutableBytes { Int(_read(0, $0.baseAddress, UInt32($0.count))) }
+      #else
+      let count = buffer.withUnsafeMutableBytes { read(0, $0.baseAddress, $0.count) }
+      #endif
+      if count < 0, errno == EINTR { continue }
+      if count <= 0 { break }
+      excerpt.append(buffer[..<count])
+    }
+    return excerpt
   }
 
   /// True when standard output is a terminal.

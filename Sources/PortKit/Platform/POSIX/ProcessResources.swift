@@ -38,7 +38,12 @@ public enum ProcessResources {
   /// `getrlimit` per resource when the limits are generous. `threads` defaults to what a
   /// run may start: a walker and a runtime worker per processor, and two more.
   public static func shortfall(threads: Int? = nil) -> PortKitError? {
-    let threads = threads ?? (2 * max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) + 2)
+    #if os(Linux)
+    let processors = Syscalls.onlineProcessors
+    #else
+    let processors = max(1, Int(sysconf(_SC_NPROCESSORS_ONLN)))
+    #endif
+    let threads = threads ?? (2 * processors + 2)
     var limit = rlimit()
     if getrlimit(Self.descriptorResource, &limit) == 0, limit.rlim_cur != Self.unlimited, limit.rlim_cur < 256 {
       let maximum = Int32(limit.rlim_cur)
@@ -79,7 +84,7 @@ public enum ProcessResources {
     guard let bytes = Syscalls.readFile("/proc/self/statm", limit: 256),
       let pages = bytes.split(separator: UInt8(ascii: " ")).first.flatMap({ Int(String(decoding: $0, as: UTF8.self)) })
     else { return 0 }
-    return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+    return pages * Int(getpagesize())
   }
 
   static let unlimited = rlim_t.max
