@@ -72,6 +72,20 @@ import Testing
     #expect(result.stderr.contains("could not write the output: No space left on device"), "\(result.stderr)")
   }
 
+  /// Piped output of any size: the whole of it is read (the writer never blocks), and an
+  /// error printed early survives megabytes of output after it.
+  @Test func explainFindsAnEarlyErrorInMegabytesOfOutput() throws {
+    let holder = try Holder("tcp:127.0.0.1:0")
+    let noise = String(repeating: "compiled module in 12 ms, watching src/app/page.tsx\n", count: 100_000)
+    let input = "Error: listen EADDRINUSE: address already in use 127.0.0.1:\(holder.port)\n" + noise
+    let result = try run(Products.portctl, ["explain", "--json"], input: input)
+    #expect(result.status == 1, "\(result.stderr)")
+    let document = try result.json()
+    let failure = try #require(document["failure"] as? [String: Any], "\(document)")
+    #expect(failure["port"] as? Int == Int(holder.port))
+    #expect(failure["kind"] as? String == "address-in-use")
+  }
+
   /// A reader that has gone away (`| head -1`) ends the output quietly, with status 2 and no
   /// signal, instead of SIGPIPE killing the process.
   @Test func readerGoneEndsQuietlyWithoutASignal() throws {

@@ -65,18 +65,27 @@ public struct ErrorExcerpt: Sendable {
 
   private mutating func scan(_ dropped: ArraySlice<UInt8>) {
     guard hits.count < hitLimit else { return }
-    var start = dropped.startIndex
-    while start < dropped.endIndex, hits.count < hitLimit {
-      let end = dropped[start...].firstIndex(of: UInt8(ascii: "\n")) ?? dropped.endIndex
-      let line = dropped[start..<min(end, start + 4096)]
-      if Self.marks(line) {
-        contextLeft = 2
-        keep(line)
-      } else if contextLeft > 0 {
-        contextLeft -= 1
-        keep(line)
+    var lines: [Range<Int>] = []
+    dropped.withUnsafeBufferPointer { bytes in
+      var start = 0
+      var context = contextLeft
+      while start < bytes.count {
+        var end = start
+        while end < bytes.count, bytes[end] != UInt8(ascii: "\n") { end += 1 }
+        let line = UnsafeBufferPointer(rebasing: bytes[start..<min(end, start + 4096)])
+        if Self.marks(line) {
+          context = 2
+          lines.append(start..<start + line.count)
+        } else if context > 0 {
+          context -= 1
+          lines.append(start..<start + line.count)
+        }
+        start = end + 1
       }
-      start = end + 1
+      contextLeft = context
+    }
+    for line in lines where hits.count < hitLimit {
+      keep(dropped[(dropped.startIndex + line.lowerBound)..<(dropped.startIndex + line.upperBound)])
     }
   }
 
@@ -85,18 +94,23 @@ public struct ErrorExcerpt: Sendable {
     hits.append(UInt8(ascii: "\n"))
   }
 
-  static func marks(_ line: ArraySlice<UInt8>) -> Bool {
+  /// True when `line` holds one of the ``markers``.
+  static func marks(_ line: UnsafeBufferPointer<UInt8>) -> Bool {
     guard line.count >= 4 else { return false }
-    for marker in markers where line.count >= marker.count {
-      let first = marker[0]
-      var index = line.startIndex
-      let last = line.endIndex - marker.count
-      while index <= last {
-        guard let found = line[index...last].firstIndex(of: first) else { break }
-        if line[found..<found + marker.count].elementsEqual(marker) { return true }
-        index = found + 1
+    for position in 0..<line.count where firstBytes[Int(line[position])] {
+      for marker in markers where marker[0] == line[position] && position + marker.count <= line.count {
+        var matched = 1
+        while matched < marker.count, line[position + matched] == marker[matched] { matched += 1 }
+        if matched == marker.count { return true }
       }
     }
     return false
   }
+
+  /// Which bytes start a marker.
+  static let firstBytes: [Bool] = {
+    var table = [Bool](repeating: false, count: 256)
+    for marker in markers { table[Int(marker[0])] = true }
+    return table
+  }()
 }
