@@ -1,5 +1,6 @@
 #if os(Linux)
 import Foundation
+import PortKit
 import Testing
 
 /// Holders whose command line, process name and working directory carry newlines, ESC
@@ -138,6 +139,21 @@ import Testing
     let second = try #require(processes.first { $0["pid"] as? Int == Int(invalid.pid) })
     // An invalid UTF-8 sequence is carried as U+FFFD (docs/json.md).
     #expect((second["commandLine"] as? [String])?.first == "bad\u{FFFD}byte")
+  }
+}
+
+/// Each quoted value, given to a real shell, is exactly one argument equal to the value.
+@Suite struct ShellQuotingRoundTripTests {
+  @Test func aRealShellGetsBackEachValueAsOneWord() throws {
+    let values = [
+      "", "api", "api && rm -rf ~ #", "it's", "'", "''", "$(id)", "`id`", "a\nb", "a\nb\\c", "\"q\"", "*", "~",
+      "=ls", "!!", "a b\tc", "${IFS}", "-n", "%1", "\u{1B}[31m", "é\u{202E}",
+    ]
+    let script = values.map { "printf '%s\\0' \(PortKit.ShellQuoting.quote($0))" }.joined(separator: "\n")
+    let result = try run(URL(fileURLWithPath: "/bin/sh"), ["-c", script])
+    #expect(result.status == 0, "\(result.stderr)")
+    let words = result.stdout.split(separator: "\0", omittingEmptySubsequences: false).dropLast().map(String.init)
+    #expect(words == values)
   }
 }
 #endif
