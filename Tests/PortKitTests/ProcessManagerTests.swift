@@ -2,6 +2,12 @@ import Testing
 
 @testable import PortKit
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 @Suite struct ProcessManagerTests {
   private func process(
     _ pid: PID, _ name: String, _ commandLine: [String], cgroup: String? = nil, services: [String] = []
@@ -222,14 +228,13 @@ import Testing
   }
 
   private func provenance(
-    holderUID: UInt32?, socketOwner: UInt32?, effectiveUID: UInt32? = 1000, socket: String = "/tmp/tmux-1000/default"
-  )
-    async -> (ProcessManager?, [[String]])
-  {
+    holderUID: UInt32?, socketOwner: UInt32?, effectiveUID: UInt32? = 1000, socket: String = "/tmp/tmux-1000/default",
+    secure: Bool = true
+  ) async -> (ProcessManager?, [[String]]) {
     let runner = RecordingRunner(output: "dev;x\t0\t1\tweb\n")
     let reader = ProvenanceReader(
       source: EnvironmentSource(environment: ["TMUX": "\(socket),5,0", "TMUX_PANE": "%3"]), runner: runner,
-      effectiveUID: effectiveUID, socketOwner: { _ in socketOwner })
+      effectiveUID: effectiveUID, socketOwner: { _ in socketOwner }, securePath: { path, _ in secure ? path : nil })
     let holder = ProcessRecord(pid: 70, ppid: 1, uid: holderUID, name: "vite")
     let entry = SocketEntry(proto: .tcp, local: Endpoint(address: .anyV4, port: 5173), state: .listen, id: 3)
     let report = PortReport(
@@ -255,15 +260,40 @@ import Testing
       (0, 0, 0, "relative/default", "its server socket is not an absolute path"),
       (nil, 0, 0, "/tmp/x/default", "the holder's user is unknown"),
       (0, 0, nil, "/tmp/x/default", "portctl's own user is unknown"),
+      (0, 0, 0, "/tmp/x/default", "another user can change a directory on the way to its server socket"),
     ]
     for (holderUID, owner, effective, socket, reason) in cases {
       let (manager, calls) = await provenance(
-        holderUID: holderUID, socketOwner: owner, effectiveUID: effective, socket: socket)
+        holderUID: holderUID, socketOwner: owner, effectiveUID: effective, socket: socket,
+        secure: !reason.hasPrefix("another user can change"))
       #expect(calls.isEmpty, "\(reason)")
       #expect(manager?.name == "%3")
       #expect(manager?.stop == "tmux send-keys -t %3 C-c")
       #expect(manager?.detail.hasSuffix("its session was not asked for: \(reason)") == true, "\(manager?.detail ?? "")")
     }
+  }
+
+  @Test func securePathRefusesDirectoriesOthersCanChange() throws {
+    let uid = try #require(Privileges.effectiveUID)
+    let base = "/tmp/portkit-secure-\(uid)-\(Int.random(in: 0..<1_000_000))"
+    #expect(mkdir(base, 0o700) == 0)
+    defer {
+      unlink(base + "/link")
+      rmdir(base + "/open")
+      rmdir(base + "/sticky")
+      rmdir(base)
+    }
+    #expect(Privileges.securePath(base + "/default", uid: uid) == base + "/default")
+    #expect(mkdir(base + "/open", 0o700) == 0 && chmod(base + "/open", 0o777) == 0)
+    #expect(Privileges.securePath(base + "/open/default", uid: uid) == nil)
+    #expect(mkdir(base + "/sticky", 0o700) == 0 && chmod(base + "/sticky", 0o1777) == 0)
+    #expect(Privileges.securePath(base + "/sticky/default", uid: uid) == base + "/sticky/default")
+    // A link on the way is resolved, and the directory it leads to is what is checked.
+    #expect(symlink(base + "/open", base + "/link") == 0)
+    #expect(Privileges.securePath(base + "/link/default", uid: uid) == nil)
+    #expect(Privileges.securePath(base + "/missing/default", uid: uid) == nil)
+    #expect(Privileges.securePath("relative", uid: uid) == nil)
+    #expect(Privileges.securePath(base + "/", uid: uid) == nil)
   }
 
   @Test func rootLooksToolsUpOnlyInSystemDirectories() {

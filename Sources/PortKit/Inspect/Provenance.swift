@@ -21,15 +21,20 @@ public struct ProvenanceReader: Sendable {
   /// The owner of the Unix socket at a path, read without following links; `nil` when the
   /// path is not a socket.
   public var socketOwner: @Sendable (String) -> UInt32?
+  /// The path with its links resolved when only the given uid or root can change the
+  /// directories on the way to it (``Privileges/securePath(_:uid:)``); `nil` otherwise.
+  public var securePath: @Sendable (String, UInt32) -> String?
 
   public init(
     source: any SystemSource, runner: (any CommandRunner)?, effectiveUID: UInt32? = Privileges.effectiveUID,
-    socketOwner: @escaping @Sendable (String) -> UInt32? = { Privileges.socketOwner(atPath: $0) }
+    socketOwner: @escaping @Sendable (String) -> UInt32? = { Privileges.socketOwner(atPath: $0) },
+    securePath: @escaping @Sendable (String, UInt32) -> String? = { Privileges.securePath($0, uid: $1) }
   ) {
     self.source = source
     self.runner = runner
     self.effectiveUID = effectiveUID
     self.socketOwner = socketOwner
+    self.securePath = securePath
   }
 
   public func provenance(for report: PortReport) async -> [PID: Provenance] {
@@ -50,34 +55,51 @@ public struct ProvenanceReader: Sendable {
     return result
   }
 
-  /// Why the tmux server named in a holder's environment may not be asked; `nil` when it may.
+  /// The socket path to give tmux for the server named in a holder's environment, or why
+  /// that server may not be asked.
   ///
   /// A tmux client obeys its server (a server can tell it to run a shell command), and the
   /// socket path and pane come from the holder's own environment. So portctl asks only a
-  /// server that runs as portctl's own user: the holder runs as portctl's effective uid, and
-  /// the socket (not followed if it is a link) is a socket owned by that uid.
-  public func refusal(toAsk socket: String, holder: ProcessRecord) -> String? {
-    guard let effectiveUID else { return "portctl's own user is unknown" }
-    guard let uid = holder.uid else { return "the holder's user is unknown" }
-    guard uid == effectiveUID else { return "the holder runs as another user (uid \(uid))" }
-    guard socket.hasPrefix("/") else { return "its server socket is not an absolute path" }
-    guard let owner = socketOwner(socket) else { return "its server socket is not a socket" }
-    guard owner == effectiveUID else { return "its server socket belongs to another user (uid \(owner))" }
-    return nil
+  /// server that runs as portctl's own user: the holder runs as portctl's effective uid, the
+  /// directories on the way to the socket can be changed only by that uid or root (so the
+  /// path cannot be swapped after the check; tmux gets it with links resolved), and the
+  /// socket (not followed if it is a link) is a socket owned by that uid.
+  public func socketToAsk(_ socket: String, holder: ProcessRecord) -> Result<String, Refusal> {
+    guard let effectiveUID else { return .failure(Refusal("portctl's own user is unknown")) }
+    guard let uid = holder.uid else { return .failure(Refusal("the holder's user is unknown")) }
+    guard uid == effectiveUID else { return .failure(Refusal("the holder runs as another user (uid \(uid))")) }
+    guard socket.hasPrefix("/") else { return .failure(Refusal("its server socket is not an absolute path")) }
+    guard let path = securePath(socket, effectiveUID) else {
+      return .failure(Refusal("another user can change a directory on the way to its server socket"))
+    }
+    guard let owner = socketOwner(path) else { return .failure(Refusal("its server socket is not a socket")) }
+    guard owner == effectiveUID else {
+      return .failure(Refusal("its server socket belongs to another user (uid \(owner))"))
+    }
+    return .success(path)
+  }
+
+  /// Why a tmux server was not asked.
+  public struct Refusal: Error, Hashable, Sendable {
+    public var reason: String
+    public init(_ reason: String) { self.reason = reason }
   }
 
   /// Asks the tmux server for the session, window and pane names of a pane id, when it is
-  /// safe to (see ``refusal(toAsk:holder:)``); otherwise the pane id stays, and the detail
+  /// safe to (see ``socketToAsk(_:holder:)``); otherwise the pane id stays, and the detail
   /// says why it was not named.
   private func named(_ manager: ProcessManager, holder: ProcessRecord, environment: [String: String]?) async
     -> ProcessManager
   {
-    guard let runner, let socket = environment?["TMUX"]?.split(separator: ",").first.map(String.init) else {
+    guard let runner, let given = environment?["TMUX"]?.split(separator: ",").first.map(String.init) else {
       return manager
     }
-    if let refusal = refusal(toAsk: socket, holder: holder) {
+    let socket: String
+    switch socketToAsk(given, holder: holder) {
+    case .success(let path): socket = path
+    case .failure(let refusal):
       var unnamed = manager
-      unnamed.detail += "; its session was not asked for: \(refusal)"
+      unnamed.detail += "; its session was not asked for: \(refusal.reason)"
       return unnamed
     }
     let format = "#{session_name}\t#{window_index}\t#{pane_index}\t#{window_name}"

@@ -31,6 +31,36 @@ public enum Privileges {
     #endif
   }
 
+  /// `path` with every symbolic link resolved, when each directory on the way to it can be
+  /// changed only by `uid` or root: owned by one of them, and not writable by group or others
+  /// unless sticky (as `/tmp` is). `nil` otherwise, or when it cannot be resolved. A path
+  /// checked this way and then used names the same file: nobody else can swap a component.
+  public static func securePath(_ path: String, uid: UInt32) -> String? {
+    #if os(Windows)
+    return nil
+    #else
+    let slash = path.lastIndex(of: "/")
+    guard let slash, slash != path.index(before: path.endIndex) else { return nil }
+    let directory = slash == path.startIndex ? "/" : String(path[..<slash])
+    let name = path[path.index(after: slash)...]
+    guard name != ".", name != "..", let resolved = realpath(directory, nil) else { return nil }
+    defer { free(resolved) }
+    let canonical = String(cString: resolved)
+    var current = canonical
+    while true {
+      var info = stat()
+      guard lstat(current, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else { return nil }
+      guard info.st_uid == uid || info.st_uid == 0 else { return nil }
+      let writableByOthers = info.st_mode & (S_IWGRP | S_IWOTH) != 0
+      if writableByOthers && info.st_mode & S_ISVTX == 0 { return nil }
+      if current == "/" { break }
+      let parent = current.lastIndex(of: "/").map { current[..<$0] } ?? ""
+      current = parent.isEmpty ? "/" : String(parent)
+    }
+    return (canonical == "/" ? "" : canonical) + "/" + name
+    #endif
+  }
+
   /// True when `path` names a regular file that portctl may execute (`access(X_OK)`).
   public static func isExecutableFile(_ path: String) -> Bool {
     #if os(Windows)
