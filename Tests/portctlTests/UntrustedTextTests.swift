@@ -12,18 +12,19 @@ import Testing
     "evil\nFORGED 1 root\u{1B}]0;pwned\u{07}\u{1B}[2J\u{1B}[31mred\u{85}c1\u{7F}del\u{202E}txt.exe\u{2066}iso\u{200B}zw\tTAB\\back\u{2028}ls"
   static let escapedCommand =
     #"evil\nFORGED 1 root\x1b]0;pwned\x07\x1b[2J\x1b[31mred\u0085c1\x7fdel\u202etxt.exe\u2066iso\u200bzw\tTAB\\back\u2028ls"#
-  /// The process name (comm) comes from the name of the file executed: a symbolic link.
+  /// The process name (comm) and the executable path come from the file executed: a copy of
+  /// port-holder with this name.
   static let hostileName = "\u{1B}[31mevil\n\u{202E}"
   static let escapedName = #"\x1b[31mevil\n\u202e"#
   static let hostileDirectory = "cwd\u{1B}]0;t\u{07}\n\u{202E}"
   static let escapedDirectory = #"cwd\x1b]0;t\x07\n\u202e"#
 
-  /// Runs port-holder through a symbolic link named `link`, with `argv0` as its argv[0],
+  /// Runs a copy of port-holder named `link`, with `argv0` as its argv[0],
   /// in the directory `cwd` (created), all given as raw bytes.
   private func holder(argv0: [UInt8], link: String, cwd: String, in directory: URL) throws -> Holder {
     let path = directory.appendingPathComponent(link).path
     try? FileManager.default.removeItem(atPath: path)
-    try FileManager.default.createSymbolicLink(atPath: path, withDestinationPath: Products.holder.path)
+    try FileManager.default.copyItem(atPath: Products.holder.path, toPath: path)
     let script = """
       import os, sys
       exe, cwd, argv0 = (bytes.fromhex(a) for a in sys.argv[1:4])
@@ -79,8 +80,19 @@ import Testing
     #expect(who.stdout.contains(Self.escapedDirectory))
     #expect(who.stdout.contains("bad\u{FFFD}byte tcp:127.0.0.1:0 --lifeline"))
     // The socket table: a header and exactly one line per socket.
-    let table = who.stdout.components(separatedBy: "\n\n")[0].split(separator: "\n")
+    let blocks = who.stdout.components(separatedBy: "\n\n")
+    let table = blocks[0].split(separator: "\n")
     #expect(table.count == 3, "\(table)")
+    // The details table: one line per process, columns aligned on the escaped text (the
+    // executable path and the working directory are hostile).
+    let details = try #require(blocks.count > 1 ? blocks[1].split(separator: "\n").map(String.init) : nil)
+    #expect(details.count == 3, "\(details)")
+    let column = try #require(details[0].range(of: "CWD")).lowerBound.utf16Offset(in: details[0])
+    let row = try #require(details.first { $0.hasPrefix("\(hostile.pid) ") })
+    #expect(row.contains(directory.appendingPathComponent(Self.escapedName).path + "  "))
+    #expect(
+      row.range(of: directory.path + "/" + Self.escapedDirectory)?.lowerBound.utf16Offset(in: row) == column,
+      "\(details)")
     #expect(!who.stdout.split(separator: "\n").contains { $0.hasPrefix("FORGED") })
 
     let list = try portctl("list", "--pid", "\(hostile.pid)")
@@ -135,6 +147,7 @@ import Testing
     let first = try #require(processes.first { $0["pid"] as? Int == Int(hostile.pid) })
     #expect((first["commandLine"] as? [String])?.first == Self.hostileCommand)
     #expect(first["name"] as? String == Self.hostileName)
+    #expect(first["executable"] as? String == directory.appendingPathComponent(Self.hostileName).path)
     #expect(first["cwd"] as? String == directory.appendingPathComponent(Self.hostileDirectory).path)
     let second = try #require(processes.first { $0["pid"] as? Int == Int(invalid.pid) })
     // An invalid UTF-8 sequence is carried as U+FFFD (docs/json.md).
