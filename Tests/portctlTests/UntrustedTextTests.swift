@@ -124,6 +124,34 @@ import Testing
     }
   }
 
+  /// The prompt that asks for consent on a terminal shows the escaped command line.
+  @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/script")))
+  func consentPromptOnATerminalIsEscaped() throws {
+    guard FileManager.default.isExecutableFile(atPath: "/usr/bin/python3") else {
+      Issue.record("python3 is needed to exec a holder with an arbitrary argv[0]")
+      return
+    }
+    let directory = try scratch()
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let hostile = try holder(
+      argv0: Array(Self.hostileCommand.utf8), link: Self.hostileName, cwd: Self.hostileDirectory, in: directory)
+    defer { hostile.stop() }
+    for command in ["kill", "free"] {
+      let line = "\(Products.portctl.path) \(command) \(hostile.port)"
+      let declined = try run(
+        URL(fileURLWithPath: "/usr/bin/script"), ["-qec", line, "/dev/null"], environment: ["NO_COLOR": "1"],
+        input: "n\n")
+      #expect(declined.status == 4)
+      // The terminal's own carriage returns aside, nothing raw reaches it.
+      let shown = declined.stdout.replacingOccurrences(of: "\r", with: "")
+      #expect(shown.contains("Send SIGTERM, then SIGKILL after 5s? [y/N]"))
+      #expect(raw(shown).isEmpty, "raw characters in the \(command) prompt: \(raw(shown))")
+      #expect(shown.contains(Self.escapedCommand))
+      #expect(!shown.split(separator: "\n").contains { $0.hasPrefix("FORGED") })
+      #expect(isAlive(hostile.pid))
+    }
+  }
+
   @Test func jsonCarriesTheExactStrings() throws {
     guard FileManager.default.isExecutableFile(atPath: "/usr/bin/python3") else {
       Issue.record("python3 is needed to exec a holder with an arbitrary argv[0]")
