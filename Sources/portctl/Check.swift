@@ -64,8 +64,10 @@ enum CheckText {
         ? style.green("can bind") + (check.binds.isEmpty ? "" : " (\(addresses))")
         : style.red("cannot bind") + (check.binds.isEmpty ? "" : " (\(addresses))")
       Swift.print("\(check.proto.rawValue) \(target): \(verdict)")
-      for reason in check.reasons { Swift.print("  \(style.bold(reason.code.rawValue)): \(reason.message)") }
-      for note in check.notes { Swift.print("  note \(note.code.rawValue): \(note.message)") }
+      for reason in check.reasons {
+        Swift.print("  \(style.bold(reason.code.rawValue)): \(TerminalText.escape(reason.message))")
+      }
+      for note in check.notes { Swift.print("  note \(note.code.rawValue): \(TerminalText.escape(note.message))") }
     }
   }
 }

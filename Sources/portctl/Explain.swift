@@ -69,8 +69,8 @@ struct Explain: AsyncParsableCommand {
     if output.json {
       JSONOutput.emit(ExplainDocument(exitCode: status, failure: failure, check: check, problem: problem))
     } else if !output.quiet {
-      if let failure { print(ExplainText.summary(failure)) }
-      if let problem { Terminal.printError("portctl: \(problem)") }
+      if let failure { print(TerminalText.escape(ExplainText.summary(failure))) }
+      if let problem { Terminal.printError("portctl: \(TerminalText.escape(problem))") }
       if let check {
         CheckText.print([check])
         if check.bindable {

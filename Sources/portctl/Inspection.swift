@@ -83,7 +83,7 @@ enum Inspection {
         ErrorDocument(
           command: command, exitCode: ExitStatus.systemError, code: error.code.rawValue, message: error.message))
     } else {
-      Terminal.printError("portctl: \(error.message)")
+      Terminal.printError("portctl: \(TerminalText.escape(error.message))")
     }
     return ExitCode(ExitStatus.systemError)
   }

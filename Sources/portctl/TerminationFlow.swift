@@ -44,7 +44,9 @@ struct TerminationFlow {
 
     if !plan.protected.isEmpty {
       for entry in plan.protected {
-        note("portctl: refusing to signal \(entry.process.name) (pid \(entry.process.pid)): \(entry.reason).")
+        note(
+          "portctl: refusing to signal \(TerminalText.escape(entry.process.name)) (pid \(entry.process.pid)): \(TerminalText.escape(entry.reason))."
+        )
       }
       note("portctl: nothing was signalled.")
       return try finish(ExitStatus.refused)
@@ -57,7 +59,7 @@ struct TerminationFlow {
           ? "run it with sudo: sudo portctl \(command) \(entry.socket.local.port)"
           : "its process is not visible from here (another PID namespace such as a container); stop it where it runs"
         note(
-          "portctl: \(entry.socket.proto.rawValue) \(entry.socket.local) is held by \(owner.ownerDescription) and portctl may not see or signal that process; \(advice)."
+          "portctl: \(entry.socket.proto.rawValue) \(entry.socket.local) is held by \(TerminalText.escape(owner.ownerDescription)) and portctl may not see or signal that process; \(advice)."
         )
       }
       note("portctl: nothing was signalled.")
@@ -95,9 +97,9 @@ struct TerminationFlow {
     }
     if results.contains(where: { $0.outcome == .notPermitted }) {
       for result in results where result.outcome == .notPermitted {
-        let owner = result.process.user ?? result.process.uid.map { "uid \($0)" } ?? "another user"
+        let owner = TerminalText.escape(result.process.user ?? result.process.uid.map { "uid \($0)" } ?? "another user")
         note(
-          "portctl: not permitted to signal \(result.process.name) (pid \(result.process.pid)), which belongs to \(owner); run: sudo portctl \(command) \(specList)"
+          "portctl: not permitted to signal \(TerminalText.escape(result.process.name)) (pid \(result.process.pid)), which belongs to \(owner); run: sudo portctl \(command) \(specList)"
         )
       }
       return try finish(ExitStatus.notPermitted)
@@ -300,22 +302,31 @@ enum PortVerdictText {
         ? "\(port) is free by the socket table (no bind test on this platform)"
         : "\(port) is free by the socket table; a bind test needs privilege for this port"
     case .held:
-      let holders = result.stillHeld.flatMap(\.owner.holders).map { "\($0.process.name) (pid \($0.process.pid))" }
+      let holders = result.stillHeld.flatMap(\.owner.holders).map {
+        "\(TerminalText.escape($0.process.name)) (pid \($0.process.pid))"
+      }
       let by = holders.isEmpty ? "" : " by \(holders.joined(separator: ", "))"
       return "\(port) is NOT free: still held\(by)"
     case .respawned:
       guard let respawn = result.respawn else { return "\(port) is NOT free: taken again" }
       if let hidden = respawn.hiddenOwner {
-        return "\(port) is NOT free: taken again by a process of \(hidden.ownerDescription) that portctl cannot see"
+        return
+          "\(port) is NOT free: taken again by a process of \(TerminalText.escape(hidden.ownerDescription)) that portctl cannot see"
       }
       let first =
-        respawn.holders.first.map { "\($0.process.name) (pid \($0.process.pid): \($0.process.displayCommand))" }
+        respawn.holders.first.map {
+          "\(TerminalText.escape($0.process.name)) (pid \($0.process.pid): \(TerminalText.escape($0.process.displayCommand)))"
+        }
         ?? "a new process"
       let supervisor =
         respawn.supervisor.map {
-          "; its parent \($0.name) (pid \($0.pid): \($0.displayCommand)) is the likely supervisor: stop it there, killing again will not help"
+          "; its parent \(TerminalText.escape($0.name)) (pid \($0.pid): \(TerminalText.escape($0.displayCommand))) is the likely supervisor: stop it there, killing again will not help"
         } ?? ""
-      let stop = manager.map { "\n  it \($0.detail); stop it with: \($0.stop)" } ?? ""
+      let stop =
+        manager.map {
+          let warning = $0.evidenceWarning.map { " (\($0))" } ?? ""
+          return "\n  it \(TerminalText.escape($0.detail))\(warning); stop it with: \(TerminalText.escape($0.stop))"
+        } ?? ""
       return "\(port) is NOT free: taken again by \(first)\(supervisor)\(stop)"
     }
   }

@@ -36,7 +36,7 @@ struct Who: AsyncParsableCommand {
           command: "who", exitCode: status, query: specs, report: report, excluded: excluded, provenance: provenance))
     } else if !output.quiet {
       ReportText.printWho(report, specs: specs, all: selection.all, provenance: provenance)
-      for hit in excluded { print(hit.advice) }
+      for hit in excluded { print(TerminalText.escape(hit.advice)) }
     }
     if status != ExitStatus.success { throw ExitCode(status) }
   }

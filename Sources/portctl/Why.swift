@@ -54,30 +54,36 @@ enum WhyText {
       case .processes(let holders):
         for holder in holders {
           let process = holder.process
-          let user = process.user ?? process.uid.map { "uid \($0)" } ?? "?"
+          let user = TerminalText.escape(process.user ?? process.uid.map { "uid \($0)" } ?? "?")
           let uptime = process.startTime.map { ", up \(Durations.compact(report.takenAt - $0))" } ?? ""
           let inherited = holder.inheritedFrom.map { ", inherited the socket from \($0)" } ?? ""
-          Swift.print("  \(style.bold("\(process.pid)")) \(process.displayCommand)  (\(user)\(uptime)\(inherited))")
+          let command = TerminalText.escape(process.displayCommand)
+          Swift.print("  \(style.bold("\(process.pid)")) \(command)  (\(user)\(uptime)\(inherited))")
           let chain = provenance[process.pid]?.ancestry ?? []
           for (index, ancestor) in chain.enumerated() {
             let label = index == 0 ? "parent" : "  ←"
             let started = ancestor.startTime.map { "  started \(ReportText.localTime($0))" } ?? ""
-            Swift.print("    \(label) \(ancestor.pid) \(ancestor.displayCommand)\(style.dim(started))")
+            Swift.print(
+              "    \(label) \(ancestor.pid) \(TerminalText.escape(ancestor.displayCommand))\(style.dim(started))")
           }
           let managers = provenance[process.pid]?.managers ?? []
           if managers.isEmpty {
             Swift.print("    managed by: nothing portctl recognises; stop it with portctl kill \(socket.local.port)")
           }
           for (index, manager) in managers.enumerated() {
-            Swift.print("    \(index == 0 ? "managed by" : "also     ")  \(manager.detail)")
-            Swift.print("    \(index == 0 ? "stop with " : "         ")  \(style.green(manager.stop))")
+            Swift.print("    \(index == 0 ? "managed by" : "also     ")  \(TerminalText.escape(manager.detail))")
+            Swift.print(
+              "    \(index == 0 ? "stop with " : "         ")  \(style.green(TerminalText.escape(manager.stop)))")
+            if let warning = manager.evidenceWarning {
+              Swift.print("    \(index == 0 ? "evidence  " : "         ")  \(style.yellow(warning))")
+            }
           }
           if let hint = HolderHints.hint(for: process, socket: socket) {
-            Swift.print("    note: \(process.name) is \(hint)")
+            Swift.print("    note: \(TerminalText.escape(process.name)) is \(TerminalText.escape(hint))")
           }
         }
       case .hidden(let hidden):
-        Swift.print("  \(hidden.advice)")
+        Swift.print("  \(TerminalText.escape(hidden.advice))")
       case .kernel:
         Swift.print("  held by the kernel, not a process")
       case .none:

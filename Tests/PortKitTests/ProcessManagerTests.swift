@@ -2,6 +2,12 @@ import Testing
 
 @testable import PortKit
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 @Suite struct ProcessManagerTests {
   private func process(
     _ pid: PID, _ name: String, _ commandLine: [String], cgroup: String? = nil, services: [String] = []
@@ -121,5 +127,183 @@ import Testing
     let bytes = Array("PATH=/bin\u{0}TMUX=/tmp/t,1,0\u{0}EMPTY=\u{0}=bad\u{0}noequals\u{0}A=b=c\u{0}".utf8)
     let environment = ProcfsParsers.environment(bytes)
     #expect(environment == ["PATH": "/bin", "TMUX": "/tmp/t,1,0", "EMPTY": "", "A": "b=c"])
+  }
+}
+
+/// Stop commands built from hostile values, and what each claim rests on.
+@Suite struct HostileManagerTests {
+  private let socket = SocketEntry(proto: .tcp, local: Endpoint(address: .anyV4, port: 8080), state: .listen, id: 1)
+  private let hostile = "api && rm -rf ~ #"
+  private let quoted = "'api && rm -rf ~ #'"
+
+  private func detect(
+    _ holder: ProcessRecord, ancestors: [ProcessRecord] = [], environment: [String: String]? = nil
+  ) -> [ProcessManager] {
+    ProcessManagers.detect(holder: holder, ancestors: ancestors, environment: environment, socket: socket)
+  }
+  private let node = ProcessRecord(pid: 50, ppid: 49, name: "node", commandLine: ["node", "app.js"])
+
+  @Test func supervisordNameGroupAndConfigAreQuoted() {
+    let alone = detect(node, environment: ["SUPERVISOR_PROCESS_NAME": hostile])
+    #expect(alone.first?.stop == "supervisorctl stop \(quoted)")
+    #expect(alone.first?.evidence == .environment)
+    #expect(alone.first?.evidence.isSelfReported == true)
+    #expect(alone.first?.summary.contains("(self-reported: only the process's own environment says so") == true)
+    let daemon = ProcessRecord(
+      pid: 49, ppid: 1, name: "supervisord", commandLine: ["supervisord", "-c", "/tmp/my conf;$(id).ini"])
+    let grouped = detect(
+      node, ancestors: [daemon], environment: ["SUPERVISOR_PROCESS_NAME": "web", "SUPERVISOR_GROUP_NAME": "g`id`"])
+    #expect(grouped.first?.stop == "supervisorctl -c '/tmp/my conf;$(id).ini' stop 'g`id`:web'")
+    #expect(grouped.first?.evidence == .ancestor)
+    #expect(grouped.first?.evidenceWarning == nil)
+  }
+
+  @Test func pm2NameTmuxPaneAndScreenSessionAreQuoted() {
+    let pm2 = detect(node, environment: ["pm_id": "$(id)", "name": hostile])
+    #expect(pm2.first?.stop == "pm2 stop \(quoted)")
+    #expect(pm2.first?.evidence == .environment)
+    let pm2ByID = detect(node, environment: ["pm_id": "1; reboot"])
+    #expect(pm2ByID.first?.stop == "pm2 stop '1; reboot'")
+    let tmux = detect(node, environment: ["TMUX": "/tmp/t,1,0", "TMUX_PANE": "%1; rm -rf /"])
+    #expect(tmux.first?.stop == "tmux send-keys -t '%1; rm -rf /' C-c")
+    #expect(tmux.first?.evidence == .environment)
+    let underTmux = detect(
+      node, ancestors: [ProcessRecord(pid: 40, ppid: 1, name: "tmux: server", commandLine: ["tmux"])],
+      environment: ["TMUX": "/tmp/t,1,0", "TMUX_PANE": "%1"])
+    #expect(underTmux.first?.evidence == .ancestor)
+    let screen = detect(node, environment: ["STY": "1.x`reboot`"])
+    #expect(screen.first?.stop == "screen -r '1.x`reboot`', then Ctrl-C (or screen -S '1.x`reboot`' -X quit)")
+    #expect(screen.first?.evidence == .environment)
+  }
+
+  @Test func runitS6DockerProxyAndLaunchdValuesAreQuoted() {
+    let runit = detect(
+      node, ancestors: [ProcessRecord(pid: 9, ppid: 1, name: "runsv", commandLine: ["runsv", "w;id"])])
+    #expect(runit.first?.stop == "sv down 'w;id'")
+    #expect(runit.first?.evidence == .ancestor)
+    let s6 = detect(
+      node, ancestors: [ProcessRecord(pid: 9, ppid: 1, name: "s6-supervise", commandLine: ["s6-supervise", "$(id)"])])
+    #expect(s6.first?.stop == "s6-svc -d '$(id)'")
+    let proxy = detect(
+      ProcessRecord(
+        pid: 30, ppid: 1, name: "docker-proxy",
+        commandLine: ["/usr/bin/docker-proxy", "-host-port", "80;id", "-container-ip", "1.2.3.4"]))
+    #expect(proxy.first?.stop == "docker ps --filter 'publish=80;id', then docker stop NAME")
+    #expect(proxy.first?.evidence == .commandLine)
+    #expect(proxy.first?.evidenceWarning == "self-reported: only the process's own command line says so")
+    let launchd = detect(
+      ProcessRecord(pid: 31, ppid: 1, name: "x|sh"),
+      ancestors: [ProcessRecord(pid: 1, ppid: 0, name: "launchd", commandLine: ["/sbin/launchd"])])
+    #expect(
+      launchd.first?.stop
+        == "launchctl list | grep -i -- 'x|sh', then launchctl bootout gui/$(id -u)/LABEL (or system/LABEL)")
+    let unit = detect(
+      ProcessRecord(pid: 32, ppid: 1, name: "x", controlGroup: "0::/system.slice/a\\x2db.service"))
+    #expect(unit.first?.stop == "systemctl stop 'a\\x2db.service'")
+    #expect(unit.first?.evidence == .controlGroup)
+    let service = detect(ProcessRecord(pid: 33, ppid: 1, name: "svchost.exe", services: ["My Svc&calc"]))
+    #expect(service.first?.stop == "sc stop \"My Svc&calc\"")
+    #expect(service.first?.evidence == .serviceTable)
+  }
+}
+
+/// When a tmux server named in a holder's environment may be asked for a pane's names.
+@Suite struct TmuxProvenanceTests {
+  struct EnvironmentSource: SystemSource {
+    var environment: [String: String]
+    func snapshot(for query: SocketQuery) async throws(PortKitError) -> SystemSnapshot {
+      throw PortKitError(.toolFailed, "No snapshot in this test.")
+    }
+    func environment(of pid: PID) async -> [String: String]? { environment }
+  }
+
+  final class RecordingRunner: CommandRunner, @unchecked Sendable {
+    var calls: [[String]] = []
+    let output: String
+    init(output: String) { self.output = output }
+    func run(_ executable: String, _ arguments: [String]) async throws(PortKitError) -> CommandOutput {
+      calls.append([executable] + arguments)
+      return CommandOutput(exitCode: 0, standardOutput: Array(output.utf8))
+    }
+  }
+
+  private func provenance(
+    holderUID: UInt32?, socketOwner: UInt32?, effectiveUID: UInt32? = 1000, socket: String = "/tmp/tmux-1000/default",
+    secure: Bool = true
+  ) async -> (ProcessManager?, [[String]]) {
+    let runner = RecordingRunner(output: "dev;x\t0\t1\tweb\n")
+    let reader = ProvenanceReader(
+      source: EnvironmentSource(environment: ["TMUX": "\(socket),5,0", "TMUX_PANE": "%3"]), runner: runner,
+      effectiveUID: effectiveUID, socketOwner: { _ in socketOwner }, securePath: { path, _ in secure ? path : nil })
+    let holder = ProcessRecord(pid: 70, ppid: 1, uid: holderUID, name: "vite")
+    let entry = SocketEntry(proto: .tcp, local: Endpoint(address: .anyV4, port: 5173), state: .listen, id: 3)
+    let report = PortReport(
+      sockets: [SocketReport(socket: entry, owner: .processes([HolderProcess(process: holder, fds: [3])]))], takenAt: 0,
+      effectiveUID: effectiveUID ?? 0)
+    let result = await reader.provenance(for: report)
+    return (result[70]?.managers.first, runner.calls)
+  }
+
+  @Test func ownServerIsAskedAndItsNamesAreQuoted() async {
+    let (manager, calls) = await provenance(holderUID: 1000, socketOwner: 1000)
+    #expect(calls.count == 1)
+    #expect(calls.first?.prefix(3) == ["tmux", "-S", "/tmp/tmux-1000/default"])
+    #expect(manager?.name == "dev;x")
+    #expect(manager?.stop == "tmux send-keys -t 'dev;x:0.1' C-c (or tmux kill-session -t 'dev;x')")
+  }
+
+  @Test func anotherUsersHolderOrSocketIsNeverAsked() async {
+    let cases: [(UInt32?, UInt32?, UInt32?, String, String)] = [
+      (65534, 65534, 0, "/tmp/x/default", "the holder runs as another user (uid 65534)"),
+      (0, 65534, 0, "/tmp/x/default", "its server socket belongs to another user (uid 65534)"),
+      (0, nil, 0, "/tmp/x/default", "its server socket is not a socket"),
+      (0, 0, 0, "relative/default", "its server socket is not an absolute path"),
+      (nil, 0, 0, "/tmp/x/default", "the holder's user is unknown"),
+      (0, 0, nil, "/tmp/x/default", "portctl's own user is unknown"),
+      (0, 0, 0, "/tmp/x/default", "another user can change a directory on the way to its server socket"),
+    ]
+    for (holderUID, owner, effective, socket, reason) in cases {
+      let (manager, calls) = await provenance(
+        holderUID: holderUID, socketOwner: owner, effectiveUID: effective, socket: socket,
+        secure: !reason.hasPrefix("another user can change"))
+      #expect(calls.isEmpty, "\(reason)")
+      #expect(manager?.name == "%3")
+      #expect(manager?.stop == "tmux send-keys -t %3 C-c")
+      #expect(manager?.detail.hasSuffix("its session was not asked for: \(reason)") == true, "\(manager?.detail ?? "")")
+    }
+  }
+
+  @Test func securePathRefusesDirectoriesOthersCanChange() throws {
+    let uid = try #require(Privileges.effectiveUID)
+    let base = "/tmp/portkit-secure-\(uid)-\(Int.random(in: 0..<1_000_000))"
+    #expect(mkdir(base, 0o700) == 0)
+    defer {
+      unlink(base + "/link")
+      rmdir(base + "/open")
+      rmdir(base + "/sticky")
+      rmdir(base)
+    }
+    #expect(Privileges.securePath(base + "/default", uid: uid) == base + "/default")
+    #expect(mkdir(base + "/open", 0o700) == 0 && chmod(base + "/open", 0o777) == 0)
+    #expect(Privileges.securePath(base + "/open/default", uid: uid) == nil)
+    #expect(mkdir(base + "/sticky", 0o700) == 0 && chmod(base + "/sticky", 0o1777) == 0)
+    #expect(Privileges.securePath(base + "/sticky/default", uid: uid) == base + "/sticky/default")
+    // A link on the way is resolved, and the directory it leads to is what is checked.
+    #expect(symlink(base + "/open", base + "/link") == 0)
+    #expect(Privileges.securePath(base + "/link/default", uid: uid) == nil)
+    #expect(Privileges.securePath(base + "/missing/default", uid: uid) == nil)
+    #expect(Privileges.securePath("relative", uid: uid) == nil)
+    #expect(Privileges.securePath(base + "/", uid: uid) == nil)
+  }
+
+  @Test func rootLooksToolsUpOnlyInSystemDirectories() {
+    let present: Set<String> = ["/usr/bin/tmux", "/usr/local/bin/lsof", "/usr/bin/lsof"]
+    #expect(ToolLocation.systemPath(of: "tmux", isExecutable: present.contains) == "/usr/bin/tmux")
+    #expect(ToolLocation.systemPath(of: "lsof", isExecutable: present.contains) == "/usr/local/bin/lsof")
+    #expect(ToolLocation.systemPath(of: "ps", isExecutable: present.contains) == nil)
+    #expect(ToolLocation.systemPath(of: "../bin/tmux", isExecutable: { _ in true }) == nil)
+    #expect(ToolLocation.systemPath(of: "", isExecutable: { _ in true }) == nil)
+    #expect(
+      ToolLocation.systemDirectories == ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"])
   }
 }

@@ -108,9 +108,20 @@ final class Holder: @unchecked Sendable {
   /// Pids of the forked children.
   private(set) var children: [Int32] = []
 
-  init(_ arguments: [String]) throws {
-    process.executableURL = Products.holder
-    process.arguments = arguments + ["--lifeline"]
+  /// Starts port-holder with `arguments`; `launcher` (a program and its arguments, ending
+  /// in one that execs port-holder with the arguments that follow) runs first when given,
+  /// and `environment` is added to the test's own.
+  init(_ arguments: [String], launcher: [String] = [], environment: [String: String] = [:]) throws {
+    if let program = launcher.first {
+      process.executableURL = URL(fileURLWithPath: program)
+      process.arguments = Array(launcher.dropFirst()) + arguments + ["--lifeline"]
+    } else {
+      process.executableURL = Products.holder
+      process.arguments = arguments + ["--lifeline"]
+    }
+    if !environment.isEmpty {
+      process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    }
     process.standardInput = input
     process.standardOutput = output
     process.standardError = FileHandle.standardError

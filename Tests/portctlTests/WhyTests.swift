@@ -11,6 +11,16 @@ import Testing
     return nil
   }
 
+  /// A port nothing holds on any address (others' tests hold ports on 127.x addresses, which
+  /// a wildcard bind, used here to see the program start, collides with).
+  private func portFreeOnEveryAddress() throws -> UInt16 {
+    for _ in 0..<50 {
+      let port = try unusedPort()
+      if canBind(port) { return port }
+    }
+    throw HolderError(message: "no port is free on every address")
+  }
+
   private func managers(_ result: RunResult) throws -> [[String: Any]] {
     let process = try #require((try result.json().sockets.first?["processes"] as? [[String: Any]])?.first)
     return process["managers"] as? [[String: Any]] ?? []
@@ -70,7 +80,7 @@ import Testing
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("portctl-sv-\(getpid())")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: directory) }
-    let port = try unusedPort()
+    let port = try portFreeOnEveryAddress()
     let config = directory.appendingPathComponent("supervisord.conf")
     try """
     [unix_http_server]
@@ -115,8 +125,108 @@ import Testing
     #expect(free.stdout.contains("stop it with: supervisorctl -c \(config.path) stop webapp"))
   }
 
+  /// A supervisord program whose name is shell code: the suggested stop command quotes it,
+  /// and running that command through a shell stops the program and runs nothing else.
+  @Test func supervisordProgramWithShellCodeInItsNameGetsAQuotedStop() throws {
+    guard let supervisord = tool("supervisord") else {
+      Issue.record("supervisord (PyPI supervisor) is not installed; .ci/run installs it")
+      return
+    }
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("portctl-sv-quote-\(getpid())")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let port = try portFreeOnEveryAddress()
+    // supervisord refuses spaces in a program name, but not quotes, $( ) or backticks.
+    let name = "api'$(touch${IFS}pwned)`touch${IFS}pwned2`"
+    let quoted = #"'api'"'"'$(touch${IFS}pwned)`touch${IFS}pwned2`'"#
+    let config = directory.appendingPathComponent("supervisord.conf")
+    try """
+    [unix_http_server]
+    file=\(directory.path)/supervisor.sock
+    [supervisord]
+    logfile=\(directory.path)/supervisord.log
+    pidfile=\(directory.path)/supervisord.pid
+    nodaemon=true
+    [rpcinterface:supervisor]
+    supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
+    [supervisorctl]
+    serverurl=unix://\(directory.path)/supervisor.sock
+    [program:\(name)]
+    command=\(Products.holder.path) --reuseaddr tcp:127.0.0.1:\(port)
+    autorestart=true
+    startsecs=0
+    """.write(to: config, atomically: true, encoding: .utf8)
+    let daemon = try #require(spawnQuietly(supervisord, ["-c", config.path]))
+    defer {
+      kill(daemon, SIGTERM)
+      var status: Int32 = 0
+      while waitpid(daemon, &status, 0) < 0, errno == EINTR {}
+    }
+    var listening = false
+    for _ in 0..<500 where !listening {
+      listening = !canBind(port)
+      if !listening { usleep(10_000) }
+    }
+    try #require(listening, "supervisord did not start the program")
+    let stop = "supervisorctl -c \(config.path) stop \(quoted)"
+    let result = try portctl("why", "\(port)", "--json")
+    #expect(result.status == 0)
+    let manager = try #require(try managers(result).first, "\(result.stdout)")
+    #expect(manager["kind"] as? String == "supervisord")
+    #expect(manager["name"] as? String == name)
+    #expect(manager["stop"] as? String == stop)
+    // supervisord itself is an ancestor: not only the program's own word.
+    #expect(manager["evidence"] as? String == "ancestor")
+    #expect(manager["selfReported"] as? Bool == false)
+    let text = try portctl("why", "\(port)")
+    #expect(text.stdout.contains("stop with   \(stop)\n"), "\(text.stdout)")
+    #expect(!text.stdout.contains("evidence"))
+    // The suggested command, run as automation would run it.
+    let shell = Process()
+    shell.executableURL = URL(fileURLWithPath: "/bin/sh")
+    shell.arguments = ["-c", try #require(manager["stop"] as? String)]
+    shell.currentDirectoryURL = directory
+    shell.standardOutput = FileHandle.nullDevice
+    shell.standardError = FileHandle.nullDevice
+    try shell.run()
+    shell.waitUntilExit()
+    #expect(shell.terminationStatus == 0)
+    #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("pwned").path))
+    #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("pwned2").path))
+    var freed = false
+    for _ in 0..<500 where !freed {
+      freed = canBind(port)
+      if !freed { usleep(10_000) }
+    }
+    #expect(freed, "supervisorctl did not stop the program")
+  }
+
+  /// A holder that merely claims, in its own environment, to be a supervisord program.
+  @Test func selfReportedManagerIsQuotedAndMarked() throws {
+    let hostile = "api && rm -rf ~ #"
+    let holder = try Holder(["tcp:127.0.0.1:0"], environment: ["SUPERVISOR_PROCESS_NAME": hostile])
+    defer { holder.stop() }
+    let result = try portctl("why", "\(holder.port)", "--json")
+    #expect(result.status == 0)
+    let manager = try #require(try managers(result).first)
+    #expect(manager["kind"] as? String == "supervisord")
+    #expect(manager["name"] as? String == hostile)
+    #expect(manager["stop"] as? String == "supervisorctl stop 'api && rm -rf ~ #'")
+    #expect(manager["evidence"] as? String == "environment")
+    #expect(manager["selfReported"] as? Bool == true)
+    let text = try portctl("why", "\(holder.port)")
+    #expect(text.stdout.contains("managed by  the supervisord program api && rm -rf ~ #, which supervisord restarts"))
+    #expect(text.stdout.contains("stop with   supervisorctl stop 'api && rm -rf ~ #'\n"))
+    #expect(
+      text.stdout.contains(
+        "evidence    self-reported: only the process's own environment says so, and any process can set that"))
+    let who = try portctl("who", "\(holder.port)")
+    #expect(who.stdout.contains("(self-reported: only the process's own environment says so"))
+    #expect(who.stdout.contains("stop it with: supervisorctl stop 'api && rm -rf ~ #'"))
+  }
+
   @Test func freePortAndBadInput() throws {
-    let port = try unusedPort()
+    let port = try portFreeOnEveryAddress()
     let result = try portctl("why", "\(port)")
     #expect(result.status == 1)
     #expect(result.stdout == "nothing listening on \(port)\n")

@@ -25,23 +25,61 @@ public struct ProcessManager: Hashable, Sendable {
     public static let windowsService = Kind(rawValue: "windows-service")
   }
 
+  /// How a manager claim was established: what portctl read to make it.
+  public struct Evidence: Hashable, Sendable, RawRepresentable, CustomStringConvertible {
+    public var rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+    public var description: String { rawValue }
+
+    /// Only the holder's own environment (`SUPERVISOR_PROCESS_NAME`, `pm_id`, `TMUX`, `STY`):
+    /// any process can set these about itself, so they are not proof.
+    public static let environment = Evidence(rawValue: "environment")
+    /// Only the holder's own command line, which any process can set about itself.
+    public static let commandLine = Evidence(rawValue: "command-line")
+    /// An ancestor of the holder (the supervising process itself, or its command line).
+    public static let ancestor = Evidence(rawValue: "ancestor")
+    /// The holder's control group, which the kernel keeps and the process cannot rename.
+    public static let controlGroup = Evidence(rawValue: "control-group")
+    /// The operating system's own service table (Windows `tasklist /SVC`).
+    public static let serviceTable = Evidence(rawValue: "service-table")
+
+    /// True when the claim rests only on what the holder says about itself.
+    public var isSelfReported: Bool { self == .environment || self == .commandLine }
+  }
+
   public var kind: Kind
   /// The unit, container, program, session…
   public var name: String
   /// One sentence on what it is and what it does to the holder.
   public var detail: String
-  /// The command that stops the holder properly.
+  /// The command that stops the holder properly. Every value taken from a process in it is
+  /// shell-quoted (``ShellQuoting/quote(_:)``).
   public var stop: String
+  /// What the claim rests on.
+  public var evidence: Evidence
 
-  public init(kind: Kind, name: String, detail: String, stop: String) {
+  public init(kind: Kind, name: String, detail: String, stop: String, evidence: Evidence) {
     self.kind = kind
     self.name = name
     self.detail = detail
     self.stop = stop
+    self.evidence = evidence
+  }
+
+  /// A warning when the claim rests only on what the holder says about itself; `nil` otherwise.
+  public var evidenceWarning: String? {
+    switch evidence {
+    case .environment: "self-reported: only the process's own environment says so, and any process can set that"
+    case .commandLine: "self-reported: only the process's own command line says so"
+    default: nil
+    }
   }
 
   /// `managed by …: stop it with …`, for `who`.
-  public var summary: String { "\(detail); stop it with: \(stop)" }
+  public var summary: String {
+    let warning = evidenceWarning.map { " (\($0))" } ?? ""
+    return "\(detail)\(warning); stop it with: \(stop)"
+  }
 }
 
 /// Finds the managers of a holder from its command line, its ancestors, its environment
@@ -66,14 +104,14 @@ public enum ProcessManagers {
       found.append(
         ProcessManager(
           kind: .sshForward, name: flag, detail: "an SSH port forward (\(arguments.joined(separator: " ")))",
-          stop: "close that ssh session (exit it, or kill \(holder.pid))"))
+          stop: "close that ssh session (exit it, or kill \(holder.pid))", evidence: .commandLine))
     }
     if program.hasPrefix("kubectl"), arguments.contains("port-forward") {
       found.append(
         ProcessManager(
           kind: .kubectlPortForward, name: arguments.dropFirst().joined(separator: " "),
           detail: "kubectl port-forward, forwarding to a Kubernetes pod or service",
-          stop: "press Ctrl-C in its terminal (or kill \(holder.pid))"))
+          stop: "press Ctrl-C in its terminal (or kill \(holder.pid))", evidence: .commandLine))
     }
     if program == "docker-proxy" {
       let value = { (flag: String) in
@@ -84,7 +122,8 @@ public enum ProcessManagers {
         ProcessManager(
           kind: .dockerProxy, name: target,
           detail: "Docker's proxy publishing a container port\(target.isEmpty ? "" : " (to \(target))")",
-          stop: "docker ps --filter publish=\(value("-host-port") ?? port), then docker stop NAME"))
+          stop: "docker ps --filter \(quote("publish=\(value("-host-port") ?? port)")), then docker stop NAME",
+          evidence: .commandLine))
     }
 
     // Environment set by the manager.
@@ -92,74 +131,82 @@ public enum ProcessManagers {
       if let program = environment["SUPERVISOR_PROCESS_NAME"] {
         let group = environment["SUPERVISOR_GROUP_NAME"] ?? program
         let fullName = group == program ? program : "\(group):\(program)"
-        let config = (ancestors.first { isSupervisord($0) }).flatMap(configFile)
-        let control = config.map { "supervisorctl -c \($0)" } ?? "supervisorctl"
+        let daemon = ancestors.first { isSupervisord($0) }
+        let control = daemon.flatMap(configFile).map { "supervisorctl -c \(quote($0))" } ?? "supervisorctl"
         found.append(
           ProcessManager(
             kind: .supervisord, name: fullName,
             detail: "the supervisord program \(fullName), which supervisord restarts when it exits",
-            stop: "\(control) stop \(fullName)"))
+            stop: "\(control) stop \(quote(fullName))", evidence: daemon == nil ? .environment : .ancestor))
       }
       if let id = environment["pm_id"] {
         let name = environment["name"] ?? id
+        let daemon = ancestors.contains { isPM2($0) }
         found.append(
           ProcessManager(
             kind: .pm2, name: name, detail: "the pm2 app \(name) (id \(id)), which pm2 restarts when it exits",
-            stop: "pm2 stop \(name)"))
+            stop: "pm2 stop \(quote(name))", evidence: daemon ? .ancestor : .environment))
       }
       if let tmux = environment["TMUX"], let pane = environment["TMUX_PANE"] {
         let socket = tmux.split(separator: ",").first.map(String.init) ?? ""
+        let server = ancestors.contains { $0.name.hasPrefix("tmux") }
         found.append(
           ProcessManager(
             kind: .tmux, name: pane, detail: "runs in tmux pane \(pane) (server socket \(socket))",
-            stop: "tmux send-keys -t \(pane) C-c"))
+            stop: "tmux send-keys -t \(quote(pane)) C-c", evidence: server ? .ancestor : .environment))
       }
       if let session = environment["STY"] {
+        let server = ancestors.contains { $0.name.lowercased() == "screen" }
         found.append(
           ProcessManager(
             kind: .screen, name: session, detail: "runs in the screen session \(session)",
-            stop: "screen -r \(session), then Ctrl-C (or screen -S \(session) -X quit)"))
+            stop: "screen -r \(quote(session)), then Ctrl-C (or screen -S \(quote(session)) -X quit)",
+            evidence: server ? .ancestor : .environment))
       }
     }
 
     // Ancestors that supervise.
     for ancestor in ancestors {
       let line = ancestor.displayCommand
-      if ancestor.name.hasPrefix("PM2") || line.hasPrefix("PM2 "), !found.contains(where: { $0.kind == .pm2 }) {
+      if isPM2(ancestor), !found.contains(where: { $0.kind == .pm2 }) {
         found.append(
           ProcessManager(
             kind: .pm2, name: holder.name, detail: "started by the pm2 daemon (pid \(ancestor.pid)), which restarts it",
-            stop: "pm2 list, then pm2 stop NAME"))
+            stop: "pm2 list, then pm2 stop NAME", evidence: .ancestor))
       }
       if line.contains("nodemon") {
         found.append(
           ProcessManager(
             kind: .nodemon, name: "nodemon",
             detail: "started by nodemon (pid \(ancestor.pid)), which restarts it on changes",
-            stop: "press Ctrl-C where nodemon runs (or kill \(ancestor.pid))"))
+            stop: "press Ctrl-C where nodemon runs (or kill \(ancestor.pid))", evidence: .ancestor))
       }
       for runner in ["foreman", "overmind", "honcho"]
       where ancestor.name == runner || line.contains("/\(runner) ") || line.hasPrefix("\(runner) ") {
         found.append(
           ProcessManager(
             kind: .procfileRunner, name: runner, detail: "started from a Procfile by \(runner) (pid \(ancestor.pid))",
-            stop: runner == "overmind" ? "overmind stop (or overmind quit)" : "press Ctrl-C where \(runner) runs"))
+            stop: runner == "overmind" ? "overmind stop (or overmind quit)" : "press Ctrl-C where \(runner) runs",
+            evidence: .ancestor))
       }
       if ancestor.name == "runsv", let service = argument(after: "runsv", in: line) {
         found.append(
           ProcessManager(
-            kind: .runit, name: service, detail: "the runit service \(service)", stop: "sv down \(service)"))
+            kind: .runit, name: service, detail: "the runit service \(service)", stop: "sv down \(quote(service))",
+            evidence: .ancestor))
       }
       if ancestor.name == "s6-supervise", let service = argument(after: "s6-supervise", in: line) {
         found.append(
-          ProcessManager(kind: .s6, name: service, detail: "the s6 service \(service)", stop: "s6-svc -d \(service)"))
+          ProcessManager(
+            kind: .s6, name: service, detail: "the s6 service \(service)", stop: "s6-svc -d \(quote(service))",
+            evidence: .ancestor))
       }
       if line.contains(".vscode-server") || line.contains("code-server") {
         found.append(
           ProcessManager(
             kind: .ideForward, name: "VS Code",
             detail: "started by a VS Code server (pid \(ancestor.pid)); VS Code may be forwarding this port",
-            stop: "stop it in VS Code (terminal or Ports view)"))
+            stop: "stop it in VS Code (terminal or Ports view)", evidence: .ancestor))
         break
       }
     }
@@ -170,7 +217,8 @@ public enum ProcessManagers {
       found.append(
         ProcessManager(
           kind: container.podman ? .podman : .docker, name: container.id,
-          detail: "runs in the \(tool) container \(container.id)", stop: "\(tool) stop \(container.id)"))
+          detail: "runs in the \(tool) container \(container.id)", stop: "\(tool) stop \(quote(container.id))",
+          evidence: .controlGroup))
     }
     if let unit = RespawnRisk.systemdService(holder.controlGroup), !found.contains(where: { $0.kind == .docker }) {
       let user = (holder.controlGroup ?? "").contains("/user@")
@@ -178,21 +226,36 @@ public enum ProcessManagers {
         ProcessManager(
           kind: user ? .systemdUserUnit : .systemdUnit, name: unit,
           detail: "runs in the systemd \(user ? "user " : "")service \(unit), which may restart it (Restart=)",
-          stop: user ? "systemctl --user stop \(unit)" : "systemctl stop \(unit)"))
+          stop: user ? "systemctl --user stop \(quote(unit))" : "systemctl stop \(quote(unit))",
+          evidence: .controlGroup))
     }
     if let parent = ancestors.first, parent.pid == 1, parent.name == "launchd" {
       found.append(
         ProcessManager(
           kind: .launchd, name: holder.name, detail: "started by launchd, which may start it again (KeepAlive)",
-          stop: "launchctl list | grep -i \(holder.name), then launchctl bootout gui/$(id -u)/LABEL (or system/LABEL)"))
+          stop:
+            "launchctl list | grep -i -- \(quote(holder.name)), then launchctl bootout gui/$(id -u)/LABEL (or system/LABEL)",
+          evidence: .ancestor))
     }
     for service in holder.services {
       found.append(
         ProcessManager(
           kind: .windowsService, name: service, detail: "hosts the Windows service \(service)",
-          stop: "sc stop \(service)"))
+          stop: "sc stop \(windowsQuote(service))", evidence: .serviceTable))
     }
     return found
+  }
+
+  static func quote(_ value: String) -> String { ShellQuoting.quote(value) }
+
+  /// A service name as one `cmd.exe` argument: double-quoted unless it is plain.
+  static func windowsQuote(_ value: String) -> String {
+    let plain = !value.isEmpty && value.allSatisfy { $0.isLetter || $0.isNumber || "_-.$".contains($0) }
+    return plain ? value : "\"\(value.filter { $0 != "\"" && $0 != "%" && !$0.isNewline })\""
+  }
+
+  static func isPM2(_ process: ProcessRecord) -> Bool {
+    process.name.hasPrefix("PM2") || process.displayCommand.hasPrefix("PM2 ")
   }
 
   static func isSupervisord(_ process: ProcessRecord) -> Bool {

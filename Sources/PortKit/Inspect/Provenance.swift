@@ -16,10 +16,25 @@ public struct ProvenanceReader: Sendable {
   public var source: any SystemSource
   /// For asking tmux the names of a pane; `nil` leaves the pane id.
   public var runner: (any CommandRunner)?
+  /// portctl's effective uid (`nil`: unknown, so no tmux server is asked).
+  public var effectiveUID: UInt32?
+  /// The owner of the Unix socket at a path, read without following links; `nil` when the
+  /// path is not a socket.
+  public var socketOwner: @Sendable (String) -> UInt32?
+  /// The path with its links resolved when only the given uid or root can change the
+  /// directories on the way to it (``Privileges/securePath(_:uid:)``); `nil` otherwise.
+  public var securePath: @Sendable (String, UInt32) -> String?
 
-  public init(source: any SystemSource, runner: (any CommandRunner)?) {
+  public init(
+    source: any SystemSource, runner: (any CommandRunner)?, effectiveUID: UInt32? = Privileges.effectiveUID,
+    socketOwner: @escaping @Sendable (String) -> UInt32? = { Privileges.socketOwner(atPath: $0) },
+    securePath: @escaping @Sendable (String, UInt32) -> String? = { Privileges.securePath($0, uid: $1) }
+  ) {
     self.source = source
     self.runner = runner
+    self.effectiveUID = effectiveUID
+    self.socketOwner = socketOwner
+    self.securePath = securePath
   }
 
   public func provenance(for report: PortReport) async -> [PID: Provenance] {
@@ -32,7 +47,7 @@ public struct ProvenanceReader: Sendable {
         var managers = ProcessManagers.detect(
           holder: process, ancestors: ancestry, environment: environment, socket: entry.socket)
         for index in managers.indices where managers[index].kind == .tmux {
-          managers[index] = await named(managers[index], environment: environment)
+          managers[index] = await named(managers[index], holder: process, environment: environment)
         }
         result[process.pid] = Provenance(ancestry: ancestry, managers: managers)
       }
@@ -40,24 +55,68 @@ public struct ProvenanceReader: Sendable {
     return result
   }
 
-  /// Asks the tmux server for the session, window and pane names of a pane id.
-  private func named(_ manager: ProcessManager, environment: [String: String]?) async -> ProcessManager {
-    guard let runner, let socket = environment?["TMUX"]?.split(separator: ",").first else { return manager }
+  /// The socket path to give tmux for the server named in a holder's environment, or why
+  /// that server may not be asked.
+  ///
+  /// A tmux client obeys its server (a server can tell it to run a shell command), and the
+  /// socket path and pane come from the holder's own environment. So portctl asks only a
+  /// server that runs as portctl's own user: the holder runs as portctl's effective uid, the
+  /// directories on the way to the socket can be changed only by that uid or root (so the
+  /// path cannot be swapped after the check; tmux gets it with links resolved), and the
+  /// socket (not followed if it is a link) is a socket owned by that uid.
+  public func socketToAsk(_ socket: String, holder: ProcessRecord) -> Result<String, Refusal> {
+    guard let effectiveUID else { return .failure(Refusal("portctl's own user is unknown")) }
+    guard let uid = holder.uid else { return .failure(Refusal("the holder's user is unknown")) }
+    guard uid == effectiveUID else { return .failure(Refusal("the holder runs as another user (uid \(uid))")) }
+    guard socket.hasPrefix("/") else { return .failure(Refusal("its server socket is not an absolute path")) }
+    guard let path = securePath(socket, effectiveUID) else {
+      return .failure(Refusal("another user can change a directory on the way to its server socket"))
+    }
+    guard let owner = socketOwner(path) else { return .failure(Refusal("its server socket is not a socket")) }
+    guard owner == effectiveUID else {
+      return .failure(Refusal("its server socket belongs to another user (uid \(owner))"))
+    }
+    return .success(path)
+  }
+
+  /// Why a tmux server was not asked.
+  public struct Refusal: Error, Hashable, Sendable {
+    public var reason: String
+    public init(_ reason: String) { self.reason = reason }
+  }
+
+  /// Asks the tmux server for the session, window and pane names of a pane id, when it is
+  /// safe to (see ``socketToAsk(_:holder:)``); otherwise the pane id stays, and the detail
+  /// says why it was not named.
+  private func named(_ manager: ProcessManager, holder: ProcessRecord, environment: [String: String]?) async
+    -> ProcessManager
+  {
+    guard let runner, let given = environment?["TMUX"]?.split(separator: ",").first.map(String.init) else {
+      return manager
+    }
+    let socket: String
+    switch socketToAsk(given, holder: holder) {
+    case .success(let path): socket = path
+    case .failure(let refusal):
+      var unnamed = manager
+      unnamed.detail += "; its session was not asked for: \(refusal.reason)"
+      return unnamed
+    }
     let format = "#{session_name}\t#{window_index}\t#{pane_index}\t#{window_name}"
     guard
       let output = try? await runner.run(
-        "tmux", ["-S", String(socket), "display-message", "-p", "-t", manager.name, format]),
+        "tmux", ["-S", socket, "display-message", "-p", "-t", manager.name, format]),
       output.exitCode == 0
     else { return manager }
     let fields =
       String(decoding: output.standardOutput, as: UTF8.self)
       .split(separator: "\n").first?.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) ?? []
     guard fields.count == 4 else { return manager }
-    let target = "\(fields[0]):\(fields[1]).\(fields[2])"
+    let target = ShellQuoting.quote("\(fields[0]):\(fields[1]).\(fields[2])")
     var named = manager
     named.name = fields[0]
     named.detail = "runs in the tmux session \(fields[0]), window \(fields[1]) (\(fields[3])), pane \(fields[2])"
-    named.stop = "tmux send-keys -t \(target) C-c (or tmux kill-session -t \(fields[0]))"
+    named.stop = "tmux send-keys -t \(target) C-c (or tmux kill-session -t \(ShellQuoting.quote(fields[0])))"
     return named
   }
 }

@@ -15,7 +15,7 @@ enum JSONOutput {
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
     do {
       let data = try encoder.encode(document)
-      print(String(decoding: data, as: UTF8.self))
+      print(visible(String(decoding: data, as: UTF8.self)))
     } catch {
       print(#"{"schemaVersion":1,"error":{"code":"internal","message":"could not encode the result"}}"#)
     }
@@ -70,13 +70,40 @@ enum JSONOutput {
         chunk.append(contentsOf: line)
       }
       if chunk.utf8.count >= 1 << 16 {
-        print(chunk, terminator: "")
+        print(visible(chunk), terminator: "")
         chunk = ""
       }
     }
     chunk += sockets.isEmpty ? "\n\n  " : "\n  "
     chunk.append(contentsOf: text[close...])
-    print(chunk)
+    print(visible(chunk))
+  }
+
+  /// Encoded JSON with every character ``TerminalText`` would escape, that the encoder left
+  /// raw (DEL, C1 controls, format characters such as U+202E, U+2028, U+2029), written as a
+  /// `\uXXXX` escape (a surrogate pair above U+FFFF). The strings decode to exactly the same
+  /// text; a terminal showing the document is never steered by them. (Outside strings a
+  /// JSON document is plain ASCII, so only string contents change.)
+  static func visible(_ json: String) -> String {
+    var plain = true
+    for byte in json.utf8 where byte >= 0x7F {
+      plain = false
+      break
+    }
+    if plain { return json }
+    var result = ""
+    result.reserveCapacity(json.utf8.count + 16)
+    for scalar in json.unicodeScalars {
+      guard scalar.value >= 0x7F, TerminalText.needsEscaping(scalar) else {
+        result.unicodeScalars.append(scalar)
+        continue
+      }
+      for unit in String(scalar).utf16 {
+        let hex = String(unit, radix: 16)
+        result += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+      }
+    }
+    return result
   }
 
   static func iso8601(_ epoch: Double) -> String {
@@ -270,7 +297,7 @@ struct ProcessJSON: Encodable {
     case fds, role, inheritedFrom, services, hint, ancestry, managers
   }
   enum AncestorKeys: String, CodingKey { case pid, ppid, name, command, startTime }
-  enum ManagerKeys: String, CodingKey { case kind, name, detail, stop }
+  enum ManagerKeys: String, CodingKey { case kind, name, detail, stop, evidence, selfReported }
 
   func encode(to encoder: any Encoder) throws {
     let process = holder.process
@@ -308,6 +335,8 @@ struct ProcessJSON: Encodable {
       try item.encode(manager.name, forKey: .name)
       try item.encode(manager.detail, forKey: .detail)
       try item.encode(manager.stop, forKey: .stop)
+      try item.encode(manager.evidence.rawValue, forKey: .evidence)
+      try item.encode(manager.evidence.isSelfReported, forKey: .selfReported)
     }
   }
 }

@@ -22,7 +22,8 @@ struct ListTable<Sockets: RandomAccessCollection<SocketReport>> {
   private var processes: [PID: ProcessCells] = [:]
   private var output = OutputBuffer()
 
-  /// PPID, USER, UPTIME and COMMAND of one process, with their widths.
+  /// PPID, USER, UPTIME and COMMAND of one process, with their widths. The user and command
+  /// are escaped (``TerminalText``) and measured as escaped: one line per row, always.
   private struct ProcessCells {
     var texts: [String]
     var widths: [Int]
@@ -96,8 +97,8 @@ struct ListTable<Sockets: RandomAccessCollection<SocketReport>> {
   private mutating func processCells(_ process: ProcessRecord) -> ProcessCells {
     if let known = processes[process.pid] { return known }
     let texts = [
-      "\(process.ppid)", process.user ?? process.uid.map { "\($0)" } ?? "?",
-      process.startTime.map { Durations.compact(takenAt - $0) } ?? "-", process.displayCommand,
+      "\(process.ppid)", TerminalText.escape(process.user ?? process.uid.map { "\($0)" } ?? "?"),
+      process.startTime.map { Durations.compact(takenAt - $0) } ?? "-", TerminalText.escape(process.displayCommand),
     ]
     let made = ProcessCells(texts: texts, widths: texts.map(\.unicodeScalars.count))
     processes[process.pid] = made
@@ -105,7 +106,7 @@ struct ListTable<Sockets: RandomAccessCollection<SocketReport>> {
   }
 
   private func hiddenUser(_ hidden: HiddenOwner) -> String {
-    hidden.user ?? hidden.uid.map { "\($0)" } ?? "?"
+    TerminalText.escape(hidden.user ?? hidden.uid.map { "\($0)" } ?? "?")
   }
 
   // MARK: Rows

@@ -19,7 +19,8 @@ enum ReportText {
     var notes = footnotes(report)
     for process in uniqueHolders(report) {
       if let manager = provenance[process.pid]?.managers.first {
-        notes.append("\(process.name) (pid \(process.pid)) \(manager.summary)")
+        notes.append(
+          "\(TerminalText.escape(process.name)) (pid \(process.pid)) \(TerminalText.escape(manager.summary))")
       }
     }
     let unmatched = specs.filter { spec in !report.sockets.contains { spec.matches($0.socket) } }
@@ -112,10 +113,11 @@ enum ReportText {
         for holder in holders where !hinted.contains(holder.process.pid) {
           guard let hint = HolderHints.hint(for: holder.process, socket: socket) else { continue }
           hinted.insert(holder.process.pid)
-          hints.append("\(holder.process.name) (pid \(holder.process.pid)) is \(hint)")
+          hints.append(
+            "\(TerminalText.escape(holder.process.name)) (pid \(holder.process.pid)) is \(TerminalText.escape(hint))")
         }
       case .hidden(let hidden):
-        ownership.append("\(socket.proto.rawValue) \(socket.local): \(hidden.advice)")
+        ownership.append("\(socket.proto.rawValue) \(socket.local): \(TerminalText.escape(hidden.advice))")
       case .kernel:
         ownership.append(
           "\(socket.proto.rawValue) \(socket.local): no process holds this listener; the kernel does (an in-kernel server such as nfsd)"

@@ -1,3 +1,5 @@
+import PortKit
+
 /// ANSI styling that is a no-op when colour is off. (A few escape codes do not earn a
 /// dependency that pulls all of Foundation into start-up.)
 struct Style: Sendable {
@@ -37,8 +39,16 @@ enum Tint: Sendable {
 /// so escape codes never disturb alignment. The last column is not padded.
 struct TextTable {
   struct Cell {
+    /// The text as printed: escaped (``TerminalText``), since cells carry names and command
+    /// lines other processes chose.
     var text: String
     var tint: Tint = .plain
+
+    init(text: String, tint: Tint = .plain) {
+      self.text = TerminalText.escape(text)
+      self.tint = tint
+    }
+
     /// Display width: one column per Unicode scalar (box-drawing marks included).
     var width: Int { text.unicodeScalars.count }
   }

@@ -1,4 +1,5 @@
 import Subprocess
+import SystemPackage
 
 /// What a finished tool printed and how it ended.
 public struct CommandOutput: Hashable, Sendable {
@@ -17,8 +18,26 @@ public struct CommandOutput: Hashable, Sendable {
 /// The seam through which backends run other programs (lsof, ps, netstat, tasklist, netsh,
 /// taskkill), so that their parsing and logic are tested with recorded output.
 public protocol CommandRunner: Sendable {
-  /// Runs `executable` (found through PATH) with `arguments` and collects its output.
+  /// Runs `executable` with `arguments` and collects its output. The executable is found
+  /// through PATH, except as root (see ``ToolLocation``).
   func run(_ executable: String, _ arguments: [String]) async throws(PortKitError) -> CommandOutput
+}
+
+/// Where a tool is looked up. Root never searches PATH: a directory in it that another
+/// user can write to (or `.`) would let that user choose the program root runs.
+public enum ToolLocation {
+  /// The directories searched as root, in order.
+  public static let systemDirectories = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"]
+
+  /// The full path of `name` in ``systemDirectories``; `nil` when none holds an executable
+  /// file of that name, or when `name` is not a plain name.
+  public static func systemPath(
+    of name: String, in directories: [String] = systemDirectories,
+    isExecutable: (String) -> Bool = Privileges.isExecutableFile
+  ) -> String? {
+    guard !name.isEmpty, !name.contains("/"), name != ".", name != ".." else { return nil }
+    return directories.lazy.map { "\($0)/\(name)" }.first(where: isExecutable)
+  }
 }
 
 /// Runs programs for real, through swift-subprocess.
@@ -31,9 +50,21 @@ public struct SubprocessRunner: CommandRunner {
   }
 
   public func run(_ executable: String, _ arguments: [String]) async throws(PortKitError) -> CommandOutput {
+    let program: Executable
+    if Privileges.isRoot {
+      guard let path = ToolLocation.systemPath(of: executable) else {
+        throw PortKitError(
+          .toolMissing,
+          "\(executable) was not found in \(ToolLocation.systemDirectories.joined(separator: ", ")); as root, portctl does not search PATH for it."
+        )
+      }
+      program = .path(FilePath(path))
+    } else {
+      program = .name(executable)
+    }
     do {
       let result = try await Subprocess.run(
-        .name(executable), arguments: Arguments(arguments), output: .bytes(limit: outputLimit),
+        program, arguments: Arguments(arguments), output: .bytes(limit: outputLimit),
         error: .bytes(limit: 1 << 20))
       let code: Int32? =
         switch result.terminationStatus {
