@@ -58,6 +58,14 @@ struct Portctl: AsyncParsableCommand {
           ErrorDocument(command: name, exitCode: status.rawValue, code: "usage", message: cleaned(message)))
         exit(withError: ExitCode(status.rawValue))
       }
+      if status != .success, !(error is ExitCode) {
+        // A usage error quotes the arguments, which a script may have taken from anywhere:
+        // escaped like any other text portctl did not write itself.
+        let message = fullMessage(for: error).split(separator: "\n", omittingEmptySubsequences: false)
+          .map { TerminalText.escape(String($0)) }.joined(separator: "\n")
+        Terminal.printError(message)
+        exit(withError: ExitCode(status.rawValue))
+      }
       exit(withError: error)
     }
   }

@@ -53,6 +53,19 @@ import Testing
     #expect(result.stderr.contains("(ulimit -v) is 48 MiB"), "\(result.stderr)")
   }
 
+  /// A tool's output is collected as it arrives: reserving the whole output limit up front
+  /// (64 MiB) made the lsof backend abort under a limit that leaves room for everything else.
+  @Test func toolOutputFitsATightAddressLimit() throws {
+    let holder = try Holder("tcp:127.0.0.1:0")
+    let result = try shell("ulimit -v 160000", "who \(holder.port) --backend lsof --json")
+    if result.status == 2, result.stderr.contains("Too little address space") {
+      // Many processors: the threads' stacks alone need more than this limit here.
+      return
+    }
+    #expect(result.status == 0, "\(result.status) \(result.stderr)")
+    #expect(try result.json().sockets.pids == [Int(holder.pid)])
+  }
+
   @Test func closedStandardOutputIsReportedNotSilent() throws {
     let holder = try Holder("tcp:127.0.0.1:0")
     let closed = try shell("exec >&-", "who \(holder.port)")

@@ -63,15 +63,30 @@ public struct SubprocessRunner: CommandRunner {
       program = .name(executable)
     }
     do {
+      // Collected as it arrives: a `.bytes(limit:)` output reserves its whole limit at once,
+      // which a tight `ulimit -v` cannot give.
+      let limit = outputLimit
       let result = try await Subprocess.run(
-        program, arguments: Arguments(arguments), output: .bytes(limit: outputLimit),
-        error: .bytes(limit: 1 << 20))
+        program, arguments: Arguments(arguments), input: .none, output: .sequence, error: .bytes(limit: 1 << 20)
+      ) { execution in
+        var collected: [UInt8] = []
+        for try await chunk in execution.standardOutput {
+          chunk.withUnsafeBytes { collected.append(contentsOf: $0) }
+          if collected.count > limit {
+            throw PortKitError(
+              .toolFailed, "\(executable) printed more than \(limit >> 20) MiB; portctl stopped reading it.")
+          }
+        }
+        return collected
+      }
       let code: Int32? =
         switch result.terminationStatus {
         case .exited(let code): Int32(truncatingIfNeeded: code)
         default: nil
         }
-      return CommandOutput(exitCode: code, standardOutput: result.standardOutput, standardError: result.standardError)
+      return CommandOutput(exitCode: code, standardOutput: result.closureResult, standardError: result.standardError)
+    } catch let error as PortKitError {
+      throw error
     } catch let error as SubprocessError {
       if error.code == .executableNotFound {
         throw PortKitError(.toolMissing, "\(executable) was not found on PATH; portctl needs it on this system.")
