@@ -99,6 +99,22 @@ import Testing
     #expect(failure["kind"] as? String == "address-in-use")
   }
 
+  /// A short, seeded run of the fuzz harness (fuzz/portctl_fuzz.py): adversarial specs and
+  /// options, binary explain input, tight limits, odd streams and process churn; any crash,
+  /// hang, undocumented status, malformed JSON or raw control character fails it.
+  @Test func fuzzHarnessFindsNothing() throws {
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+      .deletingLastPathComponent()
+    let script = root.appendingPathComponent("fuzz/portctl_fuzz.py").path
+    let out = FileManager.default.temporaryDirectory.appendingPathComponent("portctl-fuzz-\(getpid())").path
+    defer { try? FileManager.default.removeItem(atPath: out) }
+    let result = try run(
+      URL(fileURLWithPath: "/usr/bin/env"),
+      ["python3", script, "--portctl", Products.portctl.path, "--cases", "150", "--seed", "11", "--out", out])
+    #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+    #expect(result.stdout.contains("fuzz: 150 passed, 0 failed"), "\(result.stdout)")
+  }
+
   /// A reader that has gone away (`| head -1`) ends the output quietly, with status 2 and no
   /// signal, instead of SIGPIPE killing the process.
   @Test func readerGoneEndsQuietlyWithoutASignal() throws {
