@@ -7,8 +7,8 @@ struct Kill: AsyncParsableCommand {
     commandName: "kill",
     abstract: "Signal every process holding the port(s): graceful first, then SIGKILL.",
     discussion: """
-      Every holder of a matched socket is a target: the parent and the forked children that \
-      inherited it. Only listeners unless --all. Sends SIGTERM (or --signal), waits up to \
+      Every holder of a matched socket is a target: the parent and the children that share \
+      it. Only listeners unless --all. Sends SIGTERM (or --signal), waits up to \
       --timeout for each process to exit, then SIGKILLs the survivors. Each target is pinned \
       with a pidfd when it is found and re-checked (start time) before every signal, so a \
       reused pid is never hit.

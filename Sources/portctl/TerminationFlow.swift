@@ -226,7 +226,7 @@ struct TerminationFlow {
     var table = TextTable(headers: ["PID", "USER", "PORTS", "COMMAND"])
     for target in plan.targets {
       let ports = Set(target.sockets.map { "\($0.local.port)/\($0.proto.rawValue)" }).sorted().joined(separator: ",")
-      let pid = target.inheritedFrom == nil ? "\(target.process.pid)" : "└ \(target.process.pid)"
+      let pid = target.sharesWith == nil ? "\(target.process.pid)" : "└ \(target.process.pid)"
       table.append([
         .init(text: pid), .init(text: target.process.user ?? target.process.uid.map { "\($0)" } ?? "?"),
         .init(text: ports), .init(text: target.process.displayCommand),

@@ -56,8 +56,10 @@ enum WhyText {
           let process = holder.process
           let user = process.user ?? process.uid.map { "uid \($0)" } ?? "?"
           let uptime = process.startTime.map { ", up \(Durations.compact(report.takenAt - $0))" } ?? ""
-          let inherited = holder.inheritedFrom.map { ", inherited the socket from \($0)" } ?? ""
-          Swift.print("  \(style.bold("\(process.pid)")) \(process.displayCommand)  (\(user)\(uptime)\(inherited))")
+          let shared =
+            holder.sharesWith.map { ", shares the socket with its \(process.ppid == $0 ? "parent" : "ancestor") \($0)" }
+            ?? ""
+          Swift.print("  \(style.bold("\(process.pid)")) \(process.displayCommand)  (\(user)\(uptime)\(shared))")
           let chain = provenance[process.pid]?.ancestry ?? []
           for (index, ancestor) in chain.enumerated() {
             let label = index == 0 ? "parent" : "  ←"

@@ -129,10 +129,10 @@ final class FakeProcessControl: ProcessControl, @unchecked Sendable {
 }
 
 @Suite struct TerminationPlanTests {
-  private func holder(_ pid: PID, _ ppid: PID, inheritedFrom: PID? = nil, kernel: Bool = false) -> HolderProcess {
+  private func holder(_ pid: PID, _ ppid: PID, sharesWith: PID? = nil, kernel: Bool = false) -> HolderProcess {
     HolderProcess(
       process: ProcessRecord(pid: pid, ppid: ppid, name: "p\(pid)", isKernelThread: kernel), fds: [3],
-      inheritedFrom: inheritedFrom)
+      sharesWith: sharesWith)
   }
   private func socket(_ port: UInt16, id: UInt64, proto: TransportProtocol = .tcp) -> SocketEntry {
     SocketEntry(
@@ -143,13 +143,13 @@ final class FakeProcessControl: ProcessControl, @unchecked Sendable {
     let report = PortReport(
       sockets: [
         SocketReport(
-          socket: socket(3000, id: 1), owner: .processes([holder(10, 1), holder(11, 10, inheritedFrom: 10)])),
+          socket: socket(3000, id: 1), owner: .processes([holder(10, 1), holder(11, 10, sharesWith: 10)])),
         SocketReport(socket: socket(3000, id: 2, proto: .udp), owner: .processes([holder(10, 1)])),
       ], takenAt: 0, effectiveUID: 0)
     let plan = TerminationPlan.make(from: report, protection: ProcessProtection(selfPID: 500, ancestors: [400]))
     #expect(plan.targets.map(\.process.pid) == [10, 11])
     #expect(plan.targets[0].sockets.map(\.id) == [1, 2])
-    #expect(plan.targets[1].inheritedFrom == 10)
+    #expect(plan.targets[1].sharesWith == 10)
     #expect(plan.isUnobstructed)
   }
 

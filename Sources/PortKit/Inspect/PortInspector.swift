@@ -53,33 +53,33 @@ public enum PortInspector {
     return .hidden(HiddenOwner(uid: socket.uid, user: user, reason: reason, candidates: Array(candidates)))
   }
 
-  /// Marks which holder inherited the socket from which, and orders parents first.
+  /// Marks which holder shares the socket with which ancestor holder, and orders parents first.
   static func holders(_ visible: [(ProcessRecord, [Int32])], processes: [PID: ProcessRecord]) -> [HolderProcess] {
     let holderPIDs = Set(visible.map { $0.0.pid })
     var result = visible.map { process, fds in
       HolderProcess(
         process: process, fds: fds.sorted(),
-        inheritedFrom: nearestHolderAncestor(of: process, among: holderPIDs, processes: processes))
+        sharesWith: nearestHolderAncestor(of: process, among: holderPIDs, processes: processes))
     }
-    let inheritedCounts = result.reduce(into: [PID: Int]()) { counts, holder in
+    let descendantCounts = result.reduce(into: [PID: Int]()) { counts, holder in
       // Count every holder below each ancestor holder, not only direct children.
-      var ancestor = holder.inheritedFrom
+      var ancestor = holder.sharesWith
       var steps = 0
       while let current = ancestor, steps < holderPIDs.count {
         counts[current, default: 0] += 1
-        ancestor = result.first { $0.process.pid == current }?.inheritedFrom
+        ancestor = result.first { $0.process.pid == current }?.sharesWith
         steps += 1
       }
     }
     for index in result.indices {
-      result[index].descendantHolders = inheritedCounts[result[index].process.pid] ?? 0
+      result[index].descendantHolders = descendantCounts[result[index].process.pid] ?? 0
     }
     func depth(_ holder: HolderProcess) -> Int {
       var depth = 0
-      var ancestor = holder.inheritedFrom
+      var ancestor = holder.sharesWith
       while let current = ancestor, depth < holderPIDs.count {
         depth += 1
-        ancestor = result.first { $0.process.pid == current }?.inheritedFrom
+        ancestor = result.first { $0.process.pid == current }?.sharesWith
       }
       return depth
     }

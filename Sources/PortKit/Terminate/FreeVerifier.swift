@@ -157,7 +157,7 @@ public struct FreeVerifier: Sendable {
       switch entry.owner {
       case .processes(let holders) where holders.contains(where: { !ended.contains($0.process.pid) }):
         let fresh = holders.filter { !ended.contains($0.process.pid) }
-        let root = fresh.first { $0.inheritedFrom == nil } ?? fresh[0]
+        let root = fresh.first { $0.sharesWith == nil } ?? fresh[0]
         return Respawn(holders: fresh, supervisor: report.parents[root.process.ppid], hiddenOwner: nil)
       case .hidden(let owner):
         return Respawn(holders: [], supervisor: nil, hiddenOwner: owner)

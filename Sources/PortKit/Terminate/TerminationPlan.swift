@@ -4,8 +4,9 @@ public struct TerminationPlan: Hashable, Sendable {
   public struct Target: Hashable, Sendable {
     public var process: ProcessRecord
     public var sockets: [SocketEntry]
-    /// The holder it inherited a socket from, when it did.
-    public var inheritedFrom: PID?
+    /// The nearest ancestor holding the same socket, when one does (see
+    /// ``HolderProcess/sharesWith``).
+    public var sharesWith: PID?
   }
 
   /// A holder that must not be signalled, and why.
@@ -22,7 +23,7 @@ public struct TerminationPlan: Hashable, Sendable {
   public var kernelHeld: [SocketReport]
 
   /// Every process holding a socket in `report` becomes a target, parents before the
-  /// children that inherited the socket, each once.
+  /// descendants that share the socket, each once.
   public static func make(from report: PortReport, protection: ProcessProtection) -> TerminationPlan {
     var plan = TerminationPlan(targets: [], protected: [], hidden: [], kernelHeld: [])
     var index: [PID: Int] = [:]
@@ -41,7 +42,7 @@ public struct TerminationPlan: Hashable, Sendable {
           } else {
             index[holder.process.pid] = plan.targets.count
             plan.targets.append(
-              Target(process: holder.process, sockets: [entry.socket], inheritedFrom: holder.inheritedFrom))
+              Target(process: holder.process, sockets: [entry.socket], sharesWith: holder.sharesWith))
           }
         }
       case .hidden:

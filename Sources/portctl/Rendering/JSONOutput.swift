@@ -248,7 +248,7 @@ struct ProcessJSON: Encodable {
 
   enum CodingKeys: String, CodingKey {
     case pid, ppid, uid, user, name, command, commandLine, executable, cwd, startTime, uptimeSeconds
-    case fds, role, inheritedFrom, services, hint, ancestry, managers
+    case fds, role, sharesWith, services, hint, ancestry, managers
   }
   enum AncestorKeys: String, CodingKey { case pid, ppid, name, command, startTime }
   enum ManagerKeys: String, CodingKey { case kind, name, detail, stop }
@@ -269,7 +269,7 @@ struct ProcessJSON: Encodable {
     try container.encode(process.startTime.map { max(0, takenAt - $0) }, forKey: .uptimeSeconds)
     try container.encode(holder.fds, forKey: .fds)
     try container.encode(holder.role.rawValue, forKey: .role)
-    try container.encode(holder.inheritedFrom, forKey: .inheritedFrom)
+    try container.encode(holder.sharesWith, forKey: .sharesWith)
     try container.encode(process.services, forKey: .services)
     try container.encode(HolderHints.hint(for: process, socket: socket), forKey: .hint)
     guard withProvenance else { return }

@@ -46,7 +46,7 @@ struct TargetJSON: Encodable {
   var dryRun: Bool
 
   enum CodingKeys: String, CodingKey {
-    case pid, ppid, uid, user, name, command, ports, inheritedFrom, outcome, signals, seconds
+    case pid, ppid, uid, user, name, command, ports, sharesWith, outcome, signals, seconds
   }
 
   func encode(to encoder: any Encoder) throws {
@@ -60,7 +60,7 @@ struct TargetJSON: Encodable {
     try container.encode(process.displayCommand, forKey: .command)
     let ports = Set(target.sockets.map { "\($0.local.port)/\($0.proto.rawValue)" }).sorted()
     try container.encode(ports, forKey: .ports)
-    try container.encode(target.inheritedFrom, forKey: .inheritedFrom)
+    try container.encode(target.sharesWith, forKey: .sharesWith)
     let outcome = result?.outcome.code ?? (dryRun ? "would-signal" : "not-signalled")
     try container.encode(outcome, forKey: .outcome)
     try container.encode((result?.signalsSent ?? []).map(\.name), forKey: .signals)
