@@ -17,7 +17,8 @@ struct Kill: AsyncParsableCommand {
       never implies it). Never signals pid 0 or 1, kernel threads, portctl or its ancestors.
 
       Exit status: 0 every target is gone; 1 nothing to signal, or a target survived \
-      SIGKILL; 3 not permitted (another user's process: use sudo); 4 refused (no consent, \
+      SIGKILL; 3 not permitted (another user's process, or unseen processes may hold the \
+      socket too: use sudo); 4 refused (no consent, \
       or a protected process); 64 usage error.
       """
   )
@@ -55,7 +56,7 @@ struct Free: AsyncParsableCommand {
       plain bind works.
 
       Exit status: 0 the port binds; 1 not freed (still held, respawned, a target survived); \
-      3 not permitted (use sudo); 4 refused (no consent, or a protected process); 64 usage.
+      3 not permitted (use sudo; also when unseen processes may hold the socket too); 4 refused (no consent, or a protected process); 64 usage.
       """
   )
 

@@ -49,7 +49,18 @@ struct TerminationFlow {
       note("portctl: nothing was signalled.")
       return try finish(ExitStatus.refused)
     }
-    if !plan.hidden.isEmpty {
+    if !plan.hidden.isEmpty || !plan.partlyHidden.isEmpty {
+      for entry in plan.partlyHidden {
+        guard let unseen = entry.unseenHolders else { continue }
+        let visible = entry.owner.holders.map { "\($0.process.name) (pid \($0.process.pid))" }.joined(separator: ", ")
+        let advice =
+          unseen.reason == .needsPrivilege
+          ? "run it with sudo: sudo portctl \(command) \(entry.socket.local.port)"
+          : "stop them, or what runs them, first"
+        note(
+          "portctl: \(entry.socket.proto.rawValue) \(entry.socket.local) belongs to \(unseen.ownerDescription); portctl sees it held by \(visible), but processes of \(unseen.ownerDescription) that it cannot see or signal may hold it too, and would keep the port (a master process starting new workers); \(advice)."
+        )
+      }
       for entry in plan.hidden {
         guard case .hidden(let owner) = entry.owner else { continue }
         let advice =

@@ -78,6 +78,9 @@ enum WhyText {
             Swift.print("    note: \(process.name) is \(hint)")
           }
         }
+        if let unseen = entry.unseenHolders {
+          Swift.print("  note: \(unseen.alsoHeldAdvice)")
+        }
       case .hidden(let hidden):
         Swift.print("  \(hidden.advice)")
       case .kernel:

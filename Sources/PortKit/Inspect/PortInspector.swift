@@ -53,6 +53,25 @@ public enum PortInspector {
     return .hidden(HiddenOwner(uid: socket.uid, user: user, reason: reason, candidates: Array(candidates)))
   }
 
+  /// Processes that may hold `socket` besides its visible holders: when none of those is
+  /// of the socket's user, and processes of that user could not be inspected.
+  static func unseenHolders(of socket: SocketEntry, owner: SocketOwner, in snapshot: SystemSnapshot) -> HiddenOwner? {
+    guard case .processes(let holders) = owner, let uid = socket.uid, !snapshot.uninspectable.isEmpty,
+      !holders.contains(where: { $0.process.uid == uid })
+    else { return nil }
+    let unseen = snapshot.uninspectable.filter { $0.value == uid }.keys.sorted()
+    guard !unseen.isEmpty else { return nil }
+    let root = snapshot.effectiveUID == 0
+    let candidates =
+      root
+      ? unseen.prefix(HiddenOwner.candidateLimit).map {
+        snapshot.processes[$0] ?? ProcessRecord(pid: $0, ppid: 0, uid: uid, name: "?")
+      } : []
+    return HiddenOwner(
+      uid: uid, user: snapshot.userNames[uid], reason: root ? .notInspectable : .needsPrivilege,
+      candidates: Array(candidates))
+  }
+
   /// Marks which holder shares the socket with which ancestor holder, and orders parents first.
   static func holders(_ visible: [(ProcessRecord, [Int32])], processes: [PID: ProcessRecord]) -> [HolderProcess] {
     let holderPIDs = Set(visible.map { $0.0.pid })

@@ -21,6 +21,9 @@ public struct TerminationPlan: Hashable, Sendable {
   public var hidden: [SocketReport]
   /// Listeners that no process holds (the kernel's): nothing to signal.
   public var kernelHeld: [SocketReport]
+  /// Sockets with visible holders that processes portctl cannot see may hold too
+  /// (``SocketReport/unseenHolders``): signalling the visible ones would not free the port.
+  public var partlyHidden: [SocketReport] = []
 
   /// Every process holding a socket in `report` becomes a target, parents before the
   /// descendants that share the socket, each once.
@@ -30,6 +33,7 @@ public struct TerminationPlan: Hashable, Sendable {
     for entry in report.sockets {
       switch entry.owner {
       case .processes(let holders):
+        if entry.unseenHolders != nil { plan.partlyHidden.append(entry) }
         for holder in holders {
           if let reason = protection.refusal(for: holder.process) {
             if !plan.protected.contains(where: { $0.process.pid == holder.process.pid }) {
@@ -57,5 +61,5 @@ public struct TerminationPlan: Hashable, Sendable {
   }
 
   /// True when nothing stands in the way of signalling every target.
-  public var isUnobstructed: Bool { protected.isEmpty && hidden.isEmpty }
+  public var isUnobstructed: Bool { protected.isEmpty && hidden.isEmpty && partlyHidden.isEmpty }
 }

@@ -167,7 +167,7 @@ struct SocketJSON: Encodable {
 
   enum CodingKeys: String, CodingKey {
     case proto = "protocol", family, localAddress, localPort, addressScope, remoteAddress, remotePort
-    case state, listening, uid, id, v6Only, timer, owner, hiddenOwner, processes
+    case state, listening, uid, id, v6Only, timer, owner, hiddenOwner, unseenHolders, processes
   }
   enum TimerKeys: String, CodingKey { case kind, remainingSeconds }
   enum HiddenKeys: String, CodingKey { case uid, user, reason, advice, candidates }
@@ -203,12 +203,13 @@ struct SocketJSON: Encodable {
     case .none: ownerKind = "none"
     }
     try container.encode(ownerKind, forKey: .owner)
-    if case .hidden(let hidden) = entry.owner {
-      var nested = container.nestedContainer(keyedBy: HiddenKeys.self, forKey: .hiddenOwner)
+    func encode(_ hidden: HiddenOwner?, advice: (HiddenOwner) -> String, forKey key: CodingKeys) throws {
+      guard let hidden else { return try container.encodeNil(forKey: key) }
+      var nested = container.nestedContainer(keyedBy: HiddenKeys.self, forKey: key)
       try nested.encode(hidden.uid, forKey: .uid)
       try nested.encode(hidden.user, forKey: .user)
       try nested.encode(hidden.reason.rawValue, forKey: .reason)
-      try nested.encode(hidden.advice, forKey: .advice)
+      try nested.encode(advice(hidden), forKey: .advice)
       var candidates = nested.nestedUnkeyedContainer(forKey: .candidates)
       for candidate in hidden.candidates {
         var entry = candidates.nestedContainer(keyedBy: CandidateKeys.self)
@@ -216,9 +217,13 @@ struct SocketJSON: Encodable {
         try entry.encode(candidate.name, forKey: .name)
         try entry.encode(candidate.displayCommand, forKey: .command)
       }
+    }
+    if case .hidden(let hidden) = entry.owner {
+      try encode(hidden, advice: \.advice, forKey: .hiddenOwner)
     } else {
       try container.encodeNil(forKey: .hiddenOwner)
     }
+    try encode(entry.unseenHolders, advice: \.alsoHeldAdvice, forKey: .unseenHolders)
     try container.encode(
       entry.owner.holders.map {
         ProcessJSON(

@@ -113,6 +113,9 @@ enum ReportText {
             families[family, default: (order, 0)].sockets += 1
           }
         }
+        if let unseen = entry.unseenHolders {
+          ownership.append("\(socket.proto.rawValue) \(socket.local): \(unseen.alsoHeldAdvice)")
+        }
         for holder in holders where !hinted.contains(holder.process.pid) {
           guard let hint = HolderHints.hint(for: holder.process, socket: socket) else { continue }
           hinted.insert(holder.process.pid)

@@ -29,7 +29,8 @@ struct TerminationDocument: Encodable {
     let targets = (plan?.targets ?? []).map { TargetJSON(target: $0, result: outcomes[$0.process.pid], dryRun: dryRun) }
     try container.encode(targets, forKey: .targets)
     try container.encode((plan?.protected ?? []).map(ProtectedJSON.init), forKey: .protected)
-    try container.encode((plan?.hidden ?? []).map { SocketJSON($0, takenAt: 0) }, forKey: .hidden)
+    let hidden = (plan?.hidden ?? []) + (plan?.partlyHidden ?? [])
+    try container.encode(hidden.map { SocketJSON($0, takenAt: 0) }, forKey: .hidden)
     try container.encode(respawnRisks, forKey: .respawnRisks)
     try container.encode((ports ?? []).map(PortResultJSON.init), forKey: .ports)
     if command == "free" {

@@ -375,6 +375,18 @@ public struct LinuxSystemSource: SystemSource {
       hiddenUIDs.insert(uid)
       if userNames[uid] == nil, let name = names.name(uid) { userNames[uid] = name }
     }
+    // A socket whose visible holders are all of other users than the socket's, while
+    // processes of the socket's user could not be inspected: they may hold it too.
+    let unseenUIDs = Set(uninspectable.values.lazy.compactMap { $0 })
+    if !unseenUIDs.isEmpty {
+      for socket in sockets where socket.id != 0 {
+        guard let uid = socket.uid, unseenUIDs.contains(uid), !hiddenUIDs.contains(uid),
+          let holders = references[socket.id], !holders.contains(where: { processes[$0.pid]?.uid == uid })
+        else { continue }
+        hiddenUIDs.insert(uid)
+        if userNames[uid] == nil, let name = names.name(uid) { userNames[uid] = name }
+      }
+    }
     // Name the processes that could be a hidden owner: those of the socket's user that
     // could not be inspected (stat and cmdline stay readable), a few at most.
     let candidates =
