@@ -24,6 +24,7 @@
 //     --thread-table    a thread unshares its descriptor table (unshare(CLONE_FILES)) and the
 //                       main thread closes its copies: only that thread's table holds the sockets
 //     --main-exits      the main thread exits (pthread_exit) and another thread holds the sockets
+//     --close-on-usr1   close every socket on SIGUSR1 and keep running (a holder letting go)
 //     --run CMD ARG…    after setup, run CMD as a child ("{port}" in ARG is the first port), with
 //                       the sockets not inherited; exit with its status. Must come last.
 //
@@ -75,6 +76,7 @@ var handoff: UInt32 = 0
 var churn = 0
 var threadTable = false
 var mainExits = false
+var closeOnUSR1 = false
 
 var arguments = CommandLine.arguments.dropFirst()
 while let argument = arguments.popFirst() {
@@ -92,6 +94,7 @@ while let argument = arguments.popFirst() {
     respawnDelay = delay
   case "--thread-table": threadTable = true
   case "--main-exits": mainExits = true
+  case "--close-on-usr1": closeOnUSR1 = true
   case "--handoff":
     guard let interval = arguments.popFirst().flatMap({ UInt32($0) }), interval > 0 else {
       fail("--handoff takes milliseconds")
@@ -381,6 +384,15 @@ nonisolated(unsafe) var threadReady: [Int32] = [0, 0]
 func startThread(_ body: @escaping @convention(c) (UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer?) {
   var thread = pthread_t()
   if pthread_create(&thread, nil, body, nil) != 0 { fail("pthread_create failed") }
+}
+
+/// The sockets SIGUSR1 closes (with --close-on-usr1).
+nonisolated(unsafe) var socketsToClose: [Int32] = []
+if closeOnUSR1 {
+  socketsToClose = held
+  signal(SIGUSR1) { _ in
+    for fd in socketsToClose { close(fd) }
+  }
 }
 
 if threadTable || mainExits {

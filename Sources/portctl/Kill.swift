@@ -10,8 +10,9 @@ struct Kill: AsyncParsableCommand {
       Every holder of a matched socket is a target: the parent and the children that share \
       it. Only listeners unless --all. Sends SIGTERM (or --signal), waits up to \
       --timeout for each process to exit, then SIGKILLs the survivors. Each target is pinned \
-      with a pidfd when it is found and re-checked (start time) before every signal, so a \
-      reused pid is never hit.
+      with a pidfd when it is found (before the prompt) and re-checked (start time) before \
+      every signal, so a reused pid is never hit; one that no longer holds the port right \
+      before the first signal is not signalled.
 
       Asks on a terminal (default No). Without a terminal it refuses unless --yes (--json \
       never implies it). Never signals pid 0 or 1, kernel threads, portctl or its ancestors.

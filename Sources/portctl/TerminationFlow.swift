@@ -16,6 +16,8 @@ struct TerminationFlow {
   let backend: Backend
   let control: any ProcessControl
   var document: TerminationDocument
+  /// When the first signal went out, in clock ticks since boot (where known).
+  var signalledAt: UInt64?
 
   init(
     command: String, specs: [PortSpec], termination: TerminationOptions, selection: SocketSelectionOptions,
@@ -96,10 +98,22 @@ struct TerminationFlow {
       return try finish(ExitStatus.success)
     }
 
-    guard try consent(plan) else { return try finish(ExitStatus.refused) }
+    // Pinned now, before the question: whatever happens while it waits, a signal can only
+    // reach the processes listed in it.
+    let terminator = Terminator(control: control)
+    let pinned = await terminator.pin(plan.targets.map(\.process))
+    guard try consent(plan) else {
+      await terminator.release(pinned)
+      return try finish(ExitStatus.refused)
+    }
 
-    let results = await Terminator(control: control).terminate(
-      plan.targets.map(\.process), request: termination.request)
+    // Right before signalling, each target must still hold the port: one that let go of it
+    // (closed it, or handed it to a successor) is not signalled.
+    let (query, backend) = (query, backend)
+    signalledAt = await control.clockTicks()
+    let results = await terminator.terminate(
+      pinned, request: termination.request,
+      stillHolding: { _ in await Self.currentTargets(query: query, backend: backend, protection: protection) })
     document.results = results
     if !output.json && !output.quiet {
       for line in resultTable(results, plan: plan).render(style: .standardOutput) { print(line) }
@@ -114,9 +128,19 @@ struct TerminationFlow {
       return try finish(ExitStatus.notPermitted)
     }
     guard let verify else {
-      return try finish(results.allSatisfy(\.outcome.isGone) ? ExitStatus.success : ExitStatus.negative)
+      return try finish(results.allSatisfy(\.outcome.letGoOfPort) ? ExitStatus.success : ExitStatus.negative)
     }
     return try await verifyPorts(verify, plan: plan, report: report, ended: Set(results.map(\.process.pid)))
+  }
+
+  /// The pids that would be targets now: the holders of the asked sockets, read again.
+  /// `nil` when the system cannot be read.
+  static func currentTargets(query: SocketQuery, backend: Backend, protection: ProcessProtection) async -> Set<PID>? {
+    guard let source = try? SystemSources.source(backend), let snapshot = try? await source.snapshot(for: query) else {
+      return nil
+    }
+    let plan = TerminationPlan.make(from: PortInspector.report(from: snapshot, query: query), protection: protection)
+    return Set(plan.targets.map(\.process.pid))
   }
 
   // MARK: - free's verification
@@ -145,7 +169,8 @@ struct TerminationFlow {
     let window = risks.isEmpty ? Duration.zero : verification.respawnWindow
     let verifier = FreeVerifier(source: source, probe: probe)
     let results = await verifier.verify(
-      items, ended: ended, respawnWindow: window, drainTimeWait: verification.drainTimeWait)
+      items, ended: ended, respawnWindow: window, drainTimeWait: verification.drainTimeWait,
+      signalledAt: signalledAt)
     document.ports = results
     if !output.json && !output.quiet {
       // A respawn: say how to stop the holder through what restarts it.
@@ -158,7 +183,7 @@ struct TerminationFlow {
         print(PortVerdictText.line(result, manager: manager))
       }
     }
-    let freed = results.allSatisfy(\.isFree) && (document.results ?? []).allSatisfy(\.outcome.isGone)
+    let freed = results.allSatisfy(\.isFree) && (document.results ?? []).allSatisfy(\.outcome.letGoOfPort)
     try finish(freed ? ExitStatus.success : ExitStatus.negative)
   }
 
@@ -255,7 +280,7 @@ struct TerminationFlow {
         .init(text: result.process.user ?? result.process.uid.map { "\($0)" } ?? "?"),
         .init(
           text: OutcomeText.describe(result, timeout: termination.timeout.duration),
-          tint: result.outcome.isGone ? .green : .red),
+          tint: result.outcome.letGoOfPort ? .green : .red),
       ])
     }
     return table
@@ -272,6 +297,7 @@ enum OutcomeText {
         : "killed with SIGKILL (\(milliseconds(seconds)))"
     case .alreadyGone: "already gone"
     case .replaced: "not signalled: its pid now names another process"
+    case .releasedPort: "not signalled: it no longer held the port"
     case .notPermitted: "not permitted (use sudo)"
     case .survived: "still running after SIGKILL (uninterruptible sleep?)"
     }
@@ -322,12 +348,13 @@ enum PortVerdictText {
       let first =
         respawn.holders.first.map { "\($0.process.name) (pid \($0.process.pid): \($0.process.displayCommand))" }
         ?? "a new process"
+      let running = respawn.alreadyRunning ? ", which was already running before portctl signalled" : ""
       let supervisor =
         respawn.supervisor.map {
           "; its parent \($0.name) (pid \($0.pid): \($0.displayCommand)) is the likely supervisor: stop it there, killing again will not help"
         } ?? ""
       let stop = manager.map { "\n  it \($0.detail); stop it with: \($0.stop)" } ?? ""
-      return "\(port) is NOT free: taken again by \(first)\(supervisor)\(stop)"
+      return "\(port) is NOT free: taken again by \(first)\(running)\(supervisor)\(stop)"
     }
   }
 }

@@ -275,3 +275,84 @@ final class FakeProcessControl: ProcessControl, @unchecked Sendable {
     #expect(results[0].respawn?.holders.map(\.process.pid) == [77])
   }
 }
+
+@Suite struct PinnedTerminationTests {
+  private func record(_ pid: PID, ticks: UInt64) -> ProcessRecord {
+    ProcessRecord(pid: pid, ppid: 1, uid: 1000, name: "server", startTicks: ticks)
+  }
+
+  /// Pinned when found; right before the signal, 43 no longer holds the port: it is not
+  /// signalled and is reported as having let go; 42 still holds it and is ended.
+  @Test func targetThatLetGoBeforeTheSignalIsSkipped() async {
+    let control = FakeProcessControl([42: .init(startTicks: 1), 43: .init(startTicks: 2)])
+    let terminator = Terminator(control: control)
+    let pinned = await terminator.pin([record(42, ticks: 1), record(43, ticks: 2)])
+    #expect(pinned.pinnedPIDs == [42, 43])
+    let results = await terminator.terminate(pinned, request: TerminationRequest(), stillHolding: { _ in [42] })
+    #expect(results.map(\.outcome) == [.exited(after: .terminate, seconds: 0.001), .releasedPort])
+    #expect(control.delivered.map(\.0) == [42])
+    #expect(results[1].signalsSent.isEmpty)
+    #expect(results.allSatisfy { $0.outcome.letGoOfPort })
+  }
+
+  /// When who holds the port cannot be read again, every pinned target is signalled, as
+  /// consented.
+  @Test func unknownHoldersSignalEveryTarget() async {
+    let control = FakeProcessControl([42: .init(startTicks: 1)])
+    let terminator = Terminator(control: control)
+    let pinned = await terminator.pin([record(42, ticks: 1)])
+    let results = await terminator.terminate(pinned, request: TerminationRequest(), stillHolding: { _ in nil })
+    #expect(results.first?.outcome == .exited(after: .terminate, seconds: 0.001))
+  }
+
+  /// A pid reused after pinning (between the prompt and the answer) is never signalled.
+  @Test func pidReusedAfterPinningIsNotSignalled() async {
+    let control = FakeProcessControl([42: .init(startTicks: 1)])
+    let terminator = Terminator(control: control)
+    let pinned = await terminator.pin([record(42, ticks: 1)])
+    control.replace(42, with: .init(startTicks: 9))
+    let results = await terminator.terminate(pinned, request: TerminationRequest(), stillHolding: { $0 })
+    #expect(control.delivered.isEmpty)
+    #expect(results.first?.signalsSent == [])
+  }
+}
+
+@Suite struct RespawnSupervisorTests {
+  private func report(holder: ProcessRecord, parent: ProcessRecord) -> PortReport {
+    let socket = SocketEntry(
+      proto: .tcp, local: Endpoint(address: .loopbackV4, port: 3000), state: .listen, uid: 1000, id: 9)
+    return PortReport(
+      sockets: [SocketReport(socket: socket, owner: .processes([HolderProcess(process: holder, fds: [3])]))],
+      takenAt: 0, effectiveUID: 1000, parents: [parent.pid: parent])
+  }
+
+  /// A new holder whose parent is init (an orphan, or a daemon that double-forked): init is
+  /// not named as its supervisor.
+  @Test func initIsNeverTheSupervisor() {
+    let holder = ProcessRecord(pid: 70, ppid: 1, uid: 1000, name: "server", startTicks: 500)
+    let initProcess = ProcessRecord(pid: 1, ppid: 0, uid: 0, name: "systemd")
+    let respawn = FreeVerifier.respawn(in: report(holder: holder, parent: initProcess), ended: [60], signalledAt: 400)
+    #expect(respawn?.holders.map(\.process.pid) == [70])
+    #expect(respawn?.supervisor == nil)
+    #expect(respawn?.alreadyRunning == false)
+  }
+
+  /// A holder that was running before the first signal took the port over; nothing restarted
+  /// it, so its parent (which may only have adopted it) is not named either.
+  @Test func holderRunningBeforeTheSignalHasNoSupervisor() {
+    let holder = ProcessRecord(pid: 70, ppid: 50, uid: 1000, name: "server", startTicks: 300)
+    let parent = ProcessRecord(pid: 50, ppid: 1, uid: 1000, name: "subreaper")
+    let respawn = FreeVerifier.respawn(in: report(holder: holder, parent: parent), ended: [60], signalledAt: 400)
+    #expect(respawn?.supervisor == nil)
+    #expect(respawn?.alreadyRunning == true)
+  }
+
+  /// Started after the signal by a live parent: that parent is the likely supervisor.
+  @Test func holderStartedAfterTheSignalNamesItsParent() {
+    let holder = ProcessRecord(pid: 70, ppid: 50, uid: 1000, name: "server", startTicks: 450)
+    let parent = ProcessRecord(pid: 50, ppid: 1, uid: 1000, name: "supervisord")
+    let respawn = FreeVerifier.respawn(in: report(holder: holder, parent: parent), ended: [60], signalledAt: 400)
+    #expect(respawn?.supervisor?.pid == 50)
+    #expect(respawn?.alreadyRunning == false)
+  }
+}

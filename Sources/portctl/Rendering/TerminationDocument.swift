@@ -99,7 +99,7 @@ struct PortResultJSON: Encodable {
     case proto = "protocol", port, verdict, free, binds, plainBindable, timeWait, timeWaitSeconds, stillHeldBy
     case respawn
   }
-  enum RespawnKeys: String, CodingKey { case pids, command, supervisor, hiddenOwner }
+  enum RespawnKeys: String, CodingKey { case pids, command, supervisor, alreadyRunning, hiddenOwner }
   enum ProcessKeys: String, CodingKey { case pid, name, command }
   enum HiddenKeys: String, CodingKey { case uid, user }
 
@@ -129,6 +129,7 @@ struct PortResultJSON: Encodable {
       } else {
         try nested.encodeNil(forKey: .supervisor)
       }
+      try nested.encode(respawn.alreadyRunning, forKey: .alreadyRunning)
       if let hidden = respawn.hiddenOwner {
         var owner = nested.nestedContainer(keyedBy: HiddenKeys.self, forKey: .hiddenOwner)
         try owner.encode(hidden.uid, forKey: .uid)

@@ -74,6 +74,14 @@ public struct LinuxProcessControl: ProcessControl {
     return exited
   }
 
+  /// Clock ticks since boot (CLOCK_BOOTTIME, the clock of `stat`'s start time).
+  public func clockTicks() async -> UInt64? {
+    var now = timespec()
+    guard clock_gettime(CLOCK_BOOTTIME, &now) == 0 else { return nil }
+    let seconds = Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
+    return UInt64(seconds * Syscalls.clockTicksPerSecond)
+  }
+
   public func release(_ handle: ProcessHandle) async {
     if handle.descriptor >= 0 { close(handle.descriptor) }
   }
