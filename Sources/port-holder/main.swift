@@ -24,6 +24,8 @@
 //     --thread-table    a thread unshares its descriptor table (unshare(CLONE_FILES)) and the
 //                       main thread closes its copies: only that thread's table holds the sockets
 //     --main-exits      the main thread exits (pthread_exit) and another thread holds the sockets
+//     --connect-to PORT a client: each TCP socket is bound (not listening) and connected to
+//                       PORT on the loopback address of its family; ports= are its local ports
 //     --close-on-usr1   close every socket on SIGUSR1 and keep running (a holder letting go)
 //     --run CMD ARG…    after setup, run CMD as a child ("{port}" in ARG is the first port), with
 //                       the sockets not inherited; exit with its status. Must come last.
@@ -77,6 +79,7 @@ var churn = 0
 var threadTable = false
 var mainExits = false
 var closeOnUSR1 = false
+var connectTo: UInt16?
 
 var arguments = CommandLine.arguments.dropFirst()
 while let argument = arguments.popFirst() {
@@ -95,6 +98,9 @@ while let argument = arguments.popFirst() {
   case "--thread-table": threadTable = true
   case "--main-exits": mainExits = true
   case "--close-on-usr1": closeOnUSR1 = true
+  case "--connect-to":
+    guard let port = arguments.popFirst().flatMap({ UInt16($0) }) else { fail("--connect-to takes a port") }
+    connectTo = port
   case "--handoff":
     guard let interval = arguments.popFirst().flatMap({ UInt32($0) }), interval > 0 else {
       fail("--handoff takes milliseconds")
@@ -226,7 +232,12 @@ func withSocketAddress<T>(
   }
   let result = withSocketAddress(request.family, request.address, request.port) { bind(fd, $0, $1) }
   check(result, "bind \(request.address) port \(request.port)")
-  if request.tcp { check(listen(fd, 128), "listen") }
+  if request.tcp, let connectTo {
+    let loopback = request.family == AF_INET6 ? "::1" : "127.0.0.1"
+    check(withSocketAddress(request.family, loopback, connectTo) { connect(fd, $0, $1) }, "connect")
+  } else if request.tcp {
+    check(listen(fd, 128), "listen")
+  }
   var storage = sockaddr_storage()
   var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
   let named = withUnsafeMutablePointer(to: &storage) {

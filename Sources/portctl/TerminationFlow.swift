@@ -40,8 +40,17 @@ struct TerminationFlow {
   mutating func run(verify: Verification?) async throws {
     let report = try await Inspection.report(for: query, command: command, output: output, backend: backend)
     let protection = ProcessProtection(chain: await control.selfAndAncestors())
-    let plan = TerminationPlan.make(from: report, protection: protection)
+    let peerListeners = await Self.peerListeners(of: report, query: query, backend: backend)
+    let plan = TerminationPlan.make(from: report, protection: protection, peerListeners: peerListeners)
     document.plan = plan
+    for entry in plan.clients {
+      let remote = entry.socket.remote.map { " to \($0)" } ?? ""
+      let holders = entry.owner.holders.map { "\($0.process.name) (pid \($0.process.pid))" }.joined(separator: ", ")
+      let by = holders.isEmpty ? "" : " of \(holders)"
+      note(
+        "portctl: not a target: \(entry.socket.proto.rawValue) \(entry.socket.local)\(remote)\(by) is a connection made from port \(entry.socket.local.port), not one a server there accepted."
+      )
+    }
     document.parents = report.parents
 
     if !plan.protected.isEmpty {
@@ -113,7 +122,10 @@ struct TerminationFlow {
     signalledAt = await control.clockTicks()
     let results = await terminator.terminate(
       pinned, request: termination.request,
-      stillHolding: { _ in await Self.currentTargets(query: query, backend: backend, protection: protection) })
+      stillHolding: { _ in
+        await Self.currentTargets(
+          query: query, backend: backend, protection: protection, peerListeners: peerListeners)
+      })
     document.results = results
     if !output.json && !output.quiet {
       for line in resultTable(results, plan: plan).render(style: .standardOutput) { print(line) }
@@ -135,12 +147,30 @@ struct TerminationFlow {
 
   /// The pids that would be targets now: the holders of the asked sockets, read again.
   /// `nil` when the system cannot be read.
-  static func currentTargets(query: SocketQuery, backend: Backend, protection: ProcessProtection) async -> Set<PID>? {
+  static func currentTargets(
+    query: SocketQuery, backend: Backend, protection: ProcessProtection, peerListeners: [SocketEntry]
+  ) async -> Set<PID>? {
     guard let source = try? SystemSources.source(backend), let snapshot = try? await source.snapshot(for: query) else {
       return nil
     }
-    let plan = TerminationPlan.make(from: PortInspector.report(from: snapshot, query: query), protection: protection)
+    let plan = TerminationPlan.make(
+      from: PortInspector.report(from: snapshot, query: query), protection: protection, peerListeners: peerListeners)
     return Set(plan.targets.map(\.process.pid))
+  }
+
+  /// With `--all`: this host's listeners on the ports the report's connections lead to, so
+  /// that a connection made to one of them counts as a client, not a target.
+  static func peerListeners(of report: PortReport, query: SocketQuery, backend: Backend) async -> [SocketEntry] {
+    guard !query.listenersOnly else { return [] }
+    var ports: [TransportProtocol: Set<UInt16>] = [:]
+    for entry in report.sockets where !entry.socket.isListener && entry.owner.holdsPort {
+      if let remote = entry.socket.remote { ports[entry.socket.proto, default: []].insert(remote.port) }
+    }
+    guard !ports.isEmpty, let source = try? SystemSources.source(backend) else { return [] }
+    let specs = ports.flatMap { proto, ports in ports.map { PortSpec(ports: $0...$0, proto: proto) } }
+    let peers = SocketQuery(specs: specs, protocols: Set(ports.keys), listenersOnly: true, detail: .summary)
+    guard let snapshot = try? await source.snapshot(for: peers) else { return [] }
+    return snapshot.sockets.filter { $0.isListener && peers.matches($0) }
   }
 
   // MARK: - free's verification

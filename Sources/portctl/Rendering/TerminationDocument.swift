@@ -13,7 +13,8 @@ struct TerminationDocument: Encodable {
   var ports: [FreeVerifier.PortResult]?
 
   enum CodingKeys: String, CodingKey {
-    case schemaVersion, command, exitCode, error, dryRun, consent, targets, protected, hidden, respawnRisks, ports
+    case schemaVersion, command, exitCode, error, dryRun, consent, targets, protected, hidden, clients, respawnRisks
+    case ports
     case freed
   }
 
@@ -31,6 +32,7 @@ struct TerminationDocument: Encodable {
     try container.encode((plan?.protected ?? []).map(ProtectedJSON.init), forKey: .protected)
     let hidden = (plan?.hidden ?? []) + (plan?.partlyHidden ?? [])
     try container.encode(hidden.map { SocketJSON($0, takenAt: 0) }, forKey: .hidden)
+    try container.encode((plan?.clients ?? []).map { SocketJSON($0, takenAt: 0) }, forKey: .clients)
     try container.encode(respawnRisks, forKey: .respawnRisks)
     try container.encode((ports ?? []).map(PortResultJSON.init), forKey: .ports)
     if command == "free" {
