@@ -8,7 +8,8 @@ struct Kill: AsyncParsableCommand {
     abstract: "Signal every process holding the port(s): graceful first, then SIGKILL.",
     discussion: """
       Every holder of a matched socket is a target: the parent and the children that share \
-      it. Only listeners unless --all. Sends SIGTERM (or --signal), waits up to \
+      it. Only listeners unless --all, which adds the connections accepted on the port (never \
+      a client that connected elsewhere from it). Sends SIGTERM (or --signal), waits up to \
       --timeout for each process to exit, then SIGKILLs the survivors. Each target is pinned \
       with a pidfd when it is found (before the prompt) and re-checked (start time) before \
       every signal, so a reused pid is never hit; one that no longer holds the port right \
