@@ -21,14 +21,15 @@ import Testing
     let server = try Holder("--self-connect", "tcp:127.0.0.1:\(port)")
     defer { server.stop() }
 
-    let dryRun = try portctl("kill", "\(port)", "--all", "--dry-run", "--json")
+    let dryRun = try portctl("kill", "127.0.0.1:\(port)", "127.0.0.2:\(port)", "--all", "--dry-run", "--json")
     #expect(dryRun.status == 0, "\(dryRun.stdout) \(dryRun.stderr)")
     #expect(try targets(dryRun) == [Int(server.pid)])
     let clients = try #require(try dryRun.json()["clients"] as? [[String: Any]])
     #expect(clients.compactMap { $0["localAddress"] as? String } == ["127.0.0.2"])
     #expect(dryRun.stderr.contains("not a target: tcp 127.0.0.2:\(port) to 127.0.0.1:\(elsewhere.port)"))
 
-    let free = try portctl("free", "\(port)", "--all", "--yes", "--respawn-window", "0", "--json")
+    let free = try portctl(
+      "free", "127.0.0.1:\(port)", "127.0.0.2:\(port)", "--all", "--yes", "--respawn-window", "0", "--json")
     #expect(try targets(free) == [Int(server.pid)], "\(free.stdout)")
     server.process.waitUntilExit()
     #expect(!isAlive(server.pid))
@@ -59,7 +60,7 @@ import Testing
     // The child socat forked for the connection.
     var child: Int32?
     for _ in 0..<200 {
-      let listed = try portctl("who", "\(port)", "--all", "--json")
+      let listed = try portctl("who", "127.0.0.1:\(port)", "--all", "--json")
       child = listed.sockets(listening: false).pids.first { $0 != Int(socat) }.map(Int32.init)
       if child != nil { break }
       usleep(10_000)
@@ -67,14 +68,14 @@ import Testing
     let accepted = try #require(child, "socat did not fork a child for the connection")
     defer { kill(accepted, SIGKILL) }
 
-    let withListener = try portctl("kill", "\(port)", "--all", "--dry-run", "--json")
+    let withListener = try portctl("kill", "127.0.0.1:\(port)", "127.0.0.2:\(port)", "--all", "--dry-run", "--json")
     #expect(Set(try targets(withListener)).isSuperset(of: [Int(socat), Int(accepted)]), "\(withListener.stdout)")
     #expect(!(try targets(withListener)).contains(Int(client.pid)))
 
     kill(socat, SIGKILL)
     var status: Int32 = 0
     waitpid(socat, &status, 0)
-    let withoutListener = try portctl("kill", "\(port)", "--all", "--dry-run", "--json")
+    let withoutListener = try portctl("kill", "127.0.0.1:\(port)", "127.0.0.2:\(port)", "--all", "--dry-run", "--json")
     #expect(try targets(withoutListener).contains(Int(accepted)), "\(withoutListener.stdout)")
     #expect(!(try targets(withoutListener)).contains(Int(client.pid)))
   }

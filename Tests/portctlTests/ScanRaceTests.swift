@@ -13,7 +13,7 @@ import Testing
     defer { holder.stop() }
     var hidden = 0
     for _ in 0..<40 {
-      let result = try portctl("who", "\(holder.port)", "--json")
+      let result = try portctl("who", "127.0.0.1:\(holder.port)", "--json")
       #expect(result.status == 0, "\(result.stdout) \(result.stderr)")
       let document = try result.json()
       #expect(document["held"] as? Bool == true)
@@ -34,16 +34,17 @@ import Testing
     defer { holder.stop() }
     var phantoms = 0
     for _ in 0..<10 {
-      let who = try portctl("who", "\(holder.port)", "--json")
+      let who = try portctl("who", "127.0.0.1:\(holder.port)", "--json")
       #expect(who.status == 0, "\(who.stderr)")
       phantoms += try who.json().sockets.filter { $0["owner"] as? String == "hidden" }.count
       #expect(try who.json().sockets.pids.contains(Int(holder.pid)))
       let list = try portctl("list", "--tcp", "--json")
       #expect(list.status == 0, "\(list.stderr)")
       phantoms += try list.json().sockets.filter {
-        $0["localPort"] as? Int == Int(holder.port) && $0["owner"] as? String == "hidden"
+        $0["localPort"] as? Int == Int(holder.port) && $0["localAddress"] as? String == "127.0.0.1"
+          && $0["owner"] as? String == "hidden"
       }.count
-      let kill = try portctl("kill", "\(holder.port)", "--dry-run", "--json")
+      let kill = try portctl("kill", "127.0.0.1:\(holder.port)", "--dry-run", "--json")
       #expect(kill.status == 0, "\(kill.stdout) \(kill.stderr)")
       #expect((try kill.json()["hidden"] as? [Any])?.isEmpty == true)
     }
@@ -54,12 +55,12 @@ import Testing
   @Test func socketInAThreadsOwnTableIsFound() throws {
     let holder = try Holder("--thread-table", "tcp:127.0.0.1:0")
     defer { holder.stop() }
-    let who = try portctl("who", "\(holder.port)", "--json")
+    let who = try portctl("who", "127.0.0.1:\(holder.port)", "--json")
     #expect(who.status == 0)
     let socket = try #require(try who.json().sockets.first)
     #expect(socket["owner"] as? String == "processes")
     #expect(try who.json().sockets.pids == [Int(holder.pid)])
-    let free = try portctl("free", "\(holder.port)", "--yes", "--respawn-window", "0", "--json")
+    let free = try portctl("free", "127.0.0.1:\(holder.port)", "--yes", "--respawn-window", "0", "--json")
     #expect(free.status == 0, "\(free.stdout) \(free.stderr)")
     #expect(!isAlive(holder.pid))
   }
@@ -68,12 +69,12 @@ import Testing
   @Test func socketOfAProcessWhoseMainThreadExitedIsFound() throws {
     let holder = try Holder("--main-exits", "tcp:127.0.0.1:0")
     defer { holder.stop() }
-    let who = try portctl("who", "\(holder.port)", "--json")
+    let who = try portctl("who", "127.0.0.1:\(holder.port)", "--json")
     #expect(who.status == 0)
     let socket = try #require(try who.json().sockets.first)
     #expect(socket["owner"] as? String == "processes")
     #expect(try who.json().sockets.pids == [Int(holder.pid)])
-    let free = try portctl("free", "\(holder.port)", "--yes", "--respawn-window", "0", "--json")
+    let free = try portctl("free", "127.0.0.1:\(holder.port)", "--yes", "--respawn-window", "0", "--json")
     #expect(free.status == 0, "\(free.stdout) \(free.stderr)")
   }
 }

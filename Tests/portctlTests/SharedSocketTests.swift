@@ -43,19 +43,19 @@ import Testing
     defer { server.stop() }
     try #require(server.children.count == 2)
 
-    let json = try portctl("who", "\(server.port)", "--json")
+    let json = try portctl("who", "127.0.0.1:\(server.port)", "--json")
     #expect(json.status == 0)
     let processes = try #require(try json.json().sockets.first?["processes"] as? [[String: Any]])
     #expect(processes.map { $0["pid"] as? Int } == [Int(server.pid)] + server.children.sorted().map(Int.init))
     #expect(processes.map { $0["role"] as? String } == ["parent", "child", "child"])
     #expect(processes.dropFirst().allSatisfy { $0["sharesWith"] as? Int == Int(server.pid) })
 
-    let text = try portctl("who", "\(server.port)")
+    let text = try portctl("who", "127.0.0.1:\(server.port)")
     let workers = server.children.sorted().map(String.init).joined(separator: ", ")
     #expect(text.stdout.contains("\(workers) share the socket with their parent \(server.pid)"), "\(text.stdout)")
     #expect(!text.stdout.contains("inherited"))
     #expect(!text.stdout.contains("forked after"))
-    let why = try portctl("why", "\(server.port)")
+    let why = try portctl("why", "127.0.0.1:\(server.port)")
     #expect(why.stdout.contains("shares the socket with its parent \(server.pid)"), "\(why.stdout)")
     #expect(!why.stdout.contains("inherited"))
   }

@@ -1,4 +1,5 @@
 #if os(Linux)
+import CPortSys
 import Glibc
 
 /// Reads sockets, their holders and process details from a procfs tree. The root is a
@@ -45,6 +46,8 @@ public struct ProcfsReader: Sendable {
     public var references = SocketHolders()
     /// Processes whose descriptors could not be read, with their uid when known.
     public var uninspectable: [PID: UInt32?] = [:]
+    /// Every pid walked, sorted.
+    public var walked: [PID] = []
   }
 
   /// Walks `PID/fd` of every process once and records which of them refer to a wanted
@@ -68,9 +71,12 @@ public struct ProcfsReader: Sendable {
   /// With `chase`, processes started during the walk are walked too, a few rounds at
   /// most: a holder that forks its successor and exits (a hot restart) would otherwise leave
   /// the walk with neither, the one it listed gone and the new one not listed.
-  func references(toSorted wanted: inout [UInt64], threads: Int, threadsToo: Bool = false, chase: Bool = false)
-    -> ReferenceScan
-  {
+  ///
+  /// The processes in `known` (sorted: those an earlier walk read) have only their other
+  /// threads' tables walked (with `threadsToo`), not their own again.
+  func references(
+    toSorted wanted: inout [UInt64], threads: Int, threadsToo: Bool = false, chase: Bool = false, known: [PID] = []
+  ) -> ReferenceScan {
     guard !wanted.isEmpty, case .success(let procFD) = Syscalls.open(root, directoryOnly: true) else {
       return ReferenceScan()
     }
@@ -85,13 +91,16 @@ public struct ProcfsReader: Sendable {
     defer { partial.deinitialize().deallocate() }
     let inodes = wanted
     wanted = []
+    // kcmp compares live tasks only, never a fixture tree's.
+    let live = root == "/proc"
     do {
       // Each worker writes only its own slot.
       nonisolated(unsafe) let slots = partial
       let all = pids
       let walk: @Sendable (Int) -> Void = { worker in
         slots[worker] = Self.walk(
-          all, worker: worker, of: workers, procFD: procFD, wanted: inodes, threadsToo: threadsToo)
+          all, worker: worker, of: workers, procFD: procFD, wanted: inodes, threadsToo: threadsToo, live: live,
+          known: known)
       }
       if workers == 1 {
         walk(0)
@@ -103,8 +112,8 @@ public struct ProcfsReader: Sendable {
     var links: [SocketHolders.Link] = []
     links.reserveCapacity(partial.reduce(0) { $0 + $1.matches.count })
     var scan = ReferenceScan()
+    var seen = Set(pids)
     if chase {
-      var seen = Set(pids)
       for _ in 0..<8 {
         var fresh: [PID] = []
         guard lseek(procFD, 0, SEEK_SET) == 0 else { break }
@@ -113,7 +122,8 @@ public struct ProcfsReader: Sendable {
         }
         guard !fresh.isEmpty else { break }
         seen.formUnion(fresh)
-        let result = Self.walk(fresh, worker: 0, of: 1, procFD: procFD, wanted: inodes, threadsToo: threadsToo)
+        let result = Self.walk(
+          fresh, worker: 0, of: 1, procFD: procFD, wanted: inodes, threadsToo: threadsToo, live: live)
         links += result.matches
         scan.uninspectable.merge(result.uninspectable) { first, _ in first }
       }
@@ -125,6 +135,7 @@ public struct ProcfsReader: Sendable {
     }
     links.sort()
     scan.references = SocketHolders(sortedLinks: links)
+    scan.walked = seen.sorted()
     return scan
   }
 
@@ -136,7 +147,8 @@ public struct ProcfsReader: Sendable {
 
   /// One thread's share: every `workers`-th pid from `worker` on.
   static func walk(
-    _ pids: [PID], worker: Int, of workers: Int, procFD: Int32, wanted: [UInt64], threadsToo: Bool = false
+    _ pids: [PID], worker: Int, of workers: Int, procFD: Int32, wanted: [UInt64], threadsToo: Bool = false,
+    live: Bool = false, known: [PID] = []
   ) -> WalkResult {
     var result = WalkResult()
     let linkBuffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: 64)
@@ -170,19 +182,23 @@ public struct ProcfsReader: Sendable {
     while index < pids.count {
       let pid = pids[index]
       index += workers
-      Syscalls.formatPath(pid, suffix: "/fd", into: &path)
-      let fdDirFD: Int32
-      switch Syscalls.open(path, relativeTo: procFD) {
-      case .success(let descriptor): fdDirFD = descriptor
-      case .failure(let error) where error == .permissionDenied:
-        Syscalls.formatPath(pid, suffix: "", into: &path)
-        result.uninspectable[pid] = Syscalls.ownerUID(path, relativeTo: procFD)
-        continue
-      case .failure:
-        continue  // gone, or not a process directory
+      var found = false
+      var denied = false
+      if !Self.contains(known, pid) {
+        Syscalls.formatPath(pid, suffix: "/fd", into: &path)
+        let fdDirFD: Int32
+        switch Syscalls.open(path, relativeTo: procFD) {
+        case .success(let descriptor): fdDirFD = descriptor
+        case .failure(let error) where error == .permissionDenied:
+          Syscalls.formatPath(pid, suffix: "", into: &path)
+          result.uninspectable[pid] = Syscalls.ownerUID(path, relativeTo: procFD)
+          continue
+        case .failure:
+          continue  // gone, or not a process directory
+        }
+        (found, denied) = scan(fdDirFD, pid: pid)
+        Syscalls.close(fdDirFD)
       }
-      var (found, denied) = scan(fdDirFD, pid: pid)
-      Syscalls.close(fdDirFD)
       if threadsToo {
         // The other threads' tables: the same as the process's unless a thread unshared
         // it, or the main thread (whose table `PID/fd` shows) has exited.
@@ -192,7 +208,15 @@ public struct ProcfsReader: Sendable {
           Syscalls.forEachDirectoryEntry(taskFD, buffer: entries) { name in
             if let tid = Self.number(name), tid != pid { tids.append(tid) }
           }
+          var walked: [PID] = []
           for tid in tids {
+            // Most threads share the process's table, already walked: kcmp says so in one
+            // call, where walking it again would read every descriptor.
+            if live, cportsys_same_files(pid, tid) == 0 || walked.contains(where: { cportsys_same_files($0, tid) == 0 })
+            {
+              continue
+            }
+            walked.append(tid)
             Syscalls.formatPath(tid, suffix: "/fd", into: &path)
             guard case .success(let threadFD) = Syscalls.open(path, relativeTo: taskFD) else { continue }
             let thread = scan(threadFD, pid: pid)
@@ -251,7 +275,7 @@ public struct ProcfsReader: Sendable {
 
   /// Binary search in a sorted array.
   @inline(__always)
-  static func contains(_ sorted: [UInt64], _ value: UInt64) -> Bool {
+  static func contains<Value: Comparable>(_ sorted: [Value], _ value: Value) -> Bool {
     var low = 0
     var high = sorted.count
     while low < high {
@@ -325,6 +349,7 @@ public struct LinuxSystemSource: SystemSource {
     for socket in sockets where socket.id != 0 { wanted.append(socket.id) }
     wanted.sort()
     let scan = reader.references(toSorted: &wanted, threads: threads)
+    var walked = scan.walked
     let holderPIDs = scan.references.pids
     let bootTime = reader.bootTime()
     let ticks = Syscalls.clockTicksPerSecond
@@ -352,8 +377,11 @@ public struct LinuxSystemSource: SystemSource {
         return Set(table.lazy.map(\.id))
       },
       walk: { ids in
+        // The processes walked before: only their other threads' tables are new.
         var sorted = ids
-        return reader.references(toSorted: &sorted, threads: threads, threadsToo: true, chase: true)
+        let again = reader.references(toSorted: &sorted, threads: threads, threadsToo: true, chase: true, known: walked)
+        walked = Array(Set(walked).union(again.walked)).sorted()
+        return again
       },
       details: details)
     sockets = findings.sockets
@@ -380,9 +408,11 @@ public struct LinuxSystemSource: SystemSource {
     let unseenUIDs = Set(uninspectable.values.lazy.compactMap { $0 })
     if !unseenUIDs.isEmpty {
       for socket in sockets where socket.id != 0 {
-        guard let uid = socket.uid, unseenUIDs.contains(uid), !hiddenUIDs.contains(uid),
-          let holders = references[socket.id], !holders.contains(where: { processes[$0.pid]?.uid == uid })
-        else { continue }
+        guard let uid = socket.uid, unseenUIDs.contains(uid), !hiddenUIDs.contains(uid) else { continue }
+        let range = references.range(of: socket.id)
+        guard !range.isEmpty, !references.links[range].contains(where: { processes[$0.pid]?.uid == uid }) else {
+          continue
+        }
         hiddenUIDs.insert(uid)
         if userNames[uid] == nil, let name = names.name(uid) { userNames[uid] = name }
       }
@@ -418,7 +448,8 @@ public struct LinuxSystemSource: SystemSource {
   /// the table is read again (`present` gives the ids of those sockets still in it, `nil`
   /// when it cannot be read) and the sockets gone from it are dropped, since they closed
   /// mid-scan; those still there that this process could see (`maySee`) are looked for
-  /// again (`walk`, whose new holders' details come from `details`). A hand-off (a holder
+  /// again (`walk`, whose new holders' details come from `details`), while walks keep
+  /// finding holders. A hand-off (a holder
   /// forking its successor and exiting) thus keeps its socket and shows the successor, and
   /// a socket whose process exited mid-scan is not shown with a hidden owner. The table is
   /// always read once more after the last walk; what is left is held by processes that
@@ -445,13 +476,20 @@ public struct LinuxSystemSource: SystemSource {
       let scan = walk(Array(Set(wanted)).sorted())
       findings.uninspectable.merge(scan.uninspectable) { first, _ in first }
       var links = findings.references.links
+      var found = false
       for link in scan.references.links {
         if findings.processes[link.pid] == nil, let record = details(link.pid) {
           findings.processes[link.pid] = record
         }
-        if findings.processes[link.pid] != nil { links.append(link) }
+        if findings.processes[link.pid] != nil {
+          links.append(link)
+          found = true
+        }
       }
       findings.references = SocketHolders(links: links)
+      // A walk that found no holder at all will not find one by walking again at once:
+      // what is left is read once more and kept.
+      if !found { round = rounds }
     }
   }
 
