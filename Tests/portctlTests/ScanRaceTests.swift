@@ -49,6 +49,10 @@ import Testing
       #expect((try kill.json()["hidden"] as? [Any])?.isEmpty == true)
     }
     #expect(phantoms == 0)
+    // Freeing it ends the crowd (ours): never "not permitted" over a socket that closed.
+    let free = try portctl("free", "127.0.0.1:\(holder.port)", "--yes", "--respawn-window", "0", "--json")
+    #expect(free.status != 3, "\(free.stdout) \(free.stderr)")
+    #expect((try free.json()["hidden"] as? [Any])?.isEmpty == true)
   }
 
   /// A thread that unshared its descriptor table holds the only copy of the socket.
@@ -61,7 +65,8 @@ import Testing
     #expect(socket["owner"] as? String == "processes")
     #expect(try who.json().sockets.pids == [Int(holder.pid)])
     let free = try portctl("free", "127.0.0.1:\(holder.port)", "--yes", "--respawn-window", "0", "--json")
-    #expect(free.status == 0, "\(free.stdout) \(free.stderr)")
+    #expect(targetOutcomes(free) == ["exited"], "\(free.stdout) \(free.stderr)")
+    holder.process.waitUntilExit()
     #expect(!isAlive(holder.pid))
   }
 
@@ -75,7 +80,14 @@ import Testing
     #expect(socket["owner"] as? String == "processes")
     #expect(try who.json().sockets.pids == [Int(holder.pid)])
     let free = try portctl("free", "127.0.0.1:\(holder.port)", "--yes", "--respawn-window", "0", "--json")
-    #expect(free.status == 0, "\(free.stdout) \(free.stderr)")
+    #expect(targetOutcomes(free) == ["exited"], "\(free.stdout) \(free.stderr)")
+    holder.process.waitUntilExit()
+    #expect(!isAlive(holder.pid))
+  }
+
+  /// The outcome of each target of a kill/free document.
+  private func targetOutcomes(_ result: RunResult) -> [String] {
+    ((try? result.json())?["targets"] as? [[String: Any]] ?? []).compactMap { $0["outcome"] as? String }
   }
 }
 #endif

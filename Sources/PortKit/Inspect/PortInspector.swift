@@ -53,11 +53,12 @@ public enum PortInspector {
     return .hidden(HiddenOwner(uid: socket.uid, user: user, reason: reason, candidates: Array(candidates)))
   }
 
-  /// Processes that may hold `socket` besides its visible holders: when none of those is
-  /// of the socket's user, and processes of that user could not be inspected.
+  /// Processes that may hold `socket` besides its visible holders: when each of those is
+  /// known to be of another user than the socket's, and processes of that user could not be
+  /// inspected. (A holder whose uid could not be read, one exiting mid-read, says nothing.)
   static func unseenHolders(of socket: SocketEntry, owner: SocketOwner, in snapshot: SystemSnapshot) -> HiddenOwner? {
     guard case .processes(let holders) = owner, let uid = socket.uid, !snapshot.uninspectable.isEmpty,
-      !holders.contains(where: { $0.process.uid == uid })
+      holders.allSatisfy({ $0.process.uid.map { $0 != uid } ?? false })
     else { return nil }
     let unseen = snapshot.uninspectable.filter { $0.value == uid }.keys.sorted()
     guard !unseen.isEmpty else { return nil }
