@@ -449,11 +449,10 @@ public struct LinuxSystemSource: SystemSource {
   /// when it cannot be read) and the sockets gone from it are dropped, since they closed
   /// mid-scan; those still there that this process could see (`maySee`) are looked for
   /// again (`walk`, whose new holders' details come from `details`), while walks keep
-  /// finding holders. A hand-off (a holder
-  /// forking its successor and exiting) thus keeps its socket and shows the successor, and
-  /// a socket whose process exited mid-scan is not shown with a hidden owner. The table is
-  /// always read once more after the last walk; what is left is held by processes that
-  /// cannot be seen.
+  /// finding holders. A hand-off (a holder forking its successor and exiting) thus keeps its
+  /// socket and shows the successor, and a socket whose process exited mid-scan is not shown
+  /// with a hidden owner. The table is always read once more after the last walk; what is
+  /// left is held by processes that cannot be seen.
   static func settle(
     _ findings: inout Findings, rounds: Int, maySee: (SocketEntry) -> Bool,
     present: ([SocketEntry]) -> Set<UInt64>?, walk: ([UInt64]) -> ProcfsReader.ReferenceScan,
