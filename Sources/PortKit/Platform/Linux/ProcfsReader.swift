@@ -211,10 +211,13 @@ public struct ProcfsReader: Sendable {
           var walked: [PID] = []
           for tid in tids {
             // Most threads share the process's table, already walked: kcmp says so in one
-            // call, where walking it again would read every descriptor.
-            if live, cportsys_same_files(pid, tid) == 0 || walked.contains(where: { cportsys_same_files($0, tid) == 0 })
-            {
-              continue
+            // call, where walking it again would read every descriptor. Refused, it means
+            // this process's threads may not be inspected (the same check guards their
+            // descriptors): none of them is walked.
+            if live {
+              let same = cportsys_same_files(pid, tid)
+              if same < 0, errno == EPERM || errno == EACCES { break }
+              if same == 0 || walked.contains(where: { cportsys_same_files($0, tid) == 0 }) { continue }
             }
             walked.append(tid)
             Syscalls.formatPath(tid, suffix: "/fd", into: &path)
