@@ -26,6 +26,8 @@
 //     --main-exits      the main thread exits (pthread_exit) and another thread holds the sockets
 //     --connect-to PORT a client: each TCP socket is bound (not listening) and connected to
 //                       PORT on the loopback address of its family; ports= are its local ports
+//     --open-on-usr1    start with no socket; open them (the ports given, not 0) on SIGUSR1: a
+//                       process that takes a port over while it runs
 //     --close-on-usr1   close every socket on SIGUSR1 and keep running (a holder letting go)
 //     --run CMD ARG…    after setup, run CMD as a child ("{port}" in ARG is the first port), with
 //                       the sockets not inherited; exit with its status. Must come last.
@@ -79,6 +81,7 @@ var churn = 0
 var threadTable = false
 var mainExits = false
 var closeOnUSR1 = false
+var openOnUSR1 = false
 var connectTo: UInt16?
 
 var arguments = CommandLine.arguments.dropFirst()
@@ -98,6 +101,7 @@ while let argument = arguments.popFirst() {
   case "--thread-table": threadTable = true
   case "--main-exits": mainExits = true
   case "--close-on-usr1": closeOnUSR1 = true
+  case "--open-on-usr1": openOnUSR1 = true
   case "--connect-to":
     guard let port = arguments.popFirst().flatMap({ UInt16($0) }) else { fail("--connect-to takes a port") }
     connectTo = port
@@ -141,6 +145,9 @@ while let argument = arguments.popFirst() {
   }
 }
 if requests.isEmpty && crowd == 0 { fail("give at least one socket, e.g. tcp:127.0.0.1:0") }
+/// --lifeline, for code that runs outside the main actor (threads, signal-driven loops).
+nonisolated(unsafe) var lifelineFlag = false
+lifelineFlag = lifeline
 
 /// Benchmark crowd: children report their first port through a pipe, then hold.
 @MainActor func runCrowd() -> Never {
@@ -254,6 +261,20 @@ func withSocketAddress<T>(
 }
 
 if crowd > 0 { runCrowd() }
+
+/// Set by SIGUSR1 (with --open-on-usr1).
+nonisolated(unsafe) var openRequested: sig_atomic_t = 0
+if openOnUSR1 {
+  signal(SIGUSR1) { _ in openRequested = 1 }
+  emit("ready pid=\(getpid()) ports= children=\n", to: 1)
+  while openRequested == 0 {
+    if lifelineEnded(within: 5) { exit(0) }
+  }
+  _ = requests.map(open)
+  while !lifelineEnded(within: 1000) {}
+  exit(0)
+}
+
 let opened = requests.map(open)
 var held: [Int32] = opened.map(\.fd)
 
@@ -347,8 +368,6 @@ func lifelineEnded(within milliseconds: Int32) -> Bool {
   var byte: UInt8 = 0
   return read(0, &byte, 1) <= 0
 }
-nonisolated(unsafe) var lifelineFlag = false
-lifelineFlag = lifeline
 
 /// Hand-off mode: this process forks its successor, which keeps every socket, and exits;
 /// the successor does the same after the interval.

@@ -79,5 +79,43 @@ func canBindLoopback(_ port: UInt16) -> Bool {
     holder.process.waitUntilExit()
     #expect(!isAlive(holder.pid))
   }
+
+  /// While the prompt waits, the holder lets go of the port and another process, already
+  /// running, takes it. After "y": the first is not signalled, and the port is reported
+  /// taken by a process that was already running — whose parent (this test runner) is not
+  /// named as a supervisor that restarted it.
+  @Test(.enabled(if: canRun, "needs script(1)"))
+  func portTakenOverByARunningProcessNamesNoSupervisor() throws {
+    let holder = try Holder("--close-on-usr1", "tcp:127.0.0.1:0")
+    defer { holder.stop() }
+    let port = holder.port
+    let taker = try Holder("--open-on-usr1", "tcp:127.0.0.1:\(port)")
+    defer { taker.stop() }
+    let result = try answering("y", "\(Products.portctl.path) free 127.0.0.1:\(port) --respawn-window 1s") {
+      #expect(kill(holder.pid, SIGUSR1) == 0)
+      var waited = 0
+      while !canBindLoopback(port), waited < 200 {
+        usleep(10_000)
+        waited += 1
+      }
+      #expect(kill(taker.pid, SIGUSR1) == 0)
+      waited = 0
+      while canBindLoopback(port), waited < 200 {
+        usleep(10_000)
+        waited += 1
+      }
+      try #require(!canBindLoopback(port), "the second process did not take the port")
+    }
+    #expect(result.stdout.contains("not signalled: it no longer held the port"), "\(result.stdout)")
+    #expect(
+      result.stdout.contains(
+        "\(port)/tcp is NOT free: taken again by port-holder (pid \(taker.pid): \(Products.holder.path) --open-on-usr1"),
+      "\(result.stdout)")
+    #expect(result.stdout.contains("which was already running before portctl signalled"), "\(result.stdout)")
+    #expect(!result.stdout.contains("likely supervisor"), "\(result.stdout)")
+    #expect(result.status == 1)
+    #expect(isAlive(holder.pid))
+    #expect(isAlive(taker.pid))
+  }
 }
 #endif
