@@ -112,8 +112,9 @@ public struct ProcfsReader: Sendable {
     var links: [SocketHolders.Link] = []
     links.reserveCapacity(partial.reduce(0) { $0 + $1.matches.count })
     var scan = ReferenceScan()
-    var seen = Set(pids)
+    scan.walked = pids
     if chase {
+      var seen = Set(pids)
       for _ in 0..<8 {
         var fresh: [PID] = []
         guard lseek(procFD, 0, SEEK_SET) == 0 else { break }
@@ -122,6 +123,7 @@ public struct ProcfsReader: Sendable {
         }
         guard !fresh.isEmpty else { break }
         seen.formUnion(fresh)
+        scan.walked += fresh
         let result = Self.walk(
           fresh, worker: 0, of: 1, procFD: procFD, wanted: inodes, threadsToo: threadsToo, live: live)
         links += result.matches
@@ -135,7 +137,7 @@ public struct ProcfsReader: Sendable {
     }
     links.sort()
     scan.references = SocketHolders(sortedLinks: links)
-    scan.walked = seen.sorted()
+    scan.walked.sort()
     return scan
   }
 
