@@ -17,6 +17,18 @@
 //     --crowd N         benchmark crowd: fork N children, each holding --sockets S TCP listeners
 //                       (on its own 127.x.y.1 address) and --files F open files; they die with
 //                       this process. The ready line lists each child's first port.
+//     --handoff MS      every MS milliseconds fork a successor that keeps the sockets, and exit
+//                       (a hot restart, over and over); the ready line names the first process
+//     --churn N         keep N short-lived children busy: each opens the sockets' ports again
+//                       (SO_REUSEPORT) and exits after a few milliseconds, replaced at once
+//     --thread-table    a thread unshares its descriptor table (unshare(CLONE_FILES)) and the
+//                       main thread closes its copies: only that thread's table holds the sockets
+//     --main-exits      the main thread exits (pthread_exit) and another thread holds the sockets
+//     --connect-to PORT a client: each TCP socket is bound (not listening) and connected to
+//                       PORT on the loopback address of its family; ports= are its local ports
+//     --open-on-usr1    start with no socket; open them (the ports given, not 0) on SIGUSR1: a
+//                       process that takes a port over while it runs
+//     --close-on-usr1   close every socket on SIGUSR1 and keep running (a holder letting go)
 //     --run CMD ARG…    after setup, run CMD as a child ("{port}" in ARG is the first port), with
 //                       the sockets not inherited; exit with its status. Must come last.
 //
@@ -64,6 +76,13 @@ var runCommand: [String] = []
 var crowd = 0
 var socketsPerChild = 20
 var filesPerChild = 20
+var handoff: UInt32 = 0
+var churn = 0
+var threadTable = false
+var mainExits = false
+var closeOnUSR1 = false
+var openOnUSR1 = false
+var connectTo: UInt16?
 
 var arguments = CommandLine.arguments.dropFirst()
 while let argument = arguments.popFirst() {
@@ -79,6 +98,22 @@ while let argument = arguments.popFirst() {
   case "--respawn-delay":
     guard let delay = arguments.popFirst().flatMap({ UInt32($0) }) else { fail("--respawn-delay takes milliseconds") }
     respawnDelay = delay
+  case "--thread-table": threadTable = true
+  case "--main-exits": mainExits = true
+  case "--close-on-usr1": closeOnUSR1 = true
+  case "--open-on-usr1": openOnUSR1 = true
+  case "--connect-to":
+    guard let port = arguments.popFirst().flatMap({ UInt16($0) }) else { fail("--connect-to takes a port") }
+    connectTo = port
+  case "--handoff":
+    guard let interval = arguments.popFirst().flatMap({ UInt32($0) }), interval > 0 else {
+      fail("--handoff takes milliseconds")
+    }
+    handoff = interval
+  case "--churn":
+    guard let count = arguments.popFirst().flatMap({ Int($0) }), count > 0 else { fail("--churn takes a count") }
+    churn = count
+    reusePort = true
   case "--crowd", "--sockets", "--files":
     guard let value = arguments.popFirst().flatMap({ Int($0) }), value >= 0 else { fail("\(argument) takes a count") }
     switch argument {
@@ -110,6 +145,9 @@ while let argument = arguments.popFirst() {
   }
 }
 if requests.isEmpty && crowd == 0 { fail("give at least one socket, e.g. tcp:127.0.0.1:0") }
+/// --lifeline, for code that runs outside the main actor (threads, signal-driven loops).
+nonisolated(unsafe) var lifelineFlag = false
+lifelineFlag = lifeline
 
 /// Benchmark crowd: children report their first port through a pipe, then hold.
 @MainActor func runCrowd() -> Never {
@@ -201,7 +239,12 @@ func withSocketAddress<T>(
   }
   let result = withSocketAddress(request.family, request.address, request.port) { bind(fd, $0, $1) }
   check(result, "bind \(request.address) port \(request.port)")
-  if request.tcp { check(listen(fd, 128), "listen") }
+  if request.tcp, let connectTo {
+    let loopback = request.family == AF_INET6 ? "::1" : "127.0.0.1"
+    check(withSocketAddress(request.family, loopback, connectTo) { connect(fd, $0, $1) }, "connect")
+  } else if request.tcp {
+    check(listen(fd, 128), "listen")
+  }
   var storage = sockaddr_storage()
   var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
   let named = withUnsafeMutablePointer(to: &storage) {
@@ -218,6 +261,20 @@ func withSocketAddress<T>(
 }
 
 if crowd > 0 { runCrowd() }
+
+/// Set by SIGUSR1 (with --open-on-usr1).
+nonisolated(unsafe) var openRequested: sig_atomic_t = 0
+if openOnUSR1 {
+  signal(SIGUSR1) { _ in openRequested = 1 }
+  emit("ready pid=\(getpid()) ports= children=\n", to: 1)
+  while openRequested == 0 {
+    if lifelineEnded(within: 5) { exit(0) }
+  }
+  _ = requests.map(open)
+  while !lifelineEnded(within: 1000) {}
+  exit(0)
+}
+
 let opened = requests.map(open)
 var held: [Int32] = opened.map(\.fd)
 
@@ -297,6 +354,121 @@ if timeWait, let index = requests.firstIndex(where: \.tcp) {
   reuseAddressOnReopen = true
   defer { reuseAddressOnReopen = saved }
   return open(request).fd
+}
+
+/// True when standard input has reached end of file (with --lifeline), waiting up to
+/// `milliseconds` for it.
+func lifelineEnded(within milliseconds: Int32) -> Bool {
+  guard lifelineFlag else {
+    if milliseconds > 0 { usleep(UInt32(milliseconds) * 1000) }
+    return false
+  }
+  var descriptor = pollfd(fd: 0, events: Int16(POLLIN), revents: 0)
+  guard poll(&descriptor, 1, milliseconds) > 0 else { return false }
+  var byte: UInt8 = 0
+  return read(0, &byte, 1) <= 0
+}
+
+/// Hand-off mode: this process forks its successor, which keeps every socket, and exits;
+/// the successor does the same after the interval.
+@MainActor func handOffForever() -> Never {
+  while true {
+    if lifelineEnded(within: Int32(handoff)) { exit(0) }
+    let child = fork()
+    if child < 0 { continue }
+    if child > 0 { exit(0) }
+  }
+}
+
+/// Churn mode: children come and go, each holding the ports for a few milliseconds.
+@MainActor func churnForever() -> Never {
+  var alive = 0
+  var seed = UInt32(truncatingIfNeeded: getpid())
+  while true {
+    while alive < churn {
+      seed = seed &* 1_103_515_245 &+ 12345
+      let lifetime = 1000 + (seed >> 8) % 8000
+      let child = fork()
+      if child == 0 {
+        for index in requests.indices {
+          var request = requests[index]
+          request.port = opened[index].port
+          _ = open(request)
+        }
+        usleep(lifetime)
+        _exit(0)
+      }
+      if child > 0 { alive += 1 }
+    }
+    var status: Int32 = 0
+    while waitpid(-1, &status, WNOHANG) > 0 { alive -= 1 }
+    if lifelineEnded(within: 1) { exit(0) }
+  }
+}
+
+/// Descriptors for the threads below.
+nonisolated(unsafe) var threadSockets: [Int32] = []
+nonisolated(unsafe) var threadReady: [Int32] = [0, 0]
+
+/// Starts a thread running `body`.
+func startThread(_ body: @escaping @convention(c) (UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer?) {
+  var thread = pthread_t()
+  if pthread_create(&thread, nil, body, nil) != 0 { fail("pthread_create failed") }
+}
+
+/// The sockets SIGUSR1 closes (with --close-on-usr1).
+nonisolated(unsafe) var socketsToClose: [Int32] = []
+if closeOnUSR1 {
+  socketsToClose = held
+  signal(SIGUSR1) { _ in
+    for fd in socketsToClose { close(fd) }
+  }
+}
+
+if threadTable || mainExits {
+  threadSockets = held
+  check(pipe(&threadReady), "pipe")
+  if threadTable {
+    // The thread takes a private copy of the table and says so; the main thread then
+    // closes the sockets in the shared one.
+    startThread { _ in
+      // Glibc's module hides unshare(2) (it needs _GNU_SOURCE): look it up. 0x400 is CLONE_FILES.
+      typealias Unshare = @convention(c) (Int32) -> Int32
+      guard let symbol = dlsym(dlopen(nil, RTLD_NOW), "unshare") else { fail("no unshare(2)") }
+      if unsafeBitCast(symbol, to: Unshare.self)(0x400) != 0 {
+        fail("unshare(CLONE_FILES): \(String(cString: strerror(errno)))")
+      }
+      var byte: UInt8 = 1
+      _ = write(threadReady[1], &byte, 1)
+      while true { pause() }
+    }
+    var byte: UInt8 = 0
+    _ = read(threadReady[0], &byte, 1)
+    for fd in held { close(fd) }
+    held = []
+  } else {
+    startThread { _ in
+      var byte: UInt8 = 0
+      _ = read(threadReady[0], &byte, 1)
+      while !lifelineEnded(within: 1000) {}
+      exit(0)
+    }
+  }
+  let ports = opened.map { "\($0.port)" }.joined(separator: ",")
+  emit("ready pid=\(getpid()) ports=\(ports) children=\n", to: 1)
+  if mainExits {
+    var byte: UInt8 = 1
+    _ = write(threadReady[1], &byte, 1)
+    pthread_exit(nil)
+  }
+  hold()
+}
+
+if handoff > 0 || churn > 0 {
+  let ports = opened.map { "\($0.port)" }.joined(separator: ",")
+  emit("ready pid=\(getpid()) ports=\(ports) children=\n", to: 1)
+  if handoff > 0 { handOffForever() }
+  churnForever()
 }
 
 var children: [pid_t] = []

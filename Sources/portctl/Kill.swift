@@ -7,17 +7,20 @@ struct Kill: AsyncParsableCommand {
     commandName: "kill",
     abstract: "Signal every process holding the port(s): graceful first, then SIGKILL.",
     discussion: """
-      Every holder of a matched socket is a target: the parent and the forked children that \
-      inherited it. Only listeners unless --all. Sends SIGTERM (or --signal), waits up to \
+      Every holder of a matched socket is a target: the parent and the children that share \
+      it. Only listeners unless --all, which adds the connections accepted on the port (never \
+      a client that connected elsewhere from it). Sends SIGTERM (or --signal), waits up to \
       --timeout for each process to exit, then SIGKILLs the survivors. Each target is pinned \
-      with a pidfd when it is found and re-checked (start time) before every signal, so a \
-      reused pid is never hit.
+      with a pidfd when it is found (before the prompt) and re-checked (start time) before \
+      every signal, so a reused pid is never hit; one that no longer holds the port right \
+      before the first signal is not signalled.
 
       Asks on a terminal (default No). Without a terminal it refuses unless --yes (--json \
       never implies it). Never signals pid 0 or 1, kernel threads, portctl or its ancestors.
 
       Exit status: 0 every target is gone; 1 nothing to signal, or a target survived \
-      SIGKILL; 3 not permitted (another user's process: use sudo); 4 refused (no consent, \
+      SIGKILL; 3 not permitted (another user's process, or unseen processes may hold the \
+      socket too: use sudo); 4 refused (no consent, \
       or a protected process); 64 usage error.
       """
   )
@@ -55,7 +58,7 @@ struct Free: AsyncParsableCommand {
       plain bind works.
 
       Exit status: 0 the port binds; 1 not freed (still held, respawned, a target survived); \
-      3 not permitted (use sudo); 4 refused (no consent, or a protected process); 64 usage.
+      3 not permitted (use sudo; also when unseen processes may hold the socket too); 4 refused (no consent, or a protected process); 64 usage.
       """
   )
 

@@ -16,6 +16,8 @@ struct TerminationFlow {
   let backend: Backend
   let control: any ProcessControl
   var document: TerminationDocument
+  /// When the first signal went out, in clock ticks since boot (where known).
+  var signalledAt: UInt64?
 
   init(
     command: String, specs: [PortSpec], termination: TerminationOptions, selection: SocketSelectionOptions,
@@ -38,8 +40,18 @@ struct TerminationFlow {
   mutating func run(verify: Verification?) async throws {
     let report = try await Inspection.report(for: query, command: command, output: output, backend: backend)
     let protection = ProcessProtection(chain: await control.selfAndAncestors())
-    let plan = TerminationPlan.make(from: report, protection: protection)
+    let peerListeners = await Self.peerListeners(of: report, query: query, backend: backend)
+    let plan = TerminationPlan.make(from: report, protection: protection, peerListeners: peerListeners)
     document.plan = plan
+    for entry in plan.clients {
+      let remote = entry.socket.remote.map { " to \($0)" } ?? ""
+      let holders = entry.owner.holders.map { "\(TerminalText.escape($0.process.name)) (pid \($0.process.pid))" }
+        .joined(separator: ", ")
+      let by = holders.isEmpty ? "" : " of \(holders)"
+      note(
+        "portctl: not a target: \(entry.socket.proto.rawValue) \(entry.socket.local)\(remote)\(by) is a connection made from port \(entry.socket.local.port), not one a server there accepted."
+      )
+    }
     document.parents = report.parents
 
     if !plan.protected.isEmpty {
@@ -51,7 +63,20 @@ struct TerminationFlow {
       note("portctl: nothing was signalled.")
       return try finish(ExitStatus.refused)
     }
-    if !plan.hidden.isEmpty {
+    if !plan.hidden.isEmpty || !plan.partlyHidden.isEmpty {
+      for entry in plan.partlyHidden {
+        guard let unseen = entry.unseenHolders else { continue }
+        let visible = entry.owner.holders.map { "\(TerminalText.escape($0.process.name)) (pid \($0.process.pid))" }
+          .joined(separator: ", ")
+        let owner = TerminalText.escape(unseen.ownerDescription)
+        let advice =
+          unseen.reason == .needsPrivilege
+          ? "run it with sudo: sudo portctl \(command) \(entry.socket.local.port)"
+          : "stop them, or what runs them, first"
+        note(
+          "portctl: \(entry.socket.proto.rawValue) \(entry.socket.local) belongs to \(owner); portctl sees it held by \(visible), but processes of \(owner) that it cannot see or signal may hold it too, and would keep the port (a master process starting new workers); \(advice)."
+        )
+      }
       for entry in plan.hidden {
         guard case .hidden(let owner) = entry.owner else { continue }
         let advice =
@@ -87,10 +112,25 @@ struct TerminationFlow {
       return try finish(ExitStatus.success)
     }
 
-    guard try consent(plan) else { return try finish(ExitStatus.refused) }
+    // Pinned now, before the question: whatever happens while it waits, a signal can only
+    // reach the processes listed in it.
+    let terminator = Terminator(control: control)
+    let pinned = await terminator.pin(plan.targets.map(\.process))
+    guard try consent(plan) else {
+      await terminator.release(pinned)
+      return try finish(ExitStatus.refused)
+    }
 
-    let results = await Terminator(control: control).terminate(
-      plan.targets.map(\.process), request: termination.request)
+    // Right before signalling, each target must still hold the port: one that let go of it
+    // (closed it, or handed it to a successor) is not signalled.
+    let (query, backend) = (query, backend)
+    signalledAt = await control.clockTicks()
+    let results = await terminator.terminate(
+      pinned, request: termination.request,
+      stillHolding: { _ in
+        await Self.currentTargets(
+          query: query, backend: backend, protection: protection, peerListeners: peerListeners)
+      })
     document.results = results
     if !output.json && !output.quiet {
       for line in resultTable(results, plan: plan).render(style: .standardOutput) { print(line) }
@@ -105,9 +145,37 @@ struct TerminationFlow {
       return try finish(ExitStatus.notPermitted)
     }
     guard let verify else {
-      return try finish(results.allSatisfy(\.outcome.isGone) ? ExitStatus.success : ExitStatus.negative)
+      return try finish(results.allSatisfy(\.outcome.letGoOfPort) ? ExitStatus.success : ExitStatus.negative)
     }
     return try await verifyPorts(verify, plan: plan, report: report, ended: Set(results.map(\.process.pid)))
+  }
+
+  /// The pids that would be targets now: the holders of the asked sockets, read again.
+  /// `nil` when the system cannot be read.
+  static func currentTargets(
+    query: SocketQuery, backend: Backend, protection: ProcessProtection, peerListeners: [SocketEntry]
+  ) async -> Set<PID>? {
+    guard let source = try? SystemSources.source(backend), let snapshot = try? await source.snapshot(for: query) else {
+      return nil
+    }
+    let plan = TerminationPlan.make(
+      from: PortInspector.report(from: snapshot, query: query), protection: protection, peerListeners: peerListeners)
+    return Set(plan.targets.map(\.process.pid))
+  }
+
+  /// With `--all`: this host's listeners on the ports the report's connections lead to, so
+  /// that a connection made to one of them counts as a client, not a target.
+  static func peerListeners(of report: PortReport, query: SocketQuery, backend: Backend) async -> [SocketEntry] {
+    guard !query.listenersOnly else { return [] }
+    var ports: [TransportProtocol: Set<UInt16>] = [:]
+    for entry in report.sockets where !entry.socket.isListener && entry.owner.holdsPort {
+      if let remote = entry.socket.remote { ports[entry.socket.proto, default: []].insert(remote.port) }
+    }
+    guard !ports.isEmpty, let source = try? SystemSources.source(backend) else { return [] }
+    let specs = ports.flatMap { proto, ports in ports.map { PortSpec(ports: $0...$0, proto: proto) } }
+    let peers = SocketQuery(specs: specs, protocols: Set(ports.keys), listenersOnly: true, detail: .summary)
+    guard let snapshot = try? await source.snapshot(for: peers) else { return [] }
+    return snapshot.sockets.filter { $0.isListener && peers.matches($0) }
   }
 
   // MARK: - free's verification
@@ -136,7 +204,8 @@ struct TerminationFlow {
     let window = risks.isEmpty ? Duration.zero : verification.respawnWindow
     let verifier = FreeVerifier(source: source, probe: probe)
     let results = await verifier.verify(
-      items, ended: ended, respawnWindow: window, drainTimeWait: verification.drainTimeWait)
+      items, ended: ended, respawnWindow: window, drainTimeWait: verification.drainTimeWait,
+      signalledAt: signalledAt)
     document.ports = results
     if !output.json && !output.quiet {
       // A respawn: say how to stop the holder through what restarts it.
@@ -149,7 +218,7 @@ struct TerminationFlow {
         print(PortVerdictText.line(result, manager: manager))
       }
     }
-    let freed = results.allSatisfy(\.isFree) && (document.results ?? []).allSatisfy(\.outcome.isGone)
+    let freed = results.allSatisfy(\.isFree) && (document.results ?? []).allSatisfy(\.outcome.letGoOfPort)
     try finish(freed ? ExitStatus.success : ExitStatus.negative)
   }
 
@@ -228,7 +297,7 @@ struct TerminationFlow {
     var table = TextTable(headers: ["PID", "USER", "PORTS", "COMMAND"])
     for target in plan.targets {
       let ports = Set(target.sockets.map { "\($0.local.port)/\($0.proto.rawValue)" }).sorted().joined(separator: ",")
-      let pid = target.inheritedFrom == nil ? "\(target.process.pid)" : "└ \(target.process.pid)"
+      let pid = target.sharesWith == nil ? "\(target.process.pid)" : "└ \(target.process.pid)"
       table.append([
         .init(text: pid), .init(text: target.process.user ?? target.process.uid.map { "\($0)" } ?? "?"),
         .init(text: ports), .init(text: target.process.displayCommand),
@@ -246,7 +315,7 @@ struct TerminationFlow {
         .init(text: result.process.user ?? result.process.uid.map { "\($0)" } ?? "?"),
         .init(
           text: OutcomeText.describe(result, timeout: termination.timeout.duration),
-          tint: result.outcome.isGone ? .green : .red),
+          tint: result.outcome.letGoOfPort ? .green : .red),
       ])
     }
     return table
@@ -263,6 +332,7 @@ enum OutcomeText {
         : "killed with SIGKILL (\(milliseconds(seconds)))"
     case .alreadyGone: "already gone"
     case .replaced: "not signalled: its pid now names another process"
+    case .releasedPort: "not signalled: it no longer held the port"
     case .notPermitted: "not permitted (use sudo)"
     case .survived: "still running after SIGKILL (uninterruptible sleep?)"
     }
@@ -318,6 +388,7 @@ enum PortVerdictText {
           "\(TerminalText.escape($0.process.name)) (pid \($0.process.pid): \(TerminalText.escape($0.process.displayCommand)))"
         }
         ?? "a new process"
+      let running = respawn.alreadyRunning ? ", which was already running before portctl signalled" : ""
       let supervisor =
         respawn.supervisor.map {
           "; its parent \(TerminalText.escape($0.name)) (pid \($0.pid): \(TerminalText.escape($0.displayCommand))) is the likely supervisor: stop it there, killing again will not help"
@@ -327,7 +398,7 @@ enum PortVerdictText {
           let warning = $0.evidenceWarning.map { " (\($0))" } ?? ""
           return "\n  it \(TerminalText.escape($0.detail))\(warning); stop it with: \(TerminalText.escape($0.stop))"
         } ?? ""
-      return "\(port) is NOT free: taken again by \(first)\(supervisor)\(stop)"
+      return "\(port) is NOT free: taken again by \(first)\(running)\(supervisor)\(stop)"
     }
   }
 }

@@ -56,9 +56,11 @@ enum WhyText {
           let process = holder.process
           let user = TerminalText.escape(process.user ?? process.uid.map { "uid \($0)" } ?? "?")
           let uptime = process.startTime.map { ", up \(Durations.compact(report.takenAt - $0))" } ?? ""
-          let inherited = holder.inheritedFrom.map { ", inherited the socket from \($0)" } ?? ""
+          let shared =
+            holder.sharesWith.map { ", shares the socket with its \(process.ppid == $0 ? "parent" : "ancestor") \($0)" }
+            ?? ""
           let command = TerminalText.escape(process.displayCommand)
-          Swift.print("  \(style.bold("\(process.pid)")) \(command)  (\(user)\(uptime)\(inherited))")
+          Swift.print("  \(style.bold("\(process.pid)")) \(command)  (\(user)\(uptime)\(shared))")
           let chain = provenance[process.pid]?.ancestry ?? []
           for (index, ancestor) in chain.enumerated() {
             let label = index == 0 ? "parent" : "  ←"
@@ -81,6 +83,9 @@ enum WhyText {
           if let hint = HolderHints.hint(for: process, socket: socket) {
             Swift.print("    note: \(TerminalText.escape(process.name)) is \(TerminalText.escape(hint))")
           }
+        }
+        if let unseen = entry.unseenHolders {
+          Swift.print("  note: \(TerminalText.escape(unseen.alsoHeldAdvice))")
         }
       case .hidden(let hidden):
         Swift.print("  \(TerminalText.escape(hidden.advice))")

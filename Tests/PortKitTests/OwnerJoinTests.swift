@@ -99,7 +99,7 @@ struct FixtureProcfs {
     #expect(holders[0].role == .parent)
     #expect(holders[0].descendantHolders == 1)
     #expect(holders[1].role == .child)
-    #expect(holders[1].inheritedFrom == 100)
+    #expect(holders[1].sharesWith == 100)
     #expect(holders[0].fds == [3])
     let node = holders[0].process
     #expect(node.name == "node")
@@ -229,7 +229,7 @@ struct FixtureProcfs {
     let holders = PortInspector.report(from: snapshot, query: SocketQuery()).sockets[0].owner.holders
     #expect(holders.map(\.process.pid) == [10, 11, 30])
     #expect(holders.map(\.role) == [.parent, .child, .child])
-    #expect(holders.map(\.inheritedFrom) == [nil, 10, 10])
+    #expect(holders.map(\.sharesWith) == [nil, 10, 10])
     #expect(holders[0].descendantHolders == 2)
     #expect(holders[0].fds == [3, 6])
   }

@@ -129,10 +129,10 @@ final class FakeProcessControl: ProcessControl, @unchecked Sendable {
 }
 
 @Suite struct TerminationPlanTests {
-  private func holder(_ pid: PID, _ ppid: PID, inheritedFrom: PID? = nil, kernel: Bool = false) -> HolderProcess {
+  private func holder(_ pid: PID, _ ppid: PID, sharesWith: PID? = nil, kernel: Bool = false) -> HolderProcess {
     HolderProcess(
       process: ProcessRecord(pid: pid, ppid: ppid, name: "p\(pid)", isKernelThread: kernel), fds: [3],
-      inheritedFrom: inheritedFrom)
+      sharesWith: sharesWith)
   }
   private func socket(_ port: UInt16, id: UInt64, proto: TransportProtocol = .tcp) -> SocketEntry {
     SocketEntry(
@@ -143,13 +143,13 @@ final class FakeProcessControl: ProcessControl, @unchecked Sendable {
     let report = PortReport(
       sockets: [
         SocketReport(
-          socket: socket(3000, id: 1), owner: .processes([holder(10, 1), holder(11, 10, inheritedFrom: 10)])),
+          socket: socket(3000, id: 1), owner: .processes([holder(10, 1), holder(11, 10, sharesWith: 10)])),
         SocketReport(socket: socket(3000, id: 2, proto: .udp), owner: .processes([holder(10, 1)])),
       ], takenAt: 0, effectiveUID: 0)
     let plan = TerminationPlan.make(from: report, protection: ProcessProtection(selfPID: 500, ancestors: [400]))
     #expect(plan.targets.map(\.process.pid) == [10, 11])
     #expect(plan.targets[0].sockets.map(\.id) == [1, 2])
-    #expect(plan.targets[1].inheritedFrom == 10)
+    #expect(plan.targets[1].sharesWith == 10)
     #expect(plan.isUnobstructed)
   }
 
@@ -273,5 +273,86 @@ final class FakeProcessControl: ProcessControl, @unchecked Sendable {
     let results = await verifier.verify([.init(proto: .tcp, port: 3000)], ended: [10], respawnWindow: .milliseconds(50))
     #expect(results.map(\.verdict) == [.respawned])
     #expect(results[0].respawn?.holders.map(\.process.pid) == [77])
+  }
+}
+
+@Suite struct PinnedTerminationTests {
+  private func record(_ pid: PID, ticks: UInt64) -> ProcessRecord {
+    ProcessRecord(pid: pid, ppid: 1, uid: 1000, name: "server", startTicks: ticks)
+  }
+
+  /// Pinned when found; right before the signal, 43 no longer holds the port: it is not
+  /// signalled and is reported as having let go; 42 still holds it and is ended.
+  @Test func targetThatLetGoBeforeTheSignalIsSkipped() async {
+    let control = FakeProcessControl([42: .init(startTicks: 1), 43: .init(startTicks: 2)])
+    let terminator = Terminator(control: control)
+    let pinned = await terminator.pin([record(42, ticks: 1), record(43, ticks: 2)])
+    #expect(pinned.pinnedPIDs == [42, 43])
+    let results = await terminator.terminate(pinned, request: TerminationRequest(), stillHolding: { _ in [42] })
+    #expect(results.map(\.outcome) == [.exited(after: .terminate, seconds: 0.001), .releasedPort])
+    #expect(control.delivered.map(\.0) == [42])
+    #expect(results[1].signalsSent.isEmpty)
+    #expect(results.allSatisfy { $0.outcome.letGoOfPort })
+  }
+
+  /// When who holds the port cannot be read again, every pinned target is signalled, as
+  /// consented.
+  @Test func unknownHoldersSignalEveryTarget() async {
+    let control = FakeProcessControl([42: .init(startTicks: 1)])
+    let terminator = Terminator(control: control)
+    let pinned = await terminator.pin([record(42, ticks: 1)])
+    let results = await terminator.terminate(pinned, request: TerminationRequest(), stillHolding: { _ in nil })
+    #expect(results.first?.outcome == .exited(after: .terminate, seconds: 0.001))
+  }
+
+  /// A pid reused after pinning (between the prompt and the answer) is never signalled.
+  @Test func pidReusedAfterPinningIsNotSignalled() async {
+    let control = FakeProcessControl([42: .init(startTicks: 1)])
+    let terminator = Terminator(control: control)
+    let pinned = await terminator.pin([record(42, ticks: 1)])
+    control.replace(42, with: .init(startTicks: 9))
+    let results = await terminator.terminate(pinned, request: TerminationRequest(), stillHolding: { $0 })
+    #expect(control.delivered.isEmpty)
+    #expect(results.first?.signalsSent == [])
+  }
+}
+
+@Suite struct RespawnSupervisorTests {
+  private func report(holder: ProcessRecord, parent: ProcessRecord) -> PortReport {
+    let socket = SocketEntry(
+      proto: .tcp, local: Endpoint(address: .loopbackV4, port: 3000), state: .listen, uid: 1000, id: 9)
+    return PortReport(
+      sockets: [SocketReport(socket: socket, owner: .processes([HolderProcess(process: holder, fds: [3])]))],
+      takenAt: 0, effectiveUID: 1000, parents: [parent.pid: parent])
+  }
+
+  /// A new holder whose parent is init (an orphan, or a daemon that double-forked): init is
+  /// not named as its supervisor.
+  @Test func initIsNeverTheSupervisor() {
+    let holder = ProcessRecord(pid: 70, ppid: 1, uid: 1000, name: "server", startTicks: 500)
+    let initProcess = ProcessRecord(pid: 1, ppid: 0, uid: 0, name: "systemd")
+    let respawn = FreeVerifier.respawn(in: report(holder: holder, parent: initProcess), ended: [60], signalledAt: 400)
+    #expect(respawn?.holders.map(\.process.pid) == [70])
+    #expect(respawn?.supervisor == nil)
+    #expect(respawn?.alreadyRunning == false)
+  }
+
+  /// A holder that was running before the first signal took the port over; nothing restarted
+  /// it, so its parent (which may only have adopted it) is not named either.
+  @Test func holderRunningBeforeTheSignalHasNoSupervisor() {
+    let holder = ProcessRecord(pid: 70, ppid: 50, uid: 1000, name: "server", startTicks: 300)
+    let parent = ProcessRecord(pid: 50, ppid: 1, uid: 1000, name: "subreaper")
+    let respawn = FreeVerifier.respawn(in: report(holder: holder, parent: parent), ended: [60], signalledAt: 400)
+    #expect(respawn?.supervisor == nil)
+    #expect(respawn?.alreadyRunning == true)
+  }
+
+  /// Started after the signal by a live parent: that parent is the likely supervisor.
+  @Test func holderStartedAfterTheSignalNamesItsParent() {
+    let holder = ProcessRecord(pid: 70, ppid: 50, uid: 1000, name: "server", startTicks: 450)
+    let parent = ProcessRecord(pid: 50, ppid: 1, uid: 1000, name: "supervisord")
+    let respawn = FreeVerifier.respawn(in: report(holder: holder, parent: parent), ended: [60], signalledAt: 400)
+    #expect(respawn?.supervisor?.pid == 50)
+    #expect(respawn?.alreadyRunning == false)
   }
 }

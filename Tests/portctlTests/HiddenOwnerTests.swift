@@ -182,5 +182,94 @@ import Testing
     #expect(byUser.result.status == 0)
     #expect(try byUser.result.json().sockets.count == 2)
   }
+
+  static let nginx = ["/usr/sbin/nginx", "/usr/bin/nginx"].first { FileManager.default.isExecutableFile(atPath: $0) }
+
+  /// Real nginx started as root with `user nobody;`: the master (root, which created the
+  /// socket) is hidden from uid 65534 and the workers (nobody) are visible. portctl must say
+  /// root's processes may hold the socket too, and kill/free must not signal the workers
+  /// (the master would start new ones): exit 3 with nothing signalled.
+  @Test(.enabled(if: canRun && nginx != nil, "needs root, unshare, setpriv and nginx"))
+  func nginxWorkersSeenWithoutTheirRootMasterAreNotPresentedAsTheWholeStory() throws {
+    let binary = try executableForNobody()
+    defer { try? FileManager.default.removeItem(at: binary.deletingLastPathComponent()) }
+    let nobody = "setpriv --reuid=65534 --regid=65534 --clear-groups \(binary.path)"
+    let script = """
+      set -u
+      ip link set lo up
+      dir=$(mktemp -d)
+      chmod 755 "$dir"
+      cat > "$dir/nginx.conf" <<CONF
+      user nobody nogroup;
+      worker_processes 2;
+      daemon off;
+      pid $dir/nginx.pid;
+      error_log $dir/error.log;
+      events { worker_connections 16; }
+      http {
+        access_log off;
+        client_body_temp_path $dir/body;
+        proxy_temp_path $dir/proxy;
+        fastcgi_temp_path $dir/fastcgi;
+        uwsgi_temp_path $dir/uwsgi;
+        scgi_temp_path $dir/scgi;
+        server { listen 127.0.0.1:8080; }
+      }
+      CONF
+      "\(Self.nginx ?? "nginx")" -c "$dir/nginx.conf" -p "$dir" -e "$dir/error.log" &
+      master=$!
+      trap 'kill -TERM $master 2>/dev/null; wait $master; rm -rf "$dir"' EXIT
+      for _ in $(seq 200); do
+        [ "$(pgrep -P $master | wc -l)" -ge 2 ] && ss -Hltn 'sport = :8080' | grep -q . && break
+        sleep 0.05
+      done
+      echo "master=$master workers=$(pgrep -P $master | sort -n | paste -sd,)"
+      \(nobody) who 8080 --json; echo "@@ who-json $?"
+      \(nobody) who 8080; echo "@@ who $?"
+      \(nobody) kill 8080 --dry-run 2>&1; echo "@@ kill-dry-run $?"
+      \(nobody) free 8080 --yes --respawn-window 0 2>&1; echo "@@ free $?"
+      echo "workers=$(pgrep -P $master | sort -n | paste -sd,)"
+      """
+    let result = try run(URL(fileURLWithPath: "/usr/bin/unshare"), ["--net", "bash", "-c", script])
+    let lines = result.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+    let first = try #require(lines.first { $0.hasPrefix("master=") }, "\(result.stdout) \(result.stderr)")
+    let master = try #require(first.split(separator: " ").first?.dropFirst("master=".count))
+    let workers = String(first.split(separator: " ").last?.dropFirst("workers=".count) ?? "")
+    try #require(workers.split(separator: ",").count == 2, "nginx did not start its workers: \(result.stderr)")
+    /// The output of the command named `name`, and its exit status.
+    func section(_ name: String) throws -> (text: String, status: Int) {
+      let end = try #require(lines.firstIndex { $0.hasPrefix("@@ \(name) ") })
+      let start = (lines[..<end].lastIndex { $0.hasPrefix("@@ ") || $0.hasPrefix("master=") } ?? -1) + 1
+      return (lines[start..<end].joined(separator: "\n"), Int(lines[end].split(separator: " ").last ?? "") ?? -1)
+    }
+
+    let whoJSON = try section("who-json")
+    #expect(whoJSON.status == 0)
+    let document = try RunResult(status: 0, stdout: whoJSON.text, stderr: "").json()
+    let socket = try #require(document.sockets.first)
+    #expect(socket["owner"] as? String == "processes")
+    #expect(socket["uid"] as? Int == 0)
+    #expect(document.sockets.pids.map(String.init).joined(separator: ",") == workers)
+    #expect(!document.sockets.pids.map(String.init).contains(String(master)))
+    let unseen = try #require(socket["unseenHolders"] as? [String: Any])
+    #expect(unseen["uid"] as? Int == 0)
+    #expect(unseen["user"] as? String == "root")
+    #expect(unseen["reason"] as? String == "needs-privilege")
+
+    let who = try section("who")
+    #expect(who.status == 0)
+    #expect(who.text.contains("processes of root that portctl cannot see may hold it too"), "\(who.text)")
+
+    let dryRun = try section("kill-dry-run")
+    #expect(dryRun.status == 3, "\(dryRun.text)")
+    #expect(dryRun.text.contains("processes of root (uid 0) that it cannot see or signal may hold it too"))
+    #expect(dryRun.text.contains("sudo portctl kill 8080"))
+    #expect(!dryRun.text.contains("would send"))
+
+    let free = try section("free")
+    #expect(free.status == 3, "\(free.text)")
+    #expect(free.text.contains("nothing was signalled"))
+    #expect(lines.contains("workers=\(workers)"), "the workers were signalled: \(result.stdout)")
+  }
 }
 #endif

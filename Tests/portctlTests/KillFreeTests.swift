@@ -33,7 +33,7 @@ import Testing
     let pids = targets(document).compactMap { $0["pid"] as? Int }
     #expect(pids == [Int(holder.pid)] + holder.children.sorted().map(Int.init))
     #expect(targets(document).allSatisfy { $0["outcome"] as? String == "exited" })
-    #expect(targets(document).dropFirst().allSatisfy { $0["inheritedFrom"] as? Int == Int(holder.pid) })
+    #expect(targets(document).dropFirst().allSatisfy { $0["sharesWith"] as? Int == Int(holder.pid) })
     let port = try #require((document["ports"] as? [[String: Any]])?.first)
     #expect(port["port"] as? Int == Int(holder.port))
     #expect(port["protocol"] as? String == "tcp")

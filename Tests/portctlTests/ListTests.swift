@@ -49,7 +49,7 @@ import Testing
     }
     let children = forked.children.sorted().map(String.init).joined(separator: ", ")
     #expect(
-      text.stdout.contains("\(children) inherited 2 sockets from \(forked.pid) (forked after the socket was opened)"))
+      text.stdout.contains("\(children) share 2 sockets with their parent \(forked.pid)"))
     #expect(!text.stdout.contains("\u{1B}["), "no colour when standard output is not a terminal")
   }
 

@@ -62,7 +62,7 @@ import Testing
     #expect(process["cwd"] as? String == FileManager.default.currentDirectoryPath)
     #expect((process["commandLine"] as? [String])?.dropFirst() == ["tcp:127.0.0.1:0", "--lifeline"])
     #expect(process["role"] as? String == "sole")
-    #expect(process["inheritedFrom"] is NSNull)
+    #expect(process["sharesWith"] is NSNull)
     #expect((process["fds"] as? [Int])?.count == 1)
     let uptime = try #require(process["uptimeSeconds"] as? Double)
     #expect(uptime >= 0 && uptime < 120)
@@ -140,13 +140,13 @@ import Testing
     let processes = try #require(try result.json().sockets.first?["processes"] as? [[String: Any]])
     #expect(processes.map { $0["pid"] as? Int } == [Int(holder.pid)] + holder.children.sorted().map(Int.init))
     #expect(processes.map { $0["role"] as? String } == ["parent", "child", "child"])
-    #expect(processes.dropFirst().allSatisfy { $0["inheritedFrom"] as? Int == Int(holder.pid) })
+    #expect(processes.dropFirst().allSatisfy { $0["sharesWith"] as? Int == Int(holder.pid) })
     #expect(processes.dropFirst().allSatisfy { $0["ppid"] as? Int == Int(holder.pid) })
 
     let text = try portctl("who", "\(holder.port)")
     for child in holder.children { #expect(text.stdout.contains("└ \(child) ")) }
     let children = holder.children.sorted().map(String.init).joined(separator: ", ")
-    #expect(text.stdout.contains("\(children) inherited the socket from \(holder.pid)"))
+    #expect(text.stdout.contains("\(children) share the socket with their parent \(holder.pid)"))
   }
 
   @Test func reusePortGroupListsBothProcesses() throws {

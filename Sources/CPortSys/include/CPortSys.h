@@ -29,6 +29,17 @@ static inline long cportsys_getdents64(int fd, void *buffer, unsigned long size)
   return syscall(SYS_getdents64, fd, buffer, size);
 }
 
+/// kcmp(2) with KCMP_FILES: 0 when the two tasks (threads) share one descriptor table, a
+/// positive number when they do not, -1 with errno when it cannot tell (no kcmp, no access).
+static inline int cportsys_same_files(pid_t first, pid_t second) {
+#ifdef SYS_kcmp
+  return (int)syscall(SYS_kcmp, first, second, 2 /* KCMP_FILES */, 0ul, 0ul);
+#else
+  errno = ENOSYS;
+  return -1;
+#endif
+}
+
 /// pidfd_send_signal(2): signal the process the descriptor refers to, never a reused pid.
 static inline int cportsys_pidfd_send_signal(int pidfd, int sig) {
   return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, (void *)0, 0u);

@@ -53,33 +53,53 @@ public enum PortInspector {
     return .hidden(HiddenOwner(uid: socket.uid, user: user, reason: reason, candidates: Array(candidates)))
   }
 
-  /// Marks which holder inherited the socket from which, and orders parents first.
+  /// Processes that may hold `socket` besides its visible holders: when each of those is
+  /// known to be of another user than the socket's, and processes of that user could not be
+  /// inspected. (A holder whose uid could not be read, one exiting mid-read, says nothing.)
+  static func unseenHolders(of socket: SocketEntry, owner: SocketOwner, in snapshot: SystemSnapshot) -> HiddenOwner? {
+    guard case .processes(let holders) = owner, let uid = socket.uid, !snapshot.uninspectable.isEmpty,
+      holders.allSatisfy({ $0.process.uid.map { $0 != uid } ?? false })
+    else { return nil }
+    let unseen = snapshot.uninspectable.filter { $0.value == uid }.keys.sorted()
+    guard !unseen.isEmpty else { return nil }
+    let root = snapshot.effectiveUID == 0
+    let candidates =
+      root
+      ? unseen.prefix(HiddenOwner.candidateLimit).map {
+        snapshot.processes[$0] ?? ProcessRecord(pid: $0, ppid: 0, uid: uid, name: "?")
+      } : []
+    return HiddenOwner(
+      uid: uid, user: snapshot.userNames[uid], reason: root ? .notInspectable : .needsPrivilege,
+      candidates: Array(candidates))
+  }
+
+  /// Marks which holder shares the socket with which ancestor holder, and orders parents first.
   static func holders(_ visible: [(ProcessRecord, [Int32])], processes: [PID: ProcessRecord]) -> [HolderProcess] {
     let holderPIDs = Set(visible.map { $0.0.pid })
     var result = visible.map { process, fds in
       HolderProcess(
         process: process, fds: fds.sorted(),
-        inheritedFrom: nearestHolderAncestor(of: process, among: holderPIDs, processes: processes))
+        sharesWith: nearestHolderAncestor(of: process, among: holderPIDs, processes: processes))
     }
-    let inheritedCounts = result.reduce(into: [PID: Int]()) { counts, holder in
+    let descendantCounts = result.reduce(into: [PID: Int]()) { counts, holder in
       // Count every holder below each ancestor holder, not only direct children.
-      var ancestor = holder.inheritedFrom
+      var ancestor = holder.sharesWith
       var steps = 0
       while let current = ancestor, steps < holderPIDs.count {
         counts[current, default: 0] += 1
-        ancestor = result.first { $0.process.pid == current }?.inheritedFrom
+        ancestor = result.first { $0.process.pid == current }?.sharesWith
         steps += 1
       }
     }
     for index in result.indices {
-      result[index].descendantHolders = inheritedCounts[result[index].process.pid] ?? 0
+      result[index].descendantHolders = descendantCounts[result[index].process.pid] ?? 0
     }
     func depth(_ holder: HolderProcess) -> Int {
       var depth = 0
-      var ancestor = holder.inheritedFrom
+      var ancestor = holder.sharesWith
       while let current = ancestor, depth < holderPIDs.count {
         depth += 1
-        ancestor = result.first { $0.process.pid == current }?.inheritedFrom
+        ancestor = result.first { $0.process.pid == current }?.sharesWith
       }
       return depth
     }

@@ -66,6 +66,21 @@ public struct HiddenOwner: Hashable, Sendable {
     }
   }
 
+  /// A sentence for a socket whose visible holders are not of the socket's user (see
+  /// ``SocketReport/unseenHolders``): processes of that user may hold it too.
+  public var alsoHeldAdvice: String {
+    let named = candidates.map { "\($0.pid) (\($0.name))" }.joined(separator: ", ")
+    let how =
+      switch reason {
+      case .needsPrivilege: "run with sudo to see them"
+      case .notInspectable:
+        "even as root portctl may not inspect \(candidates.count == 1 ? "process" : "processes") \(named)"
+      case .notVisible: "they are not visible here"
+      }
+    return
+      "the socket belongs to \(ownerDescription) but its visible holders do not: processes of \(user ?? uid.map { "uid \($0)" } ?? "that user") that portctl cannot see may hold it too (\(how)); ending only the visible ones would not free the port"
+  }
+
   /// A sentence saying whose the socket is and how to see its process.
   public var advice: String {
     let named = candidates.map { "\($0.pid) (\($0.name))" }.joined(separator: ", ")
@@ -87,10 +102,16 @@ public struct HiddenOwner: Hashable, Sendable {
 public struct SocketReport: Hashable, Sendable {
   public var socket: SocketEntry
   public var owner: SocketOwner
+  /// Set when the socket's user (the uid the kernel records for it) is none of its visible
+  /// holders' and some processes of that user could not be inspected: they may hold the
+  /// socket too (a root nginx master behind workers that run as `nobody`, seen without
+  /// root), so ending the visible holders would not free the port.
+  public var unseenHolders: HiddenOwner?
 
-  public init(socket: SocketEntry, owner: SocketOwner) {
+  public init(socket: SocketEntry, owner: SocketOwner, unseenHolders: HiddenOwner? = nil) {
     self.socket = socket
     self.owner = owner
+    self.unseenHolders = unseenHolders
   }
 }
 
@@ -118,6 +139,11 @@ public struct PortReport: Hashable, Sendable {
 
   /// True when at least one socket keeps its port taken.
   public var isHeld: Bool { sockets.contains { $0.owner.holdsPort } }
+
+  /// True when some socket's owner is hidden, or may be in part (``SocketReport/unseenHolders``).
+  public var hasPartlyHiddenOwners: Bool {
+    sockets.contains { $0.unseenHolders != nil }
+  }
 
   /// True when some socket's owner is hidden.
   public var hasHiddenOwners: Bool {

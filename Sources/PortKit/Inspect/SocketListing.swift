@@ -41,7 +41,9 @@ public struct SocketListing: RandomAccessCollection, Sendable {
   /// The socket at `position` and its owner, joined now.
   public subscript(position: Int) -> SocketReport {
     let socket = snapshot.sockets[Int(order[position])]
-    return SocketReport(socket: socket, owner: PortInspector.owner(of: socket, in: snapshot))
+    let owner = PortInspector.owner(of: socket, in: snapshot)
+    return SocketReport(
+      socket: socket, owner: owner, unseenHolders: PortInspector.unseenHolders(of: socket, owner: owner, in: snapshot))
   }
 
   /// The socket at `position`, without its owner.

@@ -211,22 +211,24 @@ public struct HolderProcess: Hashable, Sendable {
   public var process: ProcessRecord
   /// The descriptors through which it holds the socket.
   public var fds: [Int32]
-  /// The nearest ancestor that holds the same socket: the process it inherited it from.
-  public var inheritedFrom: PID?
+  /// The nearest ancestor that holds the same socket. The kernel records no creation time
+  /// for a socket, so whether this process inherited it when forked or was passed it later
+  /// (node's cluster workers get their listener over IPC) is not known: it shares it.
+  public var sharesWith: PID?
   /// How many of the socket's other holders descend from this one.
   public var descendantHolders: Int
 
-  public init(process: ProcessRecord, fds: [Int32], inheritedFrom: PID? = nil, descendantHolders: Int = 0) {
+  public init(process: ProcessRecord, fds: [Int32], sharesWith: PID? = nil, descendantHolders: Int = 0) {
     self.process = process
     self.fds = fds
-    self.inheritedFrom = inheritedFrom
+    self.sharesWith = sharesWith
     self.descendantHolders = descendantHolders
   }
 
-  /// `parent` when other holders inherited the socket from it, `child` when it inherited
-  /// the socket, `sole` otherwise.
+  /// `parent` when descendants of it hold the same socket, `child` when an ancestor of it
+  /// does (``sharesWith``), `sole` otherwise.
   public var role: Role {
-    if inheritedFrom != nil { return .child }
+    if sharesWith != nil { return .child }
     return descendantHolders > 0 ? .parent : .sole
   }
 

@@ -27,8 +27,12 @@ public struct FreeVerifier: Sendable {
   /// A holder that took the port after the old ones were ended.
   public struct Respawn: Hashable, Sendable {
     public var holders: [HolderProcess]
-    /// The parent of the new holder: the likely supervisor.
+    /// The parent of the new holder, the likely supervisor: never init (pid 1), the parent
+    /// of every orphan, and none when the holder was already running before the signals
+    /// (it took the port over; nothing restarted it).
     public var supervisor: ProcessRecord?
+    /// The new holder was running before the first signal was sent.
+    public var alreadyRunning: Bool = false
     /// The new socket's owner was hidden (another user's process).
     public var hiddenOwner: HiddenOwner?
   }
@@ -70,8 +74,12 @@ public struct FreeVerifier: Sendable {
   /// listener is a respawn. The socket table is watched for `respawnWindow` (stopping as
   /// soon as a new holder shows); with `drainTimeWait`, waits up to that long for TIME_WAIT
   /// sockets to drain so that even a plain bind works.
+  ///
+  /// `signalledAt` is when the first signal went out, in clock ticks since boot (the clock
+  /// of ``ProcessRecord/startTicks``), where known.
   public func verify(
-    _ items: [Item], ended: Set<PID>, respawnWindow: Duration, drainTimeWait: Duration? = nil
+    _ items: [Item], ended: Set<PID>, respawnWindow: Duration, drainTimeWait: Duration? = nil,
+    signalledAt: UInt64? = nil
   ) async -> [PortResult] {
     let clock = ContinuousClock()
     // Nothing to watch for and every bind works: the port is free, no need to read the
@@ -93,7 +101,9 @@ public struct FreeVerifier: Sendable {
       for item in items where respawns[item] == nil {
         let report = await inspect(item)
         reports[item] = report
-        if let respawn = Self.respawn(in: report, ended: ended) { respawns[item] = respawn }
+        if let respawn = Self.respawn(in: report, ended: ended, signalledAt: signalledAt) {
+          respawns[item] = respawn
+        }
       }
       if respawns.count == items.count || clock.now >= deadline { break }
       try? await Task.sleep(for: min(.milliseconds(20), deadline - clock.now))
@@ -152,13 +162,16 @@ public struct FreeVerifier: Sendable {
   }
 
   /// A listener on the port held by a process that was not just ended, or by a hidden one.
-  static func respawn(in report: PortReport, ended: Set<PID>) -> Respawn? {
+  static func respawn(in report: PortReport, ended: Set<PID>, signalledAt: UInt64? = nil) -> Respawn? {
     for entry in report.sockets where entry.socket.isListener {
       switch entry.owner {
       case .processes(let holders) where holders.contains(where: { !ended.contains($0.process.pid) }):
         let fresh = holders.filter { !ended.contains($0.process.pid) }
-        let root = fresh.first { $0.inheritedFrom == nil } ?? fresh[0]
-        return Respawn(holders: fresh, supervisor: report.parents[root.process.ppid], hiddenOwner: nil)
+        let root = fresh.first { $0.sharesWith == nil } ?? fresh[0]
+        let alreadyRunning = signalledAt.map { at in root.process.startTicks.map { $0 < at } ?? false } ?? false
+        // Init adopts every orphan: being its child says nothing about who started it.
+        let parent = root.process.ppid > 1 && !alreadyRunning ? report.parents[root.process.ppid] : nil
+        return Respawn(holders: fresh, supervisor: parent, alreadyRunning: alreadyRunning, hiddenOwner: nil)
       case .hidden(let owner):
         return Respawn(holders: [], supervisor: nil, hiddenOwner: owner)
       default:

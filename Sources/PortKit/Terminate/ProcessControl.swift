@@ -47,4 +47,12 @@ public protocol ProcessControl: Sendable {
   func release(_ handle: ProcessHandle) async
   /// This process's pid followed by its ancestors' up to init.
   func selfAndAncestors() async -> [PID]
+  /// Now, on the clock process start times are counted in (``ProcessRecord/startTicks``);
+  /// `nil` where there is none.
+  func clockTicks() async -> UInt64?
+}
+
+extension ProcessControl {
+  /// Not known.
+  public func clockTicks() async -> UInt64? { nil }
 }

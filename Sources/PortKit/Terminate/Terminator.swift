@@ -30,6 +30,9 @@ public enum TerminationOutcome: Hashable, Sendable {
   case alreadyGone
   /// Its pid named another process by the time of signalling; nothing was sent.
   case replaced
+  /// It no longer held the port when it was about to be signalled (it closed the socket,
+  /// or handed it on); nothing was sent.
+  case releasedPort
   /// The kernel refused the signal: another user's process.
   case notPermitted
   /// Still alive after SIGKILL (uninterruptible sleep, or a process being traced).
@@ -39,9 +42,12 @@ public enum TerminationOutcome: Hashable, Sendable {
   public var isGone: Bool {
     switch self {
     case .exited, .killed, .alreadyGone, .replaced: true
-    case .notPermitted, .survived: false
+    case .notPermitted, .survived, .releasedPort: false
     }
   }
+
+  /// True when it no longer holds the port: gone, or it let go before it was signalled.
+  public var letGoOfPort: Bool { isGone || self == .releasedPort }
 
   /// A stable code for JSON.
   public var code: String {
@@ -50,6 +56,7 @@ public enum TerminationOutcome: Hashable, Sendable {
     case .killed: "killed"
     case .alreadyGone: "already-gone"
     case .replaced: "pid-reused"
+    case .releasedPort: "released-port"
     case .notPermitted: "not-permitted"
     case .survived: "survived"
     }
@@ -74,15 +81,61 @@ public struct Terminator: Sendable {
     self.control = control
   }
 
-  public func terminate(_ targets: [ProcessRecord], request: TerminationRequest) async -> [TerminationResult] {
-    var results: [PID: TerminationResult] = [:]
-    var handles: [PID: ProcessHandle] = [:]
-    for target in targets {
-      results[target.pid] = TerminationResult(process: target, outcome: .alreadyGone, signalsSent: [])
+  /// Targets pinned when they were found: the handles of those that could be, and what
+  /// became of the others.
+  public struct Pinned: Sendable {
+    public var targets: [ProcessRecord]
+    var handles: [PID: ProcessHandle]
+    var outcomes: [PID: TerminationOutcome]
+
+    /// The pids pinned (still the processes that were found when pinned).
+    public var pinnedPIDs: Set<PID> { Set(handles.keys) }
+  }
+
+  /// Pins every target (a pidfd on Linux) after checking that its pid still names the
+  /// process that was found: done when the targets are found, before asking for consent,
+  /// so that nothing that happens while the question waits can redirect a signal.
+  public func pin(_ targets: [ProcessRecord]) async -> Pinned {
+    var pinned = Pinned(targets: targets, handles: [:], outcomes: [:])
+    for target in targets where pinned.handles[target.pid] == nil && pinned.outcomes[target.pid] == nil {
       switch await control.acquire(target) {
-      case .acquired(let handle): handles[target.pid] = handle
-      case .gone: results[target.pid]?.outcome = .alreadyGone
-      case .replaced: results[target.pid]?.outcome = .replaced
+      case .acquired(let handle): pinned.handles[target.pid] = handle
+      case .gone: pinned.outcomes[target.pid] = .alreadyGone
+      case .replaced: pinned.outcomes[target.pid] = .replaced
+      }
+    }
+    return pinned
+  }
+
+  /// Gives back the handles of targets that will not be signalled (consent refused).
+  public func release(_ pinned: Pinned) async {
+    for handle in pinned.handles.values { await control.release(handle) }
+  }
+
+  /// Pins and ends `targets` at once.
+  public func terminate(_ targets: [ProcessRecord], request: TerminationRequest) async -> [TerminationResult] {
+    await terminate(await pin(targets), request: request)
+  }
+
+  /// Ends pinned targets and releases them. `stillHolding`, when given, is asked right before
+  /// the first signal which of the pinned pids still hold the port (`nil`: not known, then
+  /// every target is signalled as consented): the others are not signalled and come back as
+  /// ``TerminationOutcome/releasedPort``.
+  public func terminate(
+    _ pinned: Pinned, request: TerminationRequest, stillHolding: (@Sendable (Set<PID>) async -> Set<PID>?)? = nil
+  ) async -> [TerminationResult] {
+    let targets = pinned.targets
+    var results: [PID: TerminationResult] = [:]
+    var handles = pinned.handles
+    for target in targets {
+      results[target.pid] = TerminationResult(
+        process: target, outcome: pinned.outcomes[target.pid] ?? .alreadyGone, signalsSent: [])
+    }
+    if let stillHolding, !handles.isEmpty, let holding = await stillHolding(Set(handles.keys)) {
+      for (pid, handle) in handles where !holding.contains(pid) {
+        results[pid]?.outcome = .releasedPort
+        handles[pid] = nil
+        await control.release(handle)
       }
     }
 

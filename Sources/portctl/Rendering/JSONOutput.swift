@@ -213,7 +213,7 @@ struct SocketJSON: Encodable {
 
   enum CodingKeys: String, CodingKey {
     case proto = "protocol", family, localAddress, localPort, addressScope, remoteAddress, remotePort
-    case state, listening, uid, id, v6Only, timer, owner, hiddenOwner, processes
+    case state, listening, uid, id, v6Only, timer, owner, hiddenOwner, unseenHolders, processes
   }
   enum TimerKeys: String, CodingKey { case kind, remainingSeconds }
   enum HiddenKeys: String, CodingKey { case uid, user, reason, advice, candidates }
@@ -249,12 +249,13 @@ struct SocketJSON: Encodable {
     case .none: ownerKind = "none"
     }
     try container.encode(ownerKind, forKey: .owner)
-    if case .hidden(let hidden) = entry.owner {
-      var nested = container.nestedContainer(keyedBy: HiddenKeys.self, forKey: .hiddenOwner)
+    func encode(_ hidden: HiddenOwner?, advice: (HiddenOwner) -> String, forKey key: CodingKeys) throws {
+      guard let hidden else { return try container.encodeNil(forKey: key) }
+      var nested = container.nestedContainer(keyedBy: HiddenKeys.self, forKey: key)
       try nested.encode(hidden.uid, forKey: .uid)
       try nested.encode(hidden.user, forKey: .user)
       try nested.encode(hidden.reason.rawValue, forKey: .reason)
-      try nested.encode(hidden.advice, forKey: .advice)
+      try nested.encode(advice(hidden), forKey: .advice)
       var candidates = nested.nestedUnkeyedContainer(forKey: .candidates)
       for candidate in hidden.candidates {
         var entry = candidates.nestedContainer(keyedBy: CandidateKeys.self)
@@ -262,9 +263,13 @@ struct SocketJSON: Encodable {
         try entry.encode(candidate.name, forKey: .name)
         try entry.encode(candidate.displayCommand, forKey: .command)
       }
+    }
+    if case .hidden(let hidden) = entry.owner {
+      try encode(hidden, advice: \.advice, forKey: .hiddenOwner)
     } else {
       try container.encodeNil(forKey: .hiddenOwner)
     }
+    try encode(entry.unseenHolders, advice: \.alsoHeldAdvice, forKey: .unseenHolders)
     try container.encode(
       entry.owner.holders.map {
         ProcessJSON(
@@ -294,7 +299,7 @@ struct ProcessJSON: Encodable {
 
   enum CodingKeys: String, CodingKey {
     case pid, ppid, uid, user, name, command, commandLine, executable, cwd, startTime, uptimeSeconds
-    case fds, role, inheritedFrom, services, hint, ancestry, managers
+    case fds, role, sharesWith, services, hint, ancestry, managers
   }
   enum AncestorKeys: String, CodingKey { case pid, ppid, name, command, startTime }
   enum ManagerKeys: String, CodingKey { case kind, name, detail, stop, evidence, selfReported }
@@ -315,7 +320,7 @@ struct ProcessJSON: Encodable {
     try container.encode(process.startTime.map { max(0, takenAt - $0) }, forKey: .uptimeSeconds)
     try container.encode(holder.fds, forKey: .fds)
     try container.encode(holder.role.rawValue, forKey: .role)
-    try container.encode(holder.inheritedFrom, forKey: .inheritedFrom)
+    try container.encode(holder.sharesWith, forKey: .sharesWith)
     try container.encode(process.services, forKey: .services)
     try container.encode(HolderHints.hint(for: process, socket: socket), forKey: .hint)
     guard withProvenance else { return }

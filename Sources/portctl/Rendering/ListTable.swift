@@ -79,7 +79,7 @@ struct ListTable<Sockets: RandomAccessCollection<SocketReport>> {
     case .processes(let holders):
       for holder in holders {
         let digits = Self.digits(Int(holder.process.pid))
-        widths[pid] = max(widths[pid], holder.inheritedFrom == nil ? digits : digits + 2)
+        widths[pid] = max(widths[pid], holder.sharesWith == nil ? digits : digits + 2)
         let cells = processCells(holder.process)
         for (offset, width) in cells.widths.enumerated() {
           widths[pid + 1 + offset] = max(widths[pid + 1 + offset], width)
@@ -133,7 +133,7 @@ struct ListTable<Sockets: RandomAccessCollection<SocketReport>> {
       for (index, holder) in holders.enumerated() {
         socketCells(blank: index > 0)
         let process = holder.process
-        let text = holder.inheritedFrom == nil ? "\(process.pid)" : "└ \(process.pid)"
+        let text = holder.sharesWith == nil ? "\(process.pid)" : "└ \(process.pid)"
         cell(text, column: pid, width: text.unicodeScalars.count, tint: .bold)
         let cells = processCells(process)
         for offset in cells.texts.indices {

@@ -85,13 +85,15 @@ enum ReportText {
     return notes.lines
   }
 
-  /// The notes under a socket table, gathered one socket at a time: inherited sockets
+  /// The notes under a socket table, gathered one socket at a time: shared sockets
   /// (once per parent and set of children, however many sockets they share), hints about
   /// well-known holders (once per process), hidden and kernel-held sockets.
   struct Footnotes {
     private struct Family: Hashable {
       var parent: PID
       var children: [PID]
+      /// Every child is a direct child of `parent` (not a grandchild).
+      var direct: Bool
     }
     private var families: [Family: (first: Int, sockets: Int)] = [:]
     private var hinted = Set<PID>()
@@ -103,12 +105,17 @@ enum ReportText {
       switch entry.owner {
       case .processes(let holders):
         if holders.count > 1 {
-          let byParent = Dictionary(grouping: holders.filter { $0.inheritedFrom != nil }) { $0.inheritedFrom ?? 0 }
+          let byParent = Dictionary(grouping: holders.filter { $0.sharesWith != nil }) { $0.sharesWith ?? 0 }
           for (parent, group) in byParent {
-            let family = Family(parent: parent, children: group.map(\.process.pid).sorted())
+            let family = Family(
+              parent: parent, children: group.map(\.process.pid).sorted(),
+              direct: group.allSatisfy { $0.process.ppid == parent })
             let order = families.count
             families[family, default: (order, 0)].sockets += 1
           }
+        }
+        if let unseen = entry.unseenHolders {
+          ownership.append("\(socket.proto.rawValue) \(socket.local): \(TerminalText.escape(unseen.alsoHeldAdvice))")
         }
         for holder in holders where !hinted.contains(holder.process.pid) {
           guard let hint = HolderHints.hint(for: holder.process, socket: socket) else { continue }
@@ -128,13 +135,18 @@ enum ReportText {
     }
 
     var lines: [String] {
-      let inherited = families.sorted { ($0.key.parent, $0.value.first) < ($1.key.parent, $1.value.first) }.map {
+      let shared = families.sorted { ($0.key.parent, $0.value.first) < ($1.key.parent, $1.value.first) }.map {
         family, count in
         let pids = family.children.map { "\($0)" }.joined(separator: ", ")
         let what = count.sockets == 1 ? "the socket" : "\(count.sockets) sockets"
-        return "\(pids) inherited \(what) from \(family.parent) (forked after the socket was opened)"
+        // Not "inherited": no creation time is known for a socket, so a child that was
+        // passed the socket (node cluster workers get it over IPC) looks the same.
+        let relation = family.direct ? "parent" : "ancestor"
+        let verb = family.children.count == 1 ? "shares" : "share"
+        let their = family.children.count == 1 ? "its" : "their"
+        return "\(pids) \(verb) \(what) with \(their) \(relation) \(family.parent)"
       }
-      return inherited + hints + ownership
+      return shared + hints + ownership
     }
   }
 

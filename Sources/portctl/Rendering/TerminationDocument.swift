@@ -13,7 +13,8 @@ struct TerminationDocument: Encodable {
   var ports: [FreeVerifier.PortResult]?
 
   enum CodingKeys: String, CodingKey {
-    case schemaVersion, command, exitCode, error, dryRun, consent, targets, protected, hidden, respawnRisks, ports
+    case schemaVersion, command, exitCode, error, dryRun, consent, targets, protected, hidden, clients, respawnRisks
+    case ports
     case freed
   }
 
@@ -29,7 +30,9 @@ struct TerminationDocument: Encodable {
     let targets = (plan?.targets ?? []).map { TargetJSON(target: $0, result: outcomes[$0.process.pid], dryRun: dryRun) }
     try container.encode(targets, forKey: .targets)
     try container.encode((plan?.protected ?? []).map(ProtectedJSON.init), forKey: .protected)
-    try container.encode((plan?.hidden ?? []).map { SocketJSON($0, takenAt: 0) }, forKey: .hidden)
+    let hidden = (plan?.hidden ?? []) + (plan?.partlyHidden ?? [])
+    try container.encode(hidden.map { SocketJSON($0, takenAt: 0) }, forKey: .hidden)
+    try container.encode((plan?.clients ?? []).map { SocketJSON($0, takenAt: 0) }, forKey: .clients)
     try container.encode(respawnRisks, forKey: .respawnRisks)
     try container.encode((ports ?? []).map(PortResultJSON.init), forKey: .ports)
     if command == "free" {
@@ -46,7 +49,7 @@ struct TargetJSON: Encodable {
   var dryRun: Bool
 
   enum CodingKeys: String, CodingKey {
-    case pid, ppid, uid, user, name, command, ports, inheritedFrom, outcome, signals, seconds
+    case pid, ppid, uid, user, name, command, ports, sharesWith, outcome, signals, seconds
   }
 
   func encode(to encoder: any Encoder) throws {
@@ -60,7 +63,7 @@ struct TargetJSON: Encodable {
     try container.encode(process.displayCommand, forKey: .command)
     let ports = Set(target.sockets.map { "\($0.local.port)/\($0.proto.rawValue)" }).sorted()
     try container.encode(ports, forKey: .ports)
-    try container.encode(target.inheritedFrom, forKey: .inheritedFrom)
+    try container.encode(target.sharesWith, forKey: .sharesWith)
     let outcome = result?.outcome.code ?? (dryRun ? "would-signal" : "not-signalled")
     try container.encode(outcome, forKey: .outcome)
     try container.encode((result?.signalsSent ?? []).map(\.name), forKey: .signals)
@@ -98,7 +101,7 @@ struct PortResultJSON: Encodable {
     case proto = "protocol", port, verdict, free, binds, plainBindable, timeWait, timeWaitSeconds, stillHeldBy
     case respawn
   }
-  enum RespawnKeys: String, CodingKey { case pids, command, supervisor, hiddenOwner }
+  enum RespawnKeys: String, CodingKey { case pids, command, supervisor, alreadyRunning, hiddenOwner }
   enum ProcessKeys: String, CodingKey { case pid, name, command }
   enum HiddenKeys: String, CodingKey { case uid, user }
 
@@ -128,6 +131,7 @@ struct PortResultJSON: Encodable {
       } else {
         try nested.encodeNil(forKey: .supervisor)
       }
+      try nested.encode(respawn.alreadyRunning, forKey: .alreadyRunning)
       if let hidden = respawn.hiddenOwner {
         var owner = nested.nestedContainer(keyedBy: HiddenKeys.self, forKey: .hiddenOwner)
         try owner.encode(hidden.uid, forKey: .uid)

@@ -74,6 +74,14 @@ public struct LinuxProcessControl: ProcessControl {
     return exited
   }
 
+  /// Clock ticks since boot (CLOCK_BOOTTIME, the clock of `stat`'s start time).
+  public func clockTicks() async -> UInt64? {
+    var now = timespec()
+    guard clock_gettime(CLOCK_BOOTTIME, &now) == 0 else { return nil }
+    let seconds = Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
+    return UInt64(seconds * Syscalls.clockTicksPerSecond)
+  }
+
   public func release(_ handle: ProcessHandle) async {
     if handle.descriptor >= 0 { close(handle.descriptor) }
   }
@@ -89,10 +97,25 @@ public struct LinuxProcessControl: ProcessControl {
     return chain
   }
 
+  /// The start time of a live process. A zombie main thread is a live process while
+  /// another of its threads runs (the main thread called pthread_exit).
   private func startTicks(_ pid: PID) -> UInt64? {
-    guard let stat = Syscalls.readFile("\(reader.root)/\(pid)/stat").flatMap(ProcfsParsers.stat), stat.state != "Z"
+    guard let stat = Syscalls.readFile("\(reader.root)/\(pid)/stat").flatMap(ProcfsParsers.stat),
+      stat.state != "Z" || hasOtherThreads(pid)
     else { return nil }
     return stat.startTicks
+  }
+
+  private func hasOtherThreads(_ pid: PID) -> Bool {
+    guard case .success(let taskFD) = Syscalls.open("\(reader.root)/\(pid)/task", directoryOnly: true) else {
+      return false
+    }
+    defer { Syscalls.close(taskFD) }
+    var other = false
+    Syscalls.forEachDirectoryEntry(taskFD) { name in
+      if let tid = ProcfsReader.number(name), tid != pid { other = true }
+    }
+    return other
   }
 
   private func hasExited(_ pidfd: Int32) -> Bool {

@@ -1,4 +1,5 @@
 #if os(Linux)
+import CPortSys
 import Glibc
 
 /// Reads sockets, their holders and process details from a procfs tree. The root is a
@@ -45,22 +46,37 @@ public struct ProcfsReader: Sendable {
     public var references = SocketHolders()
     /// Processes whose descriptors could not be read, with their uid when known.
     public var uninspectable: [PID: UInt32?] = [:]
+    /// Every pid walked, sorted.
+    public var walked: [PID] = []
   }
 
   /// Walks `PID/fd` of every process once and records which of them refer to a wanted
   /// socket inode: `getdents64` and `readlinkat` relative to open directories, into buffers
   /// each thread allocates once, the processes split across `threads` threads. Processes
   /// that vanish mid-walk are skipped; unreadable ones are recorded.
-  public func references(to wanted: some Sequence<UInt64>, threads: Int = 1) -> ReferenceScan {
+  /// With `threadsToo`, the descriptor tables of every thread are walked as well
+  /// (`PID/task/TID/fd`): a thread that unshared its table (`unshare(CLONE_FILES)`), or a
+  /// process whose main thread has exited, holds sockets its `PID/fd` does not show.
+  public func references(to wanted: some Sequence<UInt64>, threads: Int = 1, threadsToo: Bool = false) -> ReferenceScan
+  {
     var inodes = Array(wanted)
     inodes.sort()
-    return references(toSorted: &inodes, threads: threads)
+    return references(toSorted: &inodes, threads: threads, threadsToo: threadsToo)
   }
 
   /// The same, for inodes already sorted: they are searched in place (half the memory of a
   /// hash set, which matters with tens of thousands of listeners), and released (`wanted`
   /// is left empty) before the matches are gathered.
-  func references(toSorted wanted: inout [UInt64], threads: Int) -> ReferenceScan {
+  ///
+  /// With `chase`, processes started during the walk are walked too, a few rounds at
+  /// most: a holder that forks its successor and exits (a hot restart) would otherwise leave
+  /// the walk with neither, the one it listed gone and the new one not listed.
+  ///
+  /// The processes in `known` (sorted: those an earlier walk read) have only their other
+  /// threads' tables walked (with `threadsToo`), not their own again.
+  func references(
+    toSorted wanted: inout [UInt64], threads: Int, threadsToo: Bool = false, chase: Bool = false, known: [PID] = []
+  ) -> ReferenceScan {
     guard !wanted.isEmpty, case .success(let procFD) = Syscalls.open(root, directoryOnly: true) else {
       return ReferenceScan()
     }
@@ -73,14 +89,18 @@ public struct ProcfsReader: Sendable {
     let partial = UnsafeMutableBufferPointer<WalkResult>.allocate(capacity: workers)
     partial.initialize(repeating: WalkResult())
     defer { partial.deinitialize().deallocate() }
+    let inodes = wanted
+    wanted = []
+    // kcmp compares live tasks only, never a fixture tree's.
+    let live = root == "/proc"
     do {
       // Each worker writes only its own slot.
       nonisolated(unsafe) let slots = partial
-      let inodes = wanted
-      wanted = []
       let all = pids
       let walk: @Sendable (Int) -> Void = { worker in
-        slots[worker] = Self.walk(all, worker: worker, of: workers, procFD: procFD, wanted: inodes)
+        slots[worker] = Self.walk(
+          all, worker: worker, of: workers, procFD: procFD, wanted: inodes, threadsToo: threadsToo, live: live,
+          known: known)
       }
       if workers == 1 {
         walk(0)
@@ -92,6 +112,24 @@ public struct ProcfsReader: Sendable {
     var links: [SocketHolders.Link] = []
     links.reserveCapacity(partial.reduce(0) { $0 + $1.matches.count })
     var scan = ReferenceScan()
+    scan.walked = pids
+    if chase {
+      var seen = Set(pids)
+      for _ in 0..<8 {
+        var fresh: [PID] = []
+        guard lseek(procFD, 0, SEEK_SET) == 0 else { break }
+        Syscalls.forEachDirectoryEntry(procFD) { name in
+          if let pid = Self.number(name), !seen.contains(pid) { fresh.append(pid) }
+        }
+        guard !fresh.isEmpty else { break }
+        seen.formUnion(fresh)
+        scan.walked += fresh
+        let result = Self.walk(
+          fresh, worker: 0, of: 1, procFD: procFD, wanted: inodes, threadsToo: threadsToo, live: live)
+        links += result.matches
+        scan.uninspectable.merge(result.uninspectable) { first, _ in first }
+      }
+    }
     for index in partial.indices {
       links += partial[index].matches
       partial[index].matches = []
@@ -99,6 +137,7 @@ public struct ProcfsReader: Sendable {
     }
     links.sort()
     scan.references = SocketHolders(sortedLinks: links)
+    scan.walked.sort()
     return scan
   }
 
@@ -109,28 +148,20 @@ public struct ProcfsReader: Sendable {
   }
 
   /// One thread's share: every `workers`-th pid from `worker` on.
-  static func walk(_ pids: [PID], worker: Int, of workers: Int, procFD: Int32, wanted: [UInt64]) -> WalkResult {
+  static func walk(
+    _ pids: [PID], worker: Int, of workers: Int, procFD: Int32, wanted: [UInt64], threadsToo: Bool = false,
+    live: Bool = false, known: [PID] = []
+  ) -> WalkResult {
     var result = WalkResult()
     let linkBuffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: 64)
     defer { linkBuffer.deallocate() }
     let entries = UnsafeMutableRawBufferPointer.allocate(byteCount: 32 << 10, alignment: 8)
     defer { entries.deallocate() }
     var path = [CChar](repeating: 0, count: 32)
-    var index = worker
-    while index < pids.count {
-      let pid = pids[index]
-      index += workers
-      Syscalls.formatPath(pid, suffix: "/fd", into: &path)
-      let fdDirFD: Int32
-      switch Syscalls.open(path, relativeTo: procFD) {
-      case .success(let descriptor): fdDirFD = descriptor
-      case .failure(let error) where error == .permissionDenied:
-        Syscalls.formatPath(pid, suffix: "", into: &path)
-        result.uninspectable[pid] = Syscalls.ownerUID(path, relativeTo: procFD)
-        continue
-      case .failure:
-        continue  // gone, or not a process directory
-      }
+    var tids: [PID] = []
+    /// Records `pid`'s links to wanted sockets in the open descriptor directory `fdDirFD`:
+    /// whether one was found, and whether some links were refused.
+    func scan(_ fdDirFD: Int32, pid: PID) -> (found: Bool, denied: Bool) {
       var found = false
       var denied = false
       Syscalls.forEachDirectoryEntry(fdDirFD, buffer: entries) { name in
@@ -147,7 +178,60 @@ public struct ProcfsReader: Sendable {
         found = true
         result.matches.append(SocketHolders.Link(id: inode, pid: pid, fd: fd))
       }
-      Syscalls.close(fdDirFD)
+      return (found, denied)
+    }
+    var index = worker
+    while index < pids.count {
+      let pid = pids[index]
+      index += workers
+      var found = false
+      var denied = false
+      if !Self.contains(known, pid) {
+        Syscalls.formatPath(pid, suffix: "/fd", into: &path)
+        let fdDirFD: Int32
+        switch Syscalls.open(path, relativeTo: procFD) {
+        case .success(let descriptor): fdDirFD = descriptor
+        case .failure(let error) where error == .permissionDenied:
+          Syscalls.formatPath(pid, suffix: "", into: &path)
+          result.uninspectable[pid] = Syscalls.ownerUID(path, relativeTo: procFD)
+          continue
+        case .failure:
+          continue  // gone, or not a process directory
+        }
+        (found, denied) = scan(fdDirFD, pid: pid)
+        Syscalls.close(fdDirFD)
+      }
+      if threadsToo {
+        // The other threads' tables: the same as the process's unless a thread unshared
+        // it, or the main thread (whose table `PID/fd` shows) has exited.
+        Syscalls.formatPath(pid, suffix: "/task", into: &path)
+        if case .success(let taskFD) = Syscalls.open(path, relativeTo: procFD) {
+          tids.removeAll(keepingCapacity: true)
+          Syscalls.forEachDirectoryEntry(taskFD, buffer: entries) { name in
+            if let tid = Self.number(name), tid != pid { tids.append(tid) }
+          }
+          var walked: [PID] = []
+          for tid in tids {
+            // Most threads share the process's table, already walked: kcmp says so in one
+            // call, where walking it again would read every descriptor. Refused, it means
+            // this process's threads may not be inspected (the same check guards their
+            // descriptors): none of them is walked.
+            if live {
+              let same = cportsys_same_files(pid, tid)
+              if same < 0, errno == EPERM || errno == EACCES { break }
+              if same == 0 || walked.contains(where: { cportsys_same_files($0, tid) == 0 }) { continue }
+            }
+            walked.append(tid)
+            Syscalls.formatPath(tid, suffix: "/fd", into: &path)
+            guard case .success(let threadFD) = Syscalls.open(path, relativeTo: taskFD) else { continue }
+            let thread = scan(threadFD, pid: pid)
+            Syscalls.close(threadFD)
+            found = found || thread.found
+            denied = denied || thread.denied
+          }
+          Syscalls.close(taskFD)
+        }
+      }
       if denied, !found {
         Syscalls.formatPath(pid, suffix: "", into: &path)
         result.uninspectable[pid] = Syscalls.ownerUID(path, relativeTo: procFD)
@@ -196,7 +280,7 @@ public struct ProcfsReader: Sendable {
 
   /// Binary search in a sorted array.
   @inline(__always)
-  static func contains(_ sorted: [UInt64], _ value: UInt64) -> Bool {
+  static func contains<Value: Comparable>(_ sorted: [Value], _ value: Value) -> Bool {
     var low = 0
     var high = sorted.count
     while low < high {
@@ -270,19 +354,45 @@ public struct LinuxSystemSource: SystemSource {
     for socket in sockets where socket.id != 0 { wanted.append(socket.id) }
     wanted.sort()
     let scan = reader.references(toSorted: &wanted, threads: threads)
+    var walked = scan.walked
     let holderPIDs = scan.references.pids
     let bootTime = reader.bootTime()
     let ticks = Syscalls.clockTicksPerSecond
     let names = UserNameCache(lookup: reader.userName)
     var processes: [PID: ProcessRecord] = [:]
     processes.reserveCapacity(holderPIDs.count)
-    for pid in holderPIDs {
-      if let record = reader.process(
-        pid, bootTime: bootTime, ticksPerSecond: ticks, detail: query.detail, userNames: names)
-      {
-        processes[pid] = record
-      }
+    let details = { (pid: PID) in
+      reader.process(pid, bootTime: bootTime, ticksPerSecond: ticks, detail: query.detail, userNames: names)
     }
+    for pid in holderPIDs {
+      if let record = details(pid) { processes[pid] = record }
+    }
+    // A socket left without a live holder (its holders exited between the walk and the
+    // details, or the walk found none) is neither dropped nor called hidden on that
+    // evidence: the table is read again, and the sockets still in it are looked for again.
+    var findings = Findings(
+      sockets: sockets, references: scan.references, processes: processes, uninspectable: scan.uninspectable)
+    sockets = []
+    let euid = Syscalls.effectiveUID
+    Self.settle(
+      &findings, rounds: Self.settleRounds,
+      maySee: { euid == 0 || $0.uid == euid },
+      present: { open in
+        guard let table = try? tables.sockets(for: Self.recheckQuery(for: open, like: query)) else { return nil }
+        return Set(table.lazy.map(\.id))
+      },
+      walk: { ids in
+        // The processes walked before: only their other threads' tables are new.
+        var sorted = ids
+        let again = reader.references(toSorted: &sorted, threads: threads, threadsToo: true, chase: true, known: walked)
+        walked = Array(Set(walked).union(again.walked)).sorted()
+        return again
+      },
+      details: details)
+    sockets = findings.sockets
+    let references = findings.references
+    processes = findings.processes
+    let uninspectable = findings.uninspectable
     // Parents of holders too: they show who started a holder and whether it may come back.
     if query.detail == .full {
       for parent in Set(processes.values.map(\.ppid)) where parent > 0 && processes[parent] == nil {
@@ -291,15 +401,6 @@ public struct LinuxSystemSource: SystemSource {
         }
       }
     }
-    // A holder that exited between the walk and the details is dropped; a socket left with
-    // no holder at all closed with it.
-    var references = scan.references
-    if holderPIDs.contains(where: { processes[$0] == nil }) {
-      let before = references.ids
-      references.removeAll { processes[$0] == nil }
-      let closed = before.subtracting(references.ids)
-      sockets.removeAll { closed.contains($0.id) }
-    }
     var userNames: [UInt32: String] = [:]
     var hiddenUIDs = Set<UInt32>()
     for socket in sockets where socket.id != 0 && references[socket.id] == nil {
@@ -307,19 +408,106 @@ public struct LinuxSystemSource: SystemSource {
       hiddenUIDs.insert(uid)
       if userNames[uid] == nil, let name = names.name(uid) { userNames[uid] = name }
     }
+    // A socket whose visible holders are all of other users than the socket's, while
+    // processes of the socket's user could not be inspected: they may hold it too.
+    let unseenUIDs = Set(uninspectable.values.lazy.compactMap { $0 })
+    if !unseenUIDs.isEmpty {
+      for socket in sockets where socket.id != 0 {
+        guard let uid = socket.uid, unseenUIDs.contains(uid), !hiddenUIDs.contains(uid) else { continue }
+        let range = references.range(of: socket.id)
+        guard !range.isEmpty, !references.links[range].contains(where: { processes[$0.pid]?.uid == uid }) else {
+          continue
+        }
+        hiddenUIDs.insert(uid)
+        if userNames[uid] == nil, let name = names.name(uid) { userNames[uid] = name }
+      }
+    }
     // Name the processes that could be a hidden owner: those of the socket's user that
     // could not be inspected (stat and cmdline stay readable), a few at most.
     let candidates =
       Syscalls.effectiveUID == 0
-      ? scan.uninspectable.filter { $0.value.map(hiddenUIDs.contains) ?? false }.keys.sorted() : []
+      ? uninspectable.filter { $0.value.map(hiddenUIDs.contains) ?? false }.keys.sorted() : []
     for pid in candidates.prefix(HiddenOwner.candidateLimit) where processes[pid] == nil {
       if let record = reader.process(pid, bootTime: bootTime, ticksPerSecond: ticks, userNames: names) {
         processes[pid] = record
       }
     }
     return SystemSnapshot(
-      sockets: sockets, references: references, processes: processes, uninspectable: scan.uninspectable,
-      effectiveUID: Syscalls.effectiveUID, takenAt: takenAt, userNames: userNames)
+      sockets: sockets, references: references, processes: processes, uninspectable: uninspectable,
+      effectiveUID: euid, takenAt: takenAt, userNames: userNames)
+  }
+
+  /// How many times a socket without a visible holder is looked for again.
+  static let settleRounds = 3
+
+  /// What a snapshot found: sockets, their holders and those holders' details.
+  struct Findings {
+    var sockets: [SocketEntry]
+    var references: SocketHolders
+    var processes: [PID: ProcessRecord]
+    var uninspectable: [PID: UInt32?]
+  }
+
+  /// Settles the sockets that have no live holder in `findings`. Links of processes whose
+  /// details could not be read (they exited) are dropped first. Then, up to `rounds` times:
+  /// the table is read again (`present` gives the ids of those sockets still in it, `nil`
+  /// when it cannot be read) and the sockets gone from it are dropped, since they closed
+  /// mid-scan; those still there that this process could see (`maySee`) are looked for
+  /// again (`walk`, whose new holders' details come from `details`), while walks keep
+  /// finding holders. A hand-off (a holder forking its successor and exiting) thus keeps its
+  /// socket and shows the successor, and a socket whose process exited mid-scan is not shown
+  /// with a hidden owner. The table is always read once more after the last walk; what is
+  /// left is held by processes that cannot be seen.
+  static func settle(
+    _ findings: inout Findings, rounds: Int, maySee: (SocketEntry) -> Bool,
+    present: ([SocketEntry]) -> Set<UInt64>?, walk: ([UInt64]) -> ProcfsReader.ReferenceScan,
+    details: (PID) -> ProcessRecord?
+  ) {
+    let processes = findings.processes
+    if findings.references.links.contains(where: { processes[$0.pid] == nil }) {
+      findings.references.removeAll { processes[$0] == nil }
+    }
+    var round = 0
+    while true {
+      let references = findings.references
+      let open = findings.sockets.filter { $0.id != 0 && references.range(of: $0.id).isEmpty }
+      guard !open.isEmpty, let now = present(open) else { return }
+      let gone = Set(open.lazy.map(\.id).filter { !now.contains($0) })
+      if !gone.isEmpty { findings.sockets.removeAll { gone.contains($0.id) } }
+      let wanted = open.filter { !gone.contains($0.id) && maySee($0) }.map(\.id)
+      guard !wanted.isEmpty, round < rounds else { return }
+      round += 1
+      let scan = walk(Array(Set(wanted)).sorted())
+      findings.uninspectable.merge(scan.uninspectable) { first, _ in first }
+      var links = findings.references.links
+      var found = false
+      for link in scan.references.links {
+        if findings.processes[link.pid] == nil, let record = details(link.pid) {
+          findings.processes[link.pid] = record
+        }
+        if findings.processes[link.pid] != nil {
+          links.append(link)
+          found = true
+        }
+      }
+      findings.references = SocketHolders(links: links)
+      // A walk that found no holder at all will not find one by walking again at once:
+      // what is left is read once more and kept.
+      if !found { round = rounds }
+    }
+  }
+
+  /// The query that reads `sockets` again: their ports only, when they are few.
+  static func recheckQuery(for sockets: [SocketEntry], like query: SocketQuery) -> SocketQuery {
+    guard sockets.count <= 64 else { return query }
+    var specs: [PortSpec] = []
+    for socket in sockets
+    where !specs.contains(where: { $0.proto == socket.proto && $0.ports.lowerBound == socket.local.port }) {
+      let port = socket.local.port
+      specs.append(PortSpec(ports: port...port, proto: socket.proto, text: "\(port)"))
+    }
+    return SocketQuery(
+      specs: specs, protocols: query.protocols, listenersOnly: query.listenersOnly, detail: query.detail)
   }
 
   /// `ip_local_port_range` (ephemeral) and `ip_local_reserved_ports`; Linux excludes nothing

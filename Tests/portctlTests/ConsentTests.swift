@@ -1,0 +1,121 @@
+#if os(Linux)
+import Foundation
+import Testing
+
+/// True when a plain TCP bind on 127.0.0.1:`port` works right now.
+func canBindLoopback(_ port: UInt16) -> Bool {
+  let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+  defer { close(fd) }
+  var address = sockaddr_in()
+  address.sin_family = sa_family_t(AF_INET)
+  address.sin_port = port.bigEndian
+  address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+  return withUnsafePointer(to: &address) {
+    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+  } == 0
+}
+
+/// What happens between the consent prompt and the signal.
+@Suite(.serialized) struct ConsentTests {
+  static let canRun = FileManager.default.isExecutableFile(atPath: "/usr/bin/script")
+
+  /// Runs `command` on a pseudo-terminal, calls `whenPrompted` once the consent prompt shows,
+  /// then answers `answer`.
+  private func answering(_ answer: String, _ command: String, whenPrompted: () throws -> Void) throws -> RunResult {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/script")
+    process.arguments = ["-qec", command, "/dev/null"]
+    let input = Pipe()
+    let output = Pipe()
+    process.standardInput = input
+    process.standardOutput = output
+    process.standardError = output
+    try process.run()
+    var text = Data()
+    while !String(decoding: text, as: UTF8.self).contains("[y/N]") {
+      let chunk = output.fileHandleForReading.availableData
+      if chunk.isEmpty { break }
+      text.append(chunk)
+    }
+    try whenPrompted()
+    input.fileHandleForWriting.write(Data((answer + "\n").utf8))
+    text.append(output.fileHandleForReading.readDataToEndOfFile())
+    try? input.fileHandleForWriting.close()
+    process.waitUntilExit()
+    return RunResult(status: process.terminationStatus, stdout: String(decoding: text, as: UTF8.self), stderr: "")
+  }
+
+  /// The holder closes its socket while the prompt waits: after "y" it is not signalled,
+  /// and the result says why.
+  @Test(.enabled(if: canRun, "needs script(1)"))
+  func holderThatLetGoOfThePortWhileThePromptWaitedIsNotSignalled() throws {
+    let holder = try Holder("--close-on-usr1", "tcp:127.0.0.1:0")
+    defer { holder.stop() }
+    let port = holder.port
+    let result = try answering("y", "\(Products.portctl.path) kill \(port)") {
+      #expect(kill(holder.pid, SIGUSR1) == 0)
+      var waited = 0
+      while !canBindLoopback(port), waited < 200 {
+        usleep(10_000)
+        waited += 1
+      }
+      try #require(canBindLoopback(port), "the holder did not let go of the port")
+    }
+    #expect(result.stdout.contains("Send SIGTERM, then SIGKILL after 5s? [y/N]"), "\(result.stdout)")
+    #expect(result.stdout.contains("not signalled: it no longer held the port"), "\(result.stdout)")
+    #expect(!result.stdout.contains("exited after SIGTERM"))
+    #expect(result.status == 0)
+    #expect(isAlive(holder.pid), "the holder was signalled after it let go of the port")
+  }
+
+  /// The same holder, still holding the port when "y" comes, is signalled as before.
+  @Test(.enabled(if: canRun, "needs script(1)"))
+  func holderStillHoldingThePortIsSignalled() throws {
+    let holder = try Holder("--close-on-usr1", "tcp:127.0.0.1:0")
+    defer { holder.stop() }
+    let result = try answering("y", "\(Products.portctl.path) kill \(holder.port)") {}
+    #expect(result.status == 0, "\(result.stdout)")
+    #expect(result.stdout.contains("exited after SIGTERM"))
+    holder.process.waitUntilExit()
+    #expect(!isAlive(holder.pid))
+  }
+
+  /// While the prompt waits, the holder lets go of the port and another process, already
+  /// running, takes it. After "y": the first is not signalled, and the port is reported
+  /// taken by a process that was already running — whose parent (this test runner) is not
+  /// named as a supervisor that restarted it.
+  @Test(.enabled(if: canRun, "needs script(1)"))
+  func portTakenOverByARunningProcessNamesNoSupervisor() throws {
+    let holder = try Holder("--close-on-usr1", "tcp:127.0.0.1:0")
+    defer { holder.stop() }
+    let port = holder.port
+    let taker = try Holder("--open-on-usr1", "tcp:127.0.0.1:\(port)")
+    defer { taker.stop() }
+    let result = try answering("y", "\(Products.portctl.path) free 127.0.0.1:\(port) --respawn-window 1s") {
+      #expect(kill(holder.pid, SIGUSR1) == 0)
+      var waited = 0
+      while !canBindLoopback(port), waited < 200 {
+        usleep(10_000)
+        waited += 1
+      }
+      #expect(kill(taker.pid, SIGUSR1) == 0)
+      waited = 0
+      while canBindLoopback(port), waited < 200 {
+        usleep(10_000)
+        waited += 1
+      }
+      try #require(!canBindLoopback(port), "the second process did not take the port")
+    }
+    #expect(result.stdout.contains("not signalled: it no longer held the port"), "\(result.stdout)")
+    #expect(
+      result.stdout.contains(
+        "\(port)/tcp is NOT free: taken again by port-holder (pid \(taker.pid): \(Products.holder.path) --open-on-usr1"),
+      "\(result.stdout)")
+    #expect(result.stdout.contains("which was already running before portctl signalled"), "\(result.stdout)")
+    #expect(!result.stdout.contains("likely supervisor"), "\(result.stdout)")
+    #expect(result.status == 1)
+    #expect(isAlive(holder.pid))
+    #expect(isAlive(taker.pid))
+  }
+}
+#endif
