@@ -1,6 +1,7 @@
 #if os(Linux)
 import CPortSys
 import Glibc
+import SystemPackage
 
 /// Reads sockets, their holders and process details from a procfs tree. The root is a
 /// parameter so that tests can point it at a fixture tree.
@@ -48,6 +49,9 @@ public struct ProcfsReader: Sendable {
     public var uninspectable: [PID: UInt32?] = [:]
     /// Every pid walked, sorted.
     public var walked: [PID] = []
+    /// A directory could not be opened for want of descriptors (EMFILE, ENFILE): what the
+    /// walk did not read is unknown, not absent.
+    public var descriptorsExhausted = false
   }
 
   /// Walks `PID/fd` of every process once and records which of them refer to a wanted
@@ -77,8 +81,14 @@ public struct ProcfsReader: Sendable {
   func references(
     toSorted wanted: inout [UInt64], threads: Int, threadsToo: Bool = false, chase: Bool = false, known: [PID] = []
   ) -> ReferenceScan {
-    guard !wanted.isEmpty, case .success(let procFD) = Syscalls.open(root, directoryOnly: true) else {
-      return ReferenceScan()
+    guard !wanted.isEmpty else { return ReferenceScan() }
+    let procFD: Int32
+    switch Syscalls.open(root, directoryOnly: true) {
+    case .success(let descriptor): procFD = descriptor
+    case .failure(let error):
+      var scan = ReferenceScan()
+      scan.descriptorsExhausted = Self.isExhaustion(error)
+      return scan
     }
     defer { Syscalls.close(procFD) }
     var pids: [PID] = []
@@ -128,12 +138,14 @@ public struct ProcfsReader: Sendable {
           fresh, worker: 0, of: 1, procFD: procFD, wanted: inodes, threadsToo: threadsToo, live: live)
         links += result.matches
         scan.uninspectable.merge(result.uninspectable) { first, _ in first }
+        scan.descriptorsExhausted = scan.descriptorsExhausted || result.descriptorsExhausted
       }
     }
     for index in partial.indices {
       links += partial[index].matches
       partial[index].matches = []
       scan.uninspectable.merge(partial[index].uninspectable) { first, _ in first }
+      scan.descriptorsExhausted = scan.descriptorsExhausted || partial[index].descriptorsExhausted
     }
     links.sort()
     scan.references = SocketHolders(sortedLinks: links)
@@ -145,6 +157,11 @@ public struct ProcfsReader: Sendable {
   struct WalkResult {
     var matches: [SocketHolders.Link] = []
     var uninspectable: [PID: UInt32?] = [:]
+    var descriptorsExhausted = false
+  }
+
+  static func isExhaustion(_ error: Errno) -> Bool {
+    error == .tooManyOpenFiles || error == .tooManyOpenFilesInSystem
   }
 
   /// One thread's share: every `workers`-th pid from `worker` on.
@@ -195,8 +212,10 @@ public struct ProcfsReader: Sendable {
           Syscalls.formatPath(pid, suffix: "", into: &path)
           result.uninspectable[pid] = Syscalls.ownerUID(path, relativeTo: procFD)
           continue
-        case .failure:
-          continue  // gone, or not a process directory
+        case .failure(let error):
+          // Gone, or not a process directory; or no descriptor left to read it with.
+          if Self.isExhaustion(error) { result.descriptorsExhausted = true }
+          continue
         }
         (found, denied) = scan(fdDirFD, pid: pid)
         Syscalls.close(fdDirFD)
@@ -205,7 +224,9 @@ public struct ProcfsReader: Sendable {
         // The other threads' tables: the same as the process's unless a thread unshared
         // it, or the main thread (whose table `PID/fd` shows) has exited.
         Syscalls.formatPath(pid, suffix: "/task", into: &path)
-        if case .success(let taskFD) = Syscalls.open(path, relativeTo: procFD) {
+        let task = Syscalls.open(path, relativeTo: procFD)
+        if case .failure(let error) = task, Self.isExhaustion(error) { result.descriptorsExhausted = true }
+        if case .success(let taskFD) = task {
           tids.removeAll(keepingCapacity: true)
           Syscalls.forEachDirectoryEntry(taskFD, buffer: entries) { name in
             if let tid = Self.number(name), tid != pid { tids.append(tid) }
@@ -223,7 +244,9 @@ public struct ProcfsReader: Sendable {
             }
             walked.append(tid)
             Syscalls.formatPath(tid, suffix: "/fd", into: &path)
-            guard case .success(let threadFD) = Syscalls.open(path, relativeTo: taskFD) else { continue }
+            let opened = Syscalls.open(path, relativeTo: taskFD)
+            if case .failure(let error) = opened, Self.isExhaustion(error) { result.descriptorsExhausted = true }
+            guard case .success(let threadFD) = opened else { continue }
             let thread = scan(threadFD, pid: pid)
             Syscalls.close(threadFD)
             found = found || thread.found
@@ -354,6 +377,7 @@ public struct LinuxSystemSource: SystemSource {
     for socket in sockets where socket.id != 0 { wanted.append(socket.id) }
     wanted.sort()
     let scan = reader.references(toSorted: &wanted, threads: threads)
+    var exhausted = scan.descriptorsExhausted
     var walked = scan.walked
     let holderPIDs = scan.references.pids
     let bootTime = reader.bootTime()
@@ -386,9 +410,16 @@ public struct LinuxSystemSource: SystemSource {
         var sorted = ids
         let again = reader.references(toSorted: &sorted, threads: threads, threadsToo: true, chase: true, known: walked)
         walked = Array(Set(walked).union(again.walked)).sorted()
+        exhausted = exhausted || again.descriptorsExhausted
         return again
       },
       details: details)
+    if exhausted {
+      throw PortKitError(
+        .resourcesExhausted,
+        "portctl ran out of file descriptors while reading /proc, so it cannot say who holds these sockets. "
+          + "Raise the limit (ulimit -n 1024) and run it again.", errno: EMFILE)
+    }
     sockets = findings.sockets
     let references = findings.references
     processes = findings.processes
