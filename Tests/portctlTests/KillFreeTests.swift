@@ -9,7 +9,7 @@ import Testing
 
   @Test func holderIgnoringSigtermIsKilledAfterTheTimeout() throws {
     let holder = try Holder("tcp:127.0.0.1:0", "--ignore-term")
-    let result = try portctl("kill", "\(holder.port)", "--yes", "--timeout", "300ms", "--json")
+    let result = try portctl("kill", "127.0.0.1:\(holder.port)", "--yes", "--timeout", "300ms", "--json")
     #expect(result.status == 0, "\(result.stderr)")
     let target = try #require(targets(try result.json()).first)
     #expect(target["pid"] as? Int == Int(holder.pid))
@@ -26,7 +26,7 @@ import Testing
 
   @Test func parentAndForkedChildrenAllGoAndThePortBinds() throws {
     let holder = try Holder("tcp:127.0.0.1:0", "--fork", "2")
-    let result = try portctl("free", "\(holder.port)", "--yes", "--respawn-window", "0", "--json")
+    let result = try portctl("free", "127.0.0.1:\(holder.port)", "--yes", "--respawn-window", "0", "--json")
     #expect(result.status == 0, "\(result.stderr)")
     let document = try result.json()
     #expect(document["freed"] as? Bool == true)
@@ -45,7 +45,7 @@ import Testing
 
   @Test func humanOutputReportsEachProcessAndTheBind() throws {
     let holder = try Holder("tcp:127.0.0.1:0", "udp:127.0.0.1:0")
-    let result = try portctl("free", "\(holder.ports[0])", "udp:\(holder.ports[1])", "--yes", "--respawn-window", "0")
+    let result = try portctl("free", "127.0.0.1:\(holder.ports[0])", "udp:127.0.0.1:\(holder.ports[1])", "--yes", "--respawn-window", "0")
     #expect(result.status == 0, "\(result.stderr)")
     let lines = result.stdout.split(separator: "\n").map(String.init)
     #expect(
@@ -60,7 +60,7 @@ import Testing
   @Test func respawningSupervisorIsDetectedAndNamed() throws {
     let supervisor = try Holder("tcp:127.0.0.1:0", "--supervise")
     let firstChild = try #require(supervisor.children.first)
-    let result = try portctl("free", "\(supervisor.port)", "--yes", "--json")
+    let result = try portctl("free", "127.0.0.1:\(supervisor.port)", "--yes", "--json")
     #expect(result.status == 1, "\(result.stderr)")
     let document = try result.json()
     #expect(document["freed"] as? Bool == false)
@@ -74,7 +74,7 @@ import Testing
     #expect(!newPIDs.isEmpty && !newPIDs.contains(Int(firstChild)))
     #expect((respawn["supervisor"] as? [String: Any])?["pid"] as? Int == Int(supervisor.pid))
 
-    let again = try portctl("free", "\(supervisor.port)", "--yes")
+    let again = try portctl("free", "127.0.0.1:\(supervisor.port)", "--yes")
     #expect(again.status == 1)
     #expect(again.stdout.contains("is NOT free: taken again by port-holder"))
     #expect(again.stdout.contains("its parent port-holder (pid \(supervisor.pid):"))
@@ -150,30 +150,30 @@ import Testing
 
   @Test func timeWaitFromAReuseAddressServerIsFreeForServersThatSetIt() throws {
     let holder = try Holder("tcp:127.0.0.1:0", "--time-wait", "--reuseaddr")
-    let result = try portctl("free", "tcp:\(holder.port)", "--yes", "--json")
+    let result = try portctl("free", "tcp:127.0.0.1:\(holder.port)", "--yes", "--json")
     #expect(result.status == 0, "\(result.stdout)")
     let port = try #require((try result.json()["ports"] as? [[String: Any]])?.first)
     #expect(port["verdict"] as? String == "free-except-time-wait")
     #expect(port["plainBindable"] as? Bool == false)
     #expect(port["timeWait"] as? Int == 1)
-    let text = try portctl("free", "tcp:\(holder.port)", "--yes")
+    let text = try portctl("free", "tcp:127.0.0.1:\(holder.port)", "--yes")
     #expect(text.status == 0)
     #expect(text.stdout.contains("free for servers that set SO_REUSEADDR"))
     #expect(text.stdout.contains("--wait waits for them"))
-    let waited = try portctl("free", "tcp:\(holder.port)", "--yes", "--wait", "--wait-timeout", "200ms", "--json")
+    let waited = try portctl("free", "tcp:127.0.0.1:\(holder.port)", "--yes", "--wait", "--wait-timeout", "200ms", "--json")
     #expect(waited.status == 1)
     #expect((try waited.json()["ports"] as? [[String: Any]])?.first?["verdict"] as? String == "time-wait")
   }
 
   @Test func timeWaitFromAPlainServerBlocksEveryBind() throws {
     let holder = try Holder("tcp:127.0.0.1:0", "--time-wait")
-    let result = try portctl("free", "tcp:\(holder.port)", "--yes", "--json")
+    let result = try portctl("free", "tcp:127.0.0.1:\(holder.port)", "--yes", "--json")
     #expect(result.status == 1)
     let port = try #require((try result.json()["ports"] as? [[String: Any]])?.first)
     #expect(port["verdict"] as? String == "time-wait")
     #expect((port["binds"] as? [String: String])?["0.0.0.0"] == "in-use")
     #expect((port["stillHeldBy"] as? [Int])?.isEmpty == true)
-    let text = try portctl("free", "tcp:\(holder.port)", "--yes")
+    let text = try portctl("free", "tcp:127.0.0.1:\(holder.port)", "--yes")
     #expect(
       text.stdout.contains(
         "TIME_WAIT socket(s), owned by no process, block any bind (the old server did not set SO_REUSEADDR)"))
@@ -181,11 +181,11 @@ import Testing
 
   @Test func signalAndForceOptions() throws {
     let holder = try Holder("tcp:127.0.0.1:0", "--ignore-term")
-    let interrupted = try portctl("kill", "\(holder.port)", "--yes", "--signal", "INT", "--json")
+    let interrupted = try portctl("kill", "127.0.0.1:\(holder.port)", "--yes", "--signal", "INT", "--json")
     #expect(interrupted.status == 0)
     #expect(targets(try interrupted.json()).first?["signals"] as? [String] == ["INT"])
     let forced = try Holder("tcp:127.0.0.1:0", "--ignore-term")
-    let killed = try portctl("kill", "\(forced.port)", "-y", "--force", "--json")
+    let killed = try portctl("kill", "127.0.0.1:\(forced.port)", "-y", "--force", "--json")
     #expect(killed.status == 0)
     #expect(targets(try killed.json()).first?["signals"] as? [String] == ["KILL"])
     #expect(targets(try killed.json()).first?["outcome"] as? String == "killed")
@@ -196,7 +196,7 @@ import Testing
     (["--force", "--signal", "INT"], "--force"),
   ])
   func badOptionsAreUsageErrors(arguments: [String], mention: String) throws {
-    let result = try portctl(["kill", "3000", "--yes"] + arguments)
+    let result = try portctl(["kill", "3000", "--yes", "--dry-run"] + arguments)
     #expect(result.status == 64, "\(result.stderr)")
     #expect(result.stderr.contains(mention))
   }

@@ -33,7 +33,7 @@ struct LsofBackendTests {
 
   @Test func killEscalatesWithTheStartTimeChecked() throws {
     let holder = try Holder("tcp:127.0.0.1:0", "--ignore-term")
-    let result = try portctl("kill", "\(holder.port)", "--backend", "lsof", "--yes", "--timeout", "300ms", "--json")
+    let result = try portctl("kill", "127.0.0.1:\(holder.port)", "--backend", "lsof", "--yes", "--timeout", "300ms", "--json")
     #expect(result.status == 0, "\(result.stderr)")
     let target = try #require((try result.json()["targets"] as? [[String: Any]])?.first)
     #expect(target["pid"] as? Int == Int(holder.pid))
@@ -46,7 +46,7 @@ struct LsofBackendTests {
   @Test func freeProvesTheBind() throws {
     let holder = try Holder("tcp:127.0.0.1:0", "--fork", "1")
     let result = try portctl(
-      "free", "\(holder.port)", "--backend", "lsof", "--yes", "--respawn-window", "0", "--json")
+      "free", "127.0.0.1:\(holder.port)", "--backend", "lsof", "--yes", "--respawn-window", "0", "--json")
     #expect(result.status == 0, "\(result.stderr)")
     #expect(try result.json()["freed"] as? Bool == true)
     #expect(canBind(holder.port))
