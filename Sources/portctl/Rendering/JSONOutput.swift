@@ -381,8 +381,12 @@ struct WaitDocument: Encodable {
   var met: Bool
   var seconds: Double
   var report: PortReport
+  /// On a `free` timeout: why each port still cannot be bound.
+  var checks: [BindCheck] = []
 
-  enum CodingKeys: String, CodingKey { case schemaVersion, command, exitCode, error, condition, met, seconds, sockets }
+  enum CodingKeys: String, CodingKey {
+    case schemaVersion, command, exitCode, error, condition, met, seconds, sockets, checks
+  }
 
   func encode(to encoder: any Encoder) throws {
     var container = encoder.container(keyedBy: CodingKeys.self)
@@ -394,6 +398,7 @@ struct WaitDocument: Encodable {
     try container.encode(met, forKey: .met)
     try container.encode(seconds, forKey: .seconds)
     try container.encode(report.sockets.map { SocketJSON($0, takenAt: report.takenAt) }, forKey: .sockets)
+    try container.encode(checks.map(CheckJSON.init), forKey: .checks)
   }
 }
 
