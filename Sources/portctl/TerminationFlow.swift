@@ -334,7 +334,8 @@ enum PortVerdictText {
     var counts: [String: Int] = [:]
     for socket in sockets { counts[socket.state.rawValue, default: 0] += 1 }
     let parts = counts.sorted { ($1.value, $0.key) < ($0.value, $1.key) }.map { "\($0.value) \($0.key)" }
-    let list = parts.count > 1 ? parts.dropLast().joined(separator: ", ") + " and " + (parts.last ?? "") : parts.joined()
+    let list =
+      parts.count > 1 ? parts.dropLast().joined(separator: ", ") + " and " + (parts.last ?? "") : parts.joined()
     return "\(list) socket(s)"
   }
 
@@ -360,4 +361,3 @@ enum PortVerdictText {
     return "\(who) hold \(entries.count) connection(s) on the port (\(states))"
   }
 }
-
