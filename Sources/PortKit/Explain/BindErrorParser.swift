@@ -73,7 +73,8 @@ public enum BindErrorParser {
   /// Java, Ruby, Rust, nginx and Python's http.server, asyncio and `socket.create_server` set it.
   static func reuseAddress(_ text: String, _ program: String) -> Bool? {
     if program == "socat" { return false }
-    guard program == "Python", let frame = PythonTraceback(text).innermost else { return nil }
+    // Python tracebacks (whatever framework printed the last line).
+    guard let frame = PythonTraceback(text).innermost else { return nil }
     if frame.file.hasSuffix("socket.py"), frame.function == "create_server" { return true }
     if frame.file.hasSuffix("socketserver.py") {
       // http.server (and so Flask's and Django's development servers) set allow_reuse_address.
