@@ -14,10 +14,10 @@ struct DualStackProbeTests {
 
   /// Python's http.server on an IPv4 address, listening.
   private func pythonServer(on address: String) throws -> (Spawned, UInt16) {
-    let port = try unusedPort()
+    let port = try portFreeEverywhere()
     let server = try Spawned(
       Programs.python, ["-m", "http.server", "\(port)", "--bind", address, "--directory", "/nonexistent-dir"])
-    try #require(eventually { !canBind(port) }, "http.server did not listen on \(address):\(port)")
+    try #require(eventually { loopbackTaken(port) }, "http.server did not listen on \(address):\(port)")
     return (server, port)
   }
 

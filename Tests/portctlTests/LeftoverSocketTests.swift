@@ -25,13 +25,13 @@ struct LeftoverSocketTests {
 
   @Test(arguments: [true, false])
   func forkedChildrenHoldingConnectionsAreNamedNotCalledTimeWait(reuseAddress: Bool) throws {
-    let port = try unusedPort()
+    let port = try portFreeEverywhere()
     let options = "TCP-LISTEN:\(port),bind=127.0.0.1,fork" + (reuseAddress ? ",reuseaddr" : "")
     let listener = try Spawned(Programs.socat, [options, "SYSTEM:sleep 100"])
-    try #require(eventually { !canBind(port) })
+    try #require(eventually { loopbackTaken(port) })
     let client = try Spawned(Programs.socat, ["-u", "TCP:127.0.0.1:\(port)", "-"])
     defer { client.stop() }
-    try #require(eventually { !descendants(of: listener.pid).isEmpty })
+    try #require(eventually(10) { !descendants(of: listener.pid).isEmpty })
     usleep(200_000)
     let children = descendants(of: listener.pid)
     defer { for pid in children { kill(pid, SIGKILL) } }
@@ -82,14 +82,14 @@ struct LeftoverSocketTests {
   @Test func finWait2IsNamedWithTheKernelsTimeLeft() throws {
     // A server (bare socket.bind) closes first; the client keeps its end open, so the
     // server's socket stays in FIN_WAIT2 after the server exits.
-    let port = try unusedPort()
+    let port = try portFreeEverywhere()
     let server = try Spawned(
       Programs.python,
       [
         "-c",
         "import socket; s = socket.socket(); s.bind(('127.0.0.1', \(port))); s.listen(); c, _ = s.accept(); c.sendall(b'x'); c.close(); s.close()",
       ])
-    try #require(eventually { !canBind(port) })
+    try #require(eventually { loopbackTaken(port) })
     let client = try Spawned(
       Programs.python,
       ["-c", "import socket, time; c = socket.create_connection(('127.0.0.1', \(port))); c.recv(1); time.sleep(30)"])

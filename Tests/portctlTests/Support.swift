@@ -259,6 +259,41 @@ func canBindUDP(_ port: UInt16) -> Bool {
   } == 0
 }
 
+/// A TCP port no address holds right now (the kernel's choice for a dual-stack `[::]:0`
+/// bind, which avoids every IPv4 and IPv6 address), closed again.
+func portFreeEverywhere() throws -> UInt16 {
+  let fd = socket(AF_INET6, Int32(SOCK_STREAM.rawValue), 0)
+  guard fd >= 0 else { return try unusedPort() }
+  defer { close(fd) }
+  var off: Int32 = 0
+  setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &off, socklen_t(MemoryLayout<Int32>.size))
+  var address = sockaddr_in6()
+  address.sin6_family = sa_family_t(AF_INET6)
+  var length = socklen_t(MemoryLayout<sockaddr_in6>.size)
+  let bound = withUnsafeMutablePointer(to: &address) {
+    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Int32 in
+      guard bind(fd, pointer, length) == 0 else { return -1 }
+      return getsockname(fd, pointer, &length)
+    }
+  }
+  try #require(bound == 0)
+  return UInt16(bigEndian: address.sin6_port)
+}
+
+/// True while something keeps a plain TCP bind on 127.0.0.1:`port` from working (a listener
+/// on 127.0.0.1 or 0.0.0.0, or a TIME_WAIT socket there); other addresses do not count.
+func loopbackTaken(_ port: UInt16) -> Bool {
+  let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+  defer { close(fd) }
+  var address = sockaddr_in()
+  address.sin_family = sa_family_t(AF_INET)
+  address.sin_port = port.bigEndian
+  address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+  return withUnsafePointer(to: &address) {
+    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+  } != 0
+}
+
 /// Polls `condition` every 20 ms for up to `seconds`; whether it became true.
 func eventually(_ seconds: Double = 5, _ condition: () -> Bool) -> Bool {
   let deadline = Date().addingTimeInterval(seconds)
@@ -334,7 +369,7 @@ func childPIDs(of pid: pid_t) -> [pid_t] {
 /// http.server (which sets SO_REUSEADDR) answering one real request; without, a Python
 /// script that binds with a bare `socket.bind`. Returns the port.
 func realTimeWait(reuseAddress: Bool) throws -> UInt16 {
-  let port = try unusedPort()
+  let port = try portFreeEverywhere()
   let directory = FileManager.default.temporaryDirectory.appendingPathComponent("portctl-tw-\(getpid())-\(port)")
   try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
   defer { try? FileManager.default.removeItem(at: directory) }
@@ -356,15 +391,22 @@ func realTimeWait(reuseAddress: Bool) throws -> UInt16 {
     """.write(to: script, atomically: true, encoding: .utf8)
     server = try Spawned(Programs.python, [script.path, "\(port)"])
   }
-  try #require(eventually { !canBind(port) }, "the server did not listen on \(port)")
-  let client =
-    reuseAddress
-    ? "import urllib.request; urllib.request.urlopen('http://127.0.0.1:\(port)/').read()"
-    : "import socket, time; c = socket.create_connection(('127.0.0.1', \(port))); c.recv(10); time.sleep(0.2); c.close()"
+  try #require(eventually { loopbackTaken(port) }, "the server did not listen on \(port)")
+  // The client closes only after the server's FIN (recv gives b''), so the server's side is
+  // the one left in TIME_WAIT.
+  let client = """
+    import socket
+    c = socket.create_connection(('127.0.0.1', \(port)))
+    \(reuseAddress ? "c.sendall(b'GET / HTTP/1.0\\r\\n\\r\\n')" : "")
+    while c.recv(4096):
+        pass
+    c.close()
+    """
   let answered = try run(URL(fileURLWithPath: Programs.python), ["-c", client])
   try #require(answered.status == 0, "client: \(answered.stderr)")
   if reuseAddress { server.stop(SIGTERM) } else { _ = server.exitStatus() }
   server.stop()
+  try #require(loopbackTaken(port), "no TIME_WAIT socket was left on \(port)")
   return port
 }
 
