@@ -59,8 +59,12 @@ enum CheckText {
     let style = Style.standardOutput
     for check in checks {
       let target = check.address.map { "\(Endpoint(address: $0, port: check.port))" } ?? "\(check.port)"
-      let addresses = BindCheck.addresses(for: check.address).map { $0 == .anyV6 ? "[::]" : "\($0)" }
-        .joined(separator: " and ")
+      // An address the host does not have (IPv6 on a host without it) is not applicable.
+      let probed = BindCheck.addresses(for: check.address)
+      let applicable = probed.filter { check.address != nil || check.binds[$0] != .familyUnsupported }
+      let addresses =
+        applicable.map { $0 == .anyV6 ? "[::]" : "\($0)" }.joined(separator: " and ")
+        + (applicable.count < probed.count ? "; [::] not applicable: no IPv6" : "")
       let verdict =
         check.bindable
         ? style.green("can bind") + (check.binds.isEmpty ? "" : " (\(addresses))")
