@@ -74,10 +74,13 @@ struct Explain: AsyncParsableCommand {
     throws
   {
     let check = BindFailureDiagnosis.deciding(checks)
-    let status: Int32 =
-      if let check { checks.allSatisfy(\.bindable) ? ExitStatus.success : ExitStatus.negative } else if advice != nil {
-        ExitStatus.negative
-      } else { ExitStatus.notUnderstood }
+    // Understood and bindable: 0; understood, but the server would fail again: 1.
+    let status: Int32
+    if check != nil {
+      status = checks.allSatisfy(\.bindable) ? ExitStatus.success : ExitStatus.negative
+    } else {
+      status = advice != nil ? ExitStatus.negative : ExitStatus.notUnderstood
+    }
     if output.json {
       JSONOutput.emit(
         ExplainDocument(
