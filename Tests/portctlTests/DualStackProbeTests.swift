@@ -42,7 +42,7 @@ struct DualStackProbeTests {
     #expect(
       text.stdout.hasPrefix(
         "tcp [::]:\(port): cannot bind ([::])\n  address-overlap: a bind on [::]:\(port) is dual-stack here"))
-    #expect(text.stdout.contains("IPv4 \(address):\(port) has it; it is held by python3 (pid \(server.pid))"))
+    #expect(text.stdout.contains("and tcp \(address):\(port) (IPv4) has it; it is held by python3 (pid \(server.pid))"))
     #expect(text.stdout.contains("note v6-only-bindable: a server that sets IPV6_V6ONLY"))
   }
 

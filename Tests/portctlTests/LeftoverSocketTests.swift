@@ -50,6 +50,13 @@ struct LeftoverSocketTests {
     #expect(port1["timeWait"] as? Int == 0)
     #expect(freed.status == (reuseAddress ? 0 : 1))
 
+    // check names them too: held by connections, not by a listener.
+    if !reuseAddress {
+      let check = try portctl("check", "tcp:\(port)")
+      #expect(check.status == 1)
+      #expect(check.stdout.contains("held: a tcp connection on 127.0.0.1:\(port) (ESTABLISHED with 127.0.0.1:"))
+      #expect(check.stdout.contains("end those processes too (portctl free \(port) --all)"))
+    }
     let text = try portctl("free", "tcp:\(port)", "--yes", "--respawn-window", "0")
     #expect(!text.stdout.contains("TIME_WAIT"), "\(text.stdout)")
     #expect(text.stdout.contains("hold 1 connection(s) on the port (ESTABLISHED)"))

@@ -262,20 +262,20 @@ public struct BindCheck: Hashable, Sendable {
     // plain bind, and any bind when it was made without SO_REUSEADDR.
     let subject =
       socket.isListener
-      ? "\(socket.local)"
-      : "a connection on \(socket.local) (\(socket.state.rawValue)\(socket.remote.map { " with \($0)" } ?? ""))"
+      ? "\(proto.rawValue) \(socket.local)"
+      : "a \(proto.rawValue) connection on \(socket.local) (\(socket.state.rawValue)\(socket.remote.map { " with \($0)" } ?? ""))"
     let stop =
       socket.isListener
       ? "stop it properly (portctl why \(port)) or free it (portctl free \(port))"
       : "binds fail while it stays open; end those processes too (portctl free \(port) --all)"
     guard overlap, let asked else {
-      return BindReason(.held, "\(proto.rawValue) \(subject) is held by \(who): \(stop)", pids: pids)
+      return BindReason(.held, "\(subject) is held by \(who): \(stop)", pids: pids)
     }
     let askedText = Endpoint(address: asked, port: port).description
     let explanation: String
     if asked == .anyV6, socket.local.address.ipv4Equivalent != nil, dualStack {
       explanation =
-        "a bind on [::]:\(port) is dual-stack here (IPV6_V6ONLY off, the default with net.ipv6.bindv6only = 0, as Node, Python and Java servers bind it), so it needs the port on every IPv4 address too, and IPv4 \(subject) has it"
+        "a bind on [::]:\(port) is dual-stack here (IPV6_V6ONLY off, the default with net.ipv6.bindv6only = 0, as Node, Python and Java servers bind it), so it needs the port on every IPv4 address too, and \(subject) (IPv4) has it"
     } else if socket.local.address == .anyV6, asked.ipv4Equivalent != nil {
       explanation =
         "[::]:\(port) is a dual-stack listener (IPV6_V6ONLY off), so it also holds every IPv4 address: a bind on \(askedText) collides with it"
