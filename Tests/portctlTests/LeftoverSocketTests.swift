@@ -102,7 +102,12 @@ struct LeftoverSocketTests {
       ["-c", "import socket, time; c = socket.create_connection(('127.0.0.1', \(port))); c.recv(1); time.sleep(30)"])
     defer { client.stop() }
     #expect(server.exitStatus() == 0)
-    let result = try portctl("free", "tcp:\(port)", "--yes", "--json")
+    // FIN_WAIT1 until the client's kernel acknowledges the FIN (named as such meanwhile).
+    var result = try portctl("free", "tcp:\(port)", "--yes", "--json")
+    _ = eventually {
+      result = (try? portctl("free", "tcp:\(port)", "--yes", "--json")) ?? result
+      return ((try? proof(result))?["closing"] as? [String: Int]) == ["FIN_WAIT2": 1]
+    }
     #expect(result.status == 1)
     let port1 = try proof(result)
     #expect(port1["verdict"] as? String == "time-wait")
