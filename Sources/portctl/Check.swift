@@ -12,7 +12,9 @@ struct Check: AsyncParsableCommand {
       A spec without a protocol checks TCP. Then the reasons, each with a stable code \
       (--json): held, address-overlap, held-hidden, held-by-kernel, time-wait, privileged, \
       address-unavailable, excluded-range, permission-denied, unexplained; and notes:
-      ephemeral-range, reserved-port, privileged-allowed, well-known-port, unprobed.
+      ephemeral-range, reserved-port, privileged-allowed, well-known-port, unprobed, \
+      v6-only-bindable. [::] is bound dual-stack, as servers bind it where that is the \
+      host's default (net.ipv6.bindv6only = 0); on a host without IPv6 it does not apply.
 
       Exit status: 0 every asked port can be bound; 1 at least one cannot; 2 the system could \
       not be inspected; 64 usage error.
@@ -57,8 +59,12 @@ enum CheckText {
     let style = Style.standardOutput
     for check in checks {
       let target = check.address.map { "\(Endpoint(address: $0, port: check.port))" } ?? "\(check.port)"
-      let addresses = BindCheck.addresses(for: check.address).map { $0 == .anyV6 ? "[::]" : "\($0)" }
-        .joined(separator: " and ")
+      // An address the host does not have (IPv6 on a host without it) is not applicable.
+      let probed = BindCheck.addresses(for: check.address)
+      let applicable = probed.filter { check.address != nil || check.binds[$0] != .familyUnsupported }
+      let addresses =
+        applicable.map { $0 == .anyV6 ? "[::]" : "\($0)" }.joined(separator: " and ")
+        + (applicable.count < probed.count ? "; [::] not applicable: no IPv6" : "")
       let verdict =
         check.bindable
         ? style.green("can bind") + (check.binds.isEmpty ? "" : " (\(addresses))")

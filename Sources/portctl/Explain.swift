@@ -14,9 +14,17 @@ struct Explain: AsyncParsableCommand {
       Vapor, Hummingbird, nginx, Apache, Redis, PostgreSQL, MySQL, Docker, Vite, Next.js, \
       socat), the port, address and protocol, then runs `check` on that port.
 
+      The check is made the way the failing program binds: both TCP and UDP when the message \
+      does not settle the protocol (Node's dgram, Java's DatagramSocket or "UDP" mean UDP), a \
+      plain bind for programs that do not set SO_REUSEADDR (socat, a bare Python \
+      socket.bind), an unprivileged server for EACCES even when portctl runs as root. \
+      EADDRNOTAVAIL is judged by the address, and a connect-side error (ephemeral ports used \
+      up) gets advice instead of a port check.
+
       Exit status: 0 the error was understood and the port can be bound now; 1 it was \
-      understood and the port still cannot be bound; 5 no bind error was recognised, or it \
-      names no port (give --port); 2 the system could not be inspected; 64 usage error.
+      understood and the server would fail again (or it is a connect-side error, or an \
+      unavailable address); 5 no bind error was recognised, or it names no port (give \
+      --port); 2 the system could not be inspected; 64 usage error.
       """
   )
 
@@ -45,38 +53,53 @@ struct Explain: AsyncParsableCommand {
     }
     guard var failure = BindErrorParser.parse(input) else {
       return try finish(
-        nil, nil,
+        nil, [],
         "no bind error recognised in the text: look for EADDRINUSE, \"address already in use\", EACCES or a Windows 10048/10013 error"
       )
     }
     if let port { failure.port = port }
-    guard let port = failure.port else {
+    switch BindFailureDiagnosis.plan(for: failure, port: failure.port) {
+    case .advise(let advice)?:
+      return try finish(failure, [], nil, advice: advice)
+    case .check(let specs, let server)?:
+      let checks = try await Inspection.checks(
+        for: specs, command: "explain", output: output, backend: backend.backend, server: server)
+      try finish(failure, BindFailureDiagnosis.judged(checks, for: failure), nil)
+    case nil:
       return try finish(
-        failure, nil,
+        failure, [],
         "\(failure.runtime) reported \(failure.errorName) but did not say which port; run again with --port N")
     }
-    // A dual-stack [::] bind (Node's default) collides with both families: check both.
-    let address = failure.address == .anyV6 ? nil : failure.address
-    let spec = PortSpec(ports: port...port, proto: failure.proto ?? .tcp, address: address, text: "\(port)")
-    let check = try await Inspection.checks(for: [spec], command: "explain", output: output, backend: backend.backend)
-      .first
-    try finish(failure, check, nil)
   }
 
-  private func finish(_ failure: BindFailure?, _ check: BindCheck?, _ problem: String?) throws {
-    let status: Int32 =
-      if let check { check.bindable ? ExitStatus.success : ExitStatus.negative } else { ExitStatus.notUnderstood }
+  private func finish(_ failure: BindFailure?, _ checks: [BindCheck], _ problem: String?, advice: String? = nil)
+    throws
+  {
+    let check = BindFailureDiagnosis.deciding(checks)
+    // Understood and bindable: 0; understood, but the server would fail again: 1.
+    let status: Int32
+    if check != nil {
+      status = checks.allSatisfy(\.bindable) ? ExitStatus.success : ExitStatus.negative
+    } else {
+      status = advice != nil ? ExitStatus.negative : ExitStatus.notUnderstood
+    }
     if output.json {
-      JSONOutput.emit(ExplainDocument(exitCode: status, failure: failure, check: check, problem: problem))
+      JSONOutput.emit(
+        ExplainDocument(
+          exitCode: status, failure: failure, check: check, checks: checks, problem: problem, advice: advice))
     } else if !output.quiet {
       if let failure { print(TerminalText.escape(ExplainText.summary(failure))) }
       if let problem { Terminal.printError("portctl: \(TerminalText.escape(problem))") }
-      if let check {
-        CheckText.print([check])
-        if check.bindable {
+      if let advice { print(TerminalText.escape(advice)) }
+      if let failure, failure.proto == nil, checks.count > 1 {
+        print("The message does not say TCP or UDP: both were checked.")
+      }
+      if !checks.isEmpty {
+        CheckText.print(checks)
+        if checks.allSatisfy(\.bindable) {
           print("The port can be bound now: what held it is gone. Start the server again.")
         }
-        if failure?.kind == .accessForbidden, check.reasons.isEmpty {
+        if failure?.kind == .accessForbidden, check?.reasons.isEmpty == true {
           print(
             "WSAEACCES 10013 on Windows usually means the port is inside an excluded range (Hyper-V, WinNAT, WSL2, Docker): netsh interface ipv4 show excludedportrange protocol=tcp; fixes: \(PortReservations.exclusionFixes.joined(separator: "; "))"
           )
@@ -104,6 +127,13 @@ enum ExplainText {
     case .addressNotAvailable: what = "the address is not available on this machine"
     }
     let proto = failure.proto.map { " (\($0.rawValue))" } ?? ""
+    if failure.operation == .connect {
+      let peer =
+        failure.address.map { $0.isWildcard ? "" : " to \(Endpoint(address: $0, port: failure.port ?? 0))" }
+        ?? failure.host.map { " to \($0)\(failure.port.map { ":\($0)" } ?? "")" } ?? ""
+      return
+        "\(failure.runtime) could not connect\(peer)\(proto): no local address and port were free for the connection (\(failure.errorName), on the connecting side)."
+    }
     return "\(failure.runtime) could not bind\(target)\(proto): \(what) (\(failure.errorName))."
   }
 }

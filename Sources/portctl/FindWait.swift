@@ -77,7 +77,11 @@ struct Find: AsyncParsableCommand {
       JSONOutput.emit(FindDocument(exitCode: status, proto: proto, host: request.host, ports: ports, skipped: skipped))
     } else if !output.quiet {
       for port in ports { print(port) }
-      if ports.count < count {
+      if finder.hostNotApplicable(request), let host = request.host {
+        Terminal.printError(
+          "portctl: found 0 of \(count) free \(proto.rawValue) port(s): this host has no IPv6 (IPv6 sockets are unsupported, disabled, or no interface has an IPv6 address), so --host \(host) is not applicable here; use --host 0.0.0.0 or leave --host out"
+        )
+      } else if ports.count < count {
         Terminal.printError(
           "portctl: found \(ports.count) of \(count) free \(proto.rawValue) port(s) in \(request.range.lowerBound)-\(request.range.upperBound)"
         )
@@ -96,6 +100,10 @@ struct Wait: AsyncParsableCommand {
       --free waits until a real bind works on every asked port (on the asked address, or \
       0.0.0.0 and [::]); --listening waits until a socket listens on each. Checks start every \
       10 ms and back off to every 100 ms. Progress goes to stderr, only on a terminal.
+
+      On a --free timeout the sockets left on the port are listed (TIME_WAIT and connections \
+      too) and each port that still fails gets `check`'s reasons (held, address-overlap, \
+      time-wait with the time left, …).
 
       Exit status: 0 the condition holds; 1 --timeout passed (what still holds the port, or \
       that nothing listens, is said); 2 the system could not be inspected; 64 usage error.
@@ -138,15 +146,19 @@ struct Wait: AsyncParsableCommand {
     if output.json {
       JSONOutput.emit(
         WaitDocument(
-          exitCode: status, condition: condition, met: outcome.met, seconds: outcome.seconds, report: outcome.report))
+          exitCode: status, condition: condition, met: outcome.met, seconds: outcome.seconds, report: outcome.report,
+          checks: outcome.checks))
     } else if !output.quiet {
       if outcome.met {
         print(
           "\(specs.map(\.text).joined(separator: ", ")) \(free ? "free" : "listening") after \(OutcomeText.milliseconds(outcome.seconds))"
         )
       } else if free {
-        print("timed out after \(timeout): still held")
-        ReportText.printTable(outcome.report, showRemote: false)
+        let held = outcome.report.sockets.contains { $0.owner.holdsPort }
+        print("timed out after \(timeout): \(held ? "still held" : "still cannot bind")")
+        if !outcome.report.sockets.isEmpty { ReportText.printTable(outcome.report, showRemote: true) }
+        // What blocks each port, as `check` says it: holders, overlaps, TIME_WAIT, privilege.
+        CheckText.print(outcome.checks)
       } else {
         print("timed out after \(timeout): nothing listens on \(specs.map(\.text).joined(separator: ", "))")
       }

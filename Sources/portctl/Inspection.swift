@@ -29,9 +29,9 @@ enum Inspection {
   }
 
   /// `check`'s diagnosis for every port of `specs` (each with a protocol).
-  static func checks(for specs: [PortSpec], command: String, output: OutputOptions, backend: Backend) async throws
-    -> [BindCheck]
-  {
+  static func checks(
+    for specs: [PortSpec], command: String, output: OutputOptions, backend: Backend, server: ServerBind = .typical
+  ) async throws -> [BindCheck] {
     let protocols = Set(specs.compactMap(\.proto))
     let query = SocketQuery(specs: specs, protocols: protocols, listenersOnly: false)
     let report = try await report(for: query, command: command, output: output, backend: backend)
@@ -51,7 +51,7 @@ enum Inspection {
         checks.append(
           BindCheck.diagnose(
             proto: proto, port: port, address: spec.address, probe: result, report: report, privileges: privileges,
-            reservations: reservations[proto] ?? PortReservations(proto: proto)))
+            reservations: reservations[proto] ?? PortReservations(proto: proto), server: server))
       }
     }
     return checks

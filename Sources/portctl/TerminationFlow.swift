@@ -355,18 +355,20 @@ enum PortVerdictText {
     case .free:
       return "\(port) is free: a bind on \(addresses) works"
     case .freeExceptTimeWait:
-      let left =
-        result.lingering.compactMap(\.timer?.remainingSeconds).max().map { " for up to \(Int($0.rounded(.up))) s" }
-        ?? ""
+      guard !result.lingering.isEmpty else {
+        return
+          "\(port) is free for servers that set SO_REUSEADDR (most do); a plain bind still fails, and no visible socket explains it"
+      }
       return
-        "\(port) is free for servers that set SO_REUSEADDR (most do); \(result.lingering.count) TIME_WAIT socket(s) block a plain bind\(left) (--wait waits for them)"
+        "\(port) is free for servers that set SO_REUSEADDR (most do); \(closing(result.lingering)), owned by no process, block a plain bind\(left(result.lingering, "for up to")) (--wait waits for them)"
+    case .freeExceptConnections:
+      return
+        "\(port) is free for servers that set SO_REUSEADDR (most do); a plain bind fails while \(connections(result.connections)); they do not close on their own: end them too with portctl free \(result.item.port) --all"
     case .timeWait:
-      let left =
-        result.lingering.compactMap(\.timer?.remainingSeconds).max().map { " within \(Int($0.rounded(.up))) s" } ?? ""
       let reuse =
         result.probe?.isBindable == true ? "a plain bind" : "any bind (the old server did not set SO_REUSEADDR)"
       return
-        "\(port) is NOT free: \(result.lingering.count) TIME_WAIT socket(s), owned by no process, block \(reuse); they close\(left) (--wait waits for them)"
+        "\(port) is NOT free: \(closing(result.lingering)), owned by no process, block \(reuse); they close\(left(result.lingering, "within")) (--wait waits for them)"
     case .freeUnprobed:
       return result.probe == nil
         ? "\(port) is free by the socket table (no bind test on this platform)"
@@ -374,6 +376,14 @@ enum PortVerdictText {
     case .held:
       let holders = result.stillHeld.flatMap(\.owner.holders).map {
         "\(TerminalText.escape($0.process.name)) (pid \($0.process.pid))"
+      }
+      if result.stillHeld.isEmpty, !result.connections.isEmpty {
+        let why =
+          result.probe?.isBindable == true
+          ? "they block a plain bind and --wait does not wait for them, as they do not close on their own"
+          : "they block every bind until they close"
+        return
+          "\(port) is NOT free: no listener is left, but \(connections(result.connections)); \(why): end them too with portctl free \(result.item.port) --all"
       }
       let by = holders.isEmpty ? "" : " by \(holders.joined(separator: ", "))"
       return "\(port) is NOT free: still held\(by)"
@@ -400,5 +410,37 @@ enum PortVerdictText {
         } ?? ""
       return "\(port) is NOT free: taken again by \(first)\(running)\(supervisor)\(stop)"
     }
+  }
+  /// "2 TIME_WAIT and 1 FIN_WAIT2 socket(s)": closing states named as they are.
+  static func closing(_ sockets: [SocketEntry]) -> String {
+    var counts: [String: Int] = [:]
+    for socket in sockets { counts[socket.state.rawValue, default: 0] += 1 }
+    let parts = counts.sorted { ($1.value, $0.key) < ($0.value, $1.key) }.map { "\($0.value) \($0.key)" }
+    let list =
+      parts.count > 1 ? parts.dropLast().joined(separator: ", ") + " and " + (parts.last ?? "") : parts.joined()
+    return "\(list) socket(s)"
+  }
+
+  /// " within 42 s": the longest time the kernel's timers give them; empty when unknown.
+  static func left(_ sockets: [SocketEntry], _ preposition: String) -> String {
+    sockets.compactMap(\.timer?.remainingSeconds).max().map { " \(preposition) \(Int($0.rounded(.up))) s" } ?? ""
+  }
+
+  /// "socat (pid 12), socat (pid 13) hold 2 connection(s) on the port (ESTABLISHED)".
+  static func connections(_ entries: [SocketReport]) -> String {
+    var names: [String] = []
+    for entry in entries {
+      let owners: [String]
+      switch entry.owner {
+      case .processes(let holders):
+        owners = holders.map { "\(TerminalText.escape($0.process.name)) (pid \($0.process.pid))" }
+      case .hidden(let hidden): owners = ["a process of \(TerminalText.escape(hidden.ownerDescription))"]
+      default: owners = []
+      }
+      for owner in owners where !names.contains(owner) { names.append(owner) }
+    }
+    let states = Set(entries.map(\.socket.state.rawValue)).sorted().joined(separator: ", ")
+    let who = names.isEmpty ? "processes" : names.joined(separator: ", ")
+    return "\(who) hold \(entries.count) connection(s) on the port (\(states))"
   }
 }

@@ -121,4 +121,87 @@ import Testing
     #expect(ProcfsParsers.effectiveCapabilities(status: Array(status.utf8)) == 0x400)
     #expect(ProcfsParsers.effectiveCapabilities(status: Array("Name:\tx\n".utf8)) == nil)
   }
+  /// Records how each bind was asked for; `busy` answers in use for those (address, v6Only).
+  final class RecordingBinder: PortBinder, @unchecked Sendable {
+    let ipv6: IPv6Support
+    let busy: Set<String>
+    private(set) var calls: [String] = []
+    init(ipv6: IPv6Support, busy: Set<String> = []) {
+      self.ipv6 = ipv6
+      self.busy = busy
+    }
+    func tryBind(_ endpoint: Endpoint, proto: TransportProtocol, reuseAddress: Bool) -> BindOutcome {
+      tryBind(endpoint, proto: proto, reuseAddress: reuseAddress, v6Only: true)
+    }
+    func tryBind(_ endpoint: Endpoint, proto: TransportProtocol, reuseAddress: Bool, v6Only: Bool) -> BindOutcome {
+      let key = "\(endpoint.address)/\(v6Only)"
+      calls.append(key)
+      return busy.contains(key) ? .inUse : .bindable
+    }
+  }
+
+  @Test func theIPv6WildcardIsProbedAsTheHostBindsIt() {
+    // Dual-stack by default: busy as such, free IPv6-only.
+    let dual = RecordingBinder(ipv6: .dualStack, busy: ["::/false"])
+    let result = BindProbe(binder: dual).probe(port: 3000, proto: .udp, only: [.anyV6])
+    #expect(result.outcomes == [.anyV6: .inUse])
+    #expect(result.dualStack)
+    #expect(result.v6OnlyBindable == true)
+    #expect(dual.calls == ["::/false", "::/true"])
+    // bindv6only = 1: IPv6-only, as servers there bind it.
+    let v6Only = RecordingBinder(ipv6: IPv6Support(available: true, v6OnlyByDefault: true))
+    let alone = BindProbe(binder: v6Only).probe(port: 3000, proto: .udp, only: [.anyV6])
+    #expect(!alone.dualStack)
+    #expect(v6Only.calls == ["::/true"])
+    // No IPv6: not applicable, no bind tried; the IPv4 wildcard decides.
+    let none = RecordingBinder(ipv6: IPv6Support(available: false, v6OnlyByDefault: false))
+    let absent = BindProbe(binder: none).probe(port: 3000, proto: .udp)
+    #expect(absent.outcomes == [.anyV4: .bindable, .anyV6: .familyUnsupported])
+    #expect(absent.isBindable)
+    #expect(none.calls == ["0.0.0.0/false"])
+  }
+
+  @Test func anIPv4HolderBlocksADualStackWildcardBind() {
+    let result = BindProbe.Result(
+      port: 3000, proto: .tcp, outcomes: [.anyV6: .inUse], plainBindable: true, dualStack: true, v6OnlyBindable: true)
+    let check = BindCheck.diagnose(
+      proto: .tcp, port: 3000, address: .anyV6, probe: result, report: report([listener(.loopbackV4, 3000, pid: 9)]),
+      privileges: open, reservations: PortReservations(proto: .tcp))
+    #expect(!check.bindable)
+    #expect(check.reasons.map(\.code) == [.addressOverlap])
+    #expect(check.reasons[0].pids == [9])
+    #expect(check.reasons[0].message.contains("a bind on [::]:3000 is dual-stack here"))
+    #expect(check.notes.map(\.code).contains(.v6OnlyBindable))
+    // Bound IPv6-only by the host's default, the IPv4 holder is no reason.
+    let alone = BindProbe.Result(port: 3000, proto: .tcp, outcomes: [.anyV6: .bindable], plainBindable: true)
+    let fine = BindCheck.diagnose(
+      proto: .tcp, port: 3000, address: .anyV6, probe: alone, report: report([listener(.loopbackV4, 3000, pid: 9)]),
+      privileges: open, reservations: PortReservations(proto: .tcp))
+    #expect(fine.bindable)
+  }
+
+  @Test func aServerThatBindsPlainOrUnprivilegedIsJudgedAsItBinds() {
+    // TIME_WAIT that servers with SO_REUSEADDR pass, socat does not.
+    let plain = BindCheck.diagnose(
+      proto: .tcp, port: 4000, address: nil, probe: probe(4000, [.anyV4: .bindable, .anyV6: .bindable], plain: false),
+      report: report([timeWait(4000, left: 12)]), privileges: open, reservations: PortReservations(proto: .tcp),
+      server: ServerBind(reuseAddress: false))
+    #expect(!plain.bindable)
+    #expect(plain.reasons.map(\.code) == [.timeWait])
+    #expect(plain.reasons[0].message.contains("the server that failed binds without SO_REUSEADDR"))
+    // Root may bind 829; the server that got EACCES may not.
+    let root = BindCheck.diagnose(
+      proto: .tcp, port: 829, address: nil, probe: probe(829, [.anyV4: .bindable, .anyV6: .bindable]),
+      report: report([]), privileges: open, reservations: PortReservations(proto: .tcp),
+      server: ServerBind(unprivileged: true))
+    #expect(!root.bindable)
+    #expect(root.reasons.map(\.code) == [.privileged])
+    #expect(!root.notes.map(\.code).contains(.privilegedAllowed))
+    // Above the privileged ports an unprivileged server is judged like any other.
+    let high = BindCheck.diagnose(
+      proto: .tcp, port: 4000, address: nil, probe: probe(4000, [.anyV4: .bindable, .anyV6: .bindable]),
+      report: report([]), privileges: open, reservations: PortReservations(proto: .tcp),
+      server: ServerBind(unprivileged: true))
+    #expect(high.bindable)
+  }
 }

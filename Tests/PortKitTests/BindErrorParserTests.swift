@@ -11,62 +11,105 @@ import Testing
     var address: String? = nil
     var host: String? = nil
     var proto: TransportProtocol? = nil
+    var operation: BindFailure.Operation = .bind
+    var reuseAddress: Bool? = nil
     var testDescription: String { file }
   }
 
   // Captured here from the real programs (port 55697 was held by a test holder)…
   static let captured: [Case] = [
-    Case(file: "node-eaddrinuse", kind: .addressInUse, runtime: "Node.js", port: 55697, address: "::"),
-    Case(file: "node-eaddrinuse-host", kind: .addressInUse, runtime: "Node.js", port: 55697, address: "127.0.0.1"),
-    Case(file: "node-eacces", kind: .permissionDenied, runtime: "Node.js", port: 80, address: "0.0.0.0"),
-    Case(file: "node-eaddrnotavail", kind: .addressNotAvailable, runtime: "Node.js", port: 3000, address: "10.9.9.9"),
+    Case(file: "node-eaddrinuse", kind: .addressInUse, runtime: "Node.js", port: 55697, address: "::", proto: .tcp),
+    Case(
+      file: "node-eaddrinuse-host", kind: .addressInUse, runtime: "Node.js", port: 55697, address: "127.0.0.1",
+      proto: .tcp),
+    Case(file: "node-eacces", kind: .permissionDenied, runtime: "Node.js", port: 80, address: "0.0.0.0", proto: .tcp),
+    Case(
+      file: "node-eaddrnotavail", kind: .addressNotAvailable, runtime: "Node.js", port: 3000, address: "10.9.9.9",
+      proto: .tcp),
     Case(file: "python-errno98", kind: .addressInUse, runtime: "Python", port: nil),
-    Case(file: "python-http-server", kind: .addressInUse, runtime: "Python", port: nil),
+    Case(
+      file: "python-http-server", kind: .addressInUse, runtime: "Python", port: nil, proto: .tcp, reuseAddress: true),
     Case(file: "python-errno13", kind: .permissionDenied, runtime: "Python", port: nil),
     Case(file: "python-errno99", kind: .addressNotAvailable, runtime: "Python", port: nil),
-    Case(file: "flask", kind: .addressInUse, runtime: "Flask", port: 55697),
+    Case(file: "flask", kind: .addressInUse, runtime: "Flask", port: 55697, proto: .tcp),
     Case(file: "go-eaddrinuse", kind: .addressInUse, runtime: "Go", port: 55697, proto: .tcp),
     Case(
       file: "go-eaddrinuse-host", kind: .addressInUse, runtime: "Go", port: 55697, address: "127.0.0.1", proto: .tcp),
     Case(file: "go-eacces", kind: .permissionDenied, runtime: "Go", port: 80, proto: .tcp),
     Case(file: "go-udp", kind: .addressInUse, runtime: "Go", port: 55697, proto: .udp),
     Case(file: "ruby-eaddrinuse", kind: .addressInUse, runtime: "Ruby", port: 55697, address: "0.0.0.0"),
-    Case(file: "java-bindexception", kind: .addressInUse, runtime: "Java", port: nil),
+    Case(file: "java-bindexception", kind: .addressInUse, runtime: "Java", port: nil, proto: .tcp),
     Case(file: "nginx", kind: .addressInUse, runtime: "nginx", port: 55697, address: "0.0.0.0"),
     Case(file: "redis", kind: .addressInUse, runtime: "Redis", port: 55697, proto: .tcp),
-    Case(file: "socat", kind: .addressInUse, runtime: "socat", port: 55697, address: "0.0.0.0"),
+    Case(file: "socat", kind: .addressInUse, runtime: "socat", port: 55697, address: "0.0.0.0", reuseAddress: false),
     Case(file: "rust", kind: .addressInUse, runtime: "Rust", port: nil),
     Case(file: "rust-expect", kind: .addressInUse, runtime: "Rust", port: nil),
+  ]
+
+  // Captured for issue 11: UDP, programs without SO_REUSEADDR, EACCES as nobody, connect-side.
+  static let capturedMore: [Case] = [
+    Case(
+      file: "node-dgram-eaddrinuse", kind: .addressInUse, runtime: "Node.js", port: 55697, address: "0.0.0.0",
+      proto: .udp),
+    Case(file: "java-datagramsocket", kind: .addressInUse, runtime: "Java", port: nil, proto: .udp),
+    Case(
+      file: "socat-time-wait", kind: .addressInUse, runtime: "socat", port: 49359, address: "0.0.0.0",
+      reuseAddress: false),
+    Case(
+      file: "python-plain-bind-errno98", kind: .addressInUse, runtime: "Python", port: 55697, address: "0.0.0.0",
+      reuseAddress: false),
+    Case(
+      file: "python-bind-errno99-address", kind: .addressNotAvailable, runtime: "Python", port: 8080,
+      address: "192.0.2.10", reuseAddress: false),
+    Case(
+      file: "node-eacces-unprivileged", kind: .permissionDenied, runtime: "Node.js", port: 829, address: "0.0.0.0",
+      proto: .tcp),
+    Case(
+      file: "python-http-server-eacces", kind: .permissionDenied, runtime: "Python", port: nil, proto: .tcp,
+      reuseAddress: true),
+    Case(
+      file: "python-connect-errno99", kind: .addressNotAvailable, runtime: "Python", port: nil, operation: .connect),
+    Case(
+      file: "node-connect-eaddrnotavail", kind: .addressNotAvailable, runtime: "Node.js", port: 5555,
+      address: "127.0.0.1", operation: .connect),
+    Case(
+      file: "node-connect-local-port", kind: .addressInUse, runtime: "Node.js", port: 5555, address: "0.0.0.0",
+      operation: .connect),
   ]
 
   // …and written from the programs' documented messages.
   static let documented: [Case] = [
     Case(
-      file: "dotnet-kestrel", kind: .addressInUse, runtime: "ASP.NET Core (Kestrel)", port: 5000, address: "127.0.0.1"),
+      file: "dotnet-kestrel", kind: .addressInUse, runtime: "ASP.NET Core (Kestrel)", port: 5000, address: "127.0.0.1",
+      proto: .tcp),
     Case(file: "dotnet-windows-10048", kind: .addressInUse, runtime: ".NET", port: nil),
     Case(file: "swift-nio", kind: .addressInUse, runtime: "SwiftNIO", port: nil),
-    Case(file: "vapor", kind: .addressInUse, runtime: "Vapor", port: 8080, address: "127.0.0.1"),
-    Case(file: "hummingbird", kind: .addressInUse, runtime: "Hummingbird", port: nil),
-    Case(file: "uvicorn", kind: .addressInUse, runtime: "uvicorn", port: 8000, address: "127.0.0.1"),
-    Case(file: "django", kind: .addressInUse, runtime: "Django", port: 8000, address: "127.0.0.1"),
-    Case(file: "puma", kind: .addressInUse, runtime: "Puma (Rails)", port: 3000, address: "127.0.0.1"),
-    Case(file: "spring-boot", kind: .addressInUse, runtime: "Spring Boot", port: 8080),
+    Case(file: "vapor", kind: .addressInUse, runtime: "Vapor", port: 8080, address: "127.0.0.1", proto: .tcp),
+    Case(file: "hummingbird", kind: .addressInUse, runtime: "Hummingbird", port: nil, proto: .tcp),
+    Case(file: "uvicorn", kind: .addressInUse, runtime: "uvicorn", port: 8000, address: "127.0.0.1", proto: .tcp),
+    Case(file: "django", kind: .addressInUse, runtime: "Django", port: 8000, address: "127.0.0.1", proto: .tcp),
+    Case(file: "puma", kind: .addressInUse, runtime: "Puma (Rails)", port: 3000, address: "127.0.0.1", proto: .tcp),
+    Case(file: "spring-boot", kind: .addressInUse, runtime: "Spring Boot", port: 8080, proto: .tcp),
     Case(file: "postgresql", kind: .addressInUse, runtime: "PostgreSQL", port: 5432, address: "127.0.0.1", proto: .tcp),
     Case(file: "mysql", kind: .addressInUse, runtime: "MySQL", port: 3306, proto: .tcp),
-    Case(file: "apache", kind: .addressInUse, runtime: "Apache httpd", port: 80, address: "::"),
+    Case(file: "apache", kind: .addressInUse, runtime: "Apache httpd", port: 80, address: "::", proto: .tcp),
     Case(file: "docker-allocated", kind: .addressInUse, runtime: "Docker", port: 8080, address: "0.0.0.0"),
     Case(
       file: "docker-desktop-10013", kind: .accessForbidden, runtime: "Docker", port: 50010, address: "0.0.0.0",
       proto: .tcp),
-    Case(file: "windows-python-10048", kind: .addressInUse, runtime: "Python", port: nil),
-    Case(file: "windows-python-10013", kind: .accessForbidden, runtime: "Python", port: nil),
-    Case(file: "vite", kind: .addressInUse, runtime: "Vite", port: 5173),
-    Case(file: "nextjs", kind: .addressInUse, runtime: "Next.js", port: 3000),
+    Case(
+      file: "windows-python-10048", kind: .addressInUse, runtime: "Python", port: 3000, address: "0.0.0.0",
+      reuseAddress: false),
+    Case(
+      file: "windows-python-10013", kind: .accessForbidden, runtime: "Python", port: 50010, address: "127.0.0.1",
+      reuseAddress: false),
+    Case(file: "vite", kind: .addressInUse, runtime: "Vite", port: 5173, proto: .tcp),
+    Case(file: "nextjs", kind: .addressInUse, runtime: "Next.js", port: 3000, proto: .tcp),
     Case(file: "macos-python-errno48", kind: .addressInUse, runtime: "Python", port: nil),
     Case(file: "rust-display", kind: .addressInUse, runtime: "Rust", port: nil),
   ]
 
-  @Test(arguments: captured + documented)
+  @Test(arguments: captured + capturedMore + documented)
   func recognises(_ expected: Case) throws {
     let text = String(decoding: try fixture("explain/\(expected.file).txt"), as: UTF8.self)
     let failure = try #require(BindErrorParser.parse(text))
@@ -76,6 +119,28 @@ import Testing
     #expect(failure.address?.description == expected.address)
     #expect(failure.host == expected.host)
     #expect(failure.proto == expected.proto)
+    #expect(failure.operation == expected.operation)
+    #expect(failure.reuseAddress == expected.reuseAddress)
+  }
+
+  @Test func protocolAndReuseFromTheWordsOfTheMessage() throws {
+    let udp = ["udp://0.0.0.0:5000: bind: address already in use", "UDP bind failed: EADDRINUSE port 5000"]
+    for text in udp { #expect(BindErrorParser.parse(text)?.proto == .udp, "\(text)") }
+    #expect(BindErrorParser.parse("tcp://127.0.0.1:5000: address already in use")?.proto == .tcp)
+    // "connectivity" is not a connect: Docker's bind failure stays a bind.
+    let docker = try #require(
+      BindErrorParser.parse(String(decoding: try fixture("explain/docker-allocated.txt"), as: UTF8.self)))
+    #expect(docker.operation == .bind)
+    // Python's socket.create_server sets SO_REUSEADDR; a bare bind in the program does not.
+    let created = """
+      Traceback (most recent call last):
+        File "/srv/app.py", line 2, in <module>
+          socket.create_server(("", 8000))
+        File "/usr/lib/python3.11/socket.py", line 827, in create_server
+          raise error(err.errno, msg) from None
+      OSError: [Errno 98] error while attempting to bind on address ('0.0.0.0', 8000): address already in use
+      """
+    #expect(BindErrorParser.parse(created)?.reuseAddress == true)
   }
 
   @Test func errorNames() throws {

@@ -230,4 +230,45 @@ struct RecordedRunner: CommandRunner {
     let source = LsofSystemSource(runner: runner, binder: nil, host: HostFacts(effectiveUID: 0, now: { 0 }))
     await #expect(throws: PortKitError.self) { try await source.snapshot(for: SocketQuery()) }
   }
+
+  /// lsof exits 1 whenever one process could not be read, with everything else printed.
+  @Test func exitOneWithFullOutputIsRead() async throws {
+    let full = try fixture("macos/lsof-F-inet.txt")
+    let runner = RecordedRunner(answers: [
+      "lsof": CommandOutput(
+        exitCode: 1, standardOutput: full,
+        standardError: Array("lsof: WARNING: can't stat() fuse.portal file system /run/user/1000/doc\n".utf8)),
+      "ps": CommandOutput(exitCode: 0, standardOutput: try fixture("macos/ps-details.txt")),
+    ])
+    let source = LsofSystemSource(runner: runner, binder: nil, host: HostFacts(effectiveUID: 501, now: { 0 }))
+    let query = SocketQuery(specs: try PortSpec.parseList("5000"))
+    let report = PortInspector.report(from: try await source.snapshot(for: query), query: query)
+    #expect(report.sockets.count == 2)
+    #expect(report.sockets.first?.owner.holders.first?.process.pid == 503)
+    // The same output with exit 0 gives the same sockets.
+    let clean = LsofSystemSource(
+      runner: RecordedRunner(answers: [
+        "lsof": CommandOutput(exitCode: 0, standardOutput: full),
+        "ps": CommandOutput(exitCode: 0, standardOutput: try fixture("macos/ps-details.txt")),
+      ]), binder: nil, host: HostFacts(effectiveUID: 501, now: { 0 }))
+    #expect(try await clean.snapshot(for: query).sockets == (try await source.snapshot(for: query)).sockets)
+  }
+
+  @Test func exitOneWithoutUsableOutputIsAToolError() async throws {
+    let failures = [
+      // Nothing printed but an error.
+      CommandOutput(exitCode: 1, standardOutput: [], standardError: Array("lsof: can't open /proc\n".utf8)),
+      // Output that is not lsof's field output.
+      CommandOutput(exitCode: 1, standardOutput: Array("lsof: status error on /proc/1: Permission denied\n".utf8)),
+      CommandOutput(exitCode: nil, standardOutput: try fixture("macos/lsof-F-inet.txt")),
+    ]
+    for output in failures {
+      let source = LsofSystemSource(
+        runner: RecordedRunner(answers: ["lsof": output]), binder: nil, host: HostFacts(effectiveUID: 0, now: { 0 }))
+      await #expect(throws: PortKitError.self) { try await source.snapshot(for: SocketQuery()) }
+      #expect(!LsofSystemSource.isUsable(output))
+    }
+    // Exit 1 with nothing printed at all is lsof's "nothing matched".
+    #expect(LsofSystemSource.isUsable(CommandOutput(exitCode: 1, standardOutput: [])))
+  }
 }

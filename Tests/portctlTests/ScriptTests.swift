@@ -92,7 +92,7 @@ import Testing
     #expect(result.status == 1)
     #expect(
       result.stdout.hasPrefix(
-        "Node.js could not bind on [::]:\(holder.port): the address is already in use (EADDRINUSE).\n"))
+        "Node.js could not bind on [::]:\(holder.port) (tcp): the address is already in use (EADDRINUSE).\n"))
     #expect(result.stdout.contains("held: tcp [::]:\(holder.port) is held by port-holder (pid \(holder.pid))"))
     let json = try run(Products.portctl, ["explain", "--json"], input: "some log line\n\(message)\n")
     #expect(json.status == 1)

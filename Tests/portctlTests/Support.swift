@@ -257,4 +257,172 @@ func detached(_ executable: String, _ arguments: [String]) -> Int32 {
 
 /// True when the tests run as root (needed for namespaces and other users).
 var isRoot: Bool { geteuid() == 0 }
+
+/// True when a plain UDP bind on 0.0.0.0:`port` works right now.
+func canBindUDP(_ port: UInt16) -> Bool {
+  let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+  defer { close(fd) }
+  var address = sockaddr_in()
+  address.sin_family = sa_family_t(AF_INET)
+  address.sin_port = port.bigEndian
+  return withUnsafePointer(to: &address) {
+    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+  } == 0
+}
+
+/// A TCP port no address holds right now (the kernel's choice for a dual-stack `[::]:0`
+/// bind, which avoids every IPv4 and IPv6 address), closed again.
+func portFreeEverywhere() throws -> UInt16 {
+  let fd = socket(AF_INET6, Int32(SOCK_STREAM.rawValue), 0)
+  guard fd >= 0 else { return try unusedPort() }
+  defer { close(fd) }
+  var off: Int32 = 0
+  setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &off, socklen_t(MemoryLayout<Int32>.size))
+  var address = sockaddr_in6()
+  address.sin6_family = sa_family_t(AF_INET6)
+  var length = socklen_t(MemoryLayout<sockaddr_in6>.size)
+  let bound = withUnsafeMutablePointer(to: &address) {
+    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Int32 in
+      guard bind(fd, pointer, length) == 0 else { return -1 }
+      return getsockname(fd, pointer, &length)
+    }
+  }
+  try #require(bound == 0)
+  return UInt16(bigEndian: address.sin6_port)
+}
+
+/// True while something keeps a plain TCP bind on 127.0.0.1:`port` from working (a listener
+/// on 127.0.0.1 or 0.0.0.0, or a TIME_WAIT socket there); other addresses do not count.
+func loopbackTaken(_ port: UInt16) -> Bool {
+  let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+  defer { close(fd) }
+  var address = sockaddr_in()
+  address.sin_family = sa_family_t(AF_INET)
+  address.sin_port = port.bigEndian
+  address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+  return withUnsafePointer(to: &address) {
+    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+  } != 0
+}
+
+/// Polls `condition` every 20 ms for up to `seconds`; whether it became true.
+func eventually(_ seconds: Double = 5, _ condition: () -> Bool) -> Bool {
+  let deadline = Date().addingTimeInterval(seconds)
+  while Date() < deadline {
+    if condition() { return true }
+    usleep(20_000)
+  }
+  return condition()
+}
+
+/// Real programs the end-to-end tests run, where they are installed.
+enum Programs {
+  static let python = "/usr/bin/python3"
+  static let node = "/usr/bin/node"
+  static let socat = "/usr/bin/socat"
+  static func installed(_ paths: String...) -> Bool {
+    paths.allSatisfy { FileManager.default.isExecutableFile(atPath: $0) }
+  }
+}
+
+/// A real program started for a test (a server, a client), its streams on /dev/null; killed
+/// and reaped when the test lets go of it. Only for processes the test starts itself.
+final class Spawned: @unchecked Sendable {
+  let pid: pid_t
+  private var reaped = false
+
+  init(_ executable: String, _ arguments: [String]) throws {
+    guard let pid = spawnQuietly(executable, arguments) else {
+      throw HolderError(message: "could not start \(executable) \(arguments)")
+    }
+    self.pid = pid
+  }
+
+  /// SIGKILL (or `signal`) and reap.
+  func stop(_ signal: Int32 = SIGKILL) {
+    guard !reaped else { return }
+    kill(pid, signal)
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) < 0, errno == EINTR {}
+    reaped = true
+  }
+
+  /// Waits for it to exit by itself (up to `seconds`); its exit status, or nil.
+  func exitStatus(within seconds: Double = 5) -> Int32? {
+    let deadline = Date().addingTimeInterval(seconds)
+    var status: Int32 = 0
+    while Date() < deadline {
+      if waitpid(pid, &status, WNOHANG) == pid {
+        reaped = true
+        return (status >> 8) & 0xFF
+      }
+      usleep(10_000)
+    }
+    return nil
+  }
+
+  deinit { stop() }
+}
+
+/// The children of `pid`, from /proc.
+func childPIDs(of pid: pid_t) -> [pid_t] {
+  guard let tasks = try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task") else { return [] }
+  var children: [pid_t] = []
+  for task in tasks {
+    let text = (try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/children", encoding: .utf8)) ?? ""
+    children += text.split(separator: " ").compactMap { pid_t($0) }
+  }
+  return children.sorted()
+}
+
+/// A TIME_WAIT socket on a fresh port, made by a real close: a server that accepts one
+/// connection and closes it first, then exits. With `reuseAddress` the server is Python's
+/// http.server (which sets SO_REUSEADDR) answering one real request; without, a Python
+/// script that binds with a bare `socket.bind`. Returns the port.
+func realTimeWait(reuseAddress: Bool) throws -> UInt16 {
+  let port = try portFreeEverywhere()
+  let directory = FileManager.default.temporaryDirectory.appendingPathComponent("portctl-tw-\(getpid())-\(port)")
+  try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+  defer { try? FileManager.default.removeItem(at: directory) }
+  let server: Spawned
+  if reuseAddress {
+    server = try Spawned(
+      Programs.python, ["-m", "http.server", "\(port)", "--bind", "127.0.0.1", "--directory", directory.path])
+  } else {
+    let script = directory.appendingPathComponent("plain_server.py")
+    try """
+    import socket, sys
+    s = socket.socket()
+    s.bind(("127.0.0.1", int(sys.argv[1])))
+    s.listen()
+    c, _ = s.accept()
+    c.sendall(b"bye\\n")
+    c.close()
+    s.close()
+    """.write(to: script, atomically: true, encoding: .utf8)
+    server = try Spawned(Programs.python, [script.path, "\(port)"])
+  }
+  try #require(eventually { loopbackTaken(port) }, "the server did not listen on \(port)")
+  // The client closes only after the server's FIN (recv gives b''), so the server's side is
+  // the one left in TIME_WAIT.
+  let client = """
+    import socket
+    c = socket.create_connection(('127.0.0.1', \(port)))
+    \(reuseAddress ? "c.sendall(b'GET / HTTP/1.0\\r\\n\\r\\n')" : "")
+    while c.recv(4096):
+        pass
+    c.close()
+    """
+  let answered = try run(URL(fileURLWithPath: Programs.python), ["-c", client])
+  try #require(answered.status == 0, "client: \(answered.stderr)")
+  if reuseAddress { server.stop(SIGTERM) } else { _ = server.exitStatus() }
+  server.stop()
+  try #require(loopbackTaken(port), "no TIME_WAIT socket was left on \(port)")
+  return port
+}
+
+/// Runs `script` with `sh -c` and returns what it printed (stdout and stderr together).
+func shell(_ script: String) throws -> RunResult {
+  try run(URL(fileURLWithPath: "/bin/sh"), ["-c", script])
+}
 #endif

@@ -35,6 +35,8 @@ public struct BindReason: Hashable, Sendable {
     public static let privilegedAllowed = Code(rawValue: "privileged-allowed")
     /// Note: the usual port of a well-known service.
     public static let wellKnown = Code(rawValue: "well-known-port")
+    /// Note: a dual-stack `[::]` bind fails, but a server that sets IPV6_V6ONLY could bind.
+    public static let v6OnlyBindable = Code(rawValue: "v6-only-bindable")
   }
 
   public var code: Code
@@ -47,6 +49,24 @@ public struct BindReason: Hashable, Sendable {
     self.message = message
     self.pids = pids
   }
+}
+
+/// How the server being judged binds, when that is known to differ from a typical server.
+public struct ServerBind: Hashable, Sendable {
+  /// It sets SO_REUSEADDR, as most servers do; `false`: it is judged by a plain bind (socat
+  /// without `reuseaddr`, a bare Python `socket.bind`), which TIME_WAIT sockets block.
+  public var reuseAddress: Bool
+  /// It runs without root or CAP_NET_BIND_SERVICE, whatever portctl's own privileges are
+  /// (it failed with EACCES, so it had none).
+  public var unprivileged: Bool
+
+  public init(reuseAddress: Bool = true, unprivileged: Bool = false) {
+    self.reuseAddress = reuseAddress
+    self.unprivileged = unprivileged
+  }
+
+  /// A server that sets SO_REUSEADDR and has portctl's privileges.
+  public static let typical = ServerBind()
 }
 
 /// What `check` decides for one protocol, port and address.
@@ -72,28 +92,47 @@ public struct BindCheck: Hashable, Sendable {
   }
 
   /// Diagnoses one target from a probe result (`nil`: no bind probe on this platform),
-  /// the sockets on the port (all states), privileges and reservations.
+  /// the sockets on the port (all states), privileges and reservations; `server` says how
+  /// the server being judged binds, when that differs from a typical server.
   public static func diagnose(
     proto: TransportProtocol, port: UInt16, address: IPAddress?, probe: BindProbe.Result?, report: PortReport,
-    privileges: BindPrivileges, reservations: PortReservations
+    privileges: BindPrivileges, reservations: PortReservations, server: ServerBind = .typical
   ) -> BindCheck {
     let asked = addresses(for: address)
     var reasons: [BindReason] = []
     var notes: [BindReason] = []
     let onPort = report.sockets.filter { $0.socket.proto == proto && $0.socket.local.port == port }
-    let colliding = onPort.filter { entry in asked.contains { entry.socket.blocksBind(of: $0) } }
+    // An IPv4 socket collides with `[::]` only when `[::]` is bound dual-stack.
+    let v6OnlyWildcard = probe.map { !$0.dualStack } ?? false
+    let colliding = onPort.filter { entry in
+      asked.contains { asked in
+        if asked == .anyV6, v6OnlyWildcard, entry.socket.local.address.ipv4Equivalent != nil { return false }
+        return entry.socket.blocksBind(of: asked)
+      }
+    }
     // Listeners hold a port; connections a process keeps on it count only when no listener does.
     let listeners = colliding.filter { $0.owner.holdsPort && $0.socket.isListener }
     let holding = listeners.isEmpty ? colliding.filter { $0.owner.holdsPort } : listeners
     let lingering = colliding.filter { !$0.owner.holdsPort }.map(\.socket)
 
-    let bindable: Bool
+    var bindable: Bool
+    // The server is refused where portctl is not: a plain bind, or no privilege.
+    var plainBlocked = false
+    var unprivilegedBlocked = false
     if let probe {
       // An address that does not exist here only matters when it was asked for.
       bindable =
         probe.outcomes.allSatisfy { key, outcome in
           outcome == .bindable || (address == nil && (outcome == .addressUnavailable || outcome == .familyUnsupported))
         } && probe.outcomes.values.contains(.bindable)
+      if bindable, !server.reuseAddress, proto == .tcp, !probe.plainBindable {
+        bindable = false
+        plainBlocked = true
+      }
+      if server.unprivileged, privileges.isPrivileged(port), !probe.outcomes.values.contains(.permissionDenied) {
+        bindable = false
+        unprivilegedBlocked = true
+      }
     } else {
       bindable = holding.isEmpty && reservations.exclusion(containing: port) == nil
       notes.append(BindReason(.unprobed, "not probed with a real bind on this platform; decided from the socket table"))
@@ -101,16 +140,24 @@ public struct BindCheck: Hashable, Sendable {
 
     if !bindable {
       for entry in holding {
-        reasons.append(reason(for: entry, asked: address, proto: proto, port: port))
+        reasons.append(
+          reason(for: entry, asked: address, proto: proto, port: port, dualStack: probe?.dualStack ?? true))
       }
       let outcomes = probe?.outcomes ?? [:]
-      if outcomes.values.contains(.permissionDenied)
+      if outcomes.values.contains(.permissionDenied) || unprivilegedBlocked
         || (probe == nil && reservations.exclusion(containing: port) != nil)
       {
         if let range = reservations.exclusion(containing: port) {
           let hit = ExcludedPortHit(
             proto: proto, spec: PortSpec(ports: port...port, proto: proto, text: "\(port)"), range: range)
           reasons.append(BindReason(.excludedRange, hit.advice))
+        } else if unprivilegedBlocked {
+          let start = privileges.unprivilegedPortStart ?? 1024
+          reasons.append(
+            BindReason(
+              .privileged,
+              "\(port) is a privileged port (below net.ipv4.ip_unprivileged_port_start = \(start)) and the server that failed has neither root nor CAP_NET_BIND_SERVICE (it got EACCES; portctl itself may bind it, which proves nothing about the server): run it as root and drop privileges, grant it the capability (setcap cap_net_bind_service=+ep /path/to/server), lower the limit (sysctl net.ipv4.ip_unprivileged_port_start=\(port)), or use a port from \(start) up"
+            ))
         } else if privileges.blocks(port) {
           let start = privileges.unprivilegedPortStart ?? 1024
           reasons.append(
@@ -132,8 +179,15 @@ public struct BindCheck: Hashable, Sendable {
             "\(address) is not an address of this machine (EADDRNOTAVAIL): bind 0.0.0.0 or [::], or an address ip addr shows"
           ))
       }
-      if holding.isEmpty, !lingering.isEmpty, outcomes.values.contains(.inUse) {
-        reasons.append(timeWaitReason(lingering, reuseBinds: false))
+      if let address, outcomes[address] == .familyUnsupported {
+        reasons.append(
+          BindReason(
+            .addressUnavailable,
+            "this host has no IPv6 (IPv6 sockets are unsupported, disabled, or no interface has an IPv6 address), so \(Endpoint(address: address, port: port)) is not applicable here: bind 0.0.0.0:\(port) or an IPv4 address"
+          ))
+      }
+      if holding.isEmpty, !lingering.isEmpty, outcomes.values.contains(.inUse) || plainBlocked {
+        reasons.append(timeWaitReason(lingering, reuseBinds: false, plainServer: plainBlocked))
       }
       if reasons.isEmpty {
         reasons.append(
@@ -145,8 +199,15 @@ public struct BindCheck: Hashable, Sendable {
     } else if let probe, probe.plainBindable == false, !lingering.isEmpty {
       notes.append(timeWaitReason(lingering, reuseBinds: true))
     }
+    if !bindable, address == .anyV6, let probe, probe.dualStack, probe.v6OnlyBindable == true {
+      notes.append(
+        BindReason(
+          .v6OnlyBindable,
+          "a server that sets IPV6_V6ONLY (IPv6 only, leaving IPv4 to others) could bind [::]:\(port) now; the default dual-stack bind cannot"
+        ))
+    }
 
-    if privileges.isPrivileged(port), !privileges.blocks(port) {
+    if privileges.isPrivileged(port), !privileges.blocks(port), !unprivilegedBlocked {
       notes.append(
         BindReason(
           .privilegedAllowed,
@@ -177,7 +238,9 @@ public struct BindCheck: Hashable, Sendable {
       plainBindable: probe.map(\.plainBindable), reasons: reasons, notes: notes)
   }
 
-  static func reason(for entry: SocketReport, asked: IPAddress?, proto: TransportProtocol, port: UInt16) -> BindReason {
+  static func reason(
+    for entry: SocketReport, asked: IPAddress?, proto: TransportProtocol, port: UInt16, dualStack: Bool = true
+  ) -> BindReason {
     let socket = entry.socket
     let holders = entry.owner.holders.map(\.process)
     let who: String
@@ -195,13 +258,25 @@ public struct BindCheck: Hashable, Sendable {
     }
     let pids = holders.map(\.pid)
     let overlap = asked.map { $0 != socket.local.address } ?? false
-    let stop = "stop it properly (portctl why \(port)) or free it (portctl free \(port))"
+    // A connection a process keeps on the port (a forked child's accepted socket) blocks a
+    // plain bind, and any bind when it was made without SO_REUSEADDR.
+    let subject =
+      socket.isListener
+      ? "\(proto.rawValue) \(socket.local)"
+      : "a \(proto.rawValue) connection on \(socket.local) (\(socket.state.rawValue)\(socket.remote.map { " with \($0)" } ?? ""))"
+    let stop =
+      socket.isListener
+      ? "stop it properly (portctl why \(port)) or free it (portctl free \(port))"
+      : "binds fail while it stays open; end those processes too (portctl free \(port) --all)"
     guard overlap, let asked else {
-      return BindReason(.held, "\(proto.rawValue) \(socket.local) is held by \(who): \(stop)", pids: pids)
+      return BindReason(.held, "\(subject) is held by \(who): \(stop)", pids: pids)
     }
     let askedText = Endpoint(address: asked, port: port).description
     let explanation: String
-    if socket.local.address == .anyV6, asked.ipv4Equivalent != nil {
+    if asked == .anyV6, socket.local.address.ipv4Equivalent != nil, dualStack {
+      explanation =
+        "a bind on [::]:\(port) is dual-stack here (IPV6_V6ONLY off, the default with net.ipv6.bindv6only = 0, as Node, Python and Java servers bind it), so it needs the port on every IPv4 address too, and \(subject) (IPv4) has it"
+    } else if socket.local.address == .anyV6, asked.ipv4Equivalent != nil {
       explanation =
         "[::]:\(port) is a dual-stack listener (IPV6_V6ONLY off), so it also holds every IPv4 address: a bind on \(askedText) collides with it"
     } else if socket.local.address.isWildcard {
@@ -216,15 +291,17 @@ public struct BindCheck: Hashable, Sendable {
     return BindReason(.addressOverlap, "\(explanation); it is held by \(who): \(stop)", pids: pids)
   }
 
-  static func timeWaitReason(_ lingering: [SocketEntry], reuseBinds: Bool) -> BindReason {
+  static func timeWaitReason(_ lingering: [SocketEntry], reuseBinds: Bool, plainServer: Bool = false) -> BindReason {
     let states = Set(lingering.map(\.state.rawValue)).sorted().joined(separator: ", ")
     let left =
       lingering.compactMap(\.timer?.remainingSeconds).max().map { "; they close within \(Int($0.rounded(.up))) s" }
       ?? ""
     let what =
-      reuseBinds
-      ? "a server that sets SO_REUSEADDR (most do) can bind now; a plain bind fails until they close"
-      : "the server that left them did not set SO_REUSEADDR, so every bind fails until they close; servers that set SO_REUSEADDR avoid this"
+      plainServer
+      ? "the server that failed binds without SO_REUSEADDR, so it cannot bind until they close (a server that sets SO_REUSEADDR could bind now; for socat add reuseaddr: TCP-LISTEN:PORT,reuseaddr)"
+      : reuseBinds
+        ? "a server that sets SO_REUSEADDR (most do) can bind now; a plain bind fails until they close"
+        : "the server that left them did not set SO_REUSEADDR, so every bind fails until they close; servers that set SO_REUSEADDR avoid this"
     return BindReason(
       .timeWait, "only \(lingering.count) \(states) socket(s) remain on the port, owned by no process: \(what)\(left)")
   }

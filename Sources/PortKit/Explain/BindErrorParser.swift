@@ -21,7 +21,23 @@ public struct BindFailure: Hashable, Sendable {
   public var address: IPAddress?
   /// A host name it tried (`localhost`), when the message gives a name rather than an IP.
   public var host: String?
+  /// The protocol, when the message (or the program that printed it) settles it; `nil`:
+  /// unknown, so both are checked.
   public var proto: TransportProtocol?
+  /// What failed: a server's bind, or an outgoing connection (`connect EADDRNOTAVAIL`: the
+  /// ephemeral ports toward that peer are used up), where the port named is the peer's.
+  public var operation: Operation = .bind
+  /// Whether the program sets SO_REUSEADDR, when that is known: `false` for socat and a
+  /// bare Python `socket.bind` (so TIME_WAIT blocks it), `nil` when unknown (most servers
+  /// set it).
+  public var reuseAddress: Bool? = nil
+
+  public enum Operation: String, Hashable, Sendable {
+    /// A server binding its port (bind or listen).
+    case bind
+    /// A client connecting out.
+    case connect
+  }
 }
 
 /// Recognises bind failures as real programs print them. Plain text matching, tested on
@@ -31,9 +47,69 @@ public enum BindErrorParser {
     let lower = text.lowercased()
     guard let (kind, errorName) = kind(lower) else { return nil }
     let (address, host, port) = endpoint(text)
+    let program = runtime(lower)
     return BindFailure(
-      kind: kind, runtime: runtime(lower), errorName: errorName, port: port, address: address, host: host,
-      proto: proto(lower))
+      kind: kind, runtime: program, errorName: errorName, port: port, address: address, host: host,
+      proto: proto(lower, runtime: program), operation: operation(text, lower),
+      reuseAddress: reuseAddress(text, program))
+  }
+
+  /// Outgoing connections: Node's `connect E…` and `internalConnect`, Go's `dial`, Python's
+  /// `create_connection`/`.connect(`, clients that say they could not connect.
+  static func operation(_ text: String, _ lower: String) -> BindFailure.Operation {
+    let markers = [
+      "connect eaddrinuse", "connect eaddrnotavail", "internalconnect", "dial tcp", "dial udp", ": connect: ",
+      "in create_connection", "could not connect", "failed to connect", "unable to connect", "connectexception",
+      "bindexception: cannot assign requested address: connect", "- local (",
+    ]
+    if markers.contains(where: lower.contains) { return .connect }
+    // Python: the innermost frame's source line is a `.connect(` call.
+    if let frame = PythonTraceback(text).innermost, frame.source.contains(".connect(") { return .connect }
+    return .bind
+  }
+
+  /// Programs known to bind without SO_REUSEADDR: socat (unless given `reuseaddr`, which its
+  /// messages do not show) and a Python script calling `socket.bind` itself. Node, Go,
+  /// Java, Ruby, Rust, nginx and Python's http.server, asyncio and `socket.create_server` set it.
+  static func reuseAddress(_ text: String, _ program: String) -> Bool? {
+    if program == "socat" { return false }
+    // Python tracebacks (whatever framework printed the last line).
+    guard let frame = PythonTraceback(text).innermost else { return nil }
+    if frame.file.hasSuffix("socket.py"), frame.function == "create_server" { return true }
+    if frame.file.hasSuffix("socketserver.py") {
+      // http.server (and so Flask's and Django's development servers) set allow_reuse_address.
+      let reusing = ["http/server.py", "wsgiref", "werkzeug", "django"]
+      return reusing.contains(where: text.contains) ? true : nil
+    }
+    let library = ["/asyncio/", "socket.py", "/selectors.py", "site-packages", "dist-packages"]
+    if frame.source.contains(".bind("), !library.contains(where: frame.file.contains) { return false }
+    return nil
+  }
+
+  /// The frames of a Python traceback: `File "F", line N, in FUNC` and the source line under it.
+  struct PythonTraceback {
+    struct Frame {
+      var file: String
+      var function: String
+      var source: String
+    }
+    var frames: [Frame] = []
+
+    init(_ text: String) {
+      let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+      for (index, line) in lines.enumerated() {
+        guard let match = line.firstMatch(of: #/^\s*File "([^"]*)", line \d+, in (\S+)/#) else { continue }
+        var source = ""
+        if index + 1 < lines.count, !lines[index + 1].contains("File \""),
+          lines[index + 1].hasPrefix("    ")
+        {
+          source = String(lines[index + 1].drop { $0 == " " || $0 == "\t" })
+        }
+        frames.append(Frame(file: String(match.1), function: String(match.2), source: source))
+      }
+    }
+
+    var innermost: Frame? { frames.last }
   }
 
   static func kind(_ lower: String) -> (BindFailure.Kind, String)? {
@@ -76,7 +152,10 @@ public enum BindErrorParser {
     ("Flask", ["is in use by another program", "flask"]),
     ("Puma (Rails)", ["puma"]),
     ("Ruby", ["errno::eaddrinuse", "errno::eacces", "errno::eaddrnotavail", "bind(2) for"]),
-    ("Node.js", ["listen eaddrinuse", "listen eacces", "listen eaddrnotavail", "node:events", "node:net"]),
+    (
+      "Node.js",
+      ["listen eaddrinuse", "listen eacces", "listen eaddrnotavail", "node:events", "node:net", "node:dgram"]
+    ),
     ("Go", ["listen tcp", "listen udp"]),
     ("Java", ["java.net.bindexception", "java.net."]),
     ("Rust", ["kind: addrinuse", "os error", "panicked at"]),
@@ -93,19 +172,39 @@ public enum BindErrorParser {
     runtimes.first { $0.1.contains(where: lower.contains) }?.0 ?? "a program"
   }
 
-  static func proto(_ lower: String) -> TransportProtocol? {
-    if lower.contains("listen udp") || lower.contains("(udp)") || lower.contains("port udp") { return .udp }
-    if lower.contains("listen tcp") || lower.contains("(tcp)") || lower.contains("port tcp") || lower.contains("tcp/ip")
-    {
-      return .tcp
-    }
-    return nil
+  /// UDP markers first (Node's dgram, Java's DatagramSocket, `udp://`, the word UDP), then
+  /// TCP ones (Node's `listen`, which is net's, Java's ServerSocket, `tcp://`, HTTP servers),
+  /// then programs that only serve TCP; `nil` when the text does not settle it.
+  static func proto(_ lower: String, runtime: String) -> TransportProtocol? {
+    let udp = [
+      "listen udp", "(udp)", "port udp", "node:dgram", "dgram", "datagramsocket", "datagramchannel", "udp://",
+      "udp socket", "sock_dgram", "udpsocket",
+    ]
+    if udp.contains(where: lower.contains) || lower.contains(#/\budp[46]?\b/#) { return .udp }
+    let tcp = [
+      "listen tcp", "(tcp)", "port tcp", "tcp/ip", "tcp://", "tcp socket", "sock_stream", "serversocket",
+      "serversocketchannel", "tcpserver", "tcplistener", "listen eaddrinuse", "listen eacces", "listen eaddrnotavail",
+      "http/server.py", "http://", "https://",
+    ]
+    if tcp.contains(where: lower.contains) || lower.contains(#/\btcp[46]?\b/#) { return .tcp }
+    let tcpOnly: Set<String> = [
+      "Spring Boot", "ASP.NET Core (Kestrel)", "Vapor", "Hummingbird", "Next.js", "Vite", "uvicorn", "Django", "Flask",
+      "Puma (Rails)", "Apache httpd", "Redis", "PostgreSQL", "MySQL",
+    ]
+    return tcpOnly.contains(runtime) ? .tcp : nil
   }
 
   /// Address and port, by the patterns programs print, most specific first.
   static func endpoint(_ text: String) -> (IPAddress?, String?, UInt16?) {
-    // Node: "address already in use :::3000", "permission denied 0.0.0.0:80".
-    if let match = text.firstMatch(of: #/(?:already in use|permission denied|address not available) (\S+):(\d+)/#) {
+    // Node: "address already in use :::3000", "permission denied 0.0.0.0:80"; dgram and
+    // connect: "bind EADDRINUSE 0.0.0.0:41234", "connect EADDRNOTAVAIL 127.0.0.1:5432".
+    if let match = text.firstMatch(
+      of: #/(?:already in use|permission denied|address not available|(?:bind|connect) E[A-Z]+) (\S+):(\d+)/#)
+    {
+      return resolved(String(match.1), String(match.2))
+    }
+    // Python source lines in a traceback: sock.bind(("10.9.9.9", 8080)).
+    if let match = text.firstMatch(of: #/\.bind\(\(\s*['"]([^'"]*)['"]\s*,\s*(\d+)\s*\)\)/#) {
       return resolved(String(match.1), String(match.2))
     }
     // Go: "listen tcp 127.0.0.1:8080: bind", "listen udp :53: bind".

@@ -68,9 +68,17 @@ public struct PortFinder: Sendable {
     return ports
   }
 
+  /// True when `request` asks for an IPv6 address on a host without IPv6: no port can be
+  /// found there, and no port is busy either; the address does not apply.
+  public func hostNotApplicable(_ request: Request) -> Bool {
+    guard let host = request.host, host.family == .ipv6, host.ipv4Equivalent == nil else { return false }
+    return !probe.binder.ipv6.available
+  }
+
   /// Up to `request.count` ports that bind now on every address (a plain bind: no TIME_WAIT
   /// leftovers either), with the number of ports passed over for each reason.
   public func find(_ request: Request) -> (ports: [UInt16], skipped: [Skip: Int]) {
+    if hostNotApplicable(request) { return ([], [:]) }
     var found: [UInt16] = []
     var skipped: [Skip: Int] = [:]
     let addresses = request.host.map { [$0] } ?? [.anyV4, .anyV6]
@@ -80,8 +88,11 @@ public struct PortFinder: Sendable {
         continue
       }
       let result = probe.probe(port: port, proto: request.proto, only: addresses)
+      // Without --host, `[::]` counts only where the host has IPv6 ("not applicable" is not busy).
       let usable = result.outcomes.allSatisfy { address, outcome in
-        outcome == .bindable || (request.host == nil && address.family == .ipv6 && outcome == .addressUnavailable)
+        outcome == .bindable
+          || (request.host == nil && address.family == .ipv6
+            && (outcome == .addressUnavailable || outcome == .familyUnsupported))
       }
       if usable, result.plainBindable, result.outcomes.values.contains(.bindable) {
         found.append(port)

@@ -18,9 +18,16 @@ public struct PortWaiter: Sendable {
   public struct Outcome: Sendable {
     public var met: Bool
     public var seconds: Double
-    /// The sockets on the ports at the end (what still holds them, on a timeout).
+    /// The sockets on the ports at the end (what still holds them, on a timeout; for `free`
+    /// every state, TIME_WAIT and connections included).
     public var report: PortReport
+    /// On a `free` timeout: `check`'s diagnosis of each port that still cannot be bound (at
+    /// most `maximumChecks`), saying what blocks it.
+    public var checks: [BindCheck] = []
   }
+
+  /// The most ports diagnosed after a `free` timeout.
+  public static let maximumChecks = 64
 
   public func wait(
     for specs: [PortSpec], until condition: Condition, timeout: Duration,
@@ -35,9 +42,15 @@ public struct PortWaiter: Sendable {
       if met || elapsed >= timeout {
         // Binds alone decide `free`; read the table once at the end to say what holds it.
         var final = report
-        if final == nil, !met { final = await snapshot(specs) }
+        var checks: [BindCheck] = []
+        if !met, condition == .free {
+          let all = await snapshot(specs, listenersOnly: false)
+          final = all
+          checks = await diagnose(specs, report: all)
+        }
         return Outcome(
-          met: met, seconds: elapsed.seconds, report: final ?? PortReport(sockets: [], takenAt: 0, effectiveUID: 0))
+          met: met, seconds: elapsed.seconds, report: final ?? PortReport(sockets: [], takenAt: 0, effectiveUID: 0),
+          checks: checks)
       }
       progress(elapsed.seconds)
       try? await Task.sleep(for: min(delay, timeout - elapsed))
@@ -45,8 +58,31 @@ public struct PortWaiter: Sendable {
     }
   }
 
-  func snapshot(_ specs: [PortSpec]) async -> PortReport {
-    let query = SocketQuery(specs: specs)
+  /// `check`'s answer for each port of `specs` that a bind still refuses.
+  func diagnose(_ specs: [PortSpec], report: PortReport) async -> [BindCheck] {
+    guard let probe else { return [] }
+    let privileges = await source.bindPrivileges()
+    var reservations: [TransportProtocol: PortReservations] = [:]
+    var checks: [BindCheck] = []
+    for spec in specs {
+      for port in spec.ports {
+        for proto in spec.proto.map({ [$0] }) ?? TransportProtocol.allCases {
+          guard checks.count < Self.maximumChecks else { return checks }
+          let result = probe.probe(port: port, proto: proto, only: BindCheck.addresses(for: spec.address))
+          guard !result.isBindable else { continue }
+          if reservations[proto] == nil { reservations[proto] = await source.reservations(for: proto) }
+          checks.append(
+            BindCheck.diagnose(
+              proto: proto, port: port, address: spec.address, probe: result, report: report,
+              privileges: privileges, reservations: reservations[proto] ?? PortReservations(proto: proto)))
+        }
+      }
+    }
+    return checks
+  }
+
+  func snapshot(_ specs: [PortSpec], listenersOnly: Bool = true) async -> PortReport {
+    let query = SocketQuery(specs: specs, listenersOnly: listenersOnly)
     return await (try? source.snapshot(for: query)).map { PortInspector.report(from: $0, query: query) }
       ?? PortReport(sockets: [], takenAt: 0, effectiveUID: 0)
   }

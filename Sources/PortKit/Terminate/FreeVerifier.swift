@@ -42,12 +42,17 @@ public struct FreeVerifier: Sendable {
     /// A real bind works on every address.
     case free
     /// Free for servers that set SO_REUSEADDR (most do); a plain bind still fails until the
-    /// TIME_WAIT sockets drain.
+    /// TIME_WAIT (or other closing) sockets drain.
     case freeExceptTimeWait = "free-except-time-wait"
+    /// Free for servers that set SO_REUSEADDR; a plain bind fails while processes keep
+    /// connections on the port (forked children of the old listener, say). They do not drain
+    /// on their own: they close when those processes close them.
+    case freeExceptConnections = "free-except-connections"
     /// Free by the socket table; no bind test (refused for lack of privilege, or the
     /// platform has no bind probe).
     case freeUnprobed = "free-unprobed"
-    /// Still held (by survivors, or by a socket portctl did not end).
+    /// Still held: by survivors, by a socket portctl did not end, or by processes keeping
+    /// connections on the port that block the bind (see `connections`).
     case held
     /// A new process took the port after the holders were ended.
     case respawned
@@ -65,15 +70,50 @@ public struct FreeVerifier: Sendable {
     public var stillHeld: [SocketReport]
     /// TIME_WAIT (and other ownerless closing) sockets left on the port.
     public var lingering: [SocketEntry]
+    /// Connections on the port that processes still hold (not listeners): they block a plain
+    /// bind, and every bind when they were made without SO_REUSEADDR.
+    public var connections: [SocketReport] = []
+
+    public init(
+      item: Item, verdict: Verdict, probe: BindProbe.Result?, respawn: Respawn?, stillHeld: [SocketReport],
+      lingering: [SocketEntry], connections: [SocketReport] = []
+    ) {
+      self.item = item
+      self.verdict = verdict
+      self.probe = probe
+      self.respawn = respawn
+      self.stillHeld = stillHeld
+      self.lingering = lingering
+      self.connections = connections
+    }
 
     /// True for the verdicts that let a server start.
-    public var isFree: Bool { verdict == .free || verdict == .freeExceptTimeWait || verdict == .freeUnprobed }
+    public var isFree: Bool {
+      verdict == .free || verdict == .freeExceptTimeWait || verdict == .freeExceptConnections
+        || verdict == .freeUnprobed
+    }
+  }
+
+  /// What is left on a port: listeners processes hold, connections processes hold, and
+  /// closing sockets no process holds.
+  struct Leftovers {
+    var held: [SocketReport]
+    var connections: [SocketReport]
+    var lingering: [SocketEntry]
+
+    init(_ report: PortReport) {
+      held = report.sockets.filter { $0.owner.holdsPort && $0.socket.isListener }
+      connections = report.sockets.filter { $0.owner.holdsPort && !$0.socket.isListener }
+      lingering = report.sockets.filter { !$0.owner.holdsPort }.map(\.socket)
+    }
   }
 
   /// Verifies `items`. `ended` are the pids that were just ended: any other process on a
   /// listener is a respawn. The socket table is watched for `respawnWindow` (stopping as
   /// soon as a new holder shows); with `drainTimeWait`, waits up to that long for TIME_WAIT
-  /// sockets to drain so that even a plain bind works.
+  /// (and other closing) sockets to drain so that even a plain bind works, then reads the
+  /// socket table again for the verdict. Connections that processes hold are not waited for:
+  /// they do not drain on their own.
   ///
   /// `signalledAt` is when the first signal went out, in clock ticks since boot (the clock
   /// of ``ProcessRecord/startTicks``), where known.
@@ -112,42 +152,58 @@ public struct FreeVerifier: Sendable {
     var results: [PortResult] = []
     for item in items {
       let report = reports[item] ?? PortReport(sockets: [], takenAt: 0, effectiveUID: 0)
-      let held = report.sockets.filter { $0.owner.holdsPort && $0.socket.isListener }
-      let lingering = report.sockets.filter { !$0.owner.holdsPort }.map(\.socket)
+      var left = Leftovers(report)
       if let respawn = respawns[item] {
         results.append(
           PortResult(
-            item: item, verdict: .respawned, probe: nil, respawn: respawn, stillHeld: held, lingering: lingering))
+            item: item, verdict: .respawned, probe: nil, respawn: respawn, stillHeld: left.held,
+            lingering: left.lingering, connections: left.connections))
         continue
       }
       guard let probe else {
-        let verdict: Verdict = held.isEmpty ? .freeUnprobed : .held
+        let verdict: Verdict = left.held.isEmpty ? .freeUnprobed : .held
         results.append(
-          PortResult(item: item, verdict: verdict, probe: nil, respawn: nil, stillHeld: held, lingering: lingering))
+          PortResult(
+            item: item, verdict: verdict, probe: nil, respawn: nil, stillHeld: left.held, lingering: left.lingering,
+            connections: left.connections))
         continue
       }
       let addresses = item.addresses.filter { !$0.isWildcard }
       var result = probe.probe(port: item.port, proto: item.proto, addresses: addresses)
-      if let drainTimeWait, !(result.isBindable && result.plainBindable), held.isEmpty, !lingering.isEmpty {
+      // Closing sockets drain on the kernel's timer; connections processes keep do not.
+      if let drainTimeWait, !(result.isBindable && result.plainBindable), left.held.isEmpty,
+        left.connections.isEmpty, !left.lingering.isEmpty
+      {
         let drainDeadline = clock.now + drainTimeWait
         while !(result.isBindable && result.plainBindable), clock.now < drainDeadline {
           try? await Task.sleep(for: min(.milliseconds(50), drainDeadline - clock.now))
           result = probe.probe(port: item.port, proto: item.proto, addresses: addresses)
         }
+        // The verdict describes the port as it is now, not as it was before the wait.
+        left = Leftovers(await inspect(item))
       }
       let verdict: Verdict
       if result.isBindable {
-        verdict = result.plainBindable ? .free : (drainTimeWait == nil ? .freeExceptTimeWait : .timeWait)
-      } else if result.isPrivilegeDenied, held.isEmpty {
+        if result.plainBindable {
+          verdict = .free
+        } else if !left.connections.isEmpty {
+          // `--wait` asked for a plain bind; these will not drain, so it is not free.
+          verdict = drainTimeWait == nil ? .freeExceptConnections : .held
+        } else {
+          verdict = drainTimeWait == nil ? .freeExceptTimeWait : .timeWait
+        }
+      } else if result.isPrivilegeDenied, left.held.isEmpty, left.connections.isEmpty {
         verdict = .freeUnprobed
-      } else if held.isEmpty, !lingering.isEmpty {
+      } else if left.held.isEmpty, left.connections.isEmpty, !left.lingering.isEmpty {
         verdict = .timeWait
       } else {
         verdict = .held
       }
-      let remaining = verdict == .free ? [] : lingering
+      let free = verdict == .free
       results.append(
-        PortResult(item: item, verdict: verdict, probe: result, respawn: nil, stillHeld: held, lingering: remaining))
+        PortResult(
+          item: item, verdict: verdict, probe: result, respawn: nil, stillHeld: left.held,
+          lingering: free ? [] : left.lingering, connections: free ? [] : left.connections))
     }
     return results
   }

@@ -434,8 +434,12 @@ struct WaitDocument: Encodable {
   var met: Bool
   var seconds: Double
   var report: PortReport
+  /// On a `free` timeout: why each port still cannot be bound.
+  var checks: [BindCheck] = []
 
-  enum CodingKeys: String, CodingKey { case schemaVersion, command, exitCode, error, condition, met, seconds, sockets }
+  enum CodingKeys: String, CodingKey {
+    case schemaVersion, command, exitCode, error, condition, met, seconds, sockets, checks
+  }
 
   func encode(to encoder: any Encoder) throws {
     var container = encoder.container(keyedBy: CodingKeys.self)
@@ -447,6 +451,7 @@ struct WaitDocument: Encodable {
     try container.encode(met, forKey: .met)
     try container.encode(seconds, forKey: .seconds)
     try container.encode(report.sockets.map { SocketJSON($0, takenAt: report.takenAt) }, forKey: .sockets)
+    try container.encode(checks.map(CheckJSON.init), forKey: .checks)
   }
 }
 
@@ -455,12 +460,18 @@ struct ExplainDocument: Encodable {
   var exitCode: Int32
   var failure: BindFailure?
   var check: BindCheck?
+  /// Every check made (TCP and UDP when the protocol is unknown); `check` is the deciding one.
+  var checks: [BindCheck] = []
   var problem: String?
+  /// What to do instead of a port check (a connect-side error, an unnamed unavailable address).
+  var advice: String? = nil
 
   enum CodingKeys: String, CodingKey {
-    case schemaVersion, command, exitCode, error, recognized, failure, check, problem
+    case schemaVersion, command, exitCode, error, recognized, failure, check, checks, problem, advice
   }
-  enum FailureKeys: String, CodingKey { case kind, runtime, errorName, port, address, host, proto = "protocol" }
+  enum FailureKeys: String, CodingKey {
+    case kind, runtime, errorName, port, address, host, proto = "protocol", operation, reuseAddress
+  }
 
   func encode(to encoder: any Encoder) throws {
     var container = encoder.container(keyedBy: CodingKeys.self)
@@ -478,6 +489,8 @@ struct ExplainDocument: Encodable {
       try nested.encode(failure.address?.description, forKey: .address)
       try nested.encode(failure.host, forKey: .host)
       try nested.encode(failure.proto?.rawValue, forKey: .proto)
+      try nested.encode(failure.operation.rawValue, forKey: .operation)
+      try nested.encode(failure.reuseAddress, forKey: .reuseAddress)
     } else {
       try container.encodeNil(forKey: .failure)
     }
@@ -486,6 +499,8 @@ struct ExplainDocument: Encodable {
     } else {
       try container.encodeNil(forKey: .check)
     }
+    try container.encode(checks.map(CheckJSON.init), forKey: .checks)
     try container.encode(problem, forKey: .problem)
+    try container.encode(advice, forKey: .advice)
   }
 }

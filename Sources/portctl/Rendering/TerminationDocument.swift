@@ -99,7 +99,7 @@ struct PortResultJSON: Encodable {
 
   enum CodingKeys: String, CodingKey {
     case proto = "protocol", port, verdict, free, binds, plainBindable, timeWait, timeWaitSeconds, stillHeldBy
-    case respawn
+    case closing, closingSeconds, connectionsHeldBy, respawn
   }
   enum RespawnKeys: String, CodingKey { case pids, command, supervisor, alreadyRunning, hiddenOwner }
   enum ProcessKeys: String, CodingKey { case pid, name, command }
@@ -119,6 +119,15 @@ struct PortResultJSON: Encodable {
     try container.encode(lingering.count, forKey: .timeWait)
     try container.encode(lingering.compactMap(\.timer?.remainingSeconds).max(), forKey: .timeWaitSeconds)
     try container.encode(result.stillHeld.flatMap(\.owner.holders).map(\.process.pid), forKey: .stillHeldBy)
+    var closing: [String: Int] = [:]
+    for socket in result.lingering { closing[socket.state.rawValue, default: 0] += 1 }
+    try container.encode(closing, forKey: .closing)
+    try container.encode(result.lingering.compactMap(\.timer?.remainingSeconds).max(), forKey: .closingSeconds)
+    var holders: [PID] = []
+    for pid in result.connections.flatMap(\.owner.holders).map(\.process.pid) where !holders.contains(pid) {
+      holders.append(pid)
+    }
+    try container.encode(holders, forKey: .connectionsHeldBy)
     if let respawn = result.respawn {
       var nested = container.nestedContainer(keyedBy: RespawnKeys.self, forKey: .respawn)
       try nested.encode(respawn.holders.map(\.process.pid), forKey: .pids)

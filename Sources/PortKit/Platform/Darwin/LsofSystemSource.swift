@@ -39,11 +39,11 @@ public struct LsofSystemSource: SystemSource {
   public func snapshot(for query: SocketQuery) async throws(PortKitError) -> SystemSnapshot {
     let takenAt = host.now()
     let output = try await runner.run("lsof", Self.arguments(for: query))
-    // lsof exits 1 when nothing matched.
-    guard output.exitCode == 0 || (output.exitCode == 1 && output.standardOutput.isEmpty) else {
+    guard Self.isUsable(output) else {
       let message = String(decoding: output.standardError, as: UTF8.self).split(separator: "\n").first ?? ""
+      let detail = message.isEmpty ? "it printed no error message" : String(message)
       throw PortKitError(
-        .toolFailed, "lsof failed (exit \(output.exitCode.map { "\($0)" } ?? "by signal")): \(message)")
+        .toolFailed, "lsof failed (exit \(output.exitCode.map { "\($0)" } ?? "by signal")): \(detail).")
     }
     let listed = LsofParser.parse(output.standardOutput)
     let parsed = LsofParser.sockets(listed)
@@ -61,6 +61,26 @@ public struct LsofSystemSource: SystemSource {
     return SystemSnapshot(
       sockets: sockets, references: references, processes: processes, effectiveUID: host.effectiveUID,
       takenAt: takenAt)
+  }
+
+  /// Whether an lsof run can be read. lsof exits 1 both when nothing matched (no output at
+  /// all) and when some file or process could not be read, even with every other result
+  /// printed (another user's process, one that exited mid-scan): field output that parses
+  /// (it starts with a `p` line and names at least one process) is accepted then. Exit 1
+  /// with nothing printed but an error message, malformed output, another status or a
+  /// signal: lsof failed.
+  public static func isUsable(_ output: CommandOutput) -> Bool {
+    switch output.exitCode {
+    case 0:
+      return true
+    case 1:
+      if output.standardOutput.isEmpty {
+        return output.standardError.allSatisfy { $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }
+      }
+      return output.standardOutput.first == UInt8(ascii: "p") && !LsofParser.parse(output.standardOutput).isEmpty
+    default:
+      return false
+    }
   }
 
   /// Every process's parent from one `ps -A` run, then the chain above `pid`.
