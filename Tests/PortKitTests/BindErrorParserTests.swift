@@ -151,6 +151,22 @@ import Testing
     #expect(names == ["EADDRINUSE", "WSAEADDRINUSE 10048", "WSAEACCES 10013", "EACCES", "EADDRNOTAVAIL"])
   }
 
+  /// Windows error numbers count only as numbers of their own: a log line naming
+  /// `file10013.js` before a Node error must not turn it into WSAEACCES.
+  @Test func windowsCodesAreWholeNumbersOnly() throws {
+    let text = """
+      info: compiled module 7 in 3 ms, watching /src/app/file10013.js and chunk-110048.js
+      Error: listen EADDRINUSE: address already in use :::18080
+      """
+    let failure = try #require(BindErrorParser.parse(text))
+    #expect(failure.kind == .addressInUse)
+    #expect(failure.errorName == "EADDRINUSE")
+    #expect(BindErrorParser.containsCode("oserror: [winerror 10013] an attempt", "10013"))
+    #expect(BindErrorParser.containsCode("socketexception (10048): only one", "10048"))
+    #expect(!BindErrorParser.containsCode("file10013.js", "10013"))
+    #expect(!BindErrorParser.containsCode("port 100480", "10048"))
+  }
+
   @Test(arguments: [
     "", "everything is fine, the build passed", "connection refused on port 3000", "ECONNREFUSED 127.0.0.1:3000",
   ])

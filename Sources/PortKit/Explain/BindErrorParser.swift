@@ -112,16 +112,31 @@ public enum BindErrorParser {
     var innermost: Frame? { frames.last }
   }
 
+  /// True when `code` stands in `text` as a number of its own (`WinError 10013`,
+  /// `(10048)`), not inside another word or number (`file10013.js`, `110048`).
+  static func containsCode(_ text: String, _ code: String) -> Bool {
+    var rest = text[...]
+    while let range = rest.firstRange(of: code) {
+      let before = range.lowerBound > text.startIndex ? text[text.index(before: range.lowerBound)] : " "
+      let after = range.upperBound < text.endIndex ? text[range.upperBound] : " "
+      if !before.isLetter, !before.isNumber, !after.isLetter, !after.isNumber { return true }
+      rest = text[range.upperBound...]
+    }
+    return false
+  }
+
   static func kind(_ lower: String) -> (BindFailure.Kind, String)? {
-    if lower.contains("forbidden by its access permissions") || lower.contains("10013") {
+    if lower.contains("forbidden by its access permissions") || containsCode(lower, "10013") {
       return (.accessForbidden, "WSAEACCES 10013")
     }
     let notAvailable = [
       "eaddrnotavail", "cannot assign requested address", "can't assign requested address", "errno 99]", "errno 49]",
-      "address not available", "10049",
+      "address not available",
     ]
-    if notAvailable.contains(where: lower.contains) { return (.addressNotAvailable, "EADDRNOTAVAIL") }
-    if lower.contains("10048") || lower.contains("only one usage of each socket address") {
+    if notAvailable.contains(where: lower.contains) || containsCode(lower, "10049") {
+      return (.addressNotAvailable, "EADDRNOTAVAIL")
+    }
+    if containsCode(lower, "10048") || lower.contains("only one usage of each socket address") {
       return (.addressInUse, "WSAEADDRINUSE 10048")
     }
     let inUse = [
