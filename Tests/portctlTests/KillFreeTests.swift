@@ -45,7 +45,8 @@ import Testing
 
   @Test func humanOutputReportsEachProcessAndTheBind() throws {
     let holder = try Holder("tcp:127.0.0.1:0", "udp:127.0.0.1:0")
-    let result = try portctl("free", "127.0.0.1:\(holder.ports[0])", "udp:127.0.0.1:\(holder.ports[1])", "--yes", "--respawn-window", "0")
+    let result = try portctl(
+      "free", "127.0.0.1:\(holder.ports[0])", "udp:127.0.0.1:\(holder.ports[1])", "--yes", "--respawn-window", "0")
     #expect(result.status == 0, "\(result.stderr)")
     let lines = result.stdout.split(separator: "\n").map(String.init)
     #expect(
@@ -160,7 +161,8 @@ import Testing
     #expect(text.status == 0)
     #expect(text.stdout.contains("free for servers that set SO_REUSEADDR"))
     #expect(text.stdout.contains("--wait waits for them"))
-    let waited = try portctl("free", "tcp:127.0.0.1:\(holder.port)", "--yes", "--wait", "--wait-timeout", "200ms", "--json")
+    let waited = try portctl(
+      "free", "tcp:127.0.0.1:\(holder.port)", "--yes", "--wait", "--wait-timeout", "200ms", "--json")
     #expect(waited.status == 1)
     #expect((try waited.json()["ports"] as? [[String: Any]])?.first?["verdict"] as? String == "time-wait")
   }
