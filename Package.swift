@@ -1,5 +1,14 @@
-// swift-tools-version: 6.1
+// swift-tools-version: 6.2
 import PackageDescription
+
+// CI (.ci/run, .github/workflows/ci.yml) sets PORTCTL_WARNINGS_AS_ERRORS: our own targets then
+// build with every warning an error. Dependencies are not affected (the settings belong to
+// these targets), and without the variable a package that depends on PortKit builds it as
+// usual (Xcode rejects -warnings-as-errors next to the -suppress-warnings it gives
+// dependencies).
+let strict = Context.environment["PORTCTL_WARNINGS_AS_ERRORS"].map { !$0.isEmpty && $0 != "0" } ?? false
+let swiftSettings: [SwiftSetting] = strict ? [.treatAllWarnings(as: .error)] : []
+let cSettings: [CSetting] = strict ? [.treatAllWarnings(as: .error)] : []
 
 let package = Package(
   name: "portctl",
@@ -22,20 +31,23 @@ let package = Package(
         "CPortSys",
         .product(name: "SystemPackage", package: "swift-system"),
         .product(name: "Subprocess", package: "swift-subprocess"),
-      ]
+      ],
+      swiftSettings: swiftSettings
     ),
-    .target(name: "CPortSys"),
+    .target(name: "CPortSys", cSettings: cSettings),
     .executableTarget(
       name: "portctl",
       dependencies: [
         "PortKit",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
-      ]
+      ],
+      swiftSettings: swiftSettings
     ),
     // Test fixture, not a product: opens sockets on request and holds them.
-    .executableTarget(name: "port-holder"),
-    .testTarget(name: "PortKitTests", dependencies: ["PortKit"], resources: [.copy("Fixtures")]),
-    .testTarget(name: "portctlTests", dependencies: ["PortKit"]),
+    .executableTarget(name: "port-holder", swiftSettings: swiftSettings),
+    .testTarget(
+      name: "PortKitTests", dependencies: ["PortKit"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
+    .testTarget(name: "portctlTests", dependencies: ["PortKit"], swiftSettings: swiftSettings),
   ],
   swiftLanguageModes: [.v6]
 )

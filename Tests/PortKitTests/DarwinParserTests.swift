@@ -26,6 +26,7 @@ struct RecordedRunner: CommandRunner {
     #expect(control.files.map(\.fd) == [9, 10, 11, 12])
     #expect(control.files.map(\.name) == ["*:7000", "*:7000", "*:5000", "*:5000"])
     #expect(control.files.allSatisfy { $0.state == "LISTEN" && $0.proto == "TCP" })
+    #expect(processes[3].files.map(\.name) == ["*:5353", "*:5353"])
     #expect(processes[3].files.allSatisfy { $0.proto == "UDP" && $0.state == nil })
   }
 

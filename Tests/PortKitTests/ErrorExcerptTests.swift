@@ -27,7 +27,8 @@ import Testing
     #expect(kept.isShortened)
     #expect(kept.bytesRead == 11 * noise.utf8.count + error.utf8.count)
     let text = kept.text
-    #expect(text.contains("Error: listen EADDRINUSE: address already in use :::3000\n    at Server.setupListenHandle\n"))
+    #expect(
+      text.contains("Error: listen EADDRINUSE: address already in use :::3000\n    at Server.setupListenHandle\n"))
     // Bounded: the kept hits and the tail, nothing more.
     #expect(text.utf8.count <= 4096 + 1024 + 2)
     #expect(text.hasSuffix("compiled module in 12 ms\n"))

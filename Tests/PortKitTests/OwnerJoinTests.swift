@@ -209,7 +209,10 @@ struct FixtureProcfs {
     var unprivileged = snapshot
     unprivileged.effectiveUID = 1000
     guard case .hidden(let hidden) = PortInspector.report(from: unprivileged, query: SocketQuery()).sockets[0].owner
-    else { return }
+    else {
+      Issue.record("expected hidden without root too")
+      return
+    }
     #expect(hidden.reason == .needsPrivilege)
     #expect(hidden.candidates.isEmpty)
   }

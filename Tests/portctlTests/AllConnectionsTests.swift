@@ -50,11 +50,7 @@ import Testing
       var status: Int32 = 0
       waitpid(socat, &status, 0)
     }
-    var waited = 0
-    while canBind(port), waited < 200 {
-      usleep(10_000)
-      waited += 1
-    }
+    try #require(eventually { !canBind(port) }, "socat did not listen on \(port)")
     let client = try Holder("--connect-to", "\(port)", "tcp:127.0.0.3:0")
     defer { client.stop() }
     // The child socat forked for the connection.

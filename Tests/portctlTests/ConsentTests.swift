@@ -98,6 +98,7 @@ func canBindLoopback(_ port: UInt16) -> Bool {
         usleep(10_000)
         waited += 1
       }
+      try #require(canBindLoopback(port), "the holder did not let go of the port")
       #expect(kill(taker.pid, SIGUSR1) == 0)
       waited = 0
       while canBindLoopback(port), waited < 200 {

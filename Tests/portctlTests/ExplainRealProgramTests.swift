@@ -167,7 +167,7 @@ struct ExplainRealProgramTests {
       echo "40000 40000" > /proc/sys/net/ipv4/ip_local_port_range
       \(Programs.python) -c "import socket, time; s = socket.socket(); s.bind(('127.0.0.1', 5555)); s.listen(); time.sleep(10)" &
       server=$!
-      sleep 0.3
+      for _ in $(seq 200); do "\(Products.portctl.path)" who tcp:5555 -q && break; sleep 0.02; done
       \(Programs.python) -c "
       import socket
       a = socket.create_connection(('127.0.0.1', 5555))

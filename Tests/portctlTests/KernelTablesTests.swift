@@ -107,6 +107,7 @@ import Testing
     let holders = parallel.references[listener.id]?.map(\.pid)
     #expect(holders == ([forked.pid] + forked.children).sorted())
     let connection = tables.filter { $0.state == .established && $0.local.port == plain.port }
+    #expect(connection.count == 1, "the connection the listener accepted: \(connection)")
     #expect(connection.allSatisfy { parallel.references[$0.id]?.map(\.pid) == [plain.pid] })
   }
 

@@ -31,8 +31,13 @@ struct LeftoverSocketTests {
     try #require(eventually { loopbackTaken(port) })
     let client = try Spawned(Programs.socat, ["-u", "TCP:127.0.0.1:\(port)", "-"])
     defer { client.stop() }
-    try #require(eventually(10) { !descendants(of: listener.pid).isEmpty })
-    usleep(200_000)
+    // The connection's process tree is complete once `sleep` (the SYSTEM command) runs.
+    try #require(
+      eventually(10) {
+        descendants(of: listener.pid).contains {
+          (try? String(contentsOfFile: "/proc/\($0)/comm", encoding: .utf8)) == "sleep\n"
+        }
+      }, "socat did not start the connection's command")
     let children = descendants(of: listener.pid)
     defer { for pid in children { kill(pid, SIGKILL) } }
     let holders = try portctl("who", "tcp:\(port)", "--all", "--json").json().sockets
@@ -71,13 +76,18 @@ struct LeftoverSocketTests {
       #expect(text.stdout.contains("they block every bind until they close"))
     }
 
-    // --wait does not wait for what cannot drain: it says so at once.
-    let started = Date()
-    let waited = try portctl("free", "tcp:\(port)", "--yes", "--wait", "--wait-timeout", "10s")
-    #expect(Date().timeIntervalSince(started) < 3)
+    // --wait does not wait for what cannot drain: it says so at once. Its timeout is longer
+    // than the children live (`sleep 100`), so had it waited, it would have come back only
+    // once they had gone.
+    let waited = try portctl("free", "tcp:\(port)", "--yes", "--wait", "--wait-timeout", "1h")
+    #expect(holders.allSatisfy { isAlive(pid_t($0)) }, "free --wait returned only after the children had gone")
     #expect(waited.status == 1)
     #expect(waited.stdout.contains("hold 1 connection(s) on the port"))
-    if reuseAddress { #expect(waited.stdout.contains("--wait does not wait for them")) }
+    if reuseAddress {
+      #expect(waited.stdout.contains("--wait does not wait for them"))
+    } else {
+      #expect(waited.stdout.contains("they block every bind until they close"))
+    }
 
     // As suggested: --all ends the children too.
     let all = try portctl("free", "tcp:\(port)", "--all", "--yes", "--respawn-window", "0", "--json")

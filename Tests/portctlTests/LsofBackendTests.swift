@@ -33,7 +33,8 @@ struct LsofBackendTests {
 
   @Test func killEscalatesWithTheStartTimeChecked() throws {
     let holder = try Holder("tcp:127.0.0.1:0", "--ignore-term")
-    let result = try portctl("kill", "127.0.0.1:\(holder.port)", "--backend", "lsof", "--yes", "--timeout", "300ms", "--json")
+    let result = try portctl(
+      "kill", "127.0.0.1:\(holder.port)", "--backend", "lsof", "--yes", "--timeout", "300ms", "--json")
     #expect(result.status == 0, "\(result.stderr)")
     let target = try #require((try result.json()["targets"] as? [[String: Any]])?.first)
     #expect(target["pid"] as? Int == Int(holder.pid))

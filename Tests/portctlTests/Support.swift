@@ -1,5 +1,6 @@
 #if os(Linux)
 import Foundation
+import Synchronization
 import Testing
 
 /// Where the built products are: beside the test bundle.
@@ -313,6 +314,33 @@ func eventually(_ seconds: Double = 5, _ condition: () -> Bool) -> Bool {
     usleep(20_000)
   }
   return condition()
+}
+
+/// Runs `body`; its result and how many seconds it took.
+func timed<T>(_ body: () throws -> T) rethrows -> (value: T, seconds: Double) {
+  let clock = ContinuousClock()
+  let start = clock.now
+  let value = try body()
+  let elapsed = clock.now - start
+  return (value, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+}
+
+/// A flag one thread sets and another reads.
+final class Flag: Sendable {
+  private let value = Mutex(false)
+
+  func set() { value.withLock { $0 = true } }
+  var isSet: Bool { value.withLock { $0 } }
+}
+
+/// The name of the user the tests run as (as portctl shows it: the uid when it has no name).
+var userName: String {
+  getpwuid(geteuid()).map { String(cString: $0.pointee.pw_name) } ?? "\(geteuid())"
+}
+
+/// `text` padded with spaces to `width` columns (one per Unicode scalar, as portctl counts).
+func padded(_ text: String, to width: Int) -> String {
+  text + String(repeating: " ", count: max(0, width - text.unicodeScalars.count))
 }
 
 /// Real programs the end-to-end tests run, where they are installed.

@@ -71,7 +71,10 @@ struct ListTable<Sockets: RandomAccessCollection<SocketReport>> {
     let socket = entry.socket
     widths[0] = max(widths[0], socket.proto.rawValue.utf8.count)
     widths[1] = max(widths[1], Self.width(of: socket.local))
-    if showRemote { widths[2] = max(widths[2], socket.remote.map(Self.width) ?? 1) }
+    if showRemote {
+      let remote = if let endpoint = socket.remote { Self.width(of: endpoint) } else { 1 }
+      widths[2] = max(widths[2], remote)
+    }
     let state = showRemote ? 3 : 2
     widths[state] = max(widths[state], socket.state.rawValue.utf8.count)
     let pid = state + 1
