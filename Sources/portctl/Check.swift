@@ -38,12 +38,9 @@ struct Check: AsyncParsableCommand {
   }
 
   func run() async throws {
-    let specs = target.specs.map { spec -> PortSpec in
-      var spec = spec
-      if spec.proto == nil { spec.proto = .tcp }
-      return spec
+    let checks = try await Inspection.run("check", output: output, backend: backend.backend) { system in
+      try await BindDiagnosis(system: system).checks(for: target.specs)
     }
-    let checks = try await Inspection.checks(for: specs, command: "check", output: output, backend: backend.backend)
     let status = checks.allSatisfy(\.bindable) ? ExitStatus.success : ExitStatus.negative
     if output.json {
       JSONOutput.emit(CheckDocument(exitCode: status, checks: checks))

@@ -51,24 +51,23 @@ struct Explain: AsyncParsableCommand {
       excerpt.append(input.utf8)
       input = excerpt.text
     }
-    guard var failure = BindErrorParser.parse(input) else {
-      return try finish(
+    let outcome = try await Inspection.run("explain", output: output, backend: backend.backend) { system in
+      try await BindFailureExplanation(system: system).explain(input, port: port)
+    }
+    switch outcome {
+    case .notRecognized:
+      try finish(
         nil, [],
         "no bind error recognised in the text: look for EADDRINUSE, \"address already in use\", EACCES or a Windows 10048/10013 error"
       )
-    }
-    if let port { failure.port = port }
-    switch BindFailureDiagnosis.plan(for: failure, port: failure.port) {
-    case .advise(let advice)?:
-      return try finish(failure, [], nil, advice: advice)
-    case .check(let specs, let server)?:
-      let checks = try await Inspection.checks(
-        for: specs, command: "explain", output: output, backend: backend.backend, server: server)
-      try finish(failure, BindFailureDiagnosis.judged(checks, for: failure), nil)
-    case nil:
-      return try finish(
+    case .noPort(let failure):
+      try finish(
         failure, [],
         "\(failure.runtime) reported \(failure.errorName) but did not say which port; run again with --port N")
+    case .advice(let failure, let advice):
+      try finish(failure, [], nil, advice: advice)
+    case .checked(let failure, let checks):
+      try finish(failure, checks, nil)
     }
   }
 

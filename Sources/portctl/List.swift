@@ -36,7 +36,9 @@ struct List: AsyncParsableCommand {
 
   func run() async throws {
     let query = SocketQuery(specs: nil, protocols: selection.protocols, listenersOnly: !selection.all, detail: .summary)
-    var listing = try await Inspection.listing(for: query, command: "list", output: output, backend: backend.backend)
+    var listing = try await Inspection.run("list", output: output, backend: backend.backend) { system in
+      try await PortInspection(system: system).listing(for: query)
+    }
     let filter = ReportFilter(process: process, pid: pid, user: user)
     if filter.isActive { listing.narrow(to: filter.matches) }
     let status = listing.isEmpty ? ExitStatus.negative : ExitStatus.success

@@ -38,7 +38,10 @@ struct TerminationFlow {
   }
 
   mutating func run(verify: Verification?) async throws {
-    let report = try await Inspection.report(for: query, command: command, output: output, backend: backend)
+    let asked = query
+    let report = try await Inspection.run(command, output: output, backend: backend) { system in
+      try await PortInspection(system: system).report(for: asked)
+    }
     let protection = ProcessProtection(chain: await control.selfAndAncestors())
     let peerListeners = await Self.peerListeners(of: report, query: query, backend: backend)
     let plan = TerminationPlan.make(from: report, protection: protection, peerListeners: peerListeners)

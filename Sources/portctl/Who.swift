@@ -25,10 +25,11 @@ struct Who: AsyncParsableCommand {
 
   func run() async throws {
     let specs = target.specs
-    let query = SocketQuery(specs: specs, protocols: selection.protocols, listenersOnly: !selection.all)
-    let report = try await Inspection.report(for: query, command: "who", output: output, backend: backend.backend)
-    let provenance = await Inspection.provenance(for: report, backend: backend.backend)
-    let excluded = await Inspection.exclusions(for: specs, protocols: selection.protocols, backend: backend.backend)
+    let result = try await Inspection.run("who", output: output, backend: backend.backend) { system in
+      try await PortInspection(system: system).inspect(
+        specs, protocols: selection.protocols, listenersOnly: !selection.all)
+    }
+    let (report, provenance, excluded) = (result.report, result.provenance, result.exclusions)
     let status = report.isHeld ? ExitStatus.success : ExitStatus.negative
     if output.json {
       JSONOutput.streamReport(

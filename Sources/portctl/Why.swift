@@ -26,9 +26,11 @@ struct Why: AsyncParsableCommand {
 
   func run() async throws {
     let specs = target.specs
-    let query = SocketQuery(specs: specs, protocols: selection.protocols, listenersOnly: !selection.all)
-    let report = try await Inspection.report(for: query, command: "why", output: output, backend: backend.backend)
-    let provenance = await Inspection.provenance(for: report, backend: backend.backend)
+    let result = try await Inspection.run("why", output: output, backend: backend.backend) { system in
+      try await PortInspection(system: system).inspect(
+        specs, protocols: selection.protocols, listenersOnly: !selection.all, exclusions: false)
+    }
+    let (report, provenance) = (result.report, result.provenance)
     let status = report.isHeld ? ExitStatus.success : ExitStatus.negative
     if output.json {
       JSONOutput.streamReport(

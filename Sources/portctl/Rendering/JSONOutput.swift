@@ -38,7 +38,8 @@ enum JSONOutput {
     var frame = document
     frame.report.sockets = []
     frame.held = document.report.isHeld
-    streamReport(frame, sockets: document.report.sockets, takenAt: document.report.takenAt, provenance: document.provenance)
+    streamReport(
+      frame, sockets: document.report.sockets, takenAt: document.report.takenAt, provenance: document.provenance)
   }
 
   /// Writes `frame` (a document whose `sockets` is empty) with `sockets` encoded into it one

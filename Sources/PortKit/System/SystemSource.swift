@@ -1,0 +1,60 @@
+/// The platform seam: every way portctl sees the system goes through this.
+public protocol SystemSource: Sendable {
+  /// Reads the sockets matching `query`, their holders and those holders' details.
+  func snapshot(for query: SocketQuery) async throws(PortKitError) -> SystemSnapshot
+  /// The ports the system sets aside for `proto` (excluded, reserved and ephemeral ranges).
+  func reservations(for proto: TransportProtocol) async -> PortReservations
+  /// Which ports this process may bind, where the platform restricts it.
+  func bindPrivileges() async -> BindPrivileges
+  /// The ancestors of `pid`, parent first, up to and including pid 1 where visible.
+  func ancestry(of pid: PID) async -> [ProcessRecord]
+  /// The environment of `pid`, where readable (it names tmux panes, screen sessions,
+  /// supervisord programs and pm2 apps).
+  func environment(of pid: PID) async -> [String: String]?
+}
+
+extension SystemSource {
+  /// None known.
+  public func reservations(for proto: TransportProtocol) async -> PortReservations {
+    PortReservations(proto: proto)
+  }
+
+  /// Not known.
+  public func ancestry(of pid: PID) async -> [ProcessRecord] { [] }
+
+  /// Not known.
+  public func environment(of pid: PID) async -> [String: String]? { nil }
+
+  /// No restriction known.
+  public func bindPrivileges() async -> BindPrivileges {
+    BindPrivileges(unprivilegedPortStart: nil, mayBindPrivileged: true, reason: nil)
+  }
+}
+
+/// Privileged ports and whether this process may bind them.
+public struct BindPrivileges: Hashable, Sendable {
+  /// Ports below this need privilege (Linux `net.ipv4.ip_unprivileged_port_start`, 1024 by
+  /// default); `nil` where nothing is privileged.
+  public var unprivilegedPortStart: UInt16?
+  /// Root, or CAP_NET_BIND_SERVICE in the effective capabilities.
+  public var mayBindPrivileged: Bool
+  /// Why it may (`root`, `CAP_NET_BIND_SERVICE`), when it may.
+  public var reason: String?
+
+  public init(unprivilegedPortStart: UInt16?, mayBindPrivileged: Bool, reason: String?) {
+    self.unprivilegedPortStart = unprivilegedPortStart
+    self.mayBindPrivileged = mayBindPrivileged
+    self.reason = reason
+  }
+
+  /// True when `port` needs privilege this process lacks.
+  public func blocks(_ port: UInt16) -> Bool {
+    guard let start = unprivilegedPortStart else { return false }
+    return port < start && !mayBindPrivileged
+  }
+
+  /// True when `port` is privileged at all.
+  public func isPrivileged(_ port: UInt16) -> Bool {
+    unprivilegedPortStart.map { port < $0 } ?? false
+  }
+}

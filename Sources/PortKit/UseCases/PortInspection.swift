@@ -1,0 +1,57 @@
+/// Who holds ports, and why: `who`, `why` and `list` as one library call each.
+public struct PortInspection: Sendable {
+  public var system: System
+
+  public init(system: System) {
+    self.system = system
+  }
+
+  /// What `who` and `why` show for some ports: the sockets with their holders, how each
+  /// holder came to be and what manages it, and the excluded ranges the ports fall in.
+  public struct Result: Sendable {
+    public var report: PortReport
+    /// Ancestry and managers of every holder.
+    public var provenance: [PID: Provenance]
+    /// Excluded port ranges (Windows) that overlap the asked specs.
+    public var exclusions: [ExcludedPortHit]
+  }
+
+  /// The sockets bound on `specs` (listeners only unless `listenersOnly` is false), with
+  /// every holder's provenance and (with `exclusions`) the excluded ranges they fall in.
+  public func inspect(
+    _ specs: [PortSpec], protocols: Set<TransportProtocol> = [.tcp, .udp], listenersOnly: Bool = true,
+    exclusions: Bool = true
+  ) async throws(PortKitError) -> Result {
+    let query = SocketQuery(specs: specs, protocols: protocols, listenersOnly: listenersOnly)
+    let report = try await report(for: query)
+    return Result(
+      report: report, provenance: await provenance(for: report),
+      exclusions: exclusions ? await self.exclusions(for: specs, protocols: protocols) : [])
+  }
+
+  /// The sockets `query` matches, each with every process that holds it.
+  public func report(for query: SocketQuery) async throws(PortKitError) -> PortReport {
+    PortInspector.report(from: try await system.source.snapshot(for: query), query: query)
+  }
+
+  /// The same for a listing: the sockets in order, joined with their holders as they are
+  /// read, so that tens of thousands of sockets are never held as one report.
+  public func listing(for query: SocketQuery) async throws(PortKitError) -> SocketListing {
+    SocketListing(snapshot: try await system.source.snapshot(for: query), query: query)
+  }
+
+  /// Ancestry and managers of every holder in `report`.
+  public func provenance(for report: PortReport) async -> [PID: Provenance] {
+    await ProvenanceReader(source: system.source, runner: system.runner).provenance(for: report)
+  }
+
+  /// Excluded port ranges (Windows) that overlap `specs`.
+  public func exclusions(for specs: [PortSpec], protocols: Set<TransportProtocol>) async -> [ExcludedPortHit] {
+    var hits: [ExcludedPortHit] = []
+    for proto in TransportProtocol.allCases where protocols.contains(proto) {
+      guard specs.contains(where: { $0.proto == nil || $0.proto == proto }) else { continue }
+      hits += ExcludedPortHit.hits(specs, in: await system.source.reservations(for: proto))
+    }
+    return hits
+  }
+}
