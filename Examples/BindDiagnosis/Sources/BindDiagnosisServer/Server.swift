@@ -2,6 +2,7 @@ import ArgumentParser
 import Hummingbird
 import Logging
 import NIOCore
+import PortKit
 
 /// A Hummingbird server that, when it cannot bind its port, logs why (PortKit's diagnosis:
 /// who holds the port, what manages it, the fix) and, with `--fallback`, starts on a free
@@ -24,7 +25,15 @@ struct Server: AsyncParsableCommand {
       try await serve(port: port, logger: logger)
     } catch let error as IOError where BindFailureLog.isBindFailure(error) {
       logger.error("Cannot bind \(hostname):\(port): \(error). PortKit's diagnosis follows.")
-      let diagnosis = BindFailureLog(hostname: hostname, port: UInt16(port), logger: logger)
+      // Qualified: NIOCore has a `System` too.
+      let system: PortKit.System
+      do {
+        system = try PortKit.System.make()
+      } catch {
+        logger.error("PortKit cannot read this system: \(error.message)")
+        throw ExitCode.failure
+      }
+      let diagnosis = BindFailureLog(system: system, hostname: hostname, port: UInt16(port), logger: logger)
       await diagnosis.logDiagnosis()
       guard fallback else { throw ExitCode.failure }
       guard let free = await diagnosis.freePort() else {
