@@ -270,7 +270,8 @@ final class FakeProcessControl: ProcessControl, @unchecked Sendable {
   @Test func aNewHolderIsARespawnWithItsParent() async throws {
     let listener = SocketEntry(proto: .tcp, local: Endpoint(address: .anyV4, port: 3000), state: .listen, id: 5)
     let verifier = FreeVerifier(source: TableSource(sockets: [listener]), probe: nil)
-    let results = try await verifier.verify([.init(proto: .tcp, port: 3000)], ended: [10], respawnWindow: .milliseconds(50))
+    let results = try await verifier.verify(
+      [.init(proto: .tcp, port: 3000)], ended: [10], respawnWindow: .milliseconds(50))
     #expect(results.map(\.verdict) == [.respawned])
     #expect(results[0].respawn?.holders.map(\.process.pid) == [77])
   }
