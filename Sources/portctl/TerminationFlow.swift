@@ -100,7 +100,7 @@ struct TerminationRenderer: Sendable {
       if printsText {
         for line in resultTable(results).render(style: .standardOutput) { print(line) }
       }
-    case .refused(.noConsent), .verifying, .verified:
+    case .refused(.noConsent), .signalled, .exited, .verifying, .verified:
       break
     }
   }

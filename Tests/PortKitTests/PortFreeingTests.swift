@@ -45,6 +45,8 @@ private final class EventLog: Sendable {
       switch event {
       case .planned(let plan): "planned \(plan.targets.map(\.process.pid))"
       case .refused(let refusal): "refused \(refusal)"
+      case .signalled(let process, let signal): "signalled \(process.pid) \(signal.name)"
+      case .exited(let process): "exited \(process.pid)"
       case .terminated(let results): "terminated \(results.map(\.outcome.code))"
       case .verifying(let items): "verifying \(items.map(\.port))"
       case .verified(let ports): "verified \(ports.map(\.verdict.rawValue))"
@@ -109,7 +111,8 @@ private final class EventLog: Sendable {
     #expect(outcome.freed)
     #expect(
       log.names.withLock { $0 } == [
-        "planned [42]", "terminated [\"exited\"]", "verifying [3000]", "verified [\"free\"]",
+        "planned [42]", "signalled 42 TERM", "exited 42", "terminated [\"exited\"]", "verifying [3000]",
+        "verified [\"free\"]",
       ])
   }
 

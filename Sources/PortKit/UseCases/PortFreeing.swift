@@ -101,6 +101,10 @@ public struct PortFreeing: Sendable {
     case planned(TerminationPlan)
     /// Nothing will be signalled, for this reason.
     case refused(Refusal)
+    /// A signal was delivered to a target.
+    case signalled(ProcessRecord, Signal)
+    /// A target exited after a signal.
+    case exited(ProcessRecord)
     /// The signals went out and every target's fate is known.
     case terminated([TerminationResult])
     /// Proving these ports free (watching for a respawn, binding).
@@ -220,7 +224,13 @@ public struct PortFreeing: Sendable {
     }
     let signalledAt = await control.clockTicks()
     let results = await terminator.terminate(
-      pinned, request: request.termination, stillHolding: { _ in holding })
+      pinned, request: request.termination, stillHolding: { _ in holding },
+      progress: { progress in
+        switch progress {
+        case .signalled(let process, let signal): await events(.signalled(process, signal))
+        case .exited(let process): await events(.exited(process))
+        }
+      })
     outcome.results = results
     await events(.terminated(results))
     if results.contains(where: { $0.outcome == .notPermitted }) {
