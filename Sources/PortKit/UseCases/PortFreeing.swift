@@ -15,8 +15,10 @@
 /// print(outcome.freed)
 /// ```
 public struct PortFreeing: Sendable {
+  /// The seams it reads and signals through; it needs a process control.
   public var system: System
 
+  /// Frees ports on `system`.
   public init(system: System) {
     self.system = system
   }
@@ -37,6 +39,7 @@ public struct PortFreeing: Sendable {
     /// After the signals, prove the ports free (`free`); `nil` ends after the signals (`kill`).
     public var verification: Verification?
 
+    /// Listeners on `specs`, ended with SIGTERM then SIGKILL after 5 s, not proved free.
     public init(
       specs: [PortSpec], protocols: Set<TransportProtocol> = [.tcp, .udp], includeConnections: Bool = false,
       termination: TerminationRequest = TerminationRequest(), dryRun: Bool = false, verification: Verification? = nil
@@ -63,6 +66,7 @@ public struct PortFreeing: Sendable {
     /// a plain bind works; `nil` does not wait.
     public var drainTimeWait: Duration?
 
+    /// Watches 2 s for a respawn (when one is likely) and does not wait for TIME_WAIT.
     public init(respawnWindow: Duration = .seconds(2), drainTimeWait: Duration? = nil) {
       self.respawnWindow = respawnWindow
       self.drainTimeWait = drainTimeWait
@@ -133,6 +137,7 @@ public struct PortFreeing: Sendable {
 
   /// Everything that happened.
   public struct Outcome: Sendable {
+    /// How the call ended.
     public var ending: Ending
     /// The plan, with targets, protected processes, hidden and client sockets.
     public var plan: TerminationPlan
