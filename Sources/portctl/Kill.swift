@@ -33,10 +33,9 @@ struct Kill: AsyncParsableCommand {
   @OptionGroup var backend: BackendOptions
 
   func run() async throws {
-    var flow = try TerminationFlow(
-      command: "kill", specs: target.specs, termination: termination, selection: selection,
-      output: output, backend: backend.backend)
-    try await flow.run(verify: nil)
+    try await TerminationFlow.run(
+      "kill", specs: target.specs, termination: termination, selection: selection, output: output,
+      backend: backend.backend, verification: nil)
   }
 }
 
@@ -85,10 +84,9 @@ struct Free: AsyncParsableCommand {
   @OptionGroup var backend: BackendOptions
 
   func run() async throws {
-    var flow = try TerminationFlow(
-      command: "free", specs: target.specs, termination: termination, selection: selection,
-      output: output, backend: backend.backend)
-    try await flow.run(
-      verify: .init(respawnWindow: respawnWindow.duration, drainTimeWait: wait ? waitTimeout.duration : nil))
+    try await TerminationFlow.run(
+      "free", specs: target.specs, termination: termination, selection: selection, output: output,
+      backend: backend.backend,
+      verification: .init(respawnWindow: respawnWindow.duration, drainTimeWait: wait ? waitTimeout.duration : nil))
   }
 }

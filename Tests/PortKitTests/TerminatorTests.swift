@@ -255,22 +255,23 @@ final class FakeProcessControl: ProcessControl, @unchecked Sendable {
     }
   }
 
-  @Test func withoutABindProbeTheSocketTableDecides() async {
+  @Test func withoutABindProbeTheSocketTableDecides() async throws {
     let empty = FreeVerifier(source: TableSource(sockets: []), probe: nil)
-    let free = await empty.verify([.init(proto: .tcp, port: 3000)], ended: [], respawnWindow: .zero)
+    let free = try await empty.verify([.init(proto: .tcp, port: 3000)], ended: [], respawnWindow: .zero)
     #expect(free.map(\.verdict) == [.freeUnprobed])
     #expect(free[0].isFree)
     let listener = SocketEntry(proto: .tcp, local: Endpoint(address: .anyV4, port: 3000), state: .listen, id: 5)
     let busy = FreeVerifier(source: TableSource(sockets: [listener]), probe: nil)
-    let held = await busy.verify([.init(proto: .tcp, port: 3000)], ended: [77], respawnWindow: .zero)
+    let held = try await busy.verify([.init(proto: .tcp, port: 3000)], ended: [77], respawnWindow: .zero)
     #expect(held.map(\.verdict) == [.held])
     #expect(held[0].stillHeld.flatMap(\.owner.holders).map(\.process.pid) == [77])
   }
 
-  @Test func aNewHolderIsARespawnWithItsParent() async {
+  @Test func aNewHolderIsARespawnWithItsParent() async throws {
     let listener = SocketEntry(proto: .tcp, local: Endpoint(address: .anyV4, port: 3000), state: .listen, id: 5)
     let verifier = FreeVerifier(source: TableSource(sockets: [listener]), probe: nil)
-    let results = await verifier.verify([.init(proto: .tcp, port: 3000)], ended: [10], respawnWindow: .milliseconds(50))
+    let results = try await verifier.verify(
+      [.init(proto: .tcp, port: 3000)], ended: [10], respawnWindow: .milliseconds(50))
     #expect(results.map(\.verdict) == [.respawned])
     #expect(results[0].respawn?.holders.map(\.process.pid) == [77])
   }

@@ -117,10 +117,14 @@ public struct FreeVerifier: Sendable {
   ///
   /// `signalledAt` is when the first signal went out, in clock ticks since boot (the clock
   /// of ``ProcessRecord/startTicks``), where known.
+  ///
+  /// Throws when the socket table cannot be read: a port is never taken as free from a
+  /// failed read. Cancelled, it stops watching and waiting at once and judges the port as
+  /// it is.
   public func verify(
     _ items: [Item], ended: Set<PID>, respawnWindow: Duration, drainTimeWait: Duration? = nil,
     signalledAt: UInt64? = nil
-  ) async -> [PortResult] {
+  ) async throws(PortKitError) -> [PortResult] {
     let clock = ContinuousClock()
     // Nothing to watch for and every bind works: the port is free, no need to read the
     // socket tables again.
@@ -139,14 +143,14 @@ public struct FreeVerifier: Sendable {
     var respawns: [Item: Respawn] = [:]
     while true {
       for item in items where respawns[item] == nil {
-        let report = await inspect(item)
+        let report = try await inspect(item)
         reports[item] = report
         if let respawn = Self.respawn(in: report, ended: ended, signalledAt: signalledAt) {
           respawns[item] = respawn
         }
       }
       if respawns.count == items.count || clock.now >= deadline { break }
-      try? await Task.sleep(for: min(.milliseconds(20), deadline - clock.now))
+      do { try await Task.sleep(for: min(.milliseconds(20), deadline - clock.now)) } catch { break }
     }
 
     var results: [PortResult] = []
@@ -176,11 +180,11 @@ public struct FreeVerifier: Sendable {
       {
         let drainDeadline = clock.now + drainTimeWait
         while !(result.isBindable && result.plainBindable), clock.now < drainDeadline {
-          try? await Task.sleep(for: min(.milliseconds(50), drainDeadline - clock.now))
+          do { try await Task.sleep(for: min(.milliseconds(50), drainDeadline - clock.now)) } catch { break }
           result = probe.probe(port: item.port, proto: item.proto, addresses: addresses)
         }
         // The verdict describes the port as it is now, not as it was before the wait.
-        left = Leftovers(await inspect(item))
+        left = Leftovers(try await inspect(item))
       }
       let verdict: Verdict
       if result.isBindable {
@@ -208,13 +212,17 @@ public struct FreeVerifier: Sendable {
     return results
   }
 
-  private func inspect(_ item: Item) async -> PortReport {
+  private func inspect(_ item: Item) async throws(PortKitError) -> PortReport {
     let spec = PortSpec(ports: item.port...item.port, proto: item.proto, text: "\(item.port)")
     let query = SocketQuery(specs: [spec], protocols: [item.proto], listenersOnly: false)
-    guard let snapshot = try? await source.snapshot(for: query) else {
-      return PortReport(sockets: [], takenAt: 0, effectiveUID: 0)
+    do {
+      return PortInspector.report(from: try await source.snapshot(for: query), query: query)
+    } catch {
+      throw PortKitError(
+        error.code,
+        "Could not read the sockets on \(item.port)/\(item.proto.rawValue) again to prove it free, so it is not reported free. \(error.message)",
+        errno: error.errno)
     }
-    return PortInspector.report(from: snapshot, query: query)
   }
 
   /// A listener on the port held by a process that was not just ended, or by a hidden one.

@@ -71,6 +71,14 @@ public struct TerminationResult: Hashable, Sendable {
   public var signalsSent: [Signal]
 }
 
+/// Progress while targets are ended, as it happens.
+public enum TerminationProgress: Hashable, Sendable {
+  /// `signal` was delivered to the process.
+  case signalled(ProcessRecord, Signal)
+  /// The process exited after a signal.
+  case exited(ProcessRecord)
+}
+
 /// Graceful first, then force: pins every target, signals each through its handle after
 /// checking it is still the process that was found, watches the exits as they happen, and
 /// kills the survivors after the timeout.
@@ -120,9 +128,11 @@ public struct Terminator: Sendable {
   /// Ends pinned targets and releases them. `stillHolding`, when given, is asked right before
   /// the first signal which of the pinned pids still hold the port (`nil`: not known, then
   /// every target is signalled as consented): the others are not signalled and come back as
-  /// ``TerminationOutcome/releasedPort``.
+  /// ``TerminationOutcome/releasedPort``. `progress` hears of every signal delivered and
+  /// every exit seen.
   public func terminate(
-    _ pinned: Pinned, request: TerminationRequest, stillHolding: (@Sendable (Set<PID>) async -> Set<PID>?)? = nil
+    _ pinned: Pinned, request: TerminationRequest, stillHolding: (@Sendable (Set<PID>) async -> Set<PID>?)? = nil,
+    progress: @Sendable (TerminationProgress) async -> Void = { _ in }
   ) async -> [TerminationResult] {
     let targets = pinned.targets
     var results: [PID: TerminationResult] = [:]
@@ -142,11 +152,13 @@ public struct Terminator: Sendable {
     let first = request.force ? Signal.kill : request.signal
     var forceNow: [ProcessHandle] = []
     let pending = await send(
-      first, to: targets, handles: handles, results: &results, ifGone: .alreadyGone, forceNow: &forceNow)
+      first, to: targets, handles: handles, results: &results, ifGone: .alreadyGone, forceNow: &forceNow,
+      progress: progress)
     let exits = await control.waitForExit(pending, timeout: request.force ? request.killTimeout : request.timeout)
     for (pid, seconds) in exits {
       results[pid]?.outcome = request.force ? .killed(seconds: seconds) : .exited(after: first, seconds: seconds)
     }
+    for target in targets where exits[target.pid] != nil { await progress(.exited(target)) }
     var survivors = pending.filter { exits[$0.pid] == nil } + forceNow
     if !request.force, !survivors.isEmpty {
       let graceful = forceNow.isEmpty ? request.timeout.seconds : 0
@@ -154,9 +166,10 @@ public struct Terminator: Sendable {
       var unused: [ProcessHandle] = []
       survivors = await send(
         .kill, to: targets, handles: Dictionary(uniqueKeysWithValues: survivors.map { ($0.pid, $0) }),
-        results: &results, ifGone: .exited(after: first, seconds: graceful), forceNow: &unused)
+        results: &results, ifGone: .exited(after: first, seconds: graceful), forceNow: &unused, progress: progress)
       let killed = await control.waitForExit(survivors, timeout: request.killTimeout)
       for (pid, seconds) in killed { results[pid]?.outcome = .killed(seconds: graceful + seconds) }
+      for target in targets where killed[target.pid] != nil { await progress(.exited(target)) }
       survivors = survivors.filter { killed[$0.pid] == nil }
     }
     for handle in survivors { results[handle.pid]?.outcome = .survived }
@@ -168,7 +181,8 @@ public struct Terminator: Sendable {
   /// of those it reached.
   private func send(
     _ signal: Signal, to targets: [ProcessRecord], handles: [PID: ProcessHandle],
-    results: inout [PID: TerminationResult], ifGone gone: TerminationOutcome, forceNow: inout [ProcessHandle]
+    results: inout [PID: TerminationResult], ifGone gone: TerminationOutcome, forceNow: inout [ProcessHandle],
+    progress: @Sendable (TerminationProgress) async -> Void
   ) async -> [ProcessHandle] {
     var reached: [ProcessHandle] = []
     for target in targets {
@@ -181,6 +195,7 @@ public struct Terminator: Sendable {
       case .sent:
         results[target.pid]?.signalsSent.append(signal)
         reached.append(handle)
+        await progress(.signalled(target, signal))
       case .gone:
         results[target.pid]?.outcome = gone
       case .notPermitted:

@@ -1,0 +1,206 @@
+import Testing
+
+@testable import PortKit
+
+/// A socket table with one listener on port 3000 held by `pid`, as long as `isHeld` says so;
+/// every read after the first `readsBeforeFailing` fails.
+private struct OneHolderSource: SystemSource {
+  var pid: PID
+  var ppid: PID = 1
+  var isHeld: @Sendable () -> Bool
+  var readsBeforeFailing = Int.max
+  let reads = Locked(0)
+
+  func snapshot(for query: SocketQuery) async throws(PortKitError) -> SystemSnapshot {
+    let count = reads.withLock { reads in
+      reads += 1
+      return reads
+    }
+    if count > readsBeforeFailing {
+      throw PortKitError(.socketTablesUnreadable, "The socket tables could not be read.")
+    }
+    let listener = SocketEntry(
+      proto: .tcp, local: Endpoint(address: .anyV4, port: 3000), state: .listen, uid: 1000, id: 9)
+    let sockets = isHeld() ? [listener] : []
+    return SystemSnapshot(
+      sockets: sockets, references: SocketHolders(links: sockets.map { .init(id: $0.id, pid: pid, fd: 3) }),
+      processes: [pid: ProcessRecord(pid: pid, ppid: ppid, uid: 1000, name: "server", startTicks: 1)],
+      effectiveUID: 1000, takenAt: 0)
+  }
+}
+
+private struct NoRunner: CommandRunner {
+  func run(_ executable: String, _ arguments: [String]) async throws(PortKitError) -> CommandOutput {
+    throw PortKitError(.toolMissing, "No programs run in this test.")
+  }
+}
+
+/// The events a run reported, in order, by name.
+private final class EventLog: Sendable {
+  let names = Locked<[String]>([])
+  let consentAsked = Locked(0)
+
+  func record(_ event: PortFreeing.Event) {
+    let name =
+      switch event {
+      case .planned(let plan): "planned \(plan.targets.map(\.process.pid))"
+      case .refused(let refusal): "refused \(refusal)"
+      case .signalled(let process, let signal): "signalled \(process.pid) \(signal.name)"
+      case .exited(let process): "exited \(process.pid)"
+      case .terminated(let results): "terminated \(results.map(\.outcome.code))"
+      case .verifying(let items): "verifying \(items.map(\.port))"
+      case .verified(let ports): "verified \(ports.map(\.verdict.rawValue))"
+      }
+    names.withLock { $0.append(name) }
+  }
+
+  func answer(_ consent: PortFreeing.Consent) -> PortFreeing.ConsentCallback {
+    { _ in
+      self.consentAsked.withLock { $0 += 1 }
+      return consent
+    }
+  }
+}
+
+@Suite struct PortFreeingTests {
+  /// Pid 42 holds port 3000 until it receives a signal.
+  private func system(
+    holder: PID = 42, readsBeforeFailing: Int = .max,
+    binder: (any PortBinder)? = BindProbeTests.FakeBinder(outcomes: [:])
+  ) -> (System, FakeProcessControl) {
+    let control = FakeProcessControl([holder: .init(startTicks: 1)])
+    let source = OneHolderSource(
+      pid: holder, isHeld: { control.delivered.isEmpty }, readsBeforeFailing: readsBeforeFailing)
+    let system = System(
+      backend: .procfs, source: source, control: control, binder: binder, runner: NoRunner(),
+      host: HostFacts(effectiveUID: 1000, now: { 0 }))
+    return (system, control)
+  }
+
+  private func request(verify: Bool = true) -> PortFreeing.Request {
+    PortFreeing.Request(
+      specs: [PortSpec(ports: 3000...3000, text: "3000")],
+      termination: TerminationRequest(timeout: .milliseconds(100)),
+      verification: verify ? .init(respawnWindow: .zero) : nil)
+  }
+
+  @Test func consentRefusedThroughTheCallbackSignalsNothing() async throws {
+    let (system, control) = system()
+    let log = EventLog()
+    let outcome = try await PortFreeing(system: system).free(
+      request(), consent: log.answer(.refused), events: { log.record($0) })
+    #expect(outcome.ending == .refused(.noConsent))
+    #expect(outcome.consent == .refused)
+    #expect(!outcome.freed)
+    #expect(outcome.results == nil)
+    #expect(control.delivered.isEmpty)
+    #expect(log.consentAsked.withLock { $0 } == 1)
+    #expect(log.names.withLock { $0 } == ["planned [42]", "refused noConsent"])
+  }
+
+  @Test func consentGrantedSignalsAndProvesThePortFree() async throws {
+    let (system, control) = system()
+    let log = EventLog()
+    let outcome = try await PortFreeing(system: system).free(
+      request(), consent: log.answer(.given), events: { log.record($0) })
+    #expect(control.delivered.map { "\($0.0):\($0.1)" } == ["42:TERM"])
+    #expect(outcome.ending == .verified)
+    #expect(outcome.consent == .given)
+    #expect(outcome.results?.map(\.outcome) == [.exited(after: .terminate, seconds: 0.001)])
+    #expect(outcome.ports?.map(\.verdict) == [.free])
+    #expect(outcome.freed)
+    #expect(
+      log.names.withLock { $0 } == [
+        "planned [42]", "signalled 42 TERM", "exited 42", "terminated [\"exited\"]", "verifying [3000]",
+        "verified [\"free\"]",
+      ])
+  }
+
+  @Test func killWithoutVerificationEndsAfterTheSignals() async throws {
+    let (system, control) = system()
+    let outcome = try await PortFreeing(system: system).free(request(verify: false), consent: { _ in .givenInAdvance })
+    #expect(control.delivered.map(\.0) == [42])
+    #expect(outcome.ending == .terminated)
+    #expect(outcome.ports == nil)
+    #expect(outcome.freed)
+  }
+
+  @Test func dryRunAsksNothingAndSignalsNothing() async throws {
+    let (system, control) = system()
+    let log = EventLog()
+    var dryRun = request()
+    dryRun.dryRun = true
+    let outcome = try await PortFreeing(system: system).free(dryRun, consent: log.answer(.given))
+    #expect(outcome.ending == .dryRun)
+    #expect(outcome.plan.targets.map(\.process.pid) == [42])
+    #expect(log.consentAsked.withLock { $0 } == 0)
+    #expect(control.delivered.isEmpty)
+  }
+
+  /// Pid 400 is an ancestor of this process (see `FakeProcessControl.selfAndAncestors`):
+  /// refused before consent is asked, nothing signalled.
+  @Test func aProtectedTargetIsRefused() async throws {
+    let (system, control) = system(holder: 400)
+    let log = EventLog()
+    let outcome = try await PortFreeing(system: system).free(
+      request(), consent: log.answer(.givenInAdvance), events: { log.record($0) })
+    guard case .refused(.protected(let protected)) = outcome.ending else {
+      Issue.record("expected a refusal for a protected process, got \(outcome.ending)")
+      return
+    }
+    #expect(protected.map(\.process.pid) == [400])
+    #expect(protected.first?.reason.contains("ancestor") == true)
+    #expect(log.consentAsked.withLock { $0 } == 0)
+    #expect(control.delivered.isEmpty)
+    #expect(!outcome.freed)
+  }
+
+  /// Reads: the report (1), the re-check before the signal (2), then the verification's. With
+  /// no bind probe the verification must read the table; that read fails: an error, not free.
+  @Test func aFailingSnapshotWhileVerifyingIsAnErrorNotFree() async throws {
+    let (system, control) = system(readsBeforeFailing: 2, binder: nil)
+    let log = EventLog()
+    let error = await #expect(throws: PortKitError.self) {
+      try await PortFreeing(system: system).free(request(), consent: log.answer(.given), events: { log.record($0) })
+    }
+    #expect(error?.code == .socketTablesUnreadable)
+    #expect(error?.message.contains("not reported free") == true)
+    #expect(control.delivered.map(\.0) == [42])
+    #expect(!log.names.withLock { $0 }.contains { $0.hasPrefix("verified") })
+  }
+
+  /// The re-check right before the first signal fails: nothing is signalled.
+  @Test func aFailingReCheckBeforeTheSignalSignalsNothing() async throws {
+    let (system, control) = system(readsBeforeFailing: 1)
+    let error = await #expect(throws: PortKitError.self) {
+      try await PortFreeing(system: system).free(self.request(), consent: { _ in .given })
+    }
+    #expect(error?.message.contains("nothing was signalled") == true)
+    #expect(control.delivered.isEmpty)
+  }
+
+  @Test func aBackendThatCannotSignalIsAnError() async throws {
+    var (system, _) = system()
+    system.control = nil
+    await #expect(throws: PortKitError.self) {
+      try await PortFreeing(system: system).free(self.request(), consent: { _ in .given })
+    }
+  }
+
+  /// Cancelled while it watches for a respawn, verification ends at once (it used to spin
+  /// until the window closed) and judges the port as it is.
+  @Test func aCancelledVerificationEndsAtOnce() async throws {
+    let source = OneHolderSource(pid: 77, isHeld: { true })
+    let verifier = FreeVerifier(source: source, probe: nil)
+    let clock = ContinuousClock()
+    let started = clock.now
+    let task = Task {
+      try await verifier.verify([.init(proto: .tcp, port: 3000)], ended: [77], respawnWindow: .seconds(10))
+    }
+    task.cancel()
+    let results = try await task.value
+    #expect(clock.now - started < .seconds(5))
+    #expect(results.map(\.verdict) == [.held])
+    #expect(source.reads.withLock { $0 } < 50)
+  }
+}
