@@ -16,8 +16,11 @@ import Testing
     try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: directory.path)
     let copy = directory.appendingPathComponent("portctl")
     try? FileManager.default.removeItem(at: copy)
-    try FileManager.default.copyItem(at: Products.portctl, to: copy)
-    try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: copy.path)
+    // Copied by another process: a copy written from this one could leave its descriptor,
+    // open for writing, in a child another test forks meanwhile, and exec would then fail
+    // with "Text file busy".
+    let copied = try run(URL(fileURLWithPath: "/usr/bin/install"), ["-m", "755", Products.portctl.path, copy.path])
+    try #require(copied.status == 0, "\(copied.stderr)")
     return copy
   }
 

@@ -35,8 +35,10 @@ import Testing
     try FileManager.default.setAttributes(
       [.posixPermissions: 0o755, .ownerAccountID: 65534, .groupOwnerAccountID: 65534], ofItemAtPath: directory.path)
     let holderCopy = directory.appendingPathComponent("port-holder")
-    try FileManager.default.copyItem(at: Products.holder, to: holderCopy)
-    try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: holderCopy.path)
+    // Copied by another process, so that no child forked meanwhile keeps it open for writing.
+    let copied = try run(
+      URL(fileURLWithPath: "/usr/bin/install"), ["-m", "755", Products.holder.path, holderCopy.path])
+    try #require(copied.status == 0, "\(copied.stderr)")
     let socketPath = directory.appendingPathComponent("default").path
     let log = directory.appendingPathComponent("connections.log").path
 

@@ -24,7 +24,9 @@ import Testing
   private func holder(argv0: [UInt8], link: String, cwd: String, in directory: URL) throws -> Holder {
     let path = directory.appendingPathComponent(link).path
     try? FileManager.default.removeItem(atPath: path)
-    try FileManager.default.copyItem(atPath: Products.holder.path, toPath: path)
+    // Copied by another process, so that no child forked meanwhile keeps it open for writing.
+    let copied = try run(URL(fileURLWithPath: "/usr/bin/install"), ["-m", "755", Products.holder.path, path])
+    try #require(copied.status == 0, "\(copied.stderr)")
     let script = """
       import os, sys
       exe, cwd, argv0 = (bytes.fromhex(a) for a in sys.argv[1:4])
