@@ -413,7 +413,11 @@ public struct LinuxSystemSource: SystemSource {
         exhausted = exhausted || again.descriptorsExhausted
         return again
       },
-      details: details)
+      details: details,
+      pause: { delay in
+        let (seconds, attoseconds) = delay.components
+        usleep(UInt32(seconds) * 1_000_000 + UInt32(attoseconds / 1_000_000_000_000))
+      })
     if exhausted {
       throw PortKitError(
         .resourcesExhausted,
@@ -492,8 +496,9 @@ public struct LinuxSystemSource: SystemSource {
   static func settle(
     _ findings: inout Findings, rounds: Int, maySee: (SocketEntry) -> Bool,
     present: ([SocketEntry]) -> Set<UInt64>?, walk: ([UInt64]) -> ProcfsReader.ReferenceScan,
-    details: (PID) -> ProcessRecord?
+    details: (PID) -> ProcessRecord?, pause: (Duration) -> Void = { _ in }
   ) {
+    defer { linger(&findings, maySee: maySee, present: present, pause: pause) }
     let processes = findings.processes
     if findings.references.links.contains(where: { processes[$0.pid] == nil }) {
       findings.references.removeAll { processes[$0] == nil }
@@ -525,6 +530,33 @@ public struct LinuxSystemSource: SystemSource {
       // A walk that found no holder at all will not find one by walking again at once:
       // what is left is read once more and kept.
       if !found { round = rounds }
+    }
+  }
+
+  /// How long, in all, a socket left without a holder is given to close: an exiting process
+  /// lets go of its descriptor table before its sockets are destroyed, and under load that
+  /// moment lasts milliseconds.
+  static let lingerPauses: [Duration] = [.milliseconds(2), .milliseconds(8), .milliseconds(30)]
+
+  /// Reads the table again, after short pauses, for sockets still without a holder that no
+  /// process portctl could not inspect explains (one of the socket's user): those that
+  /// close meanwhile belonged to a process that was exiting, not to a hidden one.
+  static func linger(
+    _ findings: inout Findings, maySee: (SocketEntry) -> Bool, present: ([SocketEntry]) -> Set<UInt64>?,
+    pause: (Duration) -> Void
+  ) {
+    let unreadableUsers = Set(findings.uninspectable.values.compactMap { $0 })
+    for delay in lingerPauses {
+      let references = findings.references
+      let unexplained = findings.sockets.filter {
+        $0.id != 0 && references.range(of: $0.id).isEmpty && maySee($0)
+          && !($0.uid.map(unreadableUsers.contains) ?? false)
+      }
+      guard !unexplained.isEmpty else { return }
+      pause(delay)
+      guard let now = present(unexplained) else { return }
+      let gone = Set(unexplained.lazy.map(\.id).filter { !now.contains($0) })
+      if !gone.isEmpty { findings.sockets.removeAll { gone.contains($0.id) } }
     }
   }
 
