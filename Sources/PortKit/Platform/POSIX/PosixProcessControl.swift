@@ -44,7 +44,8 @@ public struct PosixProcessControl: ProcessControl {
         if !exists(handle.pid) || zombies.contains(handle.pid) { exited[handle.pid] = (clock.now - start).seconds }
       }
       if exited.count == handles.count { break }
-      try? await Task.sleep(for: .milliseconds(10))
+      // Cancelled: stop watching now, with the exits seen so far.
+      do { try await Task.sleep(for: .milliseconds(10)) } catch { break }
       round += 1
     }
     return exited

@@ -114,7 +114,10 @@ public struct TaskkillProcessControl: ProcessControl {
       for handle in handles where exited[handle.pid] == nil && running.map({ !$0.contains(handle.pid) }) == true {
         exited[handle.pid] = (clock.now - start).seconds
       }
-      if exited.count < handles.count { try? await Task.sleep(for: .milliseconds(100)) }
+      // Cancelled: stop watching now, with the exits seen so far.
+      if exited.count < handles.count {
+        do { try await Task.sleep(for: .milliseconds(100)) } catch { break }
+      }
     }
     return exited
   }
