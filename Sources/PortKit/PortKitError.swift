@@ -2,8 +2,11 @@
 public struct PortKitError: Error, Hashable, Sendable, CustomStringConvertible {
   /// What kind of failure this is; stable, and used as the JSON error code.
   public struct Code: Hashable, Sendable, RawRepresentable, CustomStringConvertible {
+    /// The stable name, as in the JSON error document.
     public var rawValue: String
+    /// The code named `rawValue`.
     public init(rawValue: String) { self.rawValue = rawValue }
+    /// The stable name.
     public var description: String { rawValue }
 
     /// The kernel's socket tables could not be read.

@@ -319,16 +319,16 @@ public struct BindCheck: Hashable, Sendable {
 }
 
 /// The usual ports of well-known services and development servers.
-public enum WellKnownPorts {
+enum WellKnownPorts {
   /// Development-server defaults: worth a note, but a fine choice for another dev server.
-  public static let developmentPorts: Set<UInt16> = [3000, 4200, 5173, 8000, 8080]
+  static let developmentPorts: Set<UInt16> = [3000, 4200, 5173, 8000, 8080]
 
   /// A service's port (not a development default): `find` passes over these.
-  public static func isServicePort(_ port: UInt16, proto: TransportProtocol) -> Bool {
+  static func isServicePort(_ port: UInt16, proto: TransportProtocol) -> Bool {
     name(port, proto: proto) != nil && !developmentPorts.contains(port)
   }
 
-  public static func name(_ port: UInt16, proto: TransportProtocol) -> String? {
+  static func name(_ port: UInt16, proto: TransportProtocol) -> String? {
     switch (port, proto) {
     case (22, .tcp): "SSH"
     case (53, _): "DNS"

@@ -25,10 +25,19 @@ public struct ProvenanceReader: Sendable {
   /// directories on the way to it (``Privileges/securePath(_:uid:)``); `nil` otherwise.
   public var securePath: @Sendable (String, UInt32) -> String?
 
-  public init(
-    source: any SystemSource, runner: (any CommandRunner)?, effectiveUID: UInt32? = Privileges.effectiveUID,
-    socketOwner: @escaping @Sendable (String) -> UInt32? = { Privileges.socketOwner(atPath: $0) },
-    securePath: @escaping @Sendable (String, UInt32) -> String? = { Privileges.securePath($0, uid: $1) }
+  /// A reader of the holders `source` sees on this machine, naming tmux panes through
+  /// `runner` (`nil`: panes keep their ids).
+  public init(source: any SystemSource, runner: (any CommandRunner)?) {
+    self.init(
+      source: source, runner: runner, effectiveUID: Privileges.effectiveUID,
+      socketOwner: { Privileges.socketOwner(atPath: $0) }, securePath: { Privileges.securePath($0, uid: $1) })
+  }
+
+  /// The same with every fact about the machine given.
+  init(
+    source: any SystemSource, runner: (any CommandRunner)?, effectiveUID: UInt32?,
+    socketOwner: @escaping @Sendable (String) -> UInt32?,
+    securePath: @escaping @Sendable (String, UInt32) -> String?
   ) {
     self.source = source
     self.runner = runner

@@ -25,13 +25,13 @@ public protocol CommandRunner: Sendable {
 
 /// Where a tool is looked up. Root never searches PATH: a directory in it that another
 /// user can write to (or `.`) would let that user choose the program root runs.
-public enum ToolLocation {
+enum ToolLocation {
   /// The directories searched as root, in order.
-  public static let systemDirectories = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"]
+  static let systemDirectories = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"]
 
   /// The full path of `name` in ``systemDirectories``; `nil` when none holds an executable
   /// file of that name, or when `name` is not a plain name.
-  public static func systemPath(
+  static func systemPath(
     of name: String, in directories: [String] = systemDirectories,
     isExecutable: (String) -> Bool = Privileges.isExecutableFile
   ) -> String? {
