@@ -1,5 +1,6 @@
 /// What owns a holder's life, and the command that stops it properly instead of `kill`.
 public struct ProcessManager: Hashable, Sendable {
+  /// What kind of manager it is; stable, and used in the JSON output.
   public struct Kind: Hashable, Sendable, RawRepresentable, CustomStringConvertible {
     /// The stable name, as in the JSON output.
     public var rawValue: String

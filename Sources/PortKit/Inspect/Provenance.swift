@@ -5,6 +5,7 @@ public struct Provenance: Hashable, Sendable {
   /// Most specific first; the first is the one to stop it with.
   public var managers: [ProcessManager]
 
+  /// A holder's `ancestry` and `managers`.
   public init(ancestry: [ProcessRecord], managers: [ProcessManager]) {
     self.ancestry = ancestry
     self.managers = managers
@@ -13,6 +14,7 @@ public struct Provenance: Hashable, Sendable {
 
 /// Reads the provenance of every holder in a report.
 public struct ProvenanceReader: Sendable {
+  /// Where ancestry and environments are read.
   public var source: any SystemSource
   /// For asking tmux the names of a pane; `nil` leaves the pane id.
   public var runner: (any CommandRunner)?
@@ -46,6 +48,7 @@ public struct ProvenanceReader: Sendable {
     self.securePath = securePath
   }
 
+  /// The provenance of every holder in `report`, by pid.
   public func provenance(for report: PortReport) async -> [PID: Provenance] {
     var result: [PID: Provenance] = [:]
     for entry in report.sockets {
@@ -90,7 +93,9 @@ public struct ProvenanceReader: Sendable {
 
   /// Why a tmux server was not asked.
   public struct Refusal: Error, Hashable, Sendable {
+    /// Why the tmux server may not be asked.
     public var reason: String
+    /// A refusal for `reason`.
     public init(_ reason: String) { self.reason = reason }
   }
 

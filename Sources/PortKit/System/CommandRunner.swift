@@ -5,9 +5,12 @@ import SystemPackage
 public struct CommandOutput: Hashable, Sendable {
   /// The exit code; `nil` when a signal ended it.
   public var exitCode: Int32?
+  /// What it printed on standard output.
   public var standardOutput: [UInt8]
+  /// What it printed on standard error.
   public var standardError: [UInt8]
 
+  /// An output as a run gives it.
   public init(exitCode: Int32?, standardOutput: [UInt8], standardError: [UInt8] = []) {
     self.exitCode = exitCode
     self.standardOutput = standardOutput
@@ -45,10 +48,12 @@ public struct SubprocessRunner: CommandRunner {
   /// Largest output read from one run.
   public var outputLimit: Int
 
+  /// A runner that stops reading a tool after `outputLimit` bytes.
   public init(outputLimit: Int = 64 << 20) {
     self.outputLimit = outputLimit
   }
 
+  /// Runs `executable` and collects its output (as root, from the system directories only).
   public func run(_ executable: String, _ arguments: [String]) async throws(PortKitError) -> CommandOutput {
     let program: Executable
     if Privileges.isRoot {
