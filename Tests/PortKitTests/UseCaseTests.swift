@@ -139,3 +139,46 @@ let unreadable = PortKitError(.socketTablesUnreadable, "The socket tables could 
     }
   }
 }
+
+/// A source whose snapshot is given whole.
+struct FixedSnapshotSource: SystemSource {
+  var snapshot: SystemSnapshot
+  func snapshot(for query: SocketQuery) async throws(PortKitError) -> SystemSnapshot { snapshot }
+}
+
+@Suite struct ListFilterTests {
+  /// nginx (pid 10, root) on 80 and node (pid 20, uid 1000 "dev") on 3000.
+  let system: System = {
+    let web = SocketEntry(proto: .tcp, local: Endpoint(address: .anyV4, port: 80), state: .listen, uid: 0, id: 1)
+    let app = SocketEntry(proto: .tcp, local: Endpoint(address: .anyV4, port: 3000), state: .listen, uid: 1000, id: 2)
+    let snapshot = SystemSnapshot(
+      sockets: [web, app],
+      references: [1: [SocketReference(pid: 10, fds: [6])], 2: [SocketReference(pid: 20, fds: [18])]],
+      processes: [
+        10: ProcessRecord(
+          pid: 10, ppid: 1, uid: 0, user: "root", name: "nginx", commandLine: ["nginx: master process"],
+          executable: "/usr/sbin/nginx"),
+        20: ProcessRecord(
+          pid: 20, ppid: 1, uid: 1000, user: "dev", name: "node", commandLine: ["/usr/bin/node", "server.js"]),
+      ],
+      effectiveUID: 0, takenAt: 0)
+    return fakeSystem(source: FixedSnapshotSource(snapshot: snapshot), binder: nil)
+  }()
+
+  func ports(_ filter: ListFilter) async throws -> [UInt16] {
+    let listing = try await PortInspection(system: system).listing(for: SocketQuery(detail: .summary), filter: filter)
+    return listing.map(\.socket.local.port)
+  }
+
+  @Test func eachFilterNarrowsTheListing() async throws {
+    #expect(try await ports(ListFilter()) == [80, 3000])
+    #expect(try await ports(ListFilter(pid: 20)) == [3000])
+    #expect(try await ports(ListFilter(pid: 99)) == [])
+    // Case-insensitive, on the name, the executable's or the first argument's base name.
+    #expect(try await ports(ListFilter(process: "NGI")) == [80])
+    #expect(try await ports(ListFilter(process: "node")) == [3000])
+    #expect(try await ports(ListFilter(user: "dev")) == [3000])
+    #expect(try await ports(ListFilter(user: "0")) == [80])
+    #expect(try await ports(ListFilter(process: "nginx", user: "dev")) == [])
+  }
+}

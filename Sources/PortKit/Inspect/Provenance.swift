@@ -24,7 +24,7 @@ public struct ProvenanceReader: Sendable {
   /// path is not a socket.
   public var socketOwner: @Sendable (String) -> UInt32?
   /// The path with its links resolved when only the given uid or root can change the
-  /// directories on the way to it (``Privileges/securePath(_:uid:)``); `nil` otherwise.
+  /// directories on the way to it; `nil` otherwise.
   public var securePath: @Sendable (String, UInt32) -> String?
 
   /// A reader of the holders `source` sees on this machine, naming tmux panes through

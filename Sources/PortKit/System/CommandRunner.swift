@@ -22,7 +22,8 @@ public struct CommandOutput: Hashable, Sendable {
 /// taskkill), so that their parsing and logic are tested with recorded output.
 public protocol CommandRunner: Sendable {
   /// Runs `executable` with `arguments` and collects its output. The executable is found
-  /// through PATH, except as root (see ``ToolLocation``).
+  /// through PATH, except as root: root runs tools from the system directories only, since
+  /// a PATH directory another user can write to would let that user choose the program.
   func run(_ executable: String, _ arguments: [String]) async throws(PortKitError) -> CommandOutput
 }
 
