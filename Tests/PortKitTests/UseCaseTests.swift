@@ -3,7 +3,7 @@ import Testing
 @testable import PortKit
 
 /// A socket source the test scripts: a fixed list of sockets, or a read that fails.
-struct ScriptedSource: SystemSource {
+private struct ScriptedSource: SystemSource {
   var sockets: [SocketEntry] = []
   var failure: PortKitError?
 
@@ -14,7 +14,7 @@ struct ScriptedSource: SystemSource {
 }
 
 /// A binder that finds `busy` ports in use and every other port free.
-struct ScriptedBinder: PortBinder {
+private struct ScriptedBinder: PortBinder {
   var busy: Set<UInt16> = []
   func tryBind(_ endpoint: Endpoint, proto: TransportProtocol, reuseAddress: Bool) -> BindOutcome {
     busy.contains(endpoint.port) ? .inUse : .bindable
@@ -22,19 +22,19 @@ struct ScriptedBinder: PortBinder {
 }
 
 /// A runner for use cases that must not run anything.
-struct NoRunner: CommandRunner {
+private struct NoProgramsRunner: CommandRunner {
   func run(_ executable: String, _ arguments: [String]) async throws(PortKitError) -> CommandOutput {
     throw PortKitError(.toolMissing, "The test runs no \(executable).")
   }
 }
 
-func fakeSystem(source: any SystemSource, binder: (any PortBinder)?) -> System {
+private func fakeSystem(source: any SystemSource, binder: (any PortBinder)?) -> System {
   System(
-    backend: .procfs, source: source, control: nil, binder: binder, runner: NoRunner(),
+    backend: .procfs, source: source, control: nil, binder: binder, runner: NoProgramsRunner(),
     host: HostFacts(effectiveUID: 0, now: { 0 }))
 }
 
-let unreadable = PortKitError(.socketTablesUnreadable, "The socket tables could not be read.")
+private let unreadable = PortKitError(.socketTablesUnreadable, "The socket tables could not be read.")
 
 @Suite struct PortWaitingTests {
   /// Waits on its own task, cancels it after 50 ms, and returns what the wait threw and
@@ -141,7 +141,7 @@ let unreadable = PortKitError(.socketTablesUnreadable, "The socket tables could 
 }
 
 /// A source whose snapshot is given whole.
-struct FixedSnapshotSource: SystemSource {
+private struct FixedSnapshotSource: SystemSource {
   var snapshot: SystemSnapshot
   func snapshot(for query: SocketQuery) async throws(PortKitError) -> SystemSnapshot { snapshot }
 }
