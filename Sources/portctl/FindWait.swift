@@ -123,13 +123,14 @@ struct Wait: AsyncParsableCommand {
     let showProgress = Terminal.isTerminal(2) && !output.quiet && !output.json
     let label = "waiting for \(specs.map(\.text).joined(separator: ", ")) to be \(free ? "free" : "listened on")"
     let outcome = try await Inspection.run("wait", output: output, backend: backend.backend) { system in
-      try await PortWaiting(system: system).wait(
+      // The progress line is cleared before the answer, or before the error is printed.
+      defer { if showProgress { Terminal.writeError("\r\u{1B}[K") } }
+      return try await PortWaiting(system: system).wait(
         for: specs, until: condition, timeout: timeout.duration,
         progress: { seconds in
           if showProgress { Terminal.writeError("\r\(label)… \(Double(Int(seconds * 10)) / 10) s ") }
         })
     }
-    if showProgress { Terminal.writeError("\r\u{1B}[K") }
     let status = outcome.met ? ExitStatus.success : ExitStatus.negative
     if output.json {
       JSONOutput.emit(
