@@ -55,35 +55,28 @@ struct Find: AsyncParsableCommand {
   }
 
   func run() async throws {
-    let proto: TransportProtocol = udp ? .udp : .tcp
-    let source: any SystemSource
-    let probe: BindProbe
-    do {
-      source = try SystemSources.source(backend.backend)
-      probe = BindProbe(binder: try SystemSources.binder())
-    } catch {
-      throw Inspection.fail(error, command: "find", output: output)
+    let request = PortFinding.Request(
+      from: from, range: range?.range, count: count, proto: udp ? .udp : .tcp, host: host.flatMap { IPAddress($0) },
+      random: random)
+    let found = try await Inspection.run("find", output: output, backend: backend.backend) { system in
+      try await PortFinding(system: system).find(request)
     }
-    let privileges = await source.bindPrivileges()
-    let reservations = await source.reservations(for: proto)
-    let lowest = max(1, privileges.mayBindPrivileged ? 1024 : (privileges.unprivilegedPortStart ?? 1024))
-    let request = PortFinder.Request(
-      range: range?.range ?? UInt16(lowest)...65535, from: range == nil ? (from ?? 3000) : from, count: count,
-      proto: proto, host: host.flatMap { IPAddress($0) }, random: random, explicitRange: range != nil)
-    let finder = PortFinder(probe: probe, reservations: reservations, privileges: privileges)
-    let (ports, skipped) = finder.find(request)
-    let status = ports.count == count ? ExitStatus.success : ExitStatus.negative
+    let proto = request.proto
+    let status = found.isComplete ? ExitStatus.success : ExitStatus.negative
     if output.json {
-      JSONOutput.emit(FindDocument(exitCode: status, proto: proto, host: request.host, ports: ports, skipped: skipped))
+      JSONOutput.emit(
+        FindDocument(
+          exitCode: status, proto: proto, host: found.request.host, ports: found.ports, skipped: found.skipped))
     } else if !output.quiet {
-      for port in ports { print(port) }
-      if finder.hostNotApplicable(request), let host = request.host {
+      for port in found.ports { print(port) }
+      let searched = found.request.range
+      if found.hostNotApplicable, let host = found.request.host {
         Terminal.printError(
           "portctl: found 0 of \(count) free \(proto.rawValue) port(s): this host has no IPv6 (IPv6 sockets are unsupported, disabled, or no interface has an IPv6 address), so --host \(host) is not applicable here; use --host 0.0.0.0 or leave --host out"
         )
-      } else if ports.count < count {
+      } else if !found.isComplete {
         Terminal.printError(
-          "portctl: found \(ports.count) of \(count) free \(proto.rawValue) port(s) in \(request.range.lowerBound)-\(request.range.upperBound)"
+          "portctl: found \(found.ports.count) of \(count) free \(proto.rawValue) port(s) in \(searched.lowerBound)-\(searched.upperBound)"
         )
       }
     }
@@ -127,21 +120,17 @@ struct Wait: AsyncParsableCommand {
   func run() async throws {
     let specs = target.specs
     let condition: PortWaiter.Condition = free ? .free : .listening
-    let source: any SystemSource
-    do {
-      source = try SystemSources.source(backend.backend)
-    } catch {
-      throw Inspection.fail(error, command: "wait", output: output)
-    }
-    let probe = (try? SystemSources.binder()).map { BindProbe(binder: $0) }
     let showProgress = Terminal.isTerminal(2) && !output.quiet && !output.json
     let label = "waiting for \(specs.map(\.text).joined(separator: ", ")) to be \(free ? "free" : "listened on")"
-    let outcome = await PortWaiter(source: source, probe: probe).wait(
-      for: specs, until: condition, timeout: timeout.duration,
-      progress: { seconds in
-        if showProgress { Terminal.writeError("\r\(label)… \(Double(Int(seconds * 10)) / 10) s ") }
-      })
-    if showProgress { Terminal.writeError("\r\u{1B}[K") }
+    let outcome = try await Inspection.run("wait", output: output, backend: backend.backend) { system in
+      // The progress line is cleared before the answer, or before the error is printed.
+      defer { if showProgress { Terminal.writeError("\r\u{1B}[K") } }
+      return try await PortWaiting(system: system).wait(
+        for: specs, until: condition, timeout: timeout.duration,
+        progress: { seconds in
+          if showProgress { Terminal.writeError("\r\(label)… \(Double(Int(seconds * 10)) / 10) s ") }
+        })
+    }
     let status = outcome.met ? ExitStatus.success : ExitStatus.negative
     if output.json {
       JSONOutput.emit(

@@ -36,11 +36,10 @@ struct List: AsyncParsableCommand {
 
   func run() async throws {
     let query = SocketQuery(specs: nil, protocols: selection.protocols, listenersOnly: !selection.all, detail: .summary)
-    var listing = try await Inspection.run("list", output: output, backend: backend.backend) { system in
-      try await PortInspection(system: system).listing(for: query)
+    let filter = ListFilter(process: process, pid: pid, user: user)
+    let listing = try await Inspection.run("list", output: output, backend: backend.backend) { system in
+      try await PortInspection(system: system).listing(for: query, filter: filter)
     }
-    let filter = ReportFilter(process: process, pid: pid, user: user)
-    if filter.isActive { listing.narrow(to: filter.matches) }
     let status = listing.isEmpty ? ExitStatus.negative : ExitStatus.success
     if output.json {
       JSONOutput.streamListing(listing, exitCode: status)
@@ -49,41 +48,5 @@ struct List: AsyncParsableCommand {
     }
     // A listing of thousands of sockets is done: exit without tearing it down.
     Terminal.exitNow(status)
-  }
-}
-
-/// `list`'s filters, applied to a finished report.
-struct ReportFilter {
-  var process: String?
-  var pid: Int32?
-  var user: String?
-
-  var isActive: Bool { process != nil || pid != nil || user != nil }
-
-  func matches(_ socket: SocketReport) -> Bool {
-    let holders = socket.owner.holders.map(\.process)
-    if let pid, !holders.contains(where: { $0.pid == pid }) { return false }
-    if let process {
-      let wanted = process.lowercased()
-      let hit = holders.contains { record in
-        let names = [record.name, record.executable.map(baseName), record.commandLine.first.map(baseName)]
-        return names.contains { $0?.lowercased().contains(wanted) == true }
-      }
-      if !hit { return false }
-    }
-    if let user {
-      let uid = UInt32(user)
-      let socketUser: String? =
-        if case .hidden(let hidden) = socket.owner { hidden.user } else { holders.first?.user }
-      let uids = [socket.socket.uid] + holders.map(\.uid)
-      let users = [socketUser] + holders.map(\.user)
-      let hit = uid.map { uids.contains($0) } ?? users.contains(user)
-      if !hit { return false }
-    }
-    return true
-  }
-
-  private func baseName(_ path: String) -> String {
-    path.split(separator: "/").last.map(String.init) ?? path
   }
 }

@@ -1,8 +1,12 @@
 /// One reason a bind fails, or a note about a port: a stable code and a sentence with the fix.
 public struct BindReason: Hashable, Sendable {
+  /// What kind of reason or note it is; stable, and used in the JSON output.
   public struct Code: Hashable, Sendable, RawRepresentable, CustomStringConvertible {
+    /// The stable name, as in the JSON output.
     public var rawValue: String
+    /// The code named `rawValue`.
     public init(rawValue: String) { self.rawValue = rawValue }
+    /// The stable name.
     public var description: String { rawValue }
 
     /// Processes listen on the same address.
@@ -39,11 +43,14 @@ public struct BindReason: Hashable, Sendable {
     public static let v6OnlyBindable = Code(rawValue: "v6-only-bindable")
   }
 
+  /// What kind of reason it is.
   public var code: Code
+  /// A full sentence for the user.
   public var message: String
   /// The processes the reason is about.
   public var pids: [PID]
 
+  /// A reason of kind `code`, saying `message`, about `pids`.
   public init(_ code: Code, _ message: String, pids: [PID] = []) {
     self.code = code
     self.message = message
@@ -60,6 +67,7 @@ public struct ServerBind: Hashable, Sendable {
   /// (it failed with EACCES, so it had none).
   public var unprivileged: Bool
 
+  /// A server that sets SO_REUSEADDR (or not) and is unprivileged (or not).
   public init(reuseAddress: Bool = true, unprivileged: Bool = false) {
     self.reuseAddress = reuseAddress
     self.unprivileged = unprivileged
@@ -71,7 +79,9 @@ public struct ServerBind: Hashable, Sendable {
 
 /// What `check` decides for one protocol, port and address.
 public struct BindCheck: Hashable, Sendable {
+  /// The protocol checked.
   public var proto: TransportProtocol
+  /// The port checked.
   public var port: UInt16
   /// The asked address; `nil` means the addresses a typical server binds (0.0.0.0 and [::]).
   public var address: IPAddress?
@@ -319,16 +329,16 @@ public struct BindCheck: Hashable, Sendable {
 }
 
 /// The usual ports of well-known services and development servers.
-public enum WellKnownPorts {
+enum WellKnownPorts {
   /// Development-server defaults: worth a note, but a fine choice for another dev server.
-  public static let developmentPorts: Set<UInt16> = [3000, 4200, 5173, 8000, 8080]
+  static let developmentPorts: Set<UInt16> = [3000, 4200, 5173, 8000, 8080]
 
   /// A service's port (not a development default): `find` passes over these.
-  public static func isServicePort(_ port: UInt16, proto: TransportProtocol) -> Bool {
+  static func isServicePort(_ port: UInt16, proto: TransportProtocol) -> Bool {
     name(port, proto: proto) != nil && !developmentPorts.contains(port)
   }
 
-  public static func name(_ port: UInt16, proto: TransportProtocol) -> String? {
+  static func name(_ port: UInt16, proto: TransportProtocol) -> String? {
     switch (port, proto) {
     case (22, .tcp): "SSH"
     case (53, _): "DNS"

@@ -23,6 +23,7 @@ public struct IPv6Support: Hashable, Sendable {
   /// A `[::]` bind is IPv6-only unless the program clears IPV6_V6ONLY (`bindv6only = 1`).
   public var v6OnlyByDefault: Bool
 
+  /// IPv6 `available` or not, `[::]` IPv6-only by default or not.
   public init(available: Bool, v6OnlyByDefault: Bool) {
     self.available = available
     self.v6OnlyByDefault = v6OnlyByDefault
@@ -34,15 +35,19 @@ public struct IPv6Support: Hashable, Sendable {
 
 /// Proves with real binds whether a server could take a port now.
 public struct BindProbe: Sendable {
+  /// Where the binds are made.
   public var binder: any PortBinder
 
+  /// A probe binding through `binder`.
   public init(binder: any PortBinder) {
     self.binder = binder
   }
 
   /// The result of probing one port.
   public struct Result: Hashable, Sendable {
+    /// The port probed.
     public var port: UInt16
+    /// The protocol probed.
     public var proto: TransportProtocol
     /// Each address probed with the bind a server would do (TCP: SO_REUSEADDR on; `[::]`
     /// dual-stack where that is the host's default).
@@ -56,6 +61,7 @@ public struct BindProbe: Sendable {
     /// that sets IPV6_V6ONLY) works; `nil` when not tried.
     public var v6OnlyBindable: Bool? = nil
 
+    /// A result as a probe gives it.
     public init(
       port: UInt16, proto: TransportProtocol, outcomes: [IPAddress: BindOutcome], plainBindable: Bool,
       dualStack: Bool = false, v6OnlyBindable: Bool? = nil

@@ -1,34 +1,59 @@
 /// What owns a holder's life, and the command that stops it properly instead of `kill`.
 public struct ProcessManager: Hashable, Sendable {
+  /// What kind of manager it is; stable, and used in the JSON output.
   public struct Kind: Hashable, Sendable, RawRepresentable, CustomStringConvertible {
+    /// The stable name, as in the JSON output.
     public var rawValue: String
+    /// The kind named `rawValue`.
     public init(rawValue: String) { self.rawValue = rawValue }
+    /// The stable name.
     public var description: String { rawValue }
 
+    /// A systemd system unit.
     public static let systemdUnit = Kind(rawValue: "systemd-unit")
+    /// A systemd user unit (`systemctl --user`).
     public static let systemdUserUnit = Kind(rawValue: "systemd-user-unit")
+    /// A Docker container.
     public static let docker = Kind(rawValue: "docker")
+    /// A Podman container.
     public static let podman = Kind(rawValue: "podman")
+    /// Docker's port-publishing proxy.
     public static let dockerProxy = Kind(rawValue: "docker-proxy")
+    /// A supervisord program.
     public static let supervisord = Kind(rawValue: "supervisord")
+    /// A pm2 app.
     public static let pm2 = Kind(rawValue: "pm2")
+    /// nodemon, which restarts its child on changes.
     public static let nodemon = Kind(rawValue: "nodemon")
+    /// A Procfile runner (foreman, honcho, overmind…).
     public static let procfileRunner = Kind(rawValue: "procfile-runner")
+    /// A runit service.
     public static let runit = Kind(rawValue: "runit")
+    /// An s6 service.
     public static let s6 = Kind(rawValue: "s6")
+    /// A tmux pane.
     public static let tmux = Kind(rawValue: "tmux")
+    /// A GNU screen session.
     public static let screen = Kind(rawValue: "screen")
+    /// An SSH port forward.
     public static let sshForward = Kind(rawValue: "ssh-forward")
+    /// `kubectl port-forward`.
     public static let kubectlPortForward = Kind(rawValue: "kubectl-port-forward")
+    /// An IDE's port forward (VS Code and others).
     public static let ideForward = Kind(rawValue: "ide-port-forward")
+    /// A launchd job (macOS).
     public static let launchd = Kind(rawValue: "launchd")
+    /// A Windows service.
     public static let windowsService = Kind(rawValue: "windows-service")
   }
 
   /// How a manager claim was established: what portctl read to make it.
   public struct Evidence: Hashable, Sendable, RawRepresentable, CustomStringConvertible {
+    /// The stable name, as in the JSON output.
     public var rawValue: String
+    /// The evidence named `rawValue`.
     public init(rawValue: String) { self.rawValue = rawValue }
+    /// The stable name.
     public var description: String { rawValue }
 
     /// Only the holder's own environment (`SUPERVISOR_PROCESS_NAME`, `pm_id`, `TMUX`, `STY`):
@@ -47,6 +72,7 @@ public struct ProcessManager: Hashable, Sendable {
     public var isSelfReported: Bool { self == .environment || self == .commandLine }
   }
 
+  /// What kind of manager it is.
   public var kind: Kind
   /// The unit, container, program, session…
   public var name: String
@@ -58,6 +84,7 @@ public struct ProcessManager: Hashable, Sendable {
   /// What the claim rests on.
   public var evidence: Evidence
 
+  /// A manager claim.
   public init(kind: Kind, name: String, detail: String, stop: String, evidence: Evidence) {
     self.kind = kind
     self.name = name
@@ -84,8 +111,8 @@ public struct ProcessManager: Hashable, Sendable {
 
 /// Finds the managers of a holder from its command line, its ancestors, its environment
 /// and its control group. Pure; most specific first.
-public enum ProcessManagers {
-  public static func detect(
+enum ProcessManagers {
+  static func detect(
     holder: ProcessRecord, ancestors: [ProcessRecord], environment: [String: String]?, socket: SocketEntry?
   ) -> [ProcessManager] {
     var found: [ProcessManager] = []

@@ -1,5 +1,6 @@
 /// A bind failure read from a program's error output.
 public struct BindFailure: Hashable, Sendable {
+  /// What kind of bind failure it is.
   public enum Kind: String, Hashable, Sendable {
     /// EADDRINUSE, WSAEADDRINUSE 10048, "port is already allocated", "Port N is in use".
     case addressInUse = "address-in-use"
@@ -11,11 +12,13 @@ public struct BindFailure: Hashable, Sendable {
     case addressNotAvailable = "address-not-available"
   }
 
+  /// What kind of bind failure it is.
   public var kind: Kind
   /// The program or framework that printed it: `Node.js`, `Python`, `nginx`, …
   public var runtime: String
   /// The error's own name: `EADDRINUSE`, `WSAEACCES 10013`, …
   public var errorName: String
+  /// The port it tried, when the message names one.
   public var port: UInt16?
   /// The address it tried, when the message gives one as an IP.
   public var address: IPAddress?
@@ -32,6 +35,7 @@ public struct BindFailure: Hashable, Sendable {
   /// set it).
   public var reuseAddress: Bool? = nil
 
+  /// What the program was doing when it failed.
   public enum Operation: String, Hashable, Sendable {
     /// A server binding its port (bind or listen).
     case bind
@@ -42,8 +46,8 @@ public struct BindFailure: Hashable, Sendable {
 
 /// Recognises bind failures as real programs print them. Plain text matching, tested on
 /// messages captured from the programs themselves.
-public enum BindErrorParser {
-  public static func parse(_ text: String) -> BindFailure? {
+enum BindErrorParser {
+  static func parse(_ text: String) -> BindFailure? {
     let lower = text.lowercased()
     guard let (kind, errorName) = kind(lower) else { return nil }
     let (address, host, port) = endpoint(text)

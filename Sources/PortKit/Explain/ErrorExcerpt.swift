@@ -25,6 +25,7 @@ public struct ErrorExcerpt: Sendable {
     "already running", "0x80070020",
   ].map { Array($0.utf8) }
 
+  /// An empty excerpt keeping at most `tailLimit` bytes of the end and `hitLimit` bytes of lines that look like bind errors.
   public init(tailLimit: Int = 256 << 10, hitLimit: Int = 64 << 10) {
     self.tailLimit = max(1, tailLimit)
     self.hitLimit = hitLimit

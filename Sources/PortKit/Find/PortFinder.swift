@@ -2,12 +2,15 @@
 /// ports that are a bad idea even when free: the ephemeral range (an outgoing connection may
 /// take it), reserved and excluded ranges, and well-known service ports.
 public struct PortFinder: Sendable {
+  /// A search, every default already filled in (``PortFinding`` fills them).
   public struct Request: Hashable, Sendable {
     /// Where to look, inclusive.
     public var range: ClosedRange<UInt16>
     /// The first port to try (then upwards, wrapping within the range).
     public var from: UInt16?
+    /// How many ports to find.
     public var count: Int
+    /// TCP or UDP.
     public var proto: TransportProtocol
     /// Only this address; `nil`: 0.0.0.0 and [::] both.
     public var host: IPAddress?
@@ -16,6 +19,7 @@ public struct PortFinder: Sendable {
     /// The range was asked for explicitly: honour it, ephemeral and well-known ports included.
     public var explicitRange: Bool
 
+    /// A search of `range`.
     public init(
       range: ClosedRange<UInt16>, from: UInt16? = nil, count: Int = 1, proto: TransportProtocol = .tcp,
       host: IPAddress? = nil, random: Bool = false, explicitRange: Bool = false
@@ -35,10 +39,14 @@ public struct PortFinder: Sendable {
     case ephemeral, reserved, excluded, wellKnown = "well-known", privileged, busy
   }
 
+  /// Real binds.
   public var probe: BindProbe
+  /// The ranges the system sets aside for the protocol.
   public var reservations: PortReservations
+  /// Which ports this process may bind.
   public var privileges: BindPrivileges
 
+  /// A finder binding through `probe`, passing over `reservations` and the ports `privileges` forbid.
   public init(probe: BindProbe, reservations: PortReservations, privileges: BindPrivileges) {
     self.probe = probe
     self.reservations = reservations

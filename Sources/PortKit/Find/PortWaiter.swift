@@ -1,14 +1,21 @@
 /// Waits until ports are free (a real bind works) or until something listens on them,
 /// polling with back-off: 10 ms at first, then longer, never more than 100 ms apart.
+/// ``PortWaiting`` runs it on a ``System``.
 public struct PortWaiter: Sendable {
+  /// What to wait for.
   public enum Condition: String, Hashable, Sendable {
-    case free, listening
+    /// A real bind works on every asked port.
+    case free
+    /// A socket listens on every asked port.
+    case listening
   }
 
+  /// Where the sockets are read.
   public var source: any SystemSource
   /// Real binds for `free`; `nil` decides from the socket table.
   public var probe: BindProbe?
 
+  /// A waiter reading `source` and, for `free`, binding through `probe`.
   public init(source: any SystemSource, probe: BindProbe?) {
     self.source = source
     self.probe = probe
@@ -16,7 +23,9 @@ public struct PortWaiter: Sendable {
 
   /// The last look at the ports, when the wait ended.
   public struct Outcome: Sendable {
+    /// The condition held before the timeout.
     public var met: Bool
+    /// How long the wait took.
     public var seconds: Double
     /// The sockets on the ports at the end (what still holds them, on a timeout; for `free`
     /// every state, TIME_WAIT and connections included).
@@ -29,22 +38,28 @@ public struct PortWaiter: Sendable {
   /// The most ports diagnosed after a `free` timeout.
   public static let maximumChecks = 64
 
+  /// Waits until `condition` holds on every port of `specs`, or `timeout` passes.
+  /// `progress` hears the seconds waited so far between checks.
+  ///
+  /// A socket table that cannot be read is an error, never an empty (free) port; a
+  /// cancelled task ends the wait at once with a ``PortKitError/Code/cancelled`` error.
   public func wait(
     for specs: [PortSpec], until condition: Condition, timeout: Duration,
     progress: @Sendable (Double) -> Void = { _ in }
-  ) async -> Outcome {
+  ) async throws(PortKitError) -> Outcome {
     let clock = ContinuousClock()
     let start = clock.now
     var delay = Duration.milliseconds(10)
     while true {
-      let (met, report) = await check(specs, condition)
+      try Self.checkCancellation()
+      let (met, report) = try await check(specs, condition)
       let elapsed = clock.now - start
       if met || elapsed >= timeout {
         // Binds alone decide `free`; read the table once at the end to say what holds it.
         var final = report
         var checks: [BindCheck] = []
         if !met, condition == .free {
-          let all = await snapshot(specs, listenersOnly: false)
+          let all = try await snapshot(specs, listenersOnly: false)
           final = all
           checks = await diagnose(specs, report: all)
         }
@@ -53,9 +68,19 @@ public struct PortWaiter: Sendable {
           checks: checks)
       }
       progress(elapsed.seconds)
-      try? await Task.sleep(for: min(delay, timeout - elapsed))
+      do {
+        try await Task.sleep(for: min(delay, timeout - elapsed))
+      } catch {
+        throw Self.cancelled
+      }
       delay = min(delay * 2, .milliseconds(100))
     }
+  }
+
+  static let cancelled = PortKitError(.cancelled, "The wait was cancelled before the ports were free or listened on.")
+
+  static func checkCancellation() throws(PortKitError) {
+    if Task.isCancelled { throw cancelled }
   }
 
   /// `check`'s answer for each port of `specs` that a bind still refuses.
@@ -81,17 +106,17 @@ public struct PortWaiter: Sendable {
     return checks
   }
 
-  func snapshot(_ specs: [PortSpec], listenersOnly: Bool = true) async -> PortReport {
+  /// The sockets on `specs`; a failed read is an error (an unread table proves nothing free).
+  func snapshot(_ specs: [PortSpec], listenersOnly: Bool = true) async throws(PortKitError) -> PortReport {
     let query = SocketQuery(specs: specs, listenersOnly: listenersOnly)
-    return await (try? source.snapshot(for: query)).map { PortInspector.report(from: $0, query: query) }
-      ?? PortReport(sockets: [], takenAt: 0, effectiveUID: 0)
+    return PortInspector.report(from: try await source.snapshot(for: query), query: query)
   }
 
   /// Whether the condition holds, and the socket report when one was read for it.
-  func check(_ specs: [PortSpec], _ condition: Condition) async -> (Bool, PortReport?) {
+  func check(_ specs: [PortSpec], _ condition: Condition) async throws(PortKitError) -> (Bool, PortReport?) {
     switch condition {
     case .listening:
-      let report = await snapshot(specs)
+      let report = try await snapshot(specs)
       let met = specs.allSatisfy { spec in
         spec.ports.allSatisfy { port in
           report.sockets.contains { $0.socket.local.port == port && spec.matches($0.socket) && $0.owner.holdsPort }
@@ -100,7 +125,7 @@ public struct PortWaiter: Sendable {
       return (met, report)
     case .free:
       guard let probe else {
-        let report = await snapshot(specs)
+        let report = try await snapshot(specs)
         return (!report.isHeld, report)
       }
       let met = specs.allSatisfy { spec in

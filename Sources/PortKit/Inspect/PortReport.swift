@@ -45,11 +45,13 @@ public struct HiddenOwner: Hashable, Sendable {
   public var uid: UInt32?
   /// The name of that uid, when known.
   public var user: String?
+  /// Why the holder cannot be seen.
   public var reason: Reason
   /// Processes of that user that could not be inspected: one of them likely holds the
   /// socket (at most ``candidateLimit``; details as far as they are readable).
   public var candidates: [ProcessRecord]
 
+  /// A hidden owner of user `uid` (named `user`), unseen for `reason`; `candidates` are that user's processes that could not be inspected.
   public init(uid: UInt32?, user: String?, reason: Reason, candidates: [ProcessRecord] = []) {
     self.uid = uid
     self.user = user
@@ -100,7 +102,9 @@ public struct HiddenOwner: Hashable, Sendable {
 
 /// One socket and who holds it.
 public struct SocketReport: Hashable, Sendable {
+  /// The socket.
   public var socket: SocketEntry
+  /// Who holds it.
   public var owner: SocketOwner
   /// Set when the socket's user (the uid the kernel records for it) is none of its visible
   /// holders' and some processes of that user could not be inspected: they may hold the
@@ -108,6 +112,7 @@ public struct SocketReport: Hashable, Sendable {
   /// root), so ending the visible holders would not free the port.
   public var unseenHolders: HiddenOwner?
 
+  /// `socket` held by `owner`.
   public init(socket: SocketEntry, owner: SocketOwner, unseenHolders: HiddenOwner? = nil) {
     self.socket = socket
     self.owner = owner
@@ -117,15 +122,18 @@ public struct SocketReport: Hashable, Sendable {
 
 /// The answer to `who` or `list`: the sockets matching a query, each with its holders.
 public struct PortReport: Hashable, Sendable {
+  /// The sockets, in port, protocol and address order.
   public var sockets: [SocketReport]
   /// When the snapshot was taken, seconds since the Unix epoch (for uptimes).
   public var takenAt: Double
   /// How many processes could not be inspected (another user's, while not root).
   public var uninspectableCount: Int
+  /// The effective uid the snapshot was read with.
   public var effectiveUID: UInt32
   /// The parents of the holders, where they could be read (pid → record).
   public var parents: [PID: ProcessRecord]
 
+  /// A report of `sockets`.
   public init(
     sockets: [SocketReport], takenAt: Double, uninspectableCount: Int = 0, effectiveUID: UInt32,
     parents: [PID: ProcessRecord] = [:]

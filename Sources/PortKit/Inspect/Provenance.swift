@@ -5,6 +5,7 @@ public struct Provenance: Hashable, Sendable {
   /// Most specific first; the first is the one to stop it with.
   public var managers: [ProcessManager]
 
+  /// A holder's `ancestry` and `managers`.
   public init(ancestry: [ProcessRecord], managers: [ProcessManager]) {
     self.ancestry = ancestry
     self.managers = managers
@@ -13,6 +14,7 @@ public struct Provenance: Hashable, Sendable {
 
 /// Reads the provenance of every holder in a report.
 public struct ProvenanceReader: Sendable {
+  /// Where ancestry and environments are read.
   public var source: any SystemSource
   /// For asking tmux the names of a pane; `nil` leaves the pane id.
   public var runner: (any CommandRunner)?
@@ -22,13 +24,22 @@ public struct ProvenanceReader: Sendable {
   /// path is not a socket.
   public var socketOwner: @Sendable (String) -> UInt32?
   /// The path with its links resolved when only the given uid or root can change the
-  /// directories on the way to it (``Privileges/securePath(_:uid:)``); `nil` otherwise.
+  /// directories on the way to it; `nil` otherwise.
   public var securePath: @Sendable (String, UInt32) -> String?
 
-  public init(
-    source: any SystemSource, runner: (any CommandRunner)?, effectiveUID: UInt32? = Privileges.effectiveUID,
-    socketOwner: @escaping @Sendable (String) -> UInt32? = { Privileges.socketOwner(atPath: $0) },
-    securePath: @escaping @Sendable (String, UInt32) -> String? = { Privileges.securePath($0, uid: $1) }
+  /// A reader of the holders `source` sees on this machine, naming tmux panes through
+  /// `runner` (`nil`: panes keep their ids).
+  public init(source: any SystemSource, runner: (any CommandRunner)?) {
+    self.init(
+      source: source, runner: runner, effectiveUID: Privileges.effectiveUID,
+      socketOwner: { Privileges.socketOwner(atPath: $0) }, securePath: { Privileges.securePath($0, uid: $1) })
+  }
+
+  /// The same with every fact about the machine given.
+  init(
+    source: any SystemSource, runner: (any CommandRunner)?, effectiveUID: UInt32?,
+    socketOwner: @escaping @Sendable (String) -> UInt32?,
+    securePath: @escaping @Sendable (String, UInt32) -> String?
   ) {
     self.source = source
     self.runner = runner
@@ -37,6 +48,7 @@ public struct ProvenanceReader: Sendable {
     self.securePath = securePath
   }
 
+  /// The provenance of every holder in `report`, by pid.
   public func provenance(for report: PortReport) async -> [PID: Provenance] {
     var result: [PID: Provenance] = [:]
     for entry in report.sockets {
@@ -81,7 +93,9 @@ public struct ProvenanceReader: Sendable {
 
   /// Why a tmux server was not asked.
   public struct Refusal: Error, Hashable, Sendable {
+    /// Why the tmux server may not be asked.
     public var reason: String
+    /// A refusal for `reason`.
     public init(_ reason: String) { self.reason = reason }
   }
 

@@ -3,6 +3,7 @@
 /// thousands of sockets without holding a report for each: the listing itself is four bytes
 /// a socket on top of the snapshot.
 public struct SocketListing: RandomAccessCollection, Sendable {
+  /// The snapshot the sockets come from.
   public let snapshot: SystemSnapshot
   /// Positions in `snapshot.sockets`, in report order, duplicates removed.
   private var order: [Int32]
@@ -35,7 +36,9 @@ public struct SocketListing: RandomAccessCollection, Sendable {
     self.order = order
   }
 
+  /// The first position.
   public var startIndex: Int { 0 }
+  /// One past the last position.
   public var endIndex: Int { order.count }
 
   /// The socket at `position` and its owner, joined now.

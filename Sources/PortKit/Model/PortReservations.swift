@@ -1,10 +1,12 @@
 /// A range of ports set aside by the system.
 public struct PortRange: Hashable, Sendable {
+  /// The ports, inclusive.
   public var ports: ClosedRange<UInt16>
   /// Windows: an exclusion an administrator added (`netsh … add excludedportrange`), marked
   /// `*` by netsh; the others come from Hyper-V, WinNAT, WSL2 or Docker.
   public var administered: Bool
 
+  /// A range of `ports`; `administered` when an administrator set it aside.
   public init(ports: ClosedRange<UInt16>, administered: Bool = false) {
     self.ports = ports
     self.administered = administered
@@ -13,6 +15,7 @@ public struct PortRange: Hashable, Sendable {
 
 /// Ports the system reserves, for one protocol.
 public struct PortReservations: Hashable, Sendable {
+  /// The protocol these ranges are for.
   public var proto: TransportProtocol
   /// Ranges no program may bind (Windows excluded port ranges: binding fails with
   /// WSAEACCES 10013 even though nothing shows as listening).
@@ -23,6 +26,7 @@ public struct PortReservations: Hashable, Sendable {
   /// The ephemeral range the system hands out to outgoing connections and port-0 binds.
   public var ephemeral: ClosedRange<UInt16>?
 
+  /// The ranges set aside for `proto`.
   public init(
     proto: TransportProtocol, excluded: [PortRange] = [], reservedForExplicitBinds: [PortRange] = [],
     ephemeral: ClosedRange<UInt16>? = nil
@@ -50,8 +54,11 @@ public struct PortReservations: Hashable, Sendable {
 /// An asked port spec that overlaps an excluded range: binding there fails even though
 /// nothing listens.
 public struct ExcludedPortHit: Hashable, Sendable {
+  /// The protocol of the excluded range.
   public var proto: TransportProtocol
+  /// The asked spec that falls in it.
   public var spec: PortSpec
+  /// The excluded range.
   public var range: PortRange
 
   /// Every spec of `proto` (or of both protocols) overlapping an excluded range.

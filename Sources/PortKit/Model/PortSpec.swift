@@ -14,6 +14,7 @@ public struct PortSpec: Hashable, Sendable {
   /// The text this spec was parsed from.
   public var text: String
 
+  /// A spec of `ports`, narrowed to `proto` and `address` when given; `text` defaults to the first port.
   public init(
     ports: ClosedRange<UInt16>, proto: TransportProtocol? = nil, address: IPAddress? = nil, text: String? = nil
   ) {
@@ -136,6 +137,7 @@ public struct PortSpec: Hashable, Sendable {
 }
 
 extension PortSpec: CustomStringConvertible {
+  /// The text it was parsed from.
   public var description: String { text }
 }
 
@@ -146,11 +148,13 @@ public struct PortSpecError: Error, Hashable, Sendable, CustomStringConvertible 
   /// Why it was refused.
   public var reason: String
 
+  /// `token` could not be read, for `reason`.
   public init(token: String, reason: String) {
     self.token = token
     self.reason = reason
   }
 
+  /// A full sentence for the user.
   public var description: String {
     "invalid port spec '\(token)': \(reason). Accepted forms: \(PortSpec.acceptedForms)"
   }

@@ -146,6 +146,7 @@ public struct ProcessRecord: Hashable, Sendable {
     set { unique().services = newValue }
   }
 
+  /// A record of what was read about `pid`; unknown fields stay `nil` or empty.
   public init(
     pid: PID,
     ppid: PID,
@@ -167,6 +168,7 @@ public struct ProcessRecord: Hashable, Sendable {
       controlGroup: controlGroup, services: services)
   }
 
+  /// The same fields.
   public static func == (lhs: ProcessRecord, rhs: ProcessRecord) -> Bool {
     if lhs.storage === rhs.storage { return true }
     return lhs.pid == rhs.pid
@@ -184,6 +186,7 @@ public struct ProcessRecord: Hashable, Sendable {
       && lhs.services == rhs.services
   }
 
+  /// Hashes the fields `==` compares.
   public func hash(into hasher: inout Hasher) {
     hasher.combine(pid)
     hasher.combine(ppid)
@@ -208,6 +211,7 @@ public struct ProcessRecord: Hashable, Sendable {
 
 /// One process holding one socket.
 public struct HolderProcess: Hashable, Sendable {
+  /// The process.
   public var process: ProcessRecord
   /// The descriptors through which it holds the socket.
   public var fds: [Int32]
@@ -218,6 +222,7 @@ public struct HolderProcess: Hashable, Sendable {
   /// How many of the socket's other holders descend from this one.
   public var descendantHolders: Int
 
+  /// `process` holding the socket through `fds`.
   public init(process: ProcessRecord, fds: [Int32], sharesWith: PID? = nil, descendantHolders: Int = 0) {
     self.process = process
     self.fds = fds
@@ -232,6 +237,7 @@ public struct HolderProcess: Hashable, Sendable {
     return descendantHolders > 0 ? .parent : .sole
   }
 
+  /// Where the holder stands among the processes sharing the socket.
   public enum Role: String, Sendable, Hashable, Codable {
     case sole, parent, child
   }

@@ -5,16 +5,25 @@ public struct Signal: Hashable, Sendable, CustomStringConvertible {
   /// The platform's signal number.
   public var number: Int32
 
+  /// SIGTERM: asks the process to end.
   public static let terminate = Signal(name: "TERM", number: 15)
+  /// SIGKILL: ends the process; it cannot be caught.
   public static let kill = Signal(name: "KILL", number: 9)
+  /// SIGINT, as Ctrl-C sends.
   public static let interrupt = Signal(name: "INT", number: 2)
+  /// SIGHUP.
   public static let hangup = Signal(name: "HUP", number: 1)
+  /// SIGQUIT.
   public static let quit = Signal(name: "QUIT", number: 3)
   #if os(Linux)
+  /// SIGUSR1.
   public static let user1 = Signal(name: "USR1", number: 10)
+  /// SIGUSR2.
   public static let user2 = Signal(name: "USR2", number: 12)
   #else
+  /// SIGUSR1.
   public static let user1 = Signal(name: "USR1", number: 30)
+  /// SIGUSR2.
   public static let user2 = Signal(name: "USR2", number: 31)
   #endif
 

@@ -3,19 +3,24 @@ public enum TransportProtocol: String, Sendable, Hashable, Codable, CaseIterable
   case tcp
   case udp
 
+  /// TCP before UDP.
   public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
 }
 
 /// An address and a port.
 public struct Endpoint: Hashable, Sendable, Comparable {
+  /// The IP address.
   public var address: IPAddress
+  /// The port.
   public var port: UInt16
 
+  /// `address`:`port`.
   public init(address: IPAddress, port: UInt16) {
     self.address = address
     self.port = port
   }
 
+  /// By address, then port.
   public static func < (lhs: Self, rhs: Self) -> Bool {
     (lhs.port, lhs.address) < (rhs.port, rhs.address)
   }
@@ -74,13 +79,16 @@ public enum SocketState: String, Sendable, Hashable, Codable, CaseIterable {
 
 /// What the kernel's timer on a socket is doing (from `/proc/net/tcp`'s `tr` and `tm->when`).
 public struct SocketTimer: Hashable, Sendable, Codable {
+  /// Which kernel timer it is.
   public enum Kind: String, Sendable, Hashable, Codable {
     case retransmit, keepalive, timeWait, zeroWindowProbe
   }
+  /// Which kernel timer it is.
   public var kind: Kind
   /// Seconds until the timer fires.
   public var remainingSeconds: Double
 
+  /// A `kind` timer with `remainingSeconds` left.
   public init(kind: Kind, remainingSeconds: Double) {
     self.kind = kind
     self.remainingSeconds = remainingSeconds
@@ -120,6 +128,7 @@ public struct SocketEntry: Hashable, Sendable {
     init(_ endpoint: Endpoint) { self.endpoint = endpoint }
   }
 
+  /// A socket as a table lists it; `id` is its inode (0 when unknown).
   public init(
     proto: TransportProtocol, local: Endpoint, remote: Endpoint? = nil, state: SocketState,
     uid: UInt32? = nil, id: UInt64, v6Only: Bool? = nil, timer: SocketTimer? = nil
@@ -145,11 +154,13 @@ public struct SocketEntry: Hashable, Sendable {
   private func has(_ flag: UInt8) -> Bool { flags & flag != 0 }
   private mutating func set(_ flag: UInt8, _ on: Bool) { flags = on ? flags | flag : flags & ~flag }
 
+  /// TCP or UDP.
   public var proto: TransportProtocol {
     get { has(Flag.udp) ? .udp : .tcp }
     set { set(Flag.udp, newValue == .udp) }
   }
 
+  /// The local address and port.
   public var local: Endpoint {
     get {
       let address: IPAddress =
@@ -175,6 +186,7 @@ public struct SocketEntry: Hashable, Sendable {
     set { peer = newValue.map(Peer.init) }
   }
 
+  /// The TCP state (UDP: `listen` when bound, `established` when connected).
   public var state: SocketState {
     get { Self.states[Int(stateIndex)] }
     set { stateIndex = UInt8(Self.states.firstIndex(of: newValue) ?? Self.states.count - 1) }
@@ -221,6 +233,7 @@ public struct SocketEntry: Hashable, Sendable {
   }
   private static let timerKinds: [SocketTimer.Kind] = [.retransmit, .keepalive, .timeWait, .zeroWindowProbe]
 
+  /// The same socket with the same fields.
   public static func == (lhs: Self, rhs: Self) -> Bool {
     lhs.localHigh == rhs.localHigh && lhs.localLow == rhs.localLow && lhs.id == rhs.id
       && lhs.rawUID == rhs.rawUID && lhs.timerMilliseconds == rhs.timerMilliseconds
@@ -228,6 +241,7 @@ public struct SocketEntry: Hashable, Sendable {
       && lhs.remote == rhs.remote
   }
 
+  /// Hashes the fields `==` compares.
   public func hash(into hasher: inout Hasher) {
     hasher.combine(localHigh)
     hasher.combine(localLow)

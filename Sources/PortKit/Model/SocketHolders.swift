@@ -6,16 +6,21 @@ public struct SocketHolders: Hashable, Sendable {
   /// One descriptor of `pid` referring to socket `id`; `fd` is -1 where the backend does
   /// not know descriptors (Windows).
   public struct Link: Hashable, Sendable, Comparable {
+    /// The socket's inode.
     public var id: UInt64
+    /// The holding process.
     public var pid: PID
+    /// The descriptor in it.
     public var fd: Int32
 
+    /// A link from socket `id` to `pid`'s descriptor `fd`.
     public init(id: UInt64, pid: PID, fd: Int32) {
       self.id = id
       self.pid = pid
       self.fd = fd
     }
 
+    /// By socket, then pid, then descriptor.
     public static func < (lhs: Self, rhs: Self) -> Bool {
       (lhs.id, lhs.pid, lhs.fd) < (rhs.id, rhs.pid, rhs.fd)
     }
@@ -110,6 +115,7 @@ public struct SocketHolders: Hashable, Sendable {
 }
 
 extension SocketHolders: ExpressibleByDictionaryLiteral {
+  /// The table from socket ids and their references.
   public init(dictionaryLiteral elements: (UInt64, [SocketReference])...) {
     self.init(Dictionary(elements, uniquingKeysWith: +))
   }

@@ -1,8 +1,11 @@
 /// One process's reference to a socket: which descriptors of `pid` point at it.
 public struct SocketReference: Hashable, Sendable {
+  /// The process.
   public var pid: PID
+  /// Its descriptors that point at the socket.
   public var fds: [Int32]
 
+  /// A reference from `pid` through `fds`.
   public init(pid: PID, fds: [Int32]) {
     self.pid = pid
     self.fds = fds
@@ -28,6 +31,7 @@ public struct SystemSnapshot: Sendable {
   /// Names for uids seen in the sockets, for hidden owners.
   public var userNames: [UInt32: String]
 
+  /// A snapshot of `sockets` and what holds them.
   public init(
     sockets: [SocketEntry], references: SocketHolders = SocketHolders(), processes: [PID: ProcessRecord] = [:],
     uninspectable: [PID: UInt32?] = [:], effectiveUID: UInt32,
@@ -61,6 +65,7 @@ public struct SocketQuery: Hashable, Sendable {
     case full, summary
   }
 
+  /// A query; with no argument, every listener of both protocols.
   public init(
     specs: [PortSpec]? = nil, protocols: Set<TransportProtocol> = [.tcp, .udp], listenersOnly: Bool = true,
     detail: Detail = .full

@@ -5,9 +5,12 @@ import SystemPackage
 public struct CommandOutput: Hashable, Sendable {
   /// The exit code; `nil` when a signal ended it.
   public var exitCode: Int32?
+  /// What it printed on standard output.
   public var standardOutput: [UInt8]
+  /// What it printed on standard error.
   public var standardError: [UInt8]
 
+  /// An output as a run gives it.
   public init(exitCode: Int32?, standardOutput: [UInt8], standardError: [UInt8] = []) {
     self.exitCode = exitCode
     self.standardOutput = standardOutput
@@ -19,19 +22,20 @@ public struct CommandOutput: Hashable, Sendable {
 /// taskkill), so that their parsing and logic are tested with recorded output.
 public protocol CommandRunner: Sendable {
   /// Runs `executable` with `arguments` and collects its output. The executable is found
-  /// through PATH, except as root (see ``ToolLocation``).
+  /// through PATH, except as root: root runs tools from the system directories only, since
+  /// a PATH directory another user can write to would let that user choose the program.
   func run(_ executable: String, _ arguments: [String]) async throws(PortKitError) -> CommandOutput
 }
 
 /// Where a tool is looked up. Root never searches PATH: a directory in it that another
 /// user can write to (or `.`) would let that user choose the program root runs.
-public enum ToolLocation {
+enum ToolLocation {
   /// The directories searched as root, in order.
-  public static let systemDirectories = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"]
+  static let systemDirectories = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"]
 
   /// The full path of `name` in ``systemDirectories``; `nil` when none holds an executable
   /// file of that name, or when `name` is not a plain name.
-  public static func systemPath(
+  static func systemPath(
     of name: String, in directories: [String] = systemDirectories,
     isExecutable: (String) -> Bool = Privileges.isExecutableFile
   ) -> String? {
@@ -45,10 +49,12 @@ public struct SubprocessRunner: CommandRunner {
   /// Largest output read from one run.
   public var outputLimit: Int
 
+  /// A runner that stops reading a tool after `outputLimit` bytes.
   public init(outputLimit: Int = 64 << 20) {
     self.outputLimit = outputLimit
   }
 
+  /// Runs `executable` and collects its output (as root, from the system directories only).
   public func run(_ executable: String, _ arguments: [String]) async throws(PortKitError) -> CommandOutput {
     let program: Executable
     if Privileges.isRoot {

@@ -1,5 +1,6 @@
 /// Facts about the host that tool-driven backends need but cannot print themselves.
 public struct HostFacts: Sendable {
+  /// The effective uid this process runs with.
   public var effectiveUID: UInt32
   /// This process's pid.
   public var selfPID: PID
@@ -10,6 +11,7 @@ public struct HostFacts: Sendable {
   /// The name of a uid, when the system knows one.
   public var userName: @Sendable (UInt32) -> String?
 
+  /// Facts as given; a test passes fixed ones.
   public init(
     effectiveUID: UInt32, selfPID: PID = 0, now: @escaping @Sendable () -> Double,
     utcOffset: @escaping @Sendable (Double) -> Int = { _ in 0 },

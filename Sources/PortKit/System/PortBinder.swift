@@ -18,5 +18,6 @@ extension PortBinder {
     tryBind(endpoint, proto: proto, reuseAddress: reuseAddress)
   }
 
+  /// IPv6 present and `[::]` dual-stack, unless the binder says otherwise.
   public var ipv6: IPv6Support { .dualStack }
 }

@@ -1,10 +1,12 @@
 /// A process pinned for signalling: on Linux a pidfd, elsewhere the pid alone (then the
 /// start time is compared again right before every signal).
 public struct ProcessHandle: Hashable, Sendable {
+  /// The process.
   public var pid: PID
   /// The pidfd, or -1 when the platform has none.
   public var descriptor: Int32
 
+  /// A handle on `pid`, through the pidfd `descriptor` where there is one.
   public init(pid: PID, descriptor: Int32 = -1) {
     self.pid = pid
     self.descriptor = descriptor

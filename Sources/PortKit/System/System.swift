@@ -19,6 +19,7 @@ public struct System: Sendable {
   /// Facts about the host: the effective uid, this pid, the clock.
   public var host: HostFacts
 
+  /// A system from these seams; tests pass fakes.
   public init(
     backend: Backend, source: any SystemSource, control: (any ProcessControl)?, binder: (any PortBinder)?,
     runner: any CommandRunner, host: HostFacts

@@ -41,6 +41,7 @@ public struct BindPrivileges: Hashable, Sendable {
   /// Why it may (`root`, `CAP_NET_BIND_SERVICE`), when it may.
   public var reason: String?
 
+  /// Privileges as read from the system.
   public init(unprivilegedPortStart: UInt16?, mayBindPrivileged: Bool, reason: String?) {
     self.unprivilegedPortStart = unprivilegedPortStart
     self.mayBindPrivileged = mayBindPrivileged

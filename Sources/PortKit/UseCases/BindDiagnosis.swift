@@ -1,8 +1,10 @@
 /// Whether a server could bind a port now, and every reason it could not: `check` as one
 /// library call.
 public struct BindDiagnosis: Sendable {
+  /// The machine probed.
   public var system: System
 
+  /// A diagnosis on `system`.
   public init(system: System) {
     self.system = system
   }

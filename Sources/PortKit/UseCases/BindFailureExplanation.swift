@@ -1,8 +1,10 @@
 /// Reads a program's bind error and diagnoses its port the way that program binds:
 /// `explain` as one library call.
 public struct BindFailureExplanation: Sendable {
+  /// The machine the port is checked on.
   public var system: System
 
+  /// An explanation on `system`.
   public init(system: System) {
     self.system = system
   }

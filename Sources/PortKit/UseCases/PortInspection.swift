@@ -1,7 +1,9 @@
 /// Who holds ports, and why: `who`, `why` and `list` as one library call each.
 public struct PortInspection: Sendable {
+  /// The machine inspected.
   public var system: System
 
+  /// An inspection of `system`.
   public init(system: System) {
     self.system = system
   }
@@ -9,6 +11,7 @@ public struct PortInspection: Sendable {
   /// What `who` and `why` show for some ports: the sockets with their holders, how each
   /// holder came to be and what manages it, and the excluded ranges the ports fall in.
   public struct Result: Sendable {
+    /// The sockets and their holders.
     public var report: PortReport
     /// Ancestry and managers of every holder.
     public var provenance: [PID: Provenance]
@@ -35,9 +38,14 @@ public struct PortInspection: Sendable {
   }
 
   /// The same for a listing: the sockets in order, joined with their holders as they are
-  /// read, so that tens of thousands of sockets are never held as one report.
-  public func listing(for query: SocketQuery) async throws(PortKitError) -> SocketListing {
-    SocketListing(snapshot: try await system.source.snapshot(for: query), query: query)
+  /// read, so that tens of thousands of sockets are never held as one report. `filter`
+  /// keeps only the sockets whose holders it matches.
+  public func listing(for query: SocketQuery, filter: ListFilter = ListFilter()) async throws(PortKitError)
+    -> SocketListing
+  {
+    var listing = SocketListing(snapshot: try await system.source.snapshot(for: query), query: query)
+    if filter.isActive { listing.narrow(to: filter.matches) }
+    return listing
   }
 
   /// Ancestry and managers of every holder in `report`.

@@ -3,32 +3,32 @@
 /// protocol, `n` name, `T` TCP info such as `TST=LISTEN`, `d` device, `i` inode). A `p`
 /// line starts a process set, an `f` line a file set within it. Unknown fields are skipped,
 /// so are lines that make no sense; nothing here trusts the input.
-public enum LsofParser {
-  public struct File: Hashable, Sendable {
-    public var fd: Int32?
+enum LsofParser {
+  struct File: Hashable, Sendable {
+    var fd: Int32?
     /// `IPv4` or `IPv6`.
-    public var type: String?
+    var type: String?
     /// `TCP` or `UDP`.
-    public var proto: String?
+    var proto: String?
     /// `127.0.0.1:3000->127.0.0.1:52144`, `*:5353`, `[::1]:5432`.
-    public var name: String?
+    var name: String?
     /// `LISTEN`, `ESTABLISHED`, … (TCP only).
-    public var state: String?
-    public var device: String?
-    public var inode: String?
+    var state: String?
+    var device: String?
+    var inode: String?
   }
 
-  public struct Process: Hashable, Sendable {
-    public var pid: PID
-    public var ppid: PID?
+  struct Process: Hashable, Sendable {
+    var pid: PID
+    var ppid: PID?
     /// The command name, cut to 9 characters by lsof on macOS.
-    public var command: String = ""
-    public var uid: UInt32?
-    public var login: String?
-    public var files: [File] = []
+    var command: String = ""
+    var uid: UInt32?
+    var login: String?
+    var files: [File] = []
   }
 
-  public static func parse(_ bytes: [UInt8]) -> [Process] {
+  static func parse(_ bytes: [UInt8]) -> [Process] {
     var processes: [Process] = []
     var file: File?
     func flushFile() {
@@ -83,7 +83,7 @@ public enum LsofParser {
   /// The sockets in parsed output: each TCP/UDP file becomes a socket (files that are the
   /// same socket, by inode or device, or else by identical endpoints and state, share one
   /// id), and each process that has it becomes a reference.
-  public static func sockets(_ processes: [Process]) -> (
+  static func sockets(_ processes: [Process]) -> (
     sockets: [SocketEntry], references: [UInt64: [SocketReference]]
   ) {
     var sockets: [UInt64: SocketEntry] = [:]

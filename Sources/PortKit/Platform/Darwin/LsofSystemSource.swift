@@ -3,12 +3,12 @@
 /// `ps` run. lsof without root sees only the user's own processes, so an asked port with no
 /// visible socket is probed with a real bind: a port someone else holds is reported held,
 /// with the owner hidden, never free.
-public struct LsofSystemSource: SystemSource {
-  public var runner: any CommandRunner
-  public var binder: (any PortBinder)?
-  public var host: HostFacts
+struct LsofSystemSource: SystemSource {
+  var runner: any CommandRunner
+  var binder: (any PortBinder)?
+  var host: HostFacts
 
-  public init(runner: any CommandRunner, binder: (any PortBinder)?, host: HostFacts) {
+  init(runner: any CommandRunner, binder: (any PortBinder)?, host: HostFacts) {
     self.runner = runner
     self.binder = binder
     self.host = host
@@ -17,7 +17,7 @@ public struct LsofSystemSource: SystemSource {
   /// The lsof arguments for a query: numeric output, no warnings, field output, and one
   /// `-i` per spec (ORed by lsof); addresses are matched here, since a wildcard listener
   /// blocks a specific address too.
-  public static func arguments(for query: SocketQuery) -> [String] {
+  static func arguments(for query: SocketQuery) -> [String] {
     var arguments = ["-nP", "-w", "-F", "pcuLRftPnTdi"]
     let protocols = query.protocols.sorted()
     guard let specs = query.specs else {
@@ -36,7 +36,7 @@ public struct LsofSystemSource: SystemSource {
     return arguments
   }
 
-  public func snapshot(for query: SocketQuery) async throws(PortKitError) -> SystemSnapshot {
+  func snapshot(for query: SocketQuery) async throws(PortKitError) -> SystemSnapshot {
     let takenAt = host.now()
     let output = try await runner.run("lsof", Self.arguments(for: query))
     guard Self.isUsable(output) else {
@@ -69,7 +69,7 @@ public struct LsofSystemSource: SystemSource {
   /// (it starts with a `p` line and names at least one process) is accepted then. Exit 1
   /// with nothing printed but an error message, malformed output, another status or a
   /// signal: lsof failed.
-  public static func isUsable(_ output: CommandOutput) -> Bool {
+  static func isUsable(_ output: CommandOutput) -> Bool {
     switch output.exitCode {
     case 0:
       return true
@@ -84,7 +84,7 @@ public struct LsofSystemSource: SystemSource {
   }
 
   /// Every process's parent from one `ps -A` run, then the chain above `pid`.
-  public func ancestry(of pid: PID) async -> [ProcessRecord] {
+  func ancestry(of pid: PID) async -> [ProcessRecord] {
     guard let output = try? await runner.run("ps", ["-A", "-o", "pid=,ppid=,uid=,lstart=,command="]) else { return [] }
     var records: [PID: PsParser.Row] = [:]
     for row in PsParser.parse(output.standardOutput) { records[row.pid] = row }

@@ -1,26 +1,26 @@
 /// Parses `ps -o pid=,ppid=,uid=,lstart=,command= -p …` (macOS and procps alike): three
 /// numbers, a fixed-width start time `Mon Nov 16 09:12:44 2026`, then the command line,
 /// which may hold any spaces.
-public enum PsParser {
-  public struct Row: Hashable, Sendable {
-    public var pid: PID
-    public var ppid: PID
-    public var uid: UInt32
-    public var start: CivilTime
-    public var command: String
+enum PsParser {
+  struct Row: Hashable, Sendable {
+    var pid: PID
+    var ppid: PID
+    var uid: UInt32
+    var start: CivilTime
+    var command: String
   }
 
   /// A wall-clock time with no zone.
-  public struct CivilTime: Hashable, Sendable {
-    public var year: Int
-    public var month: Int
-    public var day: Int
-    public var hour: Int
-    public var minute: Int
-    public var second: Int
+  struct CivilTime: Hashable, Sendable {
+    var year: Int
+    var month: Int
+    var day: Int
+    var hour: Int
+    var minute: Int
+    var second: Int
 
     /// Seconds since the epoch, for a zone `utcOffset` seconds east of UTC.
-    public func epochSeconds(utcOffset: Int) -> Double {
+    func epochSeconds(utcOffset: Int) -> Double {
       // Days from 1970-01-01 to the civil date (proleptic Gregorian).
       let y = month <= 2 ? year - 1 : year
       let era = (y >= 0 ? y : y - 399) / 400
@@ -35,13 +35,13 @@ public enum PsParser {
 
   static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
-  public static func parse(_ bytes: [UInt8]) -> [Row] {
+  static func parse(_ bytes: [UInt8]) -> [Row] {
     String(decoding: bytes, as: UTF8.self).split(whereSeparator: { $0 == "\n" || $0 == "\r\n" }).compactMap {
       row(String($0))
     }
   }
 
-  public static func row(_ line: String) -> Row? {
+  static func row(_ line: String) -> Row? {
     var rest = Substring(line)
     func token() -> Substring? {
       rest = rest.drop { $0 == " " || $0 == "\t" || $0 == "\r" }
@@ -68,7 +68,7 @@ public enum PsParser {
   /// The full name for a command name lsof cut short (`ControlCe` → `ControlCenter`): the
   /// shortest word of the command line, between slashes and spaces, that starts with it
   /// (so `ControlCenter` wins over `ControlCenter.app`).
-  public static func fullName(_ short: String, command: String) -> String {
+  static func fullName(_ short: String, command: String) -> String {
     guard !short.isEmpty else { return short }
     let words = command.split(whereSeparator: { $0 == "/" || $0 == " " }).filter { $0.hasPrefix(short) }
     return words.min { $0.count < $1.count }.map(String.init) ?? short

@@ -7,14 +7,14 @@ import Glibc
 /// signal goes through the pidfd, which can never reach a process that reused the pid.
 /// Exits are watched by polling the pidfds. Without pidfd support (kernels before 5.3)
 /// it falls back to kill(2) with a start-time check right before each signal.
-public struct LinuxProcessControl: ProcessControl {
-  public var reader: ProcfsReader
+struct LinuxProcessControl: ProcessControl {
+  var reader: ProcfsReader
 
-  public init(reader: ProcfsReader = ProcfsReader()) {
+  init(reader: ProcfsReader = ProcfsReader()) {
     self.reader = reader
   }
 
-  public func acquire(_ record: ProcessRecord) async -> AcquireResult {
+  func acquire(_ record: ProcessRecord) async -> AcquireResult {
     let fd = cportsys_pidfd_open(record.pid, 0)
     if fd < 0, errno == ESRCH { return .gone }
     // The pidfd (when there is one) was opened after the record was read: if the pid
@@ -30,13 +30,13 @@ public struct LinuxProcessControl: ProcessControl {
     return .acquired(ProcessHandle(pid: record.pid, descriptor: fd >= 0 ? fd : -1))
   }
 
-  public func isSameProcess(_ handle: ProcessHandle, as record: ProcessRecord) async -> Bool {
+  func isSameProcess(_ handle: ProcessHandle, as record: ProcessRecord) async -> Bool {
     if handle.descriptor >= 0, hasExited(handle.descriptor) { return false }
     guard let ticks = startTicks(handle.pid) else { return false }
     return record.startTicks == nil || record.startTicks == ticks
   }
 
-  public func signal(_ handle: ProcessHandle, _ signal: Signal) async -> SignalResult {
+  func signal(_ handle: ProcessHandle, _ signal: Signal) async -> SignalResult {
     let result =
       handle.descriptor >= 0
       ? cportsys_pidfd_send_signal(handle.descriptor, signal.number)
@@ -48,7 +48,31 @@ public struct LinuxProcessControl: ProcessControl {
     }
   }
 
-  public func waitForExit(_ handles: [ProcessHandle], timeout: Duration) async -> [PID: Double] {
+  /// Watches the exits on a thread of its own (`poll` blocks). A cancelled task ends the
+  /// watch at once, with the exits seen so far: a pipe polled with the pidfds wakes it.
+  func waitForExit(_ handles: [ProcessHandle], timeout: Duration) async -> [PID: Double] {
+    var ends: [Int32] = [-1, -1]
+    if pipe(&ends) == 0 {
+      for end in ends { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
+    } else {
+      ends = [-1, -1]
+    }
+    let (wake, waker) = (ends[0], ends[1])
+    defer {
+      for end in ends where end >= 0 { close(end) }
+    }
+    return await withTaskCancellationHandler {
+      await BlockingWork.run { self.watchExits(handles, timeout: timeout, wake: wake) }
+    } onCancel: {
+      if waker >= 0 {
+        var byte: UInt8 = 1
+        _ = write(waker, &byte, 1)
+      }
+    }
+  }
+
+  /// `waitForExit` on the calling thread; ends early when `wake` (if not -1) turns readable.
+  func watchExits(_ handles: [ProcessHandle], timeout: Duration, wake: Int32) -> [PID: Double] {
     let clock = ContinuousClock()
     let start = clock.now
     let deadline = start + timeout
@@ -63,6 +87,7 @@ public struct LinuxProcessControl: ProcessControl {
       let remaining = (deadline - now).milliseconds
       let wait = withDescriptor.count == waiting.count ? remaining : min(remaining, 10)
       var fds = withDescriptor.map { pollfd(fd: $0.descriptor, events: Int16(POLLIN), revents: 0) }
+      fds.append(pollfd(fd: wake, events: Int16(POLLIN), revents: 0))
       let ready = fds.withUnsafeMutableBufferPointer { poll($0.baseAddress, nfds_t($0.count), Int32(max(wait, 1))) }
       if ready < 0, errno != EINTR { break }
       let elapsed = (clock.now - start).seconds
@@ -70,23 +95,24 @@ public struct LinuxProcessControl: ProcessControl {
         exited[handle.pid] = elapsed
       }
       waiting.removeAll { exited[$0.pid] != nil }
+      if let woken = fds.last, woken.revents != 0 { break }
     }
     return exited
   }
 
   /// Clock ticks since boot (CLOCK_BOOTTIME, the clock of `stat`'s start time).
-  public func clockTicks() async -> UInt64? {
+  func clockTicks() async -> UInt64? {
     var now = timespec()
     guard clock_gettime(CLOCK_BOOTTIME, &now) == 0 else { return nil }
     let seconds = Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
     return UInt64(seconds * Syscalls.clockTicksPerSecond)
   }
 
-  public func release(_ handle: ProcessHandle) async {
+  func release(_ handle: ProcessHandle) async {
     if handle.descriptor >= 0 { close(handle.descriptor) }
   }
 
-  public func selfAndAncestors() async -> [PID] {
+  func selfAndAncestors() async -> [PID] {
     var chain: [PID] = [getpid()]
     var current = getppid()
     while current > 0, chain.count < 256, !chain.contains(current) {

@@ -1,7 +1,7 @@
 /// The sock_diag netlink protocol (NETLINK_SOCK_DIAG, `inet_diag_req_v2` requests and
 /// `inet_diag_msg` answers), built and parsed as bytes in plain Swift so that it is tested
 /// on recorded answers. Layouts from `linux/netlink.h` and `linux/inet_diag.h`.
-public enum NetlinkDiag {
+enum NetlinkDiag {
   static let sockDiagByFamily: UInt16 = 20  // SOCK_DIAG_BY_FAMILY
   static let done: UInt16 = 3  // NLMSG_DONE
   static let error: UInt16 = 2  // NLMSG_ERROR
@@ -18,7 +18,7 @@ public enum NetlinkDiag {
   static func protocolNumber(_ proto: TransportProtocol) -> UInt8 { proto == .tcp ? 6 : 17 }
 
   /// The state bits to ask for: listeners (TCP LISTEN, UDP unconnected) or everything.
-  public static func states(_ proto: TransportProtocol, listenersOnly: Bool) -> UInt32 {
+  static func states(_ proto: TransportProtocol, listenersOnly: Bool) -> UInt32 {
     guard listenersOnly else { return 0xFFFF_FFFF }
     return proto == .tcp ? 1 << 10 : 1 << 7
   }
@@ -27,7 +27,7 @@ public enum NetlinkDiag {
   /// portctl runs on (the kernel reads host order). With `ports`, an
   /// `INET_DIAG_REQ_BYTECODE` attribute makes the kernel answer only sockets whose local
   /// port is in one of the ranges.
-  public static func dumpRequest(
+  static func dumpRequest(
     family: AddressFamily, proto: TransportProtocol, states: UInt32, sequence: UInt32,
     ports: [ClosedRange<UInt16>]? = nil
   ) -> [UInt8] {
@@ -92,7 +92,7 @@ public enum NetlinkDiag {
   }
 
   /// What one `recv` held.
-  public enum Chunk: Hashable, Sendable {
+  enum Chunk: Hashable, Sendable {
     /// Sockets, and whether more messages follow.
     case sockets([SocketEntry], finished: Bool)
     /// The kernel refused the request (the errno).
@@ -100,7 +100,7 @@ public enum NetlinkDiag {
   }
 
   /// Parses the netlink messages in one received buffer.
-  public static func parse(_ bytes: UnsafeRawBufferPointer, proto: TransportProtocol) -> Chunk {
+  static func parse(_ bytes: UnsafeRawBufferPointer, proto: TransportProtocol) -> Chunk {
     var sockets: [SocketEntry] = []
     var offset = 0
     while offset + headerSize <= bytes.count {

@@ -4,12 +4,12 @@
 /// The kernel prints each 32-bit word of an address as the host reads it from memory, so the
 /// bytes of the word are in network order only after `UInt32(bigEndian:)`; ports are plain
 /// hex numbers. Lines that do not have that shape are skipped.
-public enum ProcNetParser {
+enum ProcNetParser {
   /// Clock ticks per second in `tm->when` (`USER_HZ`, 100 on every Linux architecture).
-  public static let ticksPerSecond = 100.0
+  static let ticksPerSecond = 100.0
 
   /// Parses a whole table. `family` says whether addresses have 8 or 32 hex digits.
-  public static func parse(
+  static func parse(
     _ bytes: some Collection<UInt8>, proto: TransportProtocol, family: AddressFamily
   ) -> [SocketEntry] {
     var entries: [SocketEntry] = []
@@ -28,7 +28,7 @@ public enum ProcNetParser {
   }
 
   /// Parses one line; `nil` for the header and for malformed lines.
-  public static func parseLine(_ line: some StringProtocol, proto: TransportProtocol, family: AddressFamily)
+  static func parseLine(_ line: some StringProtocol, proto: TransportProtocol, family: AddressFamily)
     -> SocketEntry?
   {
     var fields: [ArraySlice<UInt8>] = []

@@ -1,22 +1,22 @@
 /// Parsers for `/proc/PID/*` contents. Plain functions of bytes, so they are tested on any
 /// system and never trust the contents: odd input gives `nil`, not a crash.
-public enum ProcfsParsers {
+enum ProcfsParsers {
   /// The fields portctl needs from `/proc/PID/stat`.
-  public struct Stat: Hashable, Sendable {
-    public var name: String
-    public var state: Character
-    public var ppid: PID
-    public var flags: UInt64
+  struct Stat: Hashable, Sendable {
+    var name: String
+    var state: Character
+    var ppid: PID
+    var flags: UInt64
     /// Clock ticks after boot when the process started.
-    public var startTicks: UInt64
+    var startTicks: UInt64
 
     /// `PF_KTHREAD`.
-    public var isKernelThread: Bool { flags & 0x0020_0000 != 0 }
+    var isKernelThread: Bool { flags & 0x0020_0000 != 0 }
   }
 
   /// Parses `pid (comm) S ppid …`. The command name may hold spaces and parentheses, so it
   /// runs from the first `(` to the last `)`.
-  public static func stat(_ bytes: [UInt8]) -> Stat? {
+  static func stat(_ bytes: [UInt8]) -> Stat? {
     guard let open = bytes.firstIndex(of: UInt8(ascii: "(")),
       let close = bytes.lastIndex(of: UInt8(ascii: ")")), open < close
     else { return nil }
@@ -34,7 +34,7 @@ public enum ProcfsParsers {
   }
 
   /// The effective uid from `/proc/PID/status` (`Uid:` real, effective, saved, fs).
-  public static func effectiveUID(status bytes: [UInt8]) -> UInt32? {
+  static func effectiveUID(status bytes: [UInt8]) -> UInt32? {
     let text = String(decoding: bytes, as: UTF8.self)
     for line in text.split(separator: "\n") where line.hasPrefix("Uid:") {
       let fields = line.dropFirst(4).split(whereSeparator: { $0 == " " || $0 == "\t" })
@@ -45,7 +45,7 @@ public enum ProcfsParsers {
   }
 
   /// `CapEff` from `/proc/PID/status`, as a bit set.
-  public static func effectiveCapabilities(status bytes: [UInt8]) -> UInt64? {
+  static func effectiveCapabilities(status bytes: [UInt8]) -> UInt64? {
     let text = String(decoding: bytes, as: UTF8.self)
     for line in text.split(separator: "\n") where line.hasPrefix("CapEff:") {
       return UInt64(line.dropFirst(7).trimmingSpaces(), radix: 16)
@@ -54,7 +54,7 @@ public enum ProcfsParsers {
   }
 
   /// Splits `/proc/PID/cmdline` at NUL bytes, dropping the trailing one.
-  public static func commandLine(_ bytes: [UInt8]) -> [String] {
+  static func commandLine(_ bytes: [UInt8]) -> [String] {
     var body = bytes[...]
     while body.last == 0 { body = body.dropLast() }
     guard !body.isEmpty else { return [] }
@@ -64,7 +64,7 @@ public enum ProcfsParsers {
   }
 
   /// `/proc/PID/environ`: `KEY=value` pairs separated by NUL bytes.
-  public static func environment(_ bytes: [UInt8]) -> [String: String] {
+  static func environment(_ bytes: [UInt8]) -> [String: String] {
     var result: [String: String] = [:]
     for entry in bytes.split(separator: 0) {
       guard let equals = entry.firstIndex(of: UInt8(ascii: "=")), equals > entry.startIndex else { continue }
@@ -75,7 +75,7 @@ public enum ProcfsParsers {
   }
 
   /// `btime` from `/proc/stat`: boot time in seconds since the epoch.
-  public static func bootTime(_ bytes: [UInt8]) -> Double? {
+  static func bootTime(_ bytes: [UInt8]) -> Double? {
     let text = String(decoding: bytes, as: UTF8.self)
     for line in text.split(separator: "\n") where line.hasPrefix("btime ") {
       return Double(line.dropFirst(6).trimmingSpaces())
@@ -84,7 +84,7 @@ public enum ProcfsParsers {
   }
 
   /// The inode in a descriptor's link text `socket:[12345]`, or `nil` for anything else.
-  public static func socketInode(linkText bytes: UnsafeBufferPointer<UInt8>) -> UInt64? {
+  static func socketInode(linkText bytes: UnsafeBufferPointer<UInt8>) -> UInt64? {
     // "socket:[" is 8 bytes; at least one digit and "]" follow.
     guard bytes.count >= 10, bytes[0] == UInt8(ascii: "s"), bytes[6] == UInt8(ascii: ":"),
       bytes[7] == UInt8(ascii: "["), bytes[bytes.count - 1] == UInt8(ascii: "]"),

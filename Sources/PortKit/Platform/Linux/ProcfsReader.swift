@@ -14,6 +14,7 @@ public struct ProcfsReader: Sendable {
   /// The system's user database.
   public static let systemUserNames: @Sendable (UInt32) -> String? = { Syscalls.userName($0) }
 
+  /// A reader of the procfs tree at `root`, naming uids with `userName`.
   public init(root: String = "/proc", userName: @escaping @Sendable (UInt32) -> String? = ProcfsReader.systemUserNames)
   {
     self.root = root
@@ -266,7 +267,7 @@ public struct ProcfsReader: Sendable {
   /// Reads a process's details; `nil` when it is gone or its `stat` is unreadable or odd.
   /// `summary` skips what a listing does not show (executable, working directory, control
   /// group) and takes the uid from the directory's owner instead of `status`.
-  public func process(
+  func process(
     _ pid: PID, bootTime: Double?, ticksPerSecond: Double, detail: SocketQuery.Detail = .full,
     userNames: UserNameCache? = nil
   ) -> ProcessRecord? {
@@ -330,16 +331,16 @@ public struct ProcfsReader: Sendable {
   }
 }
 
-/// User names looked up once per uid during one snapshot.
-public final class UserNameCache: @unchecked Sendable {
+/// User names looked up once per uid during one snapshot (used by one thread at a time).
+final class UserNameCache {
   private var names: [UInt32: String?] = [:]
   private let lookup: @Sendable (UInt32) -> String?
 
-  public init(lookup: @escaping @Sendable (UInt32) -> String?) {
+  init(lookup: @escaping @Sendable (UInt32) -> String?) {
     self.lookup = lookup
   }
 
-  public func name(_ uid: UInt32) -> String? {
+  func name(_ uid: UInt32) -> String? {
     if let known = names[uid] { return known }
     let name = lookup(uid)
     names[uid] = name
@@ -350,7 +351,9 @@ public final class UserNameCache: @unchecked Sendable {
 /// The Linux backend: sockets from netlink sock_diag (or the `/proc/net` tables where netlink
 /// is refused), holders from one parallel walk of `/proc/*/fd`.
 public struct LinuxSystemSource: SystemSource {
+  /// The procfs tree walked for holders.
   public var reader: ProcfsReader
+  /// Where the sockets are read.
   public var tables: any SocketTableReader
   /// Threads for the descriptor walk.
   public var threads: Int
@@ -367,7 +370,13 @@ public struct LinuxSystemSource: SystemSource {
     self.threads = threads ?? Syscalls.onlineProcessors
   }
 
+  /// Reads the sockets and walks `/proc` on a thread of its own (the walk blocks).
   public func snapshot(for query: SocketQuery) async throws(PortKitError) -> SystemSnapshot {
+    try await BlockingWork.run { () throws(PortKitError) -> SystemSnapshot in try self.snapshotNow(for: query) }
+  }
+
+  /// The snapshot, read on the calling thread.
+  func snapshotNow(for query: SocketQuery) throws(PortKitError) -> SystemSnapshot {
     let takenAt = Syscalls.now
     // Narrowed in place: a listing may hold tens of thousands of sockets.
     var sockets = try tables.sockets(for: query)
@@ -583,6 +592,7 @@ public struct LinuxSystemSource: SystemSource {
       ephemeral: text("ip_local_port_range").flatMap(Self.portRange))
   }
 
+  /// The parents of `pid` from `stat`, parent first.
   public func ancestry(of pid: PID) async -> [ProcessRecord] {
     let bootTime = reader.bootTime()
     let ticks = Syscalls.clockTicksPerSecond
@@ -596,6 +606,7 @@ public struct LinuxSystemSource: SystemSource {
     return chain
   }
 
+  /// `pid`'s environment from `/proc/PID/environ`, where readable.
   public func environment(of pid: PID) async -> [String: String]? {
     Syscalls.readFile("\(reader.root)/\(pid)/environ").map(ProcfsParsers.environment)
   }

@@ -21,8 +21,10 @@ extension SocketTableReader {
 /// hash; `who 3000` gets back only port 3000's sockets). Knows IPV6_V6ONLY, which
 /// `/proc/net` does not show.
 public struct NetlinkSocketTables: SocketTableReader {
+  /// A reader of the live kernel's tables.
   public init() {}
 
+  /// The sockets `query` may want, read through netlink `sock_diag`.
   public func sockets(for query: SocketQuery) throws(PortKitError) -> [SocketEntry] {
     let protocols = query.wantedProtocols
     let listenersOnly = query.listenersOnly
@@ -72,12 +74,15 @@ public struct NetlinkSocketTables: SocketTableReader {
 /// Through `/proc/net/{tcp,tcp6,udp,udp6}`: everywhere procfs is, but the kernel walks the
 /// whole connection hash for every read.
 public struct ProcNetSocketTables: SocketTableReader {
+  /// The procfs tree whose `net/` tables are read.
   public var reader: ProcfsReader
 
+  /// A reader of `reader`'s `net/` tables.
   public init(reader: ProcfsReader) {
     self.reader = reader
   }
 
+  /// The sockets `query` may want, read from `/proc/net`.
   public func sockets(for query: SocketQuery) throws(PortKitError) -> [SocketEntry] {
     var all = try reader.sockets(protocols: query.wantedProtocols)
     all.removeAll { !query.matches($0) }
@@ -87,12 +92,15 @@ public struct ProcNetSocketTables: SocketTableReader {
 
 /// Tries each reader in turn; the first that answers wins.
 public struct FallbackSocketTables: SocketTableReader {
+  /// The readers, tried in order.
   public var readers: [any SocketTableReader]
 
+  /// Tries `readers` in order.
   public init(_ readers: [any SocketTableReader]) {
     self.readers = readers
   }
 
+  /// The first answer of a reader that does not fail.
   public func sockets(for query: SocketQuery) throws(PortKitError) -> [SocketEntry] {
     var lastError = PortKitError(.socketTablesUnreadable, "No way to read the socket tables worked.")
     for reader in readers {

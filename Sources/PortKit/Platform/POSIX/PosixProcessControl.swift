@@ -8,31 +8,31 @@ import Darwin
 /// Signals with kill(2) where there is no pidfd (macOS): the start time (`ps -o lstart=`) is
 /// compared with the one recorded when the process was found, right before every signal.
 /// Exits are seen by checking every 10 ms.
-public struct PosixProcessControl: ProcessControl {
-  public var runner: any CommandRunner
-  public var host: HostFacts
+struct PosixProcessControl: ProcessControl {
+  var runner: any CommandRunner
+  var host: HostFacts
 
-  public init(runner: any CommandRunner, host: HostFacts) {
+  init(runner: any CommandRunner, host: HostFacts) {
     self.runner = runner
     self.host = host
   }
 
-  public func acquire(_ record: ProcessRecord) async -> AcquireResult {
+  func acquire(_ record: ProcessRecord) async -> AcquireResult {
     guard exists(record.pid) else { return .gone }
     guard await startMatches(record) else { return exists(record.pid) ? .replaced : .gone }
     return .acquired(ProcessHandle(pid: record.pid))
   }
 
-  public func isSameProcess(_ handle: ProcessHandle, as record: ProcessRecord) async -> Bool {
+  func isSameProcess(_ handle: ProcessHandle, as record: ProcessRecord) async -> Bool {
     exists(handle.pid) ? await startMatches(record) : false
   }
 
-  public func signal(_ handle: ProcessHandle, _ signal: Signal) async -> SignalResult {
+  func signal(_ handle: ProcessHandle, _ signal: Signal) async -> SignalResult {
     if kill(handle.pid, signal.number) == 0 { return .sent }
     return errno == EPERM ? .notPermitted : .gone
   }
 
-  public func waitForExit(_ handles: [ProcessHandle], timeout: Duration) async -> [PID: Double] {
+  func waitForExit(_ handles: [ProcessHandle], timeout: Duration) async -> [PID: Double] {
     let clock = ContinuousClock()
     let start = clock.now
     var exited: [PID: Double] = [:]
@@ -44,15 +44,16 @@ public struct PosixProcessControl: ProcessControl {
         if !exists(handle.pid) || zombies.contains(handle.pid) { exited[handle.pid] = (clock.now - start).seconds }
       }
       if exited.count == handles.count { break }
-      try? await Task.sleep(for: .milliseconds(10))
+      // Cancelled: stop watching now, with the exits seen so far.
+      do { try await Task.sleep(for: .milliseconds(10)) } catch { break }
       round += 1
     }
     return exited
   }
 
-  public func release(_ handle: ProcessHandle) async {}
+  func release(_ handle: ProcessHandle) async {}
 
-  public func selfAndAncestors() async -> [PID] {
+  func selfAndAncestors() async -> [PID] {
     var parents: [PID: PID] = [:]
     if let output = try? await runner.run("ps", ["-A", "-o", "pid=,ppid="]) {
       for line in String(decoding: output.standardOutput, as: UTF8.self).split(separator: "\n") {
@@ -99,7 +100,7 @@ public struct PosixProcessControl: ProcessControl {
 
 extension HostFacts {
   /// This machine, through libc.
-  public static var current: HostFacts {
+  static var current: HostFacts {
     HostFacts(
       effectiveUID: geteuid(), selfPID: getpid(),
       now: {

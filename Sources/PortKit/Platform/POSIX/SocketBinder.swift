@@ -6,19 +6,19 @@ import Darwin
 #endif
 
 /// Bind probes through the BSD socket calls (Linux and macOS).
-public struct SocketBinder: PortBinder {
-  public var ipv6: IPv6Support
+struct SocketBinder: PortBinder {
+  var ipv6: IPv6Support
 
   /// `ipv6`: how this host binds `[::]`; read from the system when not given.
-  public init(ipv6: IPv6Support? = nil) {
+  init(ipv6: IPv6Support? = nil) {
     self.ipv6 = ipv6 ?? Self.hostIPv6()
   }
 
-  public func tryBind(_ endpoint: Endpoint, proto: TransportProtocol, reuseAddress: Bool) -> BindOutcome {
+  func tryBind(_ endpoint: Endpoint, proto: TransportProtocol, reuseAddress: Bool) -> BindOutcome {
     tryBind(endpoint, proto: proto, reuseAddress: reuseAddress, v6Only: true)
   }
 
-  public func tryBind(_ endpoint: Endpoint, proto: TransportProtocol, reuseAddress: Bool, v6Only: Bool)
+  func tryBind(_ endpoint: Endpoint, proto: TransportProtocol, reuseAddress: Bool, v6Only: Bool)
     -> BindOutcome
   {
     let family = endpoint.address.family == .ipv4 ? AF_INET : AF_INET6
@@ -84,7 +84,7 @@ public struct SocketBinder: PortBinder {
   /// Linux, when this network namespace has no IPv6 address at all (`/proc/net/if_inet6`
   /// empty: `disable_ipv6`, or no interface up); `[::]` is dual-stack unless
   /// `net.ipv6.bindv6only` is 1.
-  public static func hostIPv6() -> IPv6Support {
+  static func hostIPv6() -> IPv6Support {
     let fd = socket(AF_INET6, socketType(.udp), 0)
     guard fd >= 0 else { return IPv6Support(available: false, v6OnlyByDefault: false) }
     close(fd)

@@ -6,9 +6,9 @@ import Darwin
 
 /// Who portctl runs as, and who owns a file, for the decisions that keep root from acting
 /// on another user's behalf with its own privileges.
-public enum Privileges {
+enum Privileges {
   /// portctl's effective uid; `nil` where there is none (Windows).
-  public static var effectiveUID: UInt32? {
+  static var effectiveUID: UInt32? {
     #if os(Windows)
     return nil
     #else
@@ -17,11 +17,11 @@ public enum Privileges {
   }
 
   /// True when portctl runs with root's privileges (effective uid 0).
-  public static var isRoot: Bool { effectiveUID == 0 }
+  static var isRoot: Bool { effectiveUID == 0 }
 
   /// The owner of the Unix-domain socket at `path`, read with `lstat` (a symbolic link is
   /// not followed, and is not a socket); `nil` when `path` is not a socket or cannot be read.
-  public static func socketOwner(atPath path: String) -> UInt32? {
+  static func socketOwner(atPath path: String) -> UInt32? {
     #if os(Windows)
     return nil
     #else
@@ -35,7 +35,7 @@ public enum Privileges {
   /// changed only by `uid` or root: owned by one of them, and not writable by group or others
   /// unless sticky (as `/tmp` is). `nil` otherwise, or when it cannot be resolved. A path
   /// checked this way and then used names the same file: nobody else can swap a component.
-  public static func securePath(_ path: String, uid: UInt32) -> String? {
+  static func securePath(_ path: String, uid: UInt32) -> String? {
     #if os(Windows)
     return nil
     #else
@@ -62,7 +62,7 @@ public enum Privileges {
   }
 
   /// True when `path` names a regular file that portctl may execute (`access(X_OK)`).
-  public static func isExecutableFile(_ path: String) -> Bool {
+  static func isExecutableFile(_ path: String) -> Bool {
     #if os(Windows)
     return false
     #else

@@ -3,17 +3,17 @@
 /// (`LISTENING`, `ABHÖREN`, …), so a TCP listener is recognised by its structure, a foreign
 /// address of `0.0.0.0:0` or `[::]:0`; known words in English and German name the others,
 /// and a row owned by PID 0 with a peer is a TIME_WAIT leftover.
-public enum NetstatParser {
-  public struct Row: Hashable, Sendable {
-    public var socket: SocketEntry
-    public var pid: PID
+enum NetstatParser {
+  struct Row: Hashable, Sendable {
+    var socket: SocketEntry
+    var pid: PID
   }
 
-  public static func parse(_ bytes: [UInt8]) -> [Row] {
+  static func parse(_ bytes: [UInt8]) -> [Row] {
     parse(text: WindowsText.decode(bytes))
   }
 
-  public static func parse(text: String) -> [Row] {
+  static func parse(text: String) -> [Row] {
     var rows: [Row] = []
     for (index, line) in WindowsText.lines(text).enumerated() {
       if let row = row(line, index: index) { rows.append(row) }
@@ -90,18 +90,18 @@ public enum NetstatParser {
 
 /// Parses `tasklist /FO CSV /NH` (image name, PID, session name, session #, memory) and
 /// `tasklist /SVC /FO CSV /NH` (image name, PID, services), quoted CSV in any language.
-public enum TasklistParser {
-  public struct Row: Hashable, Sendable {
-    public var name: String
-    public var pid: PID
+enum TasklistParser {
+  struct Row: Hashable, Sendable {
+    var name: String
+    var pid: PID
     /// The session name (`Services`, `Console`); `nil` from `/SVC`.
-    public var session: String?
+    var session: String?
     /// Hosted services (`/SVC`); empty when `N/A`.
-    public var services: [String]
+    var services: [String]
   }
 
   /// Rows of either form.
-  public static func parse(_ bytes: [UInt8], services: Bool = false) -> [Row] {
+  static func parse(_ bytes: [UInt8], services: Bool = false) -> [Row] {
     WindowsText.lines(WindowsText.decode(bytes)).compactMap { line in
       let fields = csv(line)
       guard fields.count >= 2, let pid = PID(fields[1]), pid >= 0, !fields[0].isEmpty else { return nil }
@@ -153,9 +153,9 @@ public enum TasklistParser {
 
 /// Parses `netsh interface ipv4|ipv6 show excludedportrange protocol=tcp|udp` and
 /// `netsh interface ipv4 show dynamicport tcp|udp`, by structure, in any language.
-public enum NetshParser {
+enum NetshParser {
   /// Rows of two numbers, optionally followed by `*` (an administered exclusion).
-  public static func excludedRanges(_ bytes: [UInt8]) -> [PortRange] {
+  static func excludedRanges(_ bytes: [UInt8]) -> [PortRange] {
     WindowsText.lines(WindowsText.decode(bytes)).compactMap { line in
       let fields = WindowsText.fields(line)
       guard fields.count == 2 || (fields.count == 3 && fields[2] == "*"),
@@ -166,7 +166,7 @@ public enum NetshParser {
   }
 
   /// The first two `label : number` lines: start port and number of ports.
-  public static func dynamicRange(_ bytes: [UInt8]) -> ClosedRange<UInt16>? {
+  static func dynamicRange(_ bytes: [UInt8]) -> ClosedRange<UInt16>? {
     let numbers = WindowsText.lines(WindowsText.decode(bytes)).compactMap { line -> Int? in
       guard let colon = line.lastIndex(of: ":") else { return nil }
       return Int(line[line.index(after: colon)...].trimmingSpaces())

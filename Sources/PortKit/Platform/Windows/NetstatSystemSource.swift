@@ -8,16 +8,16 @@ import Foundation
 /// names from one `tasklist /FO CSV /NH`, hosted services from `tasklist /SVC`; excluded
 /// and dynamic port ranges from `netsh`. Plain Swift over a `CommandRunner`, so it is tested
 /// anywhere on recorded output.
-public struct NetstatSystemSource: SystemSource {
-  public var runner: any CommandRunner
-  public var host: HostFacts
+struct NetstatSystemSource: SystemSource {
+  var runner: any CommandRunner
+  var host: HostFacts
 
-  public init(runner: any CommandRunner, host: HostFacts) {
+  init(runner: any CommandRunner, host: HostFacts) {
     self.runner = runner
     self.host = host
   }
 
-  public func snapshot(for query: SocketQuery) async throws(PortKitError) -> SystemSnapshot {
+  func snapshot(for query: SocketQuery) async throws(PortKitError) -> SystemSnapshot {
     let takenAt = host.now()
     let netstat = try await runner.run("netstat", ["-ano"])
     guard netstat.exitCode == 0 else {
@@ -44,7 +44,7 @@ public struct NetstatSystemSource: SystemSource {
       sockets: rows.map(\.socket), references: references, processes: processes, effectiveUID: 0, takenAt: takenAt)
   }
 
-  public func reservations(for proto: TransportProtocol) async -> PortReservations {
+  func reservations(for proto: TransportProtocol) async -> PortReservations {
     var excluded: [PortRange] = []
     for family in ["ipv4", "ipv6"] {
       if let output = try? await runner.run(
@@ -65,25 +65,25 @@ public struct NetstatSystemSource: SystemSource {
 /// timeout, or at once for a console program that refuses a graceful end. Identity is the
 /// pid with its image name, checked with `tasklist` right before every `taskkill`
 /// (tasklist prints no start time). "Access is denied" is the not-permitted outcome.
-public struct TaskkillProcessControl: ProcessControl {
-  public var runner: any CommandRunner
-  public var host: HostFacts
+struct TaskkillProcessControl: ProcessControl {
+  var runner: any CommandRunner
+  var host: HostFacts
 
-  public init(runner: any CommandRunner, host: HostFacts) {
+  init(runner: any CommandRunner, host: HostFacts) {
     self.runner = runner
     self.host = host
   }
 
-  public func acquire(_ record: ProcessRecord) async -> AcquireResult {
+  func acquire(_ record: ProcessRecord) async -> AcquireResult {
     guard let running = await imageName(record.pid) else { return .gone }
     return running.lowercased() == record.name.lowercased() ? .acquired(ProcessHandle(pid: record.pid)) : .replaced
   }
 
-  public func isSameProcess(_ handle: ProcessHandle, as record: ProcessRecord) async -> Bool {
+  func isSameProcess(_ handle: ProcessHandle, as record: ProcessRecord) async -> Bool {
     await imageName(handle.pid)?.lowercased() == record.name.lowercased()
   }
 
-  public func signal(_ handle: ProcessHandle, _ signal: Signal) async -> SignalResult {
+  func signal(_ handle: ProcessHandle, _ signal: Signal) async -> SignalResult {
     let force = signal == .kill
     let arguments = ["/PID", "\(handle.pid)", "/T"] + (force ? ["/F"] : [])
     guard let output = try? await runner.run("taskkill", arguments) else { return .gone }
@@ -105,7 +105,7 @@ public struct TaskkillProcessControl: ProcessControl {
     }
   }
 
-  public func waitForExit(_ handles: [ProcessHandle], timeout: Duration) async -> [PID: Double] {
+  func waitForExit(_ handles: [ProcessHandle], timeout: Duration) async -> [PID: Double] {
     let clock = ContinuousClock()
     let start = clock.now
     var exited: [PID: Double] = [:]
@@ -114,15 +114,18 @@ public struct TaskkillProcessControl: ProcessControl {
       for handle in handles where exited[handle.pid] == nil && running.map({ !$0.contains(handle.pid) }) == true {
         exited[handle.pid] = (clock.now - start).seconds
       }
-      if exited.count < handles.count { try? await Task.sleep(for: .milliseconds(100)) }
+      // Cancelled: stop watching now, with the exits seen so far.
+      if exited.count < handles.count {
+        do { try await Task.sleep(for: .milliseconds(100)) } catch { break }
+      }
     }
     return exited
   }
 
-  public func release(_ handle: ProcessHandle) async {}
+  func release(_ handle: ProcessHandle) async {}
 
   /// This process and its ancestors, from one CIM query through PowerShell.
-  public func selfAndAncestors() async -> [PID] {
+  func selfAndAncestors() async -> [PID] {
     var parents: [PID: PID] = [:]
     let command = "Get-CimInstance Win32_Process | ForEach-Object { \"$($_.ProcessId) $($_.ParentProcessId)\" }"
     if let output = try? await runner.run("powershell", ["-NoProfile", "-NonInteractive", "-Command", command]) {
@@ -155,7 +158,7 @@ public struct TaskkillProcessControl: ProcessControl {
 
 extension HostFacts {
   /// A Windows host, through FoundationEssentials (no uid there: portctl acts as root would).
-  public static var windows: HostFacts {
+  static var windows: HostFacts {
     HostFacts(
       effectiveUID: 0, selfPID: PID(ProcessInfo.processInfo.processIdentifier),
       now: { Date().timeIntervalSince1970 },

@@ -1,8 +1,8 @@
 /// Text from Windows console tools: UTF-8 when it is valid UTF-8 (chcp 65001), otherwise
 /// the OEM code page 850 that Western European consoles use (German `ABHÖREN` is the byte
 /// 0x99 there). Parsers never depend on the words, only on the structure.
-public enum WindowsText {
-  public static func decode(_ bytes: [UInt8]) -> String {
+enum WindowsText {
+  static func decode(_ bytes: [UInt8]) -> String {
     // Valid UTF-8 decodes to the same bytes; anything else gains replacement characters.
     let utf8 = String(decoding: bytes, as: UTF8.self)
     if utf8.utf8.elementsEqual(bytes) { return utf8 }
