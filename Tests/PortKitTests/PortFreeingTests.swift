@@ -195,11 +195,12 @@ private final class EventLog: Sendable {
     let clock = ContinuousClock()
     let started = clock.now
     let task = Task {
-      try await verifier.verify([.init(proto: .tcp, port: 3000)], ended: [77], respawnWindow: .seconds(10))
+      try await verifier.verify([.init(proto: .tcp, port: 3000)], ended: [77], respawnWindow: .seconds(120))
     }
     task.cancel()
     let results = try await task.value
-    #expect(clock.now - started < .seconds(5))
+    // Far below the window, with room for a loaded machine to schedule the task.
+    #expect(clock.now - started < .seconds(60))
     #expect(results.map(\.verdict) == [.held])
     #expect(source.reads.withLock { $0 } < 50)
   }
