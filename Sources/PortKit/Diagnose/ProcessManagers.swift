@@ -112,164 +112,34 @@ public struct ProcessManager: Hashable, Sendable {
 /// Finds the managers of a holder from its command line, its ancestors, its environment
 /// and its control group. Pure; most specific first.
 enum ProcessManagers {
+  /// What the detectors read about one holder.
+  struct Clues {
+    var holder: ProcessRecord
+    var ancestors: [ProcessRecord]
+    var environment: [String: String]?
+    /// The socket's port, or `PORT` where there is none.
+    var port: String
+    /// The command line as words (a single string split at spaces).
+    var arguments: [String]
+    /// The program's file name.
+    var program: String
+  }
+
   static func detect(
     holder: ProcessRecord, ancestors: [ProcessRecord], environment: [String: String]?, socket: SocketEntry?
   ) -> [ProcessManager] {
-    var found: [ProcessManager] = []
-    let port = socket.map { "\($0.local.port)" } ?? "PORT"
     let arguments =
       holder.commandLine.count == 1
       ? holder.commandLine[0].split(separator: " ").map(String.init) : holder.commandLine
-    let program = (arguments.first?.split(separator: "/").last).map(String.init) ?? holder.name
-
-    // The holder itself forwards the port.
-    if program == "ssh" || holder.name == "ssh",
-      let flag = arguments.first(where: {
-        ["-L", "-R", "-D"].contains($0) || $0.hasPrefix("-L") || $0.hasPrefix("-R") || $0.hasPrefix("-D")
-      })
-    {
-      found.append(
-        ProcessManager(
-          kind: .sshForward, name: flag, detail: "an SSH port forward (\(arguments.joined(separator: " ")))",
-          stop: "close that ssh session (exit it, or kill \(holder.pid))", evidence: .commandLine))
-    }
-    if program.hasPrefix("kubectl"), arguments.contains("port-forward") {
-      found.append(
-        ProcessManager(
-          kind: .kubectlPortForward, name: arguments.dropFirst().joined(separator: " "),
-          detail: "kubectl port-forward, forwarding to a Kubernetes pod or service",
-          stop: "press Ctrl-C in its terminal (or kill \(holder.pid))", evidence: .commandLine))
-    }
-    if program == "docker-proxy" {
-      let value = { (flag: String) in
-        arguments.firstIndex(of: flag).flatMap { $0 + 1 < arguments.count ? arguments[$0 + 1] : nil }
-      }
-      let target = [value("-container-ip"), value("-container-port")].compactMap { $0 }.joined(separator: ":")
-      found.append(
-        ProcessManager(
-          kind: .dockerProxy, name: target,
-          detail: "Docker's proxy publishing a container port\(target.isEmpty ? "" : " (to \(target))")",
-          stop: "docker ps --filter \(quote("publish=\(value("-host-port") ?? port)")), then docker stop NAME",
-          evidence: .commandLine))
-    }
-
-    // Environment set by the manager.
-    if let environment {
-      if let program = environment["SUPERVISOR_PROCESS_NAME"] {
-        let group = environment["SUPERVISOR_GROUP_NAME"] ?? program
-        let fullName = group == program ? program : "\(group):\(program)"
-        let daemon = ancestors.first { isSupervisord($0) }
-        let control = daemon.flatMap(configFile).map { "supervisorctl -c \(quote($0))" } ?? "supervisorctl"
-        found.append(
-          ProcessManager(
-            kind: .supervisord, name: fullName,
-            detail: "the supervisord program \(fullName), which supervisord restarts when it exits",
-            stop: "\(control) stop \(quote(fullName))", evidence: daemon == nil ? .environment : .ancestor))
-      }
-      if let id = environment["pm_id"] {
-        let name = environment["name"] ?? id
-        let daemon = ancestors.contains { isPM2($0) }
-        found.append(
-          ProcessManager(
-            kind: .pm2, name: name, detail: "the pm2 app \(name) (id \(id)), which pm2 restarts when it exits",
-            stop: "pm2 stop \(quote(name))", evidence: daemon ? .ancestor : .environment))
-      }
-      if let tmux = environment["TMUX"], let pane = environment["TMUX_PANE"] {
-        let socket = tmux.split(separator: ",").first.map(String.init) ?? ""
-        let server = ancestors.contains { $0.name.hasPrefix("tmux") }
-        found.append(
-          ProcessManager(
-            kind: .tmux, name: pane, detail: "runs in tmux pane \(pane) (server socket \(socket))",
-            stop: "tmux send-keys -t \(quote(pane)) C-c", evidence: server ? .ancestor : .environment))
-      }
-      if let session = environment["STY"] {
-        let server = ancestors.contains { $0.name.lowercased() == "screen" }
-        found.append(
-          ProcessManager(
-            kind: .screen, name: session, detail: "runs in the screen session \(session)",
-            stop: "screen -r \(quote(session)), then Ctrl-C (or screen -S \(quote(session)) -X quit)",
-            evidence: server ? .ancestor : .environment))
-      }
-    }
-
-    // Ancestors that supervise.
-    for ancestor in ancestors {
-      let line = ancestor.displayCommand
-      if isPM2(ancestor), !found.contains(where: { $0.kind == .pm2 }) {
-        found.append(
-          ProcessManager(
-            kind: .pm2, name: holder.name, detail: "started by the pm2 daemon (pid \(ancestor.pid)), which restarts it",
-            stop: "pm2 list, then pm2 stop NAME", evidence: .ancestor))
-      }
-      if line.contains("nodemon") {
-        found.append(
-          ProcessManager(
-            kind: .nodemon, name: "nodemon",
-            detail: "started by nodemon (pid \(ancestor.pid)), which restarts it on changes",
-            stop: "press Ctrl-C where nodemon runs (or kill \(ancestor.pid))", evidence: .ancestor))
-      }
-      for runner in ["foreman", "overmind", "honcho"]
-      where ancestor.name == runner || line.contains("/\(runner) ") || line.hasPrefix("\(runner) ") {
-        found.append(
-          ProcessManager(
-            kind: .procfileRunner, name: runner, detail: "started from a Procfile by \(runner) (pid \(ancestor.pid))",
-            stop: runner == "overmind" ? "overmind stop (or overmind quit)" : "press Ctrl-C where \(runner) runs",
-            evidence: .ancestor))
-      }
-      if ancestor.name == "runsv", let service = argument(after: "runsv", in: line) {
-        found.append(
-          ProcessManager(
-            kind: .runit, name: service, detail: "the runit service \(service)", stop: "sv down \(quote(service))",
-            evidence: .ancestor))
-      }
-      if ancestor.name == "s6-supervise", let service = argument(after: "s6-supervise", in: line) {
-        found.append(
-          ProcessManager(
-            kind: .s6, name: service, detail: "the s6 service \(service)", stop: "s6-svc -d \(quote(service))",
-            evidence: .ancestor))
-      }
-      if line.contains(".vscode-server") || line.contains("code-server") {
-        found.append(
-          ProcessManager(
-            kind: .ideForward, name: "VS Code",
-            detail: "started by a VS Code server (pid \(ancestor.pid)); VS Code may be forwarding this port",
-            stop: "stop it in VS Code (terminal or Ports view)", evidence: .ancestor))
-        break
-      }
-    }
-
-    // Control groups: containers and systemd units.
-    if let container = container(holder.controlGroup) {
-      let tool = container.podman ? "podman" : "docker"
-      found.append(
-        ProcessManager(
-          kind: container.podman ? .podman : .docker, name: container.id,
-          detail: "runs in the \(tool) container \(container.id)", stop: "\(tool) stop \(quote(container.id))",
-          evidence: .controlGroup))
-    }
-    if let unit = RespawnRisk.systemdService(holder.controlGroup), !found.contains(where: { $0.kind == .docker }) {
-      let user = (holder.controlGroup ?? "").contains("/user@")
-      found.append(
-        ProcessManager(
-          kind: user ? .systemdUserUnit : .systemdUnit, name: unit,
-          detail: "runs in the systemd \(user ? "user " : "")service \(unit), which may restart it (Restart=)",
-          stop: user ? "systemctl --user stop \(quote(unit))" : "systemctl stop \(quote(unit))",
-          evidence: .controlGroup))
-    }
-    if let parent = ancestors.first, parent.pid == 1, parent.name == "launchd" {
-      found.append(
-        ProcessManager(
-          kind: .launchd, name: holder.name, detail: "started by launchd, which may start it again (KeepAlive)",
-          stop:
-            "launchctl list | grep -i -- \(quote(holder.name)), then launchctl bootout gui/$(id -u)/LABEL (or system/LABEL)",
-          evidence: .ancestor))
-    }
-    for service in holder.services {
-      found.append(
-        ProcessManager(
-          kind: .windowsService, name: service, detail: "hosts the Windows service \(service)",
-          stop: "sc stop \(windowsQuote(service))", evidence: .serviceTable))
-    }
+    let clues = Clues(
+      holder: holder, ancestors: ancestors, environment: environment,
+      port: socket.map { "\($0.local.port)" } ?? "PORT", arguments: arguments,
+      program: (arguments.first?.split(separator: "/").last).map(String.init) ?? holder.name)
+    var found: [ProcessManager] = []
+    forwarding(clues, into: &found)
+    fromEnvironment(clues, into: &found)
+    fromAncestors(clues, into: &found)
+    fromHost(clues, into: &found)
     return found
   }
 
