@@ -68,9 +68,21 @@ enum CheckText {
         : style.red("cannot bind") + (check.binds.isEmpty ? "" : " (\(addresses))")
       Swift.print("\(check.proto.rawValue) \(target): \(verdict)")
       for reason in check.reasons {
-        Swift.print("  \(style.bold(reason.code.rawValue)): \(TerminalText.escape(reason.message))")
+        Swift.print("  \(style.bold(reason.code.rawValue)): \(TerminalText.escape(text(reason)))")
       }
       for note in check.notes { Swift.print("  note \(note.code.rawValue): \(TerminalText.escape(note.message))") }
+    }
+  }
+
+  /// A reason's message with its remedy as the portctl commands that carry it out.
+  static func text(_ reason: BindReason) -> String {
+    switch reason.remedy {
+    case .stopHolders(let port)?:
+      "\(reason.message): stop it properly (portctl why \(port)) or free it (portctl free \(port))"
+    case .endConnections(let port)?:
+      "\(reason.message): binds fail while it stays open; end those processes too (portctl free \(port) --all)"
+    case nil:
+      reason.message
     }
   }
 }

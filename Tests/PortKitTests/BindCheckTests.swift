@@ -34,6 +34,10 @@ import Testing
     #expect(check.reasons[0].pids == [42])
     #expect(check.reasons[0].message.contains("dual-stack"))
     #expect(check.reasons[0].message.contains("node (pid 42)"))
+    // What to do is a remedy a front end words its own way, never a command in the message.
+    #expect(check.reasons[0].remedy == .stopHolders(port: 3000))
+    #expect(!check.reasons[0].message.contains("portctl"))
+    #expect(check.reasons[0].fullMessage.hasSuffix(": \(BindReason.Remedy.stopHolders(port: 3000).advice)"))
   }
 
   @Test func sameAddressIsHeldAndALoopbackHolderBlocksTheWildcard() {

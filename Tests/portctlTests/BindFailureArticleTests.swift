@@ -14,7 +14,7 @@ private func explain(_ error: any Error, port: UInt16, system: System) async thr
   if case .checked(let failure, let checks) = outcome {
     lines.append("bind failed with \(failure.errorName)")
     for check in checks where !check.bindable {
-      lines += check.reasons.map(\.message)
+      lines += check.reasons.map(\.fullMessage)
     }
   }
   return lines

@@ -43,19 +43,47 @@ public struct BindReason: Hashable, Sendable {
     public static let v6OnlyBindable = Code(rawValue: "v6-only-bindable")
   }
 
+  /// What to do about processes that hold the port, for a front end to word its own way
+  /// (a command, a button, a log line); ``advice`` says it in words.
+  public enum Remedy: Hashable, Sendable {
+    /// Stop the holders of `port` the way their manager wants (``PortInspection`` names the
+    /// manager and its stop command), or end them (``PortFreeing``).
+    case stopHolders(port: UInt16)
+    /// End the processes that keep connections on `port` too (``PortFreeing`` with
+    /// connections included): binds fail while those stay open.
+    case endConnections(port: UInt16)
+
+    /// The remedy in words.
+    public var advice: String {
+      switch self {
+      case .stopHolders:
+        "stop it the way its manager wants (its manager and stop command are in its provenance), or end it"
+      case .endConnections:
+        "binds fail while it stays open; end those processes too"
+      }
+    }
+  }
+
   /// What kind of reason it is.
   public var code: Code
-  /// A full sentence for the user.
+  /// A full sentence for the user: what blocks the bind (the ``remedy``, where there is
+  /// one, says what to do about it).
   public var message: String
   /// The processes the reason is about.
   public var pids: [PID]
+  /// What to do about those processes, where something can be done.
+  public var remedy: Remedy?
 
   /// A reason of kind `code`, saying `message`, about `pids`.
-  public init(_ code: Code, _ message: String, pids: [PID] = []) {
+  public init(_ code: Code, _ message: String, pids: [PID] = [], remedy: Remedy? = nil) {
     self.code = code
     self.message = message
     self.pids = pids
+    self.remedy = remedy
   }
+
+  /// The message with the remedy's advice after it.
+  public var fullMessage: String { remedy.map { "\(message): \($0.advice)" } ?? message }
 }
 
 /// How the server being judged binds, when that is known to differ from a typical server.
@@ -274,12 +302,9 @@ public struct BindCheck: Hashable, Sendable {
       socket.isListener
       ? "\(proto.rawValue) \(socket.local)"
       : "a \(proto.rawValue) connection on \(socket.local) (\(socket.state.rawValue)\(socket.remote.map { " with \($0)" } ?? ""))"
-    let stop =
-      socket.isListener
-      ? "stop it properly (portctl why \(port)) or free it (portctl free \(port))"
-      : "binds fail while it stays open; end those processes too (portctl free \(port) --all)"
+    let remedy: BindReason.Remedy = socket.isListener ? .stopHolders(port: port) : .endConnections(port: port)
     guard overlap, let asked else {
-      return BindReason(.held, "\(subject) is held by \(who): \(stop)", pids: pids)
+      return BindReason(.held, "\(subject) is held by \(who)", pids: pids, remedy: remedy)
     }
     let askedText = Endpoint(address: asked, port: port).description
     let explanation: String
@@ -298,7 +323,7 @@ public struct BindCheck: Hashable, Sendable {
     } else {
       explanation = "\(socket.local) overlaps \(askedText)"
     }
-    return BindReason(.addressOverlap, "\(explanation); it is held by \(who): \(stop)", pids: pids)
+    return BindReason(.addressOverlap, "\(explanation); it is held by \(who)", pids: pids, remedy: remedy)
   }
 
   static func timeWaitReason(_ lingering: [SocketEntry], reuseBinds: Bool, plainServer: Bool = false) -> BindReason {

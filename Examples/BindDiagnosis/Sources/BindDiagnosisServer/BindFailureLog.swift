@@ -61,7 +61,7 @@ struct BindFailureLog {
       }
     }
     for reason in check.reasons {
-      logger.error("Fix (\(reason.code)): \(TerminalText.escape(reason.message))")
+      logger.error("Fix (\(reason.code)): \(TerminalText.escape(reason.fullMessage))")
     }
     for note in check.notes {
       logger.notice("Note (\(note.code)): \(TerminalText.escape(note.message))")

@@ -48,7 +48,7 @@ struct CheckJSON: Encodable {
       for reason in reasons {
         var item = array.nestedContainer(keyedBy: ReasonKeys.self)
         try item.encode(reason.code.rawValue, forKey: .code)
-        try item.encode(reason.message, forKey: .message)
+        try item.encode(CheckText.text(reason), forKey: .message)
         try item.encode(reason.pids, forKey: .pids)
       }
     }
