@@ -182,3 +182,62 @@ private struct FixedSnapshotSource: SystemSource {
     #expect(try await ports(ListFilter(process: "nginx", user: "dev")) == [])
   }
 }
+
+@Suite struct DiagnosisUseCaseTests {
+  private let held = SocketEntry(
+    proto: .tcp, local: Endpoint(address: .anyV4, port: 4567), state: .listen, uid: 1000, id: 77)
+
+  @Test func checkProbesWithTheBinderAndReadsTheTable() async throws {
+    let system = fakeSystem(source: ScriptedSource(sockets: [held]), binder: ScriptedBinder(busy: [4567]))
+    let checks = try await BindDiagnosis(system: system).checks(for: try PortSpec.parseList("4567,4568"))
+    #expect(checks.map(\.port) == [4567, 4568])
+    #expect(checks.map(\.proto) == [.tcp, .tcp])
+    #expect(checks.map(\.bindable) == [false, true])
+    #expect(!checks[0].reasons.isEmpty)
+  }
+
+  @Test func checkOnAnUnreadableTableIsAnError() async throws {
+    let system = fakeSystem(source: ScriptedSource(failure: unreadable), binder: ScriptedBinder())
+    await #expect(throws: unreadable) {
+      try await BindDiagnosis(system: system).checks(for: try PortSpec.parseList("4567"))
+    }
+  }
+
+  @Test func explainReadsTheMessageAndChecksItsPort() async throws {
+    let system = fakeSystem(source: ScriptedSource(sockets: [held]), binder: ScriptedBinder(busy: [4567]))
+    let explanation = BindFailureExplanation(system: system)
+    guard
+      case .checked(let failure, let checks) = try await explanation.explain(
+        "Error: listen EADDRINUSE: address already in use :::4567")
+    else { Issue.record("not checked"); return }
+    #expect(failure.port == 4567)
+    #expect(failure.kind == .addressInUse)
+    #expect(!checks.isEmpty && checks.allSatisfy { $0.port == 4567 && !$0.bindable })
+
+    guard case .noPort = try await explanation.explain("OSError: [Errno 98] Address already in use") else {
+      Issue.record("a message without a port should ask for one")
+      return
+    }
+    guard
+      case .checked(_, let given) = try await explanation.explain(
+        "OSError: [Errno 98] Address already in use", port: 4568)
+    else { Issue.record("the given port should be checked"); return }
+    #expect(given.allSatisfy { $0.port == 4568 && $0.bindable })
+    guard case .notRecognized = try await explanation.explain("build finished in 3 s") else {
+      Issue.record("no bind error in that text")
+      return
+    }
+  }
+
+  @Test func inspectReportsTheSocketsAndFailsOnAnUnreadableTable() async throws {
+    let specs = try PortSpec.parseList("4567")
+    let found = try await PortInspection(system: fakeSystem(source: ScriptedSource(sockets: [held]), binder: nil))
+      .inspect(specs)
+    #expect(found.report.sockets.map(\.socket.id) == [77])
+    #expect(found.report.isHeld)
+    await #expect(throws: unreadable) {
+      try await PortInspection(system: fakeSystem(source: ScriptedSource(failure: unreadable), binder: nil))
+        .inspect(specs)
+    }
+  }
+}
