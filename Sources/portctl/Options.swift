@@ -69,9 +69,42 @@ enum PortArguments {
       do {
         specs += try PortSpec.parseList(argument)
       } catch {
-        throw ValidationError(error.description)
+        let suggestion = Self.command(near: argument).map { " Did you mean `portctl \($0)`?" } ?? ""
+        throw ValidationError(error.description + suggestion)
       }
     }
     return specs
+  }
+
+  /// The subcommand a mistyped word most likely meant (at most two edits away), for a word
+  /// that is no port spec: `lsit` → `list`.
+  static func command(near word: String) -> String? {
+    let typed = Array(word.lowercased().unicodeScalars)
+    guard typed.count >= 2, typed.count <= 12, typed.allSatisfy({ $0.properties.isAlphabetic }) else { return nil }
+    var best: (name: String, distance: Int)?
+    for name in Portctl.commandNames {
+      let distance = editDistance(typed, Array(name.unicodeScalars))
+      if distance <= min(2, name.count / 2), distance < (best?.distance ?? Int.max) { best = (name, distance) }
+    }
+    return best?.name
+  }
+
+  /// Levenshtein distance, with a swap of neighbours counted as one edit.
+  static func editDistance(_ a: [Unicode.Scalar], _ b: [Unicode.Scalar]) -> Int {
+    guard !a.isEmpty else { return b.count }
+    guard !b.isEmpty else { return a.count }
+    var table = [[Int]](repeating: [Int](repeating: 0, count: b.count + 1), count: a.count + 1)
+    for i in 0...a.count { table[i][0] = i }
+    for j in 0...b.count { table[0][j] = j }
+    for i in 1...a.count {
+      for j in 1...b.count {
+        let cost = a[i - 1] == b[j - 1] ? 0 : 1
+        table[i][j] = min(table[i - 1][j] + 1, table[i][j - 1] + 1, table[i - 1][j - 1] + cost)
+        if i > 1, j > 1, a[i - 1] == b[j - 2], a[i - 2] == b[j - 1] {
+          table[i][j] = min(table[i][j], table[i - 2][j - 2] + 1)
+        }
+      }
+    }
+    return table[a.count][b.count]
   }
 }

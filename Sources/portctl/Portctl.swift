@@ -7,7 +7,7 @@ struct Portctl: AsyncParsableCommand {
     commandName: "portctl",
     abstract: "Find out who holds a port, and why.",
     discussion: """
-      `portctl PORT…` is the same as `portctl who PORT…`.
+      `portctl PORT…` is the same as `portctl who PORT…`; `portctl` alone is `portctl list`.
 
       Port specs: \(PortSpec.acceptedForms); ranges and lists combine, and a \
       protocol or address narrows a spec (udp:[::1]:5353, 127.0.0.1:3000-3010/tcp).
@@ -34,7 +34,9 @@ struct Portctl: AsyncParsableCommand {
     #if os(Linux)
     Syscalls.tuneAllocator()
     #endif
-    let arguments = Array(CommandLine.arguments.dropFirst())
+    var arguments = Array(CommandLine.arguments.dropFirst())
+    // Bare `portctl` lists the listeners.
+    if arguments.isEmpty { arguments = ["list"] }
     #if !os(Windows)
     ProcessResources.raiseDescriptorLimit()
     if let shortfall = ProcessResources.shortfall() {
@@ -72,8 +74,11 @@ struct Portctl: AsyncParsableCommand {
 
   /// The subcommand named in `arguments`, for an error document written before parsing.
   static func commandName(in arguments: [String]) -> String {
-    arguments.first { ["who", "list", "why", "check", "kill", "free", "find", "wait", "explain"].contains($0) } ?? "who"
+    arguments.first { commandNames.contains($0) } ?? "who"
   }
+
+  /// Every subcommand's name.
+  static let commandNames = ["who", "list", "why", "check", "kill", "free", "find", "wait", "explain"]
 
   /// `--json` and `--quiet` as they appear in `arguments`, before parsing.
   static func outputOptions(_ arguments: [String]) -> OutputOptions {

@@ -272,5 +272,31 @@ import Testing
     #expect(result.status == 64)
     #expect(result.stderr.contains("missing port"))
   }
+
+  /// Bare `portctl` lists the listeners, as `portctl list` does.
+  @Test func barePortctlLists() throws {
+    let holder = try Holder("tcp:127.0.0.1:0")
+    let bare = try portctl([])
+    #expect(bare.status == 0, "\(bare.stderr)")
+    #expect(bare.stdout.hasPrefix("PROTO  LOCAL"))
+    let row = try #require(bare.stdout.split(separator: "\n").first { $0.contains("127.0.0.1:\(holder.port) ") })
+    #expect(row.contains("\(holder.pid)"))
+  }
+
+  /// A mistyped subcommand is read as a port spec, and refused with the command it most
+  /// likely meant; a word near no command gets no guess.
+  @Test(arguments: [("lsit", "list"), ("chek", "check"), ("explian", "explain"), ("fre", "free"), ("whi", "who")])
+  func mistypedCommandGetsASuggestion(typed: String, meant: String) throws {
+    let result = try portctl(typed, "3000")
+    #expect(result.status == 64)
+    #expect(result.stderr.contains("Did you mean `portctl \(meant)`?"), "\(result.stderr)")
+  }
+
+  @Test func wordNearNoCommandGetsNoGuess() throws {
+    let result = try portctl("xyzzy")
+    #expect(result.status == 64)
+    #expect(result.stderr.contains("'xyzzy' is not a port number"))
+    #expect(!result.stderr.contains("Did you mean"))
+  }
 }
 #endif
