@@ -2,19 +2,6 @@
 import Foundation
 import Testing
 
-/// True when a plain TCP bind on 127.0.0.1:`port` works right now.
-func canBindLoopback(_ port: UInt16) -> Bool {
-  let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-  defer { close(fd) }
-  var address = sockaddr_in()
-  address.sin_family = sa_family_t(AF_INET)
-  address.sin_port = port.bigEndian
-  address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
-  return withUnsafePointer(to: &address) {
-    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-  } == 0
-}
-
 /// What happens between the consent prompt and the signal.
 @Suite(.serialized) struct ConsentTests {
   static let canRun = FileManager.default.isExecutableFile(atPath: "/usr/bin/script")

@@ -38,8 +38,9 @@ import Testing
       }
       """.utf8
     ).write(to: script)
-    let server = try ReadyProcess(
-      try #require(Self.node), [script.path], environment: ["NODE_CLUSTER_SCHED_POLICY": "none"])
+    // A server of its own that prints port-holder's ready line and exits when its input closes.
+    let server = try Holder(
+      [], launcher: [try #require(Self.node), script.path], environment: ["NODE_CLUSTER_SCHED_POLICY": "none"])
     defer { server.stop() }
     try #require(server.children.count == 2)
 
@@ -61,56 +62,4 @@ import Testing
   }
 }
 
-/// A server started with a pipe on its standard input that prints one
-/// `ready pid=… ports=… children=…` line once it listens, and exits when its input closes.
-final class ReadyProcess: @unchecked Sendable {
-  let process = Process()
-  private let input = Pipe()
-  private let output = Pipe()
-  private(set) var pid: Int32 = 0
-  private(set) var port: UInt16 = 0
-  private(set) var children: [Int32] = []
-
-  init(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws {
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    var env = ProcessInfo.processInfo.environment
-    for (key, value) in environment { env[key] = value }
-    process.environment = env
-    process.standardInput = input
-    process.standardOutput = output
-    process.standardError = FileHandle.standardError
-    try process.run()
-    var line = Data()
-    while !line.contains(UInt8(ascii: "\n")) {
-      let chunk = output.fileHandleForReading.availableData
-      if chunk.isEmpty { break }
-      line.append(chunk)
-    }
-    let text = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-    guard text.hasPrefix("ready ") else {
-      stop()
-      throw HolderError(message: "\(executable) \(arguments) did not start: '\(text)'")
-    }
-    for field in text.split(separator: " ") {
-      let parts = field.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-      guard parts.count == 2 else { continue }
-      switch parts[0] {
-      case "pid": pid = Int32(parts[1]) ?? 0
-      case "ports": port = parts[1].split(separator: ",").first.flatMap { UInt16($0) } ?? 0
-      case "children": children = parts[1].split(separator: ",").compactMap { Int32($0) }
-      default: break
-      }
-    }
-  }
-
-  func stop() {
-    try? input.fileHandleForWriting.close()
-    if process.isRunning {
-      process.waitUntilExit()
-    }
-  }
-
-  deinit { stop() }
-}
 #endif

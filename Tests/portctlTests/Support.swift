@@ -110,8 +110,9 @@ final class Holder: @unchecked Sendable {
   private(set) var children: [Int32] = []
 
   /// Starts port-holder with `arguments`; `launcher` (a program and its arguments, ending
-  /// in one that execs port-holder with the arguments that follow) runs first when given,
-  /// and `environment` is added to the test's own.
+  /// in one that execs port-holder with the arguments that follow, or any server that prints
+  /// the same `ready pid=… ports=… children=…` line and exits when its input closes) runs
+  /// instead when given, and `environment` is added to the test's own.
   init(_ arguments: [String], launcher: [String] = [], environment: [String: String] = [:]) throws {
     if let program = launcher.first {
       process.executableURL = URL(fileURLWithPath: program)
@@ -209,17 +210,22 @@ func isAlive(_ pid: Int32) -> Bool {
   return !stat[stat.index(after: close)...].hasPrefix(" Z")
 }
 
-/// True when a plain TCP bind on 0.0.0.0:`port` works right now.
-func canBind(_ port: UInt16) -> Bool {
-  let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+/// True when a plain bind (no SO_REUSEADDR) of `type` on `address` (host order; 0.0.0.0 by
+/// default), port `port`, works right now.
+func plainBind(_ port: UInt16, type: Int32 = Int32(SOCK_STREAM.rawValue), address: UInt32 = 0) -> Bool {
+  let fd = socket(AF_INET, type, 0)
   defer { close(fd) }
-  var address = sockaddr_in()
-  address.sin_family = sa_family_t(AF_INET)
-  address.sin_port = port.bigEndian
-  return withUnsafePointer(to: &address) {
+  var endpoint = sockaddr_in()
+  endpoint.sin_family = sa_family_t(AF_INET)
+  endpoint.sin_port = port.bigEndian
+  endpoint.sin_addr.s_addr = address.bigEndian
+  return withUnsafePointer(to: &endpoint) {
     $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
   } == 0
 }
+
+/// True when a plain TCP bind on 0.0.0.0:`port` works right now.
+func canBind(_ port: UInt16) -> Bool { plainBind(port) }
 
 /// Starts a program with posix_spawn, its standard streams on /dev/null; returns its pid.
 /// (For programs that leave daemons behind, which keep pipes open, or whose exit Foundation's
@@ -260,16 +266,10 @@ func detached(_ executable: String, _ arguments: [String]) -> Int32 {
 var isRoot: Bool { geteuid() == 0 }
 
 /// True when a plain UDP bind on 0.0.0.0:`port` works right now.
-func canBindUDP(_ port: UInt16) -> Bool {
-  let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
-  defer { close(fd) }
-  var address = sockaddr_in()
-  address.sin_family = sa_family_t(AF_INET)
-  address.sin_port = port.bigEndian
-  return withUnsafePointer(to: &address) {
-    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-  } == 0
-}
+func canBindUDP(_ port: UInt16) -> Bool { plainBind(port, type: Int32(SOCK_DGRAM.rawValue)) }
+
+/// True when a plain TCP bind on 127.0.0.1:`port` works right now.
+func canBindLoopback(_ port: UInt16) -> Bool { plainBind(port, address: 0x7F00_0001) }
 
 /// A TCP port no address holds right now (the kernel's choice for a dual-stack `[::]:0`
 /// bind, which avoids every IPv4 and IPv6 address), closed again.
@@ -294,17 +294,7 @@ func portFreeEverywhere() throws -> UInt16 {
 
 /// True while something keeps a plain TCP bind on 127.0.0.1:`port` from working (a listener
 /// on 127.0.0.1 or 0.0.0.0, or a TIME_WAIT socket there); other addresses do not count.
-func loopbackTaken(_ port: UInt16) -> Bool {
-  let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-  defer { close(fd) }
-  var address = sockaddr_in()
-  address.sin_family = sa_family_t(AF_INET)
-  address.sin_port = port.bigEndian
-  address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
-  return withUnsafePointer(to: &address) {
-    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-  } != 0
-}
+func loopbackTaken(_ port: UInt16) -> Bool { !canBindLoopback(port) }
 
 /// Polls `condition` every 20 ms for up to `seconds`; whether it became true.
 func eventually(_ seconds: Double = 5, _ condition: () -> Bool) -> Bool {
