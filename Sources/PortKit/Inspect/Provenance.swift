@@ -4,11 +4,14 @@ public struct Provenance: Hashable, Sendable {
   public var ancestry: [ProcessRecord]
   /// Most specific first; the first is the one to stop it with.
   public var managers: [ProcessManager]
+  /// The server the holder belongs to, when portctl recognises it (nginx, PostgreSQL…).
+  public var server: RecognizedServer?
 
-  /// A holder's `ancestry` and `managers`.
-  public init(ancestry: [ProcessRecord], managers: [ProcessManager]) {
+  /// A holder's `ancestry`, `managers` and `server`.
+  public init(ancestry: [ProcessRecord], managers: [ProcessManager], server: RecognizedServer? = nil) {
     self.ancestry = ancestry
     self.managers = managers
+    self.server = server
   }
 }
 
@@ -61,7 +64,14 @@ public struct ProvenanceReader: Sendable {
         for index in managers.indices where managers[index].kind == .tmux {
           managers[index] = await named(managers[index], holder: process, environment: environment)
         }
-        result[process.pid] = Provenance(ancestry: ancestry, managers: managers)
+        var children: [PID: [ProcessRecord]] = [process.pid: await source.children(of: process.pid, limit: 64)]
+        if let parent = ancestry.first, parent.pid > 1 {
+          children[parent.pid] = await source.children(of: parent.pid, limit: 64)
+        }
+        let server = ServerRecognition.recognize(
+          .init(
+            holder: process, ancestors: ancestry, children: children, environment: environment, socket: entry.socket))
+        result[process.pid] = Provenance(ancestry: ancestry, managers: managers, server: server)
       }
     }
     return result

@@ -11,6 +11,8 @@ public protocol SystemSource: Sendable {
   /// The environment of `pid`, where readable (it names tmux panes, screen sessions,
   /// supervisord programs and pm2 apps).
   func environment(of pid: PID) async -> [String: String]?
+  /// The children of `pid` (at most `limit`), where visible: a server's workers.
+  func children(of pid: PID, limit: Int) async -> [ProcessRecord]
 }
 
 extension SystemSource {
@@ -24,6 +26,9 @@ extension SystemSource {
 
   /// Not known.
   public func environment(of pid: PID) async -> [String: String]? { nil }
+
+  /// Not known.
+  public func children(of pid: PID, limit: Int) async -> [ProcessRecord] { [] }
 
   /// No restriction known.
   public func bindPrivileges() async -> BindPrivileges {

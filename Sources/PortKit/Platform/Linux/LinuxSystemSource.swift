@@ -261,6 +261,27 @@ public struct LinuxSystemSource: SystemSource {
     return chain
   }
 
+  /// `pid`'s children from `/proc/PID/task/TID/children` (every thread's), in pid order.
+  public func children(of pid: PID, limit: Int) async -> [ProcessRecord] {
+    let bootTime = reader.bootTime()
+    let ticks = Syscalls.clockTicksPerSecond
+    var threads: [PID] = []
+    if case .success(let taskFD) = Syscalls.open("\(reader.root)/\(pid)/task", directoryOnly: true) {
+      Syscalls.forEachDirectoryEntry(taskFD) { name in
+        if let tid = ProcfsReader.number(name) { threads.append(tid) }
+      }
+      Syscalls.close(taskFD)
+    }
+    var pids: [PID] = []
+    for thread in threads {
+      guard let text = Syscalls.readFile("\(reader.root)/\(pid)/task/\(thread)/children") else { continue }
+      pids += String(decoding: text, as: UTF8.self).split(separator: " ").compactMap { PID($0) }
+    }
+    return pids.sorted().prefix(max(0, limit)).compactMap {
+      reader.process($0, bootTime: bootTime, ticksPerSecond: ticks)
+    }.filter { $0.ppid == pid }
+  }
+
   /// `pid`'s environment from `/proc/PID/environ`, where readable.
   public func environment(of pid: PID) async -> [String: String]? {
     Syscalls.readFile("\(reader.root)/\(pid)/environ").map(ProcfsParsers.environment)
