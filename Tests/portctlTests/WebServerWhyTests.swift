@@ -12,6 +12,15 @@ import Testing
     return url
   }
 
+  /// `name` on PATH, where installed.
+  private func tool(_ name: String) -> String? {
+    for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
+      let path = "\(directory)/\(name)"
+      if FileManager.default.isExecutableFile(atPath: path) { return path }
+    }
+    return nil
+  }
+
   /// The Python interpreter (first `python3` on PATH) that can import `modules`; `nil` when
   /// there is none.
   private func python(importing modules: String) -> String? {
@@ -157,6 +166,73 @@ import Testing
     #expect(stopped.status == 0, "\(stopped.stderr)")
     #expect(server.exitStatus(within: 10) != nil, "nginx did not stop after \(stop)")
     #expect(eventually(5) { !loopbackTaken(port) })
+  }
+
+  /// gunicorn run by supervisord: named once as a server, and the manager's stop is the one
+  /// shown first.
+  @Test func gunicornUnderSupervisordShowsTheManagersStop() throws {
+    guard let supervisord = tool("supervisord") else {
+      Issue.record("supervisord (PyPI supervisor) is not installed; .ci/run installs it")
+      return
+    }
+    guard let python = python(importing: "gunicorn") else {
+      Issue.record("gunicorn is not installed; .ci/run installs it")
+      return
+    }
+    let dir = try directory("gunicorn-sv")
+    defer { try? FileManager.default.removeItem(at: dir) }
+    try "def app(environ, start_response):\n    start_response('200 OK', [])\n    return [b'ok']\n"
+      .write(to: dir.appendingPathComponent("app.py"), atomically: true, encoding: .utf8)
+    let port = try portFreeEverywhere()
+    let config = dir.appendingPathComponent("supervisord.conf").path
+    try """
+    [unix_http_server]
+    file=\(dir.path)/supervisor.sock
+    [supervisord]
+    logfile=\(dir.path)/supervisord.log
+    pidfile=\(dir.path)/supervisord.pid
+    nodaemon=true
+    [rpcinterface:supervisor]
+    supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
+    [supervisorctl]
+    serverurl=unix://\(dir.path)/supervisor.sock
+    [program:web]
+    command=\(python) -m gunicorn -w 2 --graceful-timeout 3 -b 127.0.0.1:\(port) --chdir \(dir.path) app:app
+    autorestart=true
+    startsecs=0
+    """.write(toFile: config, atomically: true, encoding: .utf8)
+    let daemon = try Spawned(supervisord, ["-c", config])
+    var processes: [Int32] = []
+    defer { stop(daemon, children: processes) }
+    var master: Int32 = 0
+    try #require(
+      eventually(20) {
+        guard let first = childPIDs(of: daemon.pid).first else { return false }
+        master = first
+        return accepting(port) && childPIDs(of: first).count == 2
+      }, "supervisord did not start gunicorn")
+    let workers = childPIDs(of: master)
+    processes = [master] + workers
+
+    let json = try portctl("why", "127.0.0.1:\(port)", "--json")
+    let holders = try #require(try json.json().sockets.first?["processes"] as? [[String: Any]])
+    #expect(holders.compactMap { $0["pid"] as? Int } == ([master] + workers).map(Int.init))
+    for holder in holders {
+      #expect((holder["managers"] as? [[String: Any]])?.first?["kind"] as? String == "supervisord")
+      #expect((holder["server"] as? [String: Any])?["master"] as? Int == Int(master))
+    }
+    let text = try portctl("why", "127.0.0.1:\(port)")
+    let lines = text.stdout.split(separator: "\n").map(String.init)
+    let managed = try #require(
+      lines.firstIndex(of: "    managed by  the supervisord program web, which supervisord restarts when it exits"),
+      "\(text.stdout)")
+    #expect(
+      lines.dropFirst(managed + 1).first == "    stop with   supervisorctl -c \(config) stop web", "\(text.stdout)")
+    #expect(lines.filter { $0.hasPrefix("    managed by ") }.count == 1, "\(text.stdout)")
+    #expect(lines.filter { $0.hasPrefix("  server gunicorn: ") }.count == 1, "\(text.stdout)")
+    #expect(lines.contains { $0.hasPrefix("  workers \(workers.map(String.init).joined(separator: ", ")): ") })
+    #expect(lines.contains { $0.hasPrefix("    parent \(daemon.pid) ") }, "\(text.stdout)")
+    #expect(text.stdout.contains("sends SIGTERM to the master \(master) (its workers stop with it)"))
   }
 
   // MARK: gunicorn
