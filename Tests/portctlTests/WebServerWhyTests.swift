@@ -326,6 +326,45 @@ import Testing
       foldedWorkers: "\(python) -B -c from multiprocessing.spawn import spawn_main;")
   }
 
+  @Test func hypercornSupervisorWithTwoWorkersAndItsGracefulTimeout() throws {
+    guard let python = python(importing: "hypercorn") else {
+      Issue.record("hypercorn is not installed; .ci/run installs it")
+      return
+    }
+    let dir = try directory("hypercorn")
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let app = dir.appendingPathComponent("app.py")
+    try """
+    async def app(scope, receive, send):
+        if scope["type"] != "http":
+            return
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+    """.write(to: app, atomically: true, encoding: .utf8)
+    let port = try portFreeEverywhere()
+    let server = try Spawned(
+      python,
+      [
+        "-m", "hypercorn", "--workers", "2", "--graceful-timeout", "2", "--bind", "127.0.0.1:\(port)",
+        "\(app.path):app",
+      ])
+    var spawned: [Int32] = []
+    defer { stop(server, children: spawned) }
+    try #require(
+      eventually(20) {
+        accepting(port) && children(of: server.pid, containing: "--multiprocessing-fork").count == 2
+      }, "hypercorn did not start its workers")
+    spawned = childPIDs(of: server.pid)
+    let workers = children(of: server.pid, containing: "--multiprocessing-fork")
+    try expectServer(
+      port: port, kind: "hypercorn", master: server.pid, workers: workers, signal: "SIGTERM", grace: 7, stop: nil,
+      foldedWorkers: "\(python) -B -c from multiprocessing.spawn import spawn_main;")
+    // SIGTERM to the supervisor, as shown, stops it and its workers.
+    kill(server.pid, SIGTERM)
+    #expect(server.exitStatus(within: 10) != nil)
+    #expect(eventually(5) { workers.allSatisfy { !isAlive($0) } })
+  }
+
   // MARK: node cluster
 
   @Test(.enabled(if: Programs.installed(Programs.node), "needs node"))
