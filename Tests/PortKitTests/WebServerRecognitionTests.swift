@@ -58,6 +58,12 @@ import Testing
     #expect(server.stop == "/opt/nginx/sbin/nginx -c '/tmp/a b;rm -rf ~/n.conf' -g 'daemon off;' -s quit")
     let titled = process(100, 1, "nginx", ["nginx: master process nginx -c/etc/x.conf"])
     #expect(recognize(titled, ancestors: [initProcess])?.stop == "nginx -c /etc/x.conf -s quit")
+    // In a title a value runs to the next flag, with its spaces.
+    let spaced = process(
+      100, 1, "nginx", ["nginx: master process /opt/my nginx/nginx -p /srv/my  site/ -c conf/it's.conf -g pid x;"])
+    #expect(
+      recognize(spaced, ancestors: [initProcess])?.stop
+        == #"'/opt/my nginx/nginx' -p '/srv/my  site/' -c 'conf/it'"'"'s.conf' -g 'pid x;' -s quit"#)
   }
 
   @Test func nginxLookAlikesAreNotMasters() {

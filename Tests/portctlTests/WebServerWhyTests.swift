@@ -168,6 +168,53 @@ import Testing
     #expect(eventually(5) { !loopbackTaken(port) })
   }
 
+  /// nginx whose prefix directory has a space, a quote and an escape sequence in its name:
+  /// the stop command quotes it (and works when run), the text shows it escaped.
+  @Test(.enabled(if: Programs.installed("/usr/sbin/nginx"), "needs nginx; .ci/run installs nginx-light"))
+  func nginxStopCommandFromAnOddPrefixIsQuotedAndEscaped() throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "portctl-nginx it's \u{1B}[31mred-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let port = try portFreeEverywhere()
+    let conf = dir.appendingPathComponent("nginx.conf").path
+    // Paths in the configuration are relative to the prefix.
+    let temp = ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map { "\($0)_temp_path \($0);" }
+    try """
+    worker_processes 2;
+    pid nginx.pid;
+    events {}
+    http {
+      access_log off;
+      \(temp.joined(separator: "\n  "))
+      server { listen 127.0.0.1:\(port); return 200 "ok\\n"; }
+    }
+    """.write(toFile: conf, atomically: true, encoding: .utf8)
+    let server = try Spawned(
+      "/usr/sbin/nginx", ["-p", dir.path + "/", "-c", conf, "-e", "stderr", "-g", "daemon off;"])
+    var workers: [Int32] = []
+    defer { stop(server, children: workers, signal: SIGQUIT) }
+    try #require(eventually(10) { accepting(port) && childPIDs(of: server.pid).count == 2 }, "nginx did not start")
+    workers = childPIDs(of: server.pid)
+
+    let quoted = { (path: String) in "'" + path.replacingOccurrences(of: "'", with: #"'"'"'"#) + "'" }
+    let stop = "/usr/sbin/nginx -p \(quoted(dir.path + "/")) -c \(quoted(conf)) -e stderr -g 'daemon off;' -s quit"
+    let json = try portctl("why", "127.0.0.1:\(port)", "--json")
+    let processes = try #require(try json.json().sockets.first?["processes"] as? [[String: Any]])
+    #expect(processes.count == 3)
+    for process in processes {
+      #expect((process["server"] as? [String: Any])?["stop"] as? String == stop)
+    }
+    let text = try portctl("why", "127.0.0.1:\(port)")
+    #expect(!text.stdout.contains("\u{1B}"), "an escape sequence from a command line reached the terminal")
+    let shown = stop.replacingOccurrences(of: "\u{1B}", with: "\\x1b")
+    #expect(text.stdout.contains("    stop with   \(shown)\n"), "\(text.stdout)")
+
+    let stopped = try shell(stop)
+    #expect(stopped.status == 0, "\(stopped.stderr)")
+    #expect(server.exitStatus(within: 10) != nil, "nginx did not stop after \(stop)")
+  }
+
   /// gunicorn run by supervisord: named once as a server, and the manager's stop is the one
   /// shown first.
   @Test func gunicornUnderSupervisordShowsTheManagersStop() throws {
