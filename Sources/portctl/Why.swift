@@ -197,8 +197,11 @@ enum WhyText {
         let label = "\(group.workers.count == 1 ? "worker" : "workers") \(pids):"
         var notes = [user(first)]
         if holding[first.pid] != nil {
+          let one = group.workers.count == 1
           notes.append(
-            group.workers.count == 1 ? "shares the socket with its master" : "share the socket with their master")
+            holding[master.pid] == nil
+              ? (one ? "holds the socket" : "hold the socket")
+              : (one ? "shares the socket with its master" : "share the socket with their master"))
         }
         if group.workers.contains(where: { $0.displayCommand != first.displayCommand }) {
           notes.append("their commands differ only in numbers")

@@ -125,6 +125,11 @@ import Testing
     let own = try #require(recognize(plain, ancestors: [shell], children: [400: workers]))
     #expect(own.master.pid == 400)
     #expect(own.grace == .seconds(35))
+    // The option in GUNICORN_CMD_ARGS counts too.
+    let fromEnvironment = recognize(
+      plain, ancestors: [shell], children: [400: workers],
+      environment: ["GUNICORN_CMD_ARGS": "--bind=127.0.0.1:8000 --graceful-timeout=60"])
+    #expect(fromEnvironment?.grace == .seconds(65))
   }
 
   @Test func gunicornTitlesFromSetproctitle() throws {

@@ -133,7 +133,8 @@ enum WebServers {
       flags.contains(word) || (word.count > 2 && ["-c", "-g", "-p", "-e"].contains(String(word.prefix(2))))
     }
     func value(from start: Int, joining: Bool) -> (String, next: Int) {
-      guard joining else { return (start < arguments.count ? arguments[start] : "", start + 1) }
+      guard start < arguments.count else { return ("", start) }
+      guard joining else { return (arguments[start], start + 1) }
       var end = start
       while end < arguments.count, !startsOption(arguments[end]) { end += 1 }
       return (arguments[start..<end].joined(separator: " "), end)
@@ -253,7 +254,12 @@ enum WebServers {
     let workers = clues.children(of: master.pid).filter {
       $0.pid != master.pid && [.worker, .untitled].contains(gunicornRole($0))
     }
-    let graceful = seconds(value(of: ["--graceful-timeout"], in: words(master))) ?? 30
+    // The option on the command line, or in GUNICORN_CMD_ARGS (which workers inherit).
+    let fromEnvironment = (clues.environment?["GUNICORN_CMD_ARGS"] ?? "").split(separator: " ").prefix(wordLimit)
+      .map(String.init)
+    let graceful =
+      seconds(value(of: ["--graceful-timeout"], in: words(master)))
+      ?? seconds(value(of: ["--graceful-timeout"], in: fromEnvironment)) ?? 30
     return RecognizedServer(
       kind: .gunicorn, name: "gunicorn",
       detail:
