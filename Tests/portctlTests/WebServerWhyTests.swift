@@ -412,6 +412,55 @@ import Testing
     #expect(eventually(5) { workers.allSatisfy { !isAlive($0) } })
   }
 
+  // MARK: Django autoreloader
+
+  /// Django's runserver: only the child (RUN_MAIN=true) holds the socket; the server is led
+  /// by the autoreloader above it, whose ancestors are shown.
+  @Test func djangoRunserverChildLeadsToTheAutoreloader() throws {
+    guard let python = python(importing: "django") else {
+      Issue.record("django is not installed; .ci/run installs it")
+      return
+    }
+    let dir = try directory("django")
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let manage = dir.appendingPathComponent("manage.py")
+    try """
+    import sys
+    from django.conf import settings
+    from django.http import HttpResponse
+    from django.urls import path
+
+    settings.configure(DEBUG=True, ROOT_URLCONF=__name__, ALLOWED_HOSTS=["*"], SECRET_KEY="test")
+    urlpatterns = [path("", lambda request: HttpResponse("ok"))]
+
+    if __name__ == "__main__":
+        from django.core.management import execute_from_command_line
+        execute_from_command_line(sys.argv)
+    """.write(to: manage, atomically: true, encoding: .utf8)
+    let port = try portFreeEverywhere()
+    let server = try Spawned(python, [manage.path, "runserver", "127.0.0.1:\(port)"])
+    var child: Int32 = 0
+    defer { stop(server, children: [child].filter { $0 > 0 }) }
+    try #require(
+      eventually(30) {
+        guard accepting(port), let first = childPIDs(of: server.pid).first else { return false }
+        child = first
+        return true
+      }, "django did not start its server")
+    let text = try expectServer(
+      port: port, kind: "django", master: server.pid, workers: [child], signal: "SIGTERM", grace: 5, stop: nil,
+      holders: [child])
+    let lines = text.stdout.split(separator: "\n").map(String.init)
+    // The master does not hold the socket; its child does, and the chain is the master's.
+    #expect(lines.contains { $0.hasPrefix("  master \(server.pid) ") && !$0.contains("holds the socket") })
+    #expect(lines.contains { $0.hasPrefix("  worker \(child): ") && $0.hasSuffix(", holds the socket)") })
+    #expect(lines.contains { $0.hasPrefix("    parent \(getpid()) ") }, "\(text.stdout)")
+    // SIGTERM to the autoreloader, as shown, ends both.
+    kill(server.pid, SIGTERM)
+    #expect(server.exitStatus(within: 10) != nil)
+    #expect(eventually(5) { !isAlive(child) })
+  }
+
   // MARK: node cluster
 
   @Test(.enabled(if: Programs.installed(Programs.node), "needs node"))
