@@ -201,10 +201,10 @@ enum WhyText {
           notes.append(
             holding[master.pid] == nil
               ? (one ? "holds the socket" : "hold the socket")
-              : (one ? "shares the socket with its master" : "share the socket with their master"))
+              : (one ? "shares the socket" : "share the socket"))
         }
         if group.workers.contains(where: { $0.displayCommand != first.displayCommand }) {
-          notes.append("their commands differ only in numbers")
+          notes.append("commands differ only in numbers")
         }
         process(label, plain: label, first, notes, emit: emit)
       }
