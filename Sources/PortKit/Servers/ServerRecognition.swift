@@ -13,6 +13,9 @@ enum ServerRecognition {
     var environment: [String: String]?
     /// The socket it holds, when known.
     var socket: SocketEntry?
+    /// systemd's socket units (`systemctl list-sockets`), where they were read: only for a
+    /// holder that is systemd itself or runs in a systemd service.
+    var socketUnits: [SystemdSocketUnit] = []
 
     /// The holder's parent, when known.
     var parent: ProcessRecord? { ancestors.first }
