@@ -250,7 +250,9 @@ import Darwin
     #expect(calls.first?.prefix(3) == ["tmux", "-S", "/tmp/tmux-1000/default"])
     #expect(manager?.name == "dev;x")
     #expect(manager?.stop == "tmux -S /tmp/tmux-1000/default kill-session -t 'dev;x'")
-    #expect(manager?.detail.hasSuffix("to stop only the program: tmux -S /tmp/tmux-1000/default send-keys -t 'dev;x:0.1' C-c") == true)
+    #expect(
+      manager?.detail.hasSuffix("to stop only the program: tmux -S /tmp/tmux-1000/default send-keys -t 'dev;x:0.1' C-c")
+        == true)
   }
 
   @Test func anotherUsersHolderOrSocketIsNeverAsked() async {

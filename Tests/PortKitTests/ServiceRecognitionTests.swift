@@ -127,7 +127,8 @@ import Testing
 
   @Test func sshdListenerIsTheMasterAndSessionsAreNotWorkers() throws {
     let listener = record(
-      1000, 1, "sshd", ["sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups"], cgroup: "0::/system.slice/ssh.service")
+      1000, 1, "sshd", ["sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups"],
+      cgroup: "0::/system.slice/ssh.service")
     let session = record(1001, 1000, "sshd", ["sshd: alice@pts/0"])
     let server = try #require(recognize(listener, children: [1000: [session]], socket: socket(22)))
     #expect(server.kind == .sshd)
@@ -135,7 +136,8 @@ import Testing
     #expect(server.workers.isEmpty)
     #expect(server.stopSignal == .terminate)
     #expect(server.stop == nil)
-    #expect(server.detail.contains("its 1 session process (pid 1001) is not the listener and keeps running when it stops"))
+    #expect(
+      server.detail.contains("its 1 session process (pid 1001) is not the listener and keeps running when it stops"))
     // An older sshd that keeps its command line.
     #expect(recognize(record(1002, 1, "sshd", ["/usr/sbin/sshd", "-D"]))?.master.pid == 1002)
   }
@@ -147,7 +149,8 @@ import Testing
     let server = try #require(recognize(session, ancestors: [privileged, listener], socket: socket(9000)))
     #expect(server.kind == .sshd)
     #expect(server.master.pid == 1101)
-    #expect(server.detail.contains("of the OpenSSH server (listener pid 1100); stopping the listener leaves it running"))
+    #expect(
+      server.detail.contains("of the OpenSSH server (listener pid 1100); stopping the listener leaves it running"))
     // OpenSSH 9.8's session program.
     let newer = record(1103, 1100, "sshd-session", ["sshd-session: alice@pts/1"])
     #expect(recognize(newer, ancestors: [listener])?.master.pid == 1103)
@@ -183,9 +186,11 @@ import Testing
 
   @Test func forwardThatCoversThePortIsNamed() throws {
     let holder = record(
-      1300, 1, "ssh", ["ssh", "-NfL", "8080:web:80", "-L", "[::1]:8443:web:443", "-D", "1080", "-R", "9000:localhost:3000", "u@h"])
+      1300, 1, "ssh",
+      ["ssh", "-NfL", "8080:web:80", "-L", "[::1]:8443:web:443", "-D", "1080", "-R", "9000:localhost:3000", "u@h"])
     let parsed = SSHCommandLine(arguments: Array(holder.commandLine.dropFirst()))
-    #expect(parsed.forwards.map(\.flag) == ["-L 8080:web:80", "-L [::1]:8443:web:443", "-D 1080", "-R 9000:localhost:3000"])
+    #expect(
+      parsed.forwards.map(\.flag) == ["-L 8080:web:80", "-L [::1]:8443:web:443", "-D 1080", "-R 9000:localhost:3000"])
     #expect(parsed.destination == "u@h")
     let tls = try #require(recognize(holder, socket: socket(8443, .loopbackV6)))
     #expect(tls.name == "-L [::1]:8443:web:443")
@@ -296,9 +301,11 @@ import Testing
 
   @Test func listSocketsParses() {
     let units = SystemdSocketUnit.parse(listing + "garbage without a unit\n\u{0}\n   \n")
-    #expect(units.map(\.unit) == [
-      "ssh.socket", "cups.socket", "app.socket", "dbus.socket", "systemd-networkd.socket", "systemd-udevd-kernel.socket",
-    ])
+    #expect(
+      units.map(\.unit) == [
+        "ssh.socket", "cups.socket", "app.socket", "dbus.socket", "systemd-networkd.socket",
+        "systemd-udevd-kernel.socket",
+      ])
     #expect(units[0].port == 22)
     #expect(units[0].activates == ["ssh.service"])
     #expect(units[2].activates.isEmpty)
@@ -357,14 +364,72 @@ import Testing
     for name in ["ssh", "postgres", "java", "redis-server", "sshd", "mysqld", "memcached", "systemd"] {
       for commandLine in odd {
         let holder = record(name == "systemd" ? 1 : 3000, 0, name, commandLine)
-        _ = recognize(holder, ancestors: [holder], children: [3000: [holder]], socket: socket(0), units: [
-          SystemdSocketUnit(listen: "", unit: ".socket", activates: []),
-          SystemdSocketUnit(listen: "[:0", unit: "x.socket", activates: [""]),
-        ])
+        _ = recognize(
+          holder, ancestors: [holder], children: [3000: [holder]], socket: socket(0),
+          units: [
+            SystemdSocketUnit(listen: "", unit: ".socket", activates: []),
+            SystemdSocketUnit(listen: "[:0", unit: "x.socket", activates: [""]),
+          ])
       }
     }
     _ = SystemdSocketUnit.parse(":\n.socket\n: .socket :\n[]:x a.socket")
     _ = SSHForward.fields("[")
     _ = SSHForward.fields("]:[")
+  }
+}
+
+/// ProvenanceReader asks systemctl for its socket units only under systemd, once per report.
+@Suite struct SocketActivationReaderTests {
+  struct TreeSource: SystemSource {
+    var initName: String
+    func snapshot(for query: SocketQuery) async throws(PortKitError) -> SystemSnapshot {
+      throw PortKitError(.toolFailed, "No snapshot in this test.")
+    }
+    func ancestry(of pid: PID) async -> [ProcessRecord] {
+      pid == 1 ? [] : [ProcessRecord(pid: 1, ppid: 0, name: initName, commandLine: ["/sbin/init"])]
+    }
+  }
+
+  final class ListingRunner: CommandRunner, @unchecked Sendable {
+    var calls: [[String]] = []
+    func run(_ executable: String, _ arguments: [String]) async throws(PortKitError) -> CommandOutput {
+      calls.append([executable] + arguments)
+      return CommandOutput(exitCode: 0, standardOutput: Array("[::]:631  cups.socket  cups.service\n".utf8))
+    }
+  }
+
+  private func servers(initName: String) async -> ([PID: RecognizedServer], [[String]]) {
+    let runner = ListingRunner()
+    let reader = ProvenanceReader(
+      source: TreeSource(initName: initName), runner: runner, effectiveUID: 0, socketOwner: { _ in nil },
+      securePath: { _, _ in nil })
+    let systemd = ProcessRecord(pid: 1, ppid: 0, name: initName, commandLine: ["/sbin/init"])
+    let cups = ProcessRecord(
+      pid: 40, ppid: 1, name: "cupsd", commandLine: ["/usr/sbin/cupsd", "-l"],
+      controlGroup: "0::/system.slice/cups.service")
+    let entry = SocketEntry(proto: .tcp, local: Endpoint(address: .anyV6, port: 631), state: .listen, id: 1)
+    let report = PortReport(
+      sockets: [
+        SocketReport(
+          socket: entry,
+          owner: .processes([HolderProcess(process: systemd, fds: [40]), HolderProcess(process: cups, fds: [3])]))
+      ], takenAt: 0, effectiveUID: 0)
+    let result = await reader.provenance(for: report)
+    return (result.compactMapValues(\.server), runner.calls)
+  }
+
+  @Test func underSystemdTheListingIsReadOnceAndNamesTheUnits() async {
+    let (servers, calls) = await servers(initName: "systemd")
+    #expect(calls == [["systemctl", "list-sockets", "--all", "--full", "--no-legend", "--no-pager"]])
+    #expect(servers[1]?.kind == .systemdSocket)
+    #expect(servers[1]?.stop == "systemctl stop cups.socket cups.service")
+    #expect(servers[40]?.kind == .systemdSocket)
+    #expect(servers[40]?.master.pid == 40)
+  }
+
+  @Test func withoutSystemdNothingIsRun() async {
+    let (servers, calls) = await servers(initName: "tini")
+    #expect(calls.isEmpty)
+    #expect(servers.isEmpty)
   }
 }

@@ -115,8 +115,10 @@ extension ServerRecognition {
       options = ["--protocol=tcp", "-h", ShellQuoting.quote(host), "-P", "\(socket.local.port)"]
     }
     var detail = "the \(name) server (pid \(holder.pid))"
-    if let parent = clues.parent, ["mysqld_safe", "mariadbd-safe"].contains(parent.name) || program(parent)
-      .hasPrefix("mysqld_safe")
+    if let parent = clues.parent,
+      ["mysqld_safe", "mariadbd-safe"].contains(parent.name)
+        || program(parent)
+          .hasPrefix("mysqld_safe")
     {
       detail += "; \(parent.name) (pid \(parent.pid)) restarts it if it dies, not after a clean shutdown"
     }
