@@ -140,6 +140,7 @@ import Testing
       server.detail.contains("its 1 session process (pid 1001) is not the listener and keeps running when it stops"))
     // An older sshd that keeps its command line.
     #expect(recognize(record(1002, 1, "sshd", ["/usr/sbin/sshd", "-D"]))?.master.pid == 1002)
+    #expect(recognize(record(1003, 1, "sshd", ["sshd: /usr/sbin/sshd -D"]))?.name == "sshd")
   }
 
   @Test func sshSessionHoldingARemoteForwardIsItsOwnServer() throws {

@@ -318,6 +318,45 @@ import Testing
     #expect(eventually { !loopbackTaken(port) })
   }
 
+  // MARK: Java
+
+  @Test(.enabled(if: Programs.installed("/usr/bin/java", "/usr/bin/javac", "/usr/bin/jar"), "needs a JDK"))
+  func javaJarServer() throws {
+    let directory = try temporaryDirectory("java")
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let path = directory.path
+    try """
+    import java.net.*;
+    public class Server {
+      public static void main(String[] args) throws Exception {
+        ServerSocket socket = new ServerSocket(Integer.parseInt(args[0]), 50, InetAddress.getByName("127.0.0.1"));
+        while (true) { socket.accept().close(); }
+      }
+    }
+    """.write(toFile: "\(path)/Server.java", atomically: true, encoding: .utf8)
+    let compiled = try run(URL(fileURLWithPath: "/usr/bin/javac"), ["-d", "\(path)/classes", "\(path)/Server.java"])
+    try #require(compiled.status == 0, "javac: \(compiled.stderr)")
+    let packed = try run(
+      URL(fileURLWithPath: "/usr/bin/jar"),
+      ["--create", "--file", "\(path)/app.jar", "--main-class", "Server", "-C", "\(path)/classes", "."])
+    try #require(packed.status == 0, "jar: \(packed.stderr)")
+    let port = try portFreeEverywhere()
+    let java = try Spawned("/usr/bin/java", ["-Xmx64m", "-jar", "\(path)/app.jar", "\(port)"])
+    defer { java.stop() }
+    try #require(eventually(20) { loopbackTaken(port) }, "the jar did not listen on \(port)")
+    let result = try portctl("why", "\(port)", "--json")
+    #expect(result.status == 0)
+    let server = try server(try result.json(), java.pid)
+    #expect(server["kind"] as? String == "java")
+    #expect(server["name"] as? String == "Java")
+    #expect(server["master"] as? Int == Int(java.pid))
+    #expect(server["workers"] as? [Int] == [])
+    #expect(server["stopSignal"] as? String == "SIGTERM")
+    #expect(server["graceSeconds"] as? Double == 30)
+    #expect(server["stop"] is NSNull)
+    #expect((server["detail"] as? String)?.hasPrefix("a Java application run from a jar (\(path)/app.jar)") == true)
+  }
+
   // MARK: a server supervisord runs
 
   @Test(

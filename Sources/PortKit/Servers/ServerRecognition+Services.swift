@@ -169,7 +169,8 @@ extension ServerRecognition {
     if process.name == "sshd-session" || program(process) == "sshd-session" { return true }
     guard process.name == "sshd" else { return false }
     let title = process.commandLine.first ?? ""
-    return title.hasPrefix("sshd: ") && !title.contains("[listener]")
+    // A session is titled after its user; the listener after its own command line.
+    return title.hasPrefix("sshd: ") && !title.hasPrefix("sshd: /") && !title.contains("[listener]")
   }
 
   static func isSSHListener(_ process: ProcessRecord) -> Bool {
