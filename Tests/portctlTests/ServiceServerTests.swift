@@ -128,7 +128,8 @@ import Testing
     #expect((connection["detail"] as? String)?.hasPrefix("a backend (\(backendTitle)") == true)
     let text = try portctl("why", "\(port)")
     #expect(text.status == 0)
-    #expect(text.stdout.contains("  \(postmaster.pid) \(Self.postgresBin)/postgres -D \(data) "))
+    #expect(text.stdout.contains("  master \(postmaster.pid) \(Self.postgresBin)/postgres -D \(data) "))
+    #expect(text.stdout.components(separatedBy: "  server PostgreSQL").count == 2)
   }
 
   // MARK: redis and memcached
@@ -154,7 +155,7 @@ import Testing
     let stop = try #require(server["stop"] as? String)
     #expect(stop == "redis-cli -h 127.0.0.1 -p \(port) shutdown")
     let text = try portctl("why", "\(port)")
-    #expect(text.stdout.contains("  \(redis.pid) /usr/bin/redis-server 127.0.0.1:\(port)  ("))
+    #expect(text.stdout.contains("  master \(redis.pid) /usr/bin/redis-server 127.0.0.1:\(port)  ("))
     // The suggested command, run through a shell, stops it.
     _ = try shell(stop)
     #expect(redis.exitStatus(within: 10) == 0)
@@ -180,7 +181,7 @@ import Testing
     #expect(server["graceSeconds"] as? Double == 5)
     #expect(server["stop"] is NSNull)
     let text = try portctl("why", "\(port)")
-    #expect(text.stdout.contains("  \(memcached.pid) /usr/bin/memcached -l 127.0.0.1 -p \(port)"))
+    #expect(text.stdout.contains("  master \(memcached.pid) /usr/bin/memcached -l 127.0.0.1 -p \(port)"))
   }
 
   // MARK: sshd and an ssh -NL forward
