@@ -5,7 +5,7 @@ struct Check: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     // Named here: deriving it from the type name costs a demangling at every start.
     commandName: "check",
-    abstract: "Can a server bind the port(s) now? If not, every reason, with the fix.",
+    abstract: "Can a server bind the ports now? If not, every reason, with the fix.",
     discussion: """
       The answer is a real bind, closed at once: on the asked address, or without one on \
       0.0.0.0 and [::], as a typical server binds. TCP binds set SO_REUSEADDR as servers do. \

@@ -88,7 +88,7 @@ struct Wait: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     // Named here: deriving it from the type name costs a demangling at every start.
     commandName: "wait",
-    abstract: "Block until the port(s) are free, or until something listens on them.",
+    abstract: "Block until the ports are free, or until something listens on them.",
     discussion: """
       --free waits until a real bind works on every asked port (on the asked address, or \
       0.0.0.0 and [::]); --listening waits until a socket listens on each. Checks start every \

@@ -161,6 +161,49 @@ private final class ShellRunning: @unchecked Sendable {
     #expect(text.stdout.contains("its parent sh (pid \(loop.pid): /bin/sh -c while true; do "))
   }
 
+  @Test func aSupervisordProgramIsWatchedAndTheSupervisorNamed() throws {
+    let path = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map {
+      "\($0)/supervisord"
+    }.first { FileManager.default.isExecutableFile(atPath: $0) }
+    guard let supervisord = path else {
+      Issue.record("supervisord (PyPI supervisor) is not installed; .ci/run installs it")
+      return
+    }
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("portctl-respawn-sv-\(getpid())")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let port = try portFreeEverywhere()
+    let config = directory.appendingPathComponent("supervisord.conf")
+    try """
+    [unix_http_server]
+    file=\(directory.path)/supervisor.sock
+    [supervisord]
+    logfile=\(directory.path)/supervisord.log
+    pidfile=\(directory.path)/supervisord.pid
+    nodaemon=true
+    [rpcinterface:supervisor]
+    supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
+    [program:web]
+    command=\(Products.holder.path) --reuseaddr tcp:127.0.0.1:\(port)
+    autorestart=true
+    startsecs=0
+    """.write(to: config, atomically: true, encoding: .utf8)
+    let daemon = try #require(spawnQuietly(supervisord, ["-c", config.path]))
+    defer {
+      kill(daemon, SIGTERM)
+      var status: Int32 = 0
+      while waitpid(daemon, &status, 0) < 0, errno == EINTR {}
+    }
+    try #require(eventually(10) { loopbackTaken(port) }, "supervisord did not start the program")
+    // supervisord starts a program again within a few seconds (its loop wakes once a second).
+    let result = try portctl("free", "127.0.0.1:\(port)", "--yes", "--respawn-window", "15s", "--json")
+    #expect(result.status == 1, "\(result.stderr)")
+    let document = try result.json()
+    #expect(document["respawnRisks"] as? [String] == ["parent is supervisord (pid \(daemon))"])
+    #expect((document["respawnWatch"] as? [String: Any])?["ended"] as? String == "respawned")
+    #expect(firstPort(document)?["verdict"] as? String == "respawned")
+  }
+
   @Test func theWatchEndsWhenTheLoopingShellExits() throws {
     let port = try portFreeEverywhere()
     // The loop goes on only while port-holder exits cleanly: SIGTERM ends it, and the shell.
