@@ -195,6 +195,13 @@ private final class ShellRunning: @unchecked Sendable {
       while waitpid(daemon, &status, 0) < 0, errno == EINTR {}
     }
     try #require(eventually(10) { loopbackTaken(port) }, "supervisord did not start the program")
+    // who sets the manager off from the process with a colon.
+    let program = try #require(try portctl("who", "127.0.0.1:\(port)", "--json").json().sockets.pids.first)
+    let who = try portctl("who", "127.0.0.1:\(port)")
+    #expect(
+      who.stdout.contains(
+        "\nport-holder (pid \(program)): the supervisord program web, which supervisord restarts when it exits"),
+      "\(who.stdout)")
     // supervisord starts a program again within a few seconds (its loop wakes once a second).
     let result = try portctl("free", "127.0.0.1:\(port)", "--yes", "--respawn-window", "15s", "--json")
     #expect(result.status == 1, "\(result.stderr)")
@@ -202,6 +209,12 @@ private final class ShellRunning: @unchecked Sendable {
     #expect(document["respawnRisks"] as? [String] == ["parent is supervisord (pid \(daemon))"])
     #expect((document["respawnWatch"] as? [String: Any])?["ended"] as? String == "respawned")
     #expect(firstPort(document)?["verdict"] as? String == "respawned")
+    try #require(eventually(10) { loopbackTaken(port) })
+    let text = try portctl("free", "127.0.0.1:\(port)", "--yes", "--respawn-window", "15s")
+    #expect(
+      text.stdout.contains(
+        "\n  managed by: the supervisord program web, which supervisord restarts when it exits; stop it with: supervisorctl -c \(config.path) stop web"
+      ), "\(text.stdout)")
   }
 
   @Test func theWatchEndsWhenTheLoopingShellExits() throws {
@@ -293,6 +306,16 @@ private final class ShellRunning: @unchecked Sendable {
     let explained = try portctl("explain", "--", "Error: listen EADDRINUSE: address already in use :::\(other.port)")
     #expect(explained.status == 0, "\(explained.stderr)")
     #expect(explained.stdout.contains("could not bind on [::]:\(other.port)"), "\(explained.stdout)")
+  }
+
+  @Test func waitingForAListenerIsWordedAsSuch() throws {
+    let port = try unusedPort()
+    let line = "\(Products.portctl.path) wait --listening --timeout 300ms \(port)"
+    let result = try run(
+      URL(fileURLWithPath: "/usr/bin/script"), ["-qec", line, "/dev/null"], environment: ["TERM": "xterm"])
+    #expect(result.status == 1)
+    #expect(result.stdout.contains("waiting for something to listen on \(port)… "), "\(result.stdout)")
+    #expect(!result.stdout.contains("listened on"))
   }
 
   @Test func afterTheDoubleDashNothingIsAnOption() throws {
