@@ -247,3 +247,38 @@ import Testing
     #expect(oneShot.respawners.isEmpty)
   }
 }
+
+/// How the watch for a respawn ends: a respawn, everything that could respawn exiting, or
+/// the window.
+@Suite struct RespawnWatchEndingTests {
+  private let item = FreeVerifier.Item(proto: .tcp, port: 3000)
+
+  @Test func theWatchEndsOnceTheRespawnersAreGone() async throws {
+    let verifier = FreeVerifier(source: FreeVerifierTests.TableSource(sockets: []), probe: nil)
+    let clock = ContinuousClock()
+    let start = clock.now
+    let gone = try await verifier.verifyWatching(
+      [item], ended: [10], respawnWindow: .seconds(30), respawnersGone: { true })
+    #expect(clock.now - start < .seconds(10))
+    #expect(gone.watch?.ending == .respawnerExited)
+    #expect(gone.watch?.window == .seconds(30))
+    #expect(gone.ports.map(\.verdict) == [.freeUnprobed])
+
+    let alive = try await verifier.verifyWatching(
+      [item], ended: [10], respawnWindow: .milliseconds(250), respawnersGone: { false })
+    #expect(alive.watch?.ending == .windowElapsed)
+    #expect((alive.watch?.watched ?? .zero) >= .milliseconds(250))
+
+    let none = try await verifier.verifyWatching([item], ended: [10], respawnWindow: .zero)
+    #expect(none.watch == nil)
+  }
+
+  @Test func aRespawnEndsTheWatchAsRespawned() async throws {
+    let listener = SocketEntry(proto: .tcp, local: Endpoint(address: .anyV4, port: 3000), state: .listen, id: 5)
+    let verifier = FreeVerifier(source: FreeVerifierTests.TableSource(sockets: [listener]), probe: nil)
+    let result = try await verifier.verifyWatching(
+      [item], ended: [10], respawnWindow: .seconds(30), respawnersGone: { false })
+    #expect(result.watch?.ending == .respawned)
+    #expect(result.ports.map(\.verdict) == [.respawned])
+  }
+}

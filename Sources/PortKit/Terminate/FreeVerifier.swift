@@ -209,7 +209,7 @@ public struct FreeVerifier: Sendable {
               respawns[item] = respawn
             }
           }
-          ending = .respawnerExited
+          ending = respawns.count == items.count ? .respawned : .respawnerExited
           break
         }
       }
