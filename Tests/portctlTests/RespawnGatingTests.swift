@@ -104,6 +104,16 @@ private final class ShellRunning: @unchecked Sendable {
         "/usr/bin/tmux",
         ["-L", socket, "send-keys", "-t", "typed", "\(Products.holder.path) tcp:127.0.0.1:0 > \(typed.path)", "Enter"])
         == 0)
+    // A third session's command is port-holder alone: the shell execs it, and the tmux
+    // server itself is its parent.
+    let serverPort = try portFreeEverywhere()
+    try #require(
+      detached(
+        "/usr/bin/tmux",
+        ["-L", socket, "new-session", "-d", "-s", "server", "\(Products.holder.path) tcp:127.0.0.1:\(serverPort)"]) == 0
+    )
+    try #require(eventually(10) { loopbackTaken(serverPort) }, "port-holder did not start in tmux")
+    var holders: [(pid: pid_t, port: UInt16, parent: String)] = []
     for file in [direct, typed] {
       var line = ""
       try #require(
@@ -114,13 +124,25 @@ private final class ShellRunning: @unchecked Sendable {
       let fields = line.split(separator: " ")
       let pid = try #require(fields.first { $0.hasPrefix("pid=") }.flatMap { pid_t($0.dropFirst(4)) })
       let port = try #require(fields.first { $0.hasPrefix("ports=") }.flatMap { UInt16($0.dropFirst(6)) })
-      let parentPID = try #require(parent(of: pid))
+      holders.append((pid, port, file == typed ? "shell" : "any"))
+    }
+    let panes = try run(
+      URL(fileURLWithPath: "/usr/bin/tmux"), ["-L", socket, "list-panes", "-t", "server", "-F", "#{pane_pid}"])
+    let serverHolder = try #require(pid_t(panes.stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
+    holders.append((serverHolder, serverPort, "tmux"))
+    for holder in holders {
+      let parentPID = try #require(parent(of: holder.pid))
       let parentName = (try? String(contentsOfFile: "/proc/\(parentPID)/comm", encoding: .utf8)) ?? ""
-      if file == typed {
+      switch holder.parent {
+      case "shell":
         // The pane's shell, reading what is typed into it.
         try #require(["bash\n", "sh\n", "dash\n", "zsh\n"].contains(parentName), "parent \(parentName)")
+      case "tmux":
+        try #require(parentName.hasPrefix("tmux"), "parent \(parentName)")
+      default:
+        break
       }
-      let (result, seconds) = try timed { try portctl("free", "127.0.0.1:\(port)", "--yes", "--json") }
+      let (result, seconds) = try timed { try portctl("free", "127.0.0.1:\(holder.port)", "--yes", "--json") }
       #expect(result.status == 0, "\(result.stderr)")
       let document = try result.json()
       #expect(document["respawnRisks"] as? [String] == [], "parent \(parentName)")
