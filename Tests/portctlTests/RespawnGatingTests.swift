@@ -239,6 +239,37 @@ private final class ShellRunning: @unchecked Sendable {
       ), "\(text.stdout)")
   }
 
+  /// Script files are read (from the shell's working directory) for a loop.
+  @Test func scriptFilesAreReadForALoop() throws {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("portctl-respawn-sh-\(getpid())")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    try "'\(Products.holder.path)' \"$@\"\necho done\n".write(
+      to: directory.appendingPathComponent("once.sh"), atomically: true, encoding: .utf8)
+    let once = try Holder(
+      ["tcp:127.0.0.1:0"], launcher: ["/bin/sh", "-c", "cd '\(directory.path)' && exec /bin/sh ./once.sh \"$@\"", "sh"])
+    try #require(commandLine(of: try #require(parent(of: once.pid))).prefix(2) == ["/bin/sh", "./once.sh"])
+    let oneShot = try portctl("free", "127.0.0.1:\(once.port)", "--yes", "--json")
+    #expect(oneShot.status == 0, "\(oneShot.stderr)")
+    #expect(try oneShot.json()["respawnRisks"] as? [String] == [])
+    #expect(try oneShot.json()["respawnWatch"] is NSNull)
+
+    let port = try portFreeEverywhere()
+    try "while true\ndo\n  '\(Products.holder.path)' --reuseaddr tcp:127.0.0.1:\(port)\ndone\n".write(
+      to: directory.appendingPathComponent("loop.sh"), atomically: true, encoding: .utf8)
+    let loop = try ShellRunning("cd '\(directory.path)' && exec /bin/sh ./loop.sh")
+    defer { loop.stop() }
+    try #require(eventually { loopbackTaken(port) }, "the script's port-holder did not listen")
+    let looped = try portctl("free", "127.0.0.1:\(port)", "--yes", "--json")
+    #expect(looped.status == 1, "\(looped.stderr)")
+    let document = try looped.json()
+    #expect(
+      document["respawnRisks"] as? [String] == [
+        "parent is sh (pid \(loop.pid)), running the script ./loop.sh, which loops"
+      ])
+    #expect((document["respawnWatch"] as? [String: Any])?["ended"] as? String == "respawned")
+  }
+
   @Test func theWatchEndsWhenTheLoopingShellExits() throws {
     let port = try portFreeEverywhere()
     // The loop goes on only while port-holder exits cleanly: SIGTERM ends it, and the shell.
