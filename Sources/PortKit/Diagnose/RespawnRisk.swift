@@ -252,9 +252,7 @@ public enum RespawnRisk {
   /// Comments are skipped; quoting is not parsed, so a keyword in a quoted string at such a
   /// place counts too, which only makes portctl watch for nothing.
   static func containsLoop(_ text: String) -> Bool {
-    let openers: Set<Substring> = [
-      ";", "&", "|", "(", ")", "{", "}", "\n", "do", "then", "else", "elif", "!", "`", "$(",
-    ]
+    let openers: Set<Substring> = [";", "&", "|", "(", ")", "{", "}", "\n", "do", "then", "else", "elif", "!", "`"]
     var previous: Substring? = nil
     for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
       var tokens: [Substring] = []
