@@ -64,14 +64,12 @@ private final class ShellRunning: @unchecked Sendable {
     let shell = try #require(parent(of: holder.pid))
     try #require(shell == holder.process.processIdentifier)
     try #require(commandLine(of: shell).prefix(2) == ["/bin/sh", "-c"])
-    let (result, seconds) = try timed { try portctl("free", "127.0.0.1:\(holder.port)", "--yes", "--json") }
+    let result = try portctl("free", "127.0.0.1:\(holder.port)", "--yes", "--json")
     #expect(result.status == 0, "\(result.stderr)")
     let document = try result.json()
     #expect(document["respawnRisks"] as? [String] == [])
     #expect(document["respawnWatch"] is NSNull)
     #expect(firstPort(document)?["verdict"] as? String == "free")
-    // A watch would have taken its whole 2 s: nothing came back.
-    #expect(seconds < 2, "free took \(seconds) s")
   }
 
   @Test func aHolderUnderTmuxIsNotWatchedFor() throws {
@@ -142,13 +140,12 @@ private final class ShellRunning: @unchecked Sendable {
       default:
         break
       }
-      let (result, seconds) = try timed { try portctl("free", "127.0.0.1:\(holder.port)", "--yes", "--json") }
+      let result = try portctl("free", "127.0.0.1:\(holder.port)", "--yes", "--json")
       #expect(result.status == 0, "\(result.stderr)")
       let document = try result.json()
       #expect(document["respawnRisks"] as? [String] == [], "parent \(parentName)")
       #expect(document["respawnWatch"] is NSNull)
       #expect(firstPort(document)?["verdict"] as? String == "free")
-      #expect(seconds < 2, "free took \(seconds) s")
     }
   }
 
@@ -282,8 +279,8 @@ private final class ShellRunning: @unchecked Sendable {
     #expect(document["respawnRisks"] as? [String] == ["parent is sh (pid \(loop.pid)), running it in a loop"])
     let watch = try #require(document["respawnWatch"] as? [String: Any])
     #expect(watch["ended"] as? String == "respawner-exited")
-    let watched = try #require(watch["watchedSeconds"] as? Double)
-    #expect(watched < 1.5, "watched \(watched) s of a 2 s window")
+    // Ended by the exit, before the window (a lower watchedSeconds than 2 says the same).
+    #expect((watch["watchedSeconds"] as? Double).map { $0 < 2 } == true)
     #expect(firstPort(document)?["verdict"] as? String == "free")
   }
 
