@@ -5,7 +5,7 @@ struct Check: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     // Named here: deriving it from the type name costs a demangling at every start.
     commandName: "check",
-    abstract: "Can a server bind the port(s) now? If not, every reason, with the fix.",
+    abstract: "Can a server bind the ports now? If not, every reason, with the fix.",
     discussion: """
       The answer is a real bind, closed at once: on the asked address, or without one on \
       0.0.0.0 and [::], as a typical server binds. TCP binds set SO_REUSEADDR as servers do. \
@@ -60,11 +60,15 @@ enum CheckText {
       let probed = BindCheck.addresses(for: check.address)
       let applicable = probed.filter { check.address != nil || check.binds[$0] != .familyUnsupported }
       let addresses =
-        applicable.map { $0 == .anyV6 ? "[::]" : "\($0)" }.joined(separator: " and ")
+        Wording.list(applicable.map { $0 == .anyV6 ? "[::]" : "\($0)" })
         + (applicable.count < probed.count ? "; [::] not applicable: no IPv6" : "")
+      // Green only for a real bind that works as a plain bind too; yellow when it was not
+      // probed, or only servers that set SO_REUSEADDR can bind.
+      let certain = !check.binds.isEmpty && check.plainBindable != false
       let verdict =
         check.bindable
-        ? style.green("can bind") + (check.binds.isEmpty ? "" : " (\(addresses))")
+        ? (certain ? style.green("can bind") : style.yellow("can bind"))
+          + (check.binds.isEmpty ? "" : " (\(addresses))")
         : style.red("cannot bind") + (check.binds.isEmpty ? "" : " (\(addresses))")
       Swift.print("\(check.proto.rawValue) \(target): \(verdict)")
       for reason in check.reasons {

@@ -98,7 +98,8 @@ struct Explain: AsyncParsableCommand {
         if checks.allSatisfy(\.bindable) {
           print("The port can be bound now: what held it is gone. Start the server again.")
         }
-        if failure?.kind == .accessForbidden, check?.reasons.isEmpty == true {
+        // Excluded ranges are Windows's: the advice is for a check made there.
+        if failure?.kind == .accessForbidden, check?.reasons.isEmpty == true, HostPlatform.current == .windows {
           print(
             "WSAEACCES 10013 on Windows usually means the port is inside an excluded range (Hyper-V, WinNAT, WSL2, Docker): netsh interface ipv4 show excludedportrange protocol=tcp; fixes: \(PortReservations.exclusionFixes.joined(separator: "; "))"
           )

@@ -72,11 +72,11 @@ struct Find: AsyncParsableCommand {
       let searched = found.request.range
       if found.hostNotApplicable, let host = found.request.host {
         Terminal.printError(
-          "portctl: found 0 of \(count) free \(proto.rawValue) port(s): this host has no IPv6 (IPv6 sockets are unsupported, disabled, or no interface has an IPv6 address), so --host \(host) is not applicable here; use --host 0.0.0.0 or leave --host out"
+          "portctl: found 0 of \(count) free \(proto.rawValue) \(count == 1 ? "port" : "ports"): this host has no IPv6 (IPv6 sockets are unsupported, disabled, or no interface has an IPv6 address), so --host \(host) is not applicable here; use --host 0.0.0.0 or leave --host out"
         )
       } else if !found.isComplete {
         Terminal.printError(
-          "portctl: found \(found.ports.count) of \(count) free \(proto.rawValue) port(s) in \(searched.lowerBound)-\(searched.upperBound)"
+          "portctl: found \(found.ports.count) of \(count) free \(proto.rawValue) \(count == 1 ? "port" : "ports") in \(searched.lowerBound)-\(searched.upperBound)"
         )
       }
     }
@@ -88,7 +88,7 @@ struct Wait: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     // Named here: deriving it from the type name costs a demangling at every start.
     commandName: "wait",
-    abstract: "Block until the port(s) are free, or until something listens on them.",
+    abstract: "Block until the ports are free, or until something listens on them.",
     discussion: """
       --free waits until a real bind works on every asked port (on the asked address, or \
       0.0.0.0 and [::]); --listening waits until a socket listens on each. Checks start every \
@@ -121,7 +121,10 @@ struct Wait: AsyncParsableCommand {
     let specs = target.specs
     let condition: PortWaiter.Condition = free ? .free : .listening
     let showProgress = Terminal.isTerminal(2) && !output.quiet && !output.json
-    let label = "waiting for \(specs.map(\.text).joined(separator: ", ")) to be \(free ? "free" : "listened on")"
+    let label =
+      free
+      ? "waiting for \(specs.map(\.text).joined(separator: ", ")) to be free"
+      : "waiting for something to listen on \(specs.map(\.text).joined(separator: ", "))"
     let outcome = try await Inspection.run("wait", output: output, backend: backend.backend) { system in
       // The progress line is cleared before the answer, or before the error is printed.
       defer { if showProgress { Terminal.writeError("\r\u{1B}[K") } }

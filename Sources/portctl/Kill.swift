@@ -5,7 +5,7 @@ struct Kill: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     // Named here: deriving it from the type name costs a demangling at every start.
     commandName: "kill",
-    abstract: "Signal every process holding the port(s): graceful first, then SIGKILL.",
+    abstract: "Signal every process holding the ports: graceful first, then SIGKILL.",
     discussion: """
       Every holder of a matched socket is a target: the parent and the children that share \
       it. Only listeners unless --all, which adds the connections accepted on the port (never \
@@ -43,7 +43,7 @@ struct Free: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     // Named here: deriving it from the type name costs a demangling at every start.
     commandName: "free",
-    abstract: "Kill the holders of the port(s), then prove with a real bind that the port is free.",
+    abstract: "Kill the holders of the ports, then prove with a real bind that they are free.",
     discussion: """
       Does what `kill` does, then watches for a holder coming back and binds the port on \
       0.0.0.0 and [::] (and the addresses that were held). When a holder's parent looks \

@@ -62,8 +62,14 @@ struct PortSpecArguments: ParsableArguments {
 enum PortArguments {
   static func parse(_ arguments: [String]) throws -> [PortSpec] {
     var specs: [PortSpec] = []
+    // `--` ends the options: what follows is a port spec even when it starts with a dash.
+    var options = true
     for argument in arguments {
-      if argument.hasPrefix("-"), argument.count > 1, !argument.dropFirst().allSatisfy(\.isNumber) {
+      if options, argument == "--" {
+        options = false
+        continue
+      }
+      if options, argument.hasPrefix("-"), argument.count > 1, !argument.dropFirst().allSatisfy(\.isNumber) {
         throw ValidationError("unknown option '\(argument)'. See 'portctl help'.")
       }
       do {

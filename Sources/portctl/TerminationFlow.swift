@@ -121,6 +121,7 @@ struct TerminationRenderer: Sendable {
     }
     document.results = outcome.results
     document.respawnRisks = outcome.respawnRisks
+    document.respawnWatch = outcome.respawnWatch
     document.ports = outcome.ports
     let status: Int32
     switch outcome.ending {
@@ -155,7 +156,7 @@ struct TerminationRenderer: Sendable {
       if printsText {
         for result in outcome.ports ?? [] {
           let manager = result.respawn?.holders.first.flatMap { outcome.managers[$0.process.pid] }
-          print(PortVerdictText.line(result, manager: manager))
+          print(PortVerdictText.line(result, manager: manager, style: .standardOutput))
         }
       }
       status = outcome.freed ? ExitStatus.success : ExitStatus.negative
@@ -224,7 +225,7 @@ struct TerminationRenderer: Sendable {
         .init(text: result.process.user ?? result.process.uid.map { "\($0)" } ?? "?"),
         .init(
           text: OutcomeText.describe(result, timeout: timeout),
-          tint: result.outcome.letGoOfPort ? .green : .red),
+          tint: OutcomeText.tint(result.outcome)),
       ])
     }
     return table

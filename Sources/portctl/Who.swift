@@ -5,7 +5,7 @@ struct Who: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     // Named here: deriving it from the type name costs a demangling at every start.
     commandName: "who",
-    abstract: "Show every socket bound on the port(s) and all the processes holding each.",
+    abstract: "Show every socket bound on the ports and all the processes holding each.",
     discussion: """
       Only listeners (TCP LISTEN, bound UDP) unless --all. With an address \
       (127.0.0.1:3000, [::]:3000) every socket that would collide with a bind there is shown, \

@@ -5,7 +5,7 @@ struct Why: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     // Named here: deriving it from the type name costs a demangling at every start.
     commandName: "why",
-    abstract: "Who holds the port(s), how each holder came to be, and how to stop it properly.",
+    abstract: "Who holds the ports, how each holder came to be, and how to stop it properly.",
     discussion: """
       For each holder: the chain of ancestors up to pid 1, and the manager that owns its \
       life with the command that stops it properly instead of kill: systemd system and user \

@@ -186,37 +186,6 @@ final class FakeProcessControl: ProcessControl, @unchecked Sendable {
   }
 }
 
-@Suite struct RespawnRiskTests {
-  private func process(_ pid: PID, _ name: String, _ commandLine: [String], cgroup: String? = nil) -> ProcessRecord {
-    ProcessRecord(pid: pid, ppid: 1, name: name, commandLine: commandLine, controlGroup: cgroup)
-  }
-
-  @Test func supervisorsAndScriptsAreRisksInteractiveShellsAndInitAreNot() {
-    let server = process(100, "node", ["node", "server.js"])
-    #expect(RespawnRisk.reason(for: server, parent: process(1, "systemd", ["/sbin/init"])) == nil)
-    #expect(RespawnRisk.reason(for: server, parent: nil) == nil)
-    #expect(RespawnRisk.reason(for: server, parent: process(50, "bash", ["-bash"])) == nil)
-    #expect(RespawnRisk.reason(for: server, parent: process(50, "zsh", ["/bin/zsh", "-l"])) == nil)
-    #expect(
-      RespawnRisk.reason(
-        for: server, parent: process(50, "bash", ["bash", "-c", "while true; do node server.js; done"])) != nil)
-    #expect(RespawnRisk.reason(for: server, parent: process(50, "bash", ["bash", "./run.sh"])) != nil)
-    let pm2 = RespawnRisk.reason(for: server, parent: process(60, "PM2 v5.3.0: God", ["PM2 v5.3.0: God Daemon"]))
-    #expect(pm2 == "its parent PM2 v5.3.0: God (pid 60) may start it again")
-  }
-
-  @Test func systemdServicesFromTheCgroup() {
-    let nginx = process(100, "nginx", ["nginx"], cgroup: "0::/system.slice/nginx.service\n")
-    #expect(RespawnRisk.reason(for: nginx, parent: nil)?.contains("systemd service nginx.service") == true)
-    #expect(
-      RespawnRisk.systemdService("0::/user.slice/user-1000.slice/user@1000.service/app.slice/api.service")
-        == "api.service")
-    #expect(RespawnRisk.systemdService("0::/user.slice/user-1000.slice/session-3.scope") == nil)
-    #expect(RespawnRisk.systemdService("12:pids:/\n1:name=systemd:/system.slice/redis.service\n0::/") == nil)
-    #expect(RespawnRisk.systemdService("1:name=systemd:/system.slice/redis.service") == "redis.service")
-  }
-}
-
 @Suite struct BindProbeTests {
   struct FakeBinder: PortBinder {
     var outcomes: [String: BindOutcome]

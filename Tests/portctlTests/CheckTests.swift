@@ -30,7 +30,7 @@ import Testing
     #expect(codes(note, "notes").contains("time-wait"))
     let text = try portctl("check", "\(reusing.port)")
     #expect(text.stdout.hasPrefix("tcp \(reusing.port): can bind (0.0.0.0 and [::])\n"))
-    #expect(text.stdout.contains("note time-wait: only 1 TIME_WAIT socket(s) remain"))
+    #expect(text.stdout.contains("note time-wait: only 1 TIME_WAIT socket remains on the port"))
   }
 
   @Test func dualStackHolderBlocksIPv4AndNamesTheOverlap() throws {

@@ -78,7 +78,7 @@ struct ExplainRealProgramTests {
     #expect(codes(check) == ["time-wait"])
     let text = try explain(socat.stderr)
     #expect(
-      text.stdout.contains("the server that failed binds without SO_REUSEADDR, so it cannot bind until they close"))
+      text.stdout.contains("the server that failed binds without SO_REUSEADDR, so it cannot bind until it closes"))
     #expect(text.stdout.contains("TCP-LISTEN:PORT,reuseaddr"))
     #expect(!text.stdout.contains("Start the server again"))
   }

@@ -43,6 +43,11 @@ struct LeftoverSocketTests {
     let holders = try portctl("who", "tcp:\(port)", "--all", "--json").json().sockets
       .filter { $0["state"] as? String == "ESTABLISHED" }.pids
     try #require(!holders.isEmpty)
+    // "socat (pid 1) holds 1 connection", "socat (pid 1) and socat (pid 2) hold 1 connection".
+    let owners = holders.map { "socat (pid \($0))" }
+    let named =
+      owners.count == 1 ? owners[0] : owners.dropLast().joined(separator: ", ") + " and " + (owners.last ?? "")
+    let holdsOne = "\(named) \(owners.count == 1 ? "holds" : "hold") 1 connection on the port (ESTABLISHED)"
     #expect(Set(holders).isSubset(of: Set(children.map(Int.init))))
 
     // Free the listener only (no --all): the children keep their connection.
@@ -64,8 +69,7 @@ struct LeftoverSocketTests {
     }
     let text = try portctl("free", "tcp:\(port)", "--yes", "--respawn-window", "0")
     #expect(!text.stdout.contains("TIME_WAIT"), "\(text.stdout)")
-    #expect(text.stdout.contains("hold 1 connection(s) on the port (ESTABLISHED)"))
-    #expect(text.stdout.contains("socat (pid \(holders[0]))"))
+    #expect(text.stdout.contains(holdsOne), "\(text.stdout)")
     #expect(text.stdout.contains("portctl free \(port) --all"))
     if reuseAddress {
       #expect(
@@ -73,7 +77,7 @@ struct LeftoverSocketTests {
           "\(port)/tcp is free for servers that set SO_REUSEADDR (most do); a plain bind fails while "))
     } else {
       #expect(text.stdout.hasPrefix("\(port)/tcp is NOT free: no listener is left, but "))
-      #expect(text.stdout.contains("they block every bind until they close"))
+      #expect(text.stdout.contains("it blocks every bind until it closes: end it too with portctl free \(port) --all"))
     }
 
     // --wait does not wait for what cannot drain: it says so at once. Its timeout is longer
@@ -82,11 +86,11 @@ struct LeftoverSocketTests {
     let waited = try portctl("free", "tcp:\(port)", "--yes", "--wait", "--wait-timeout", "1h")
     #expect(holders.allSatisfy { isAlive(pid_t($0)) }, "free --wait returned only after the children had gone")
     #expect(waited.status == 1)
-    #expect(waited.stdout.contains("hold 1 connection(s) on the port"))
+    #expect(waited.stdout.contains(holdsOne))
     if reuseAddress {
-      #expect(waited.stdout.contains("--wait does not wait for them"))
+      #expect(waited.stdout.contains("it blocks a plain bind and --wait does not wait for it"))
     } else {
-      #expect(waited.stdout.contains("they block every bind until they close"))
+      #expect(waited.stdout.contains("it blocks every bind until it closes"))
     }
 
     // As suggested: --all ends the children too.
@@ -125,8 +129,8 @@ struct LeftoverSocketTests {
     let seconds = try #require(port1["closingSeconds"] as? Double)
     #expect(seconds > 1 && seconds <= 60)
     let text = try portctl("free", "tcp:\(port)", "--yes")
-    #expect(text.stdout.contains("\(port)/tcp is NOT free: 1 FIN_WAIT2 socket(s), owned by no process, block any bind"))
-    #expect(text.stdout.contains("they close within "))
+    #expect(text.stdout.contains("\(port)/tcp is NOT free: 1 FIN_WAIT2 socket, owned by no process, blocks any bind"))
+    #expect(text.stdout.contains("; it closes within "))
     #expect(!text.stdout.contains("TIME_WAIT"))
   }
 
@@ -152,9 +156,9 @@ struct LeftoverSocketTests {
     #expect(result.stdout.contains("TIME_WAIT") && result.stdout.contains("(no process; "))
     #expect(
       result.stdout.contains(
-        "tcp \(port): cannot bind (0.0.0.0 and [::])\n  time-wait: only 1 TIME_WAIT socket(s) remain on the port, owned by no process: the server that left them did not set SO_REUSEADDR"
+        "tcp \(port): cannot bind (0.0.0.0 and [::])\n  time-wait: only 1 TIME_WAIT socket remains on the port, owned by no process: the server that left it did not set SO_REUSEADDR, so every bind fails until it closes"
       ))
-    #expect(result.stdout.contains("; they close within "))
+    #expect(result.stdout.contains("; it closes within "))
     let json = try portctl("wait", "tcp:\(port)", "--free", "--timeout", "100ms", "--json")
     #expect(json.status == 1)
     let document = try json.json()

@@ -50,7 +50,7 @@ import Testing
     let none = try portctl("find", "--range", "\(holder.port)-\(holder.port)", "--host", "127.0.0.1")
     #expect(none.status == 1)
     #expect(none.stdout.isEmpty)
-    #expect(none.stderr.contains("found 0 of 1 free tcp port(s)"))
+    #expect(none.stderr.contains("found 0 of 1 free tcp port in \(holder.port)-\(holder.port)"))
     for arguments in [["--count", "0"], ["--range", "9-3"], ["--host", "nohost"], ["--from", "70000"]] {
       #expect(try portctl(["find"] + arguments).status == 64, "\(arguments)")
     }

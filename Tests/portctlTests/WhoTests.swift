@@ -241,7 +241,7 @@ import Testing
     #expect(text.stdout.contains("(no process; "))
     #expect(
       text.stdout.contains(
-        "nothing holds \(holder.port): only TIME_WAIT sockets remain, owned by no process; they close by themselves"))
+        "nothing holds \(holder.port): only 1 TIME_WAIT socket remains, owned by no process; it closes by itself"))
   }
 
   @Test(arguments: [

@@ -27,7 +27,8 @@ public struct BindCheck: Hashable, Sendable {
   /// the server being judged binds, when that differs from a typical server.
   public static func diagnose(
     proto: TransportProtocol, port: UInt16, address: IPAddress?, probe: BindProbe.Result?, report: PortReport,
-    privileges: BindPrivileges, reservations: PortReservations, server: ServerBind = .typical
+    privileges: BindPrivileges, reservations: PortReservations, server: ServerBind = .typical,
+    platform: HostPlatform = .current
   ) -> BindCheck {
     let asked = addresses(for: address)
     var reasons: [BindReason] = []
@@ -161,7 +162,7 @@ public struct BindCheck: Hashable, Sendable {
           "\(port) is in net.ipv4.ip_local_reserved_ports: never handed out as an ephemeral port, so a server can count on it"
         ))
     }
-    if let service = WellKnownPorts.name(port, proto: proto) {
+    if let service = WellKnownPorts.name(port, proto: proto, platform: platform) {
       notes.append(BindReason(.wellKnown, "\(port) is the usual port of \(service)"))
     }
     return BindCheck(
@@ -221,17 +222,24 @@ public struct BindCheck: Hashable, Sendable {
 
   static func timeWaitReason(_ lingering: [SocketEntry], reuseBinds: Bool, plainServer: Bool = false) -> BindReason {
     let states = Set(lingering.map(\.state.rawValue)).sorted().joined(separator: ", ")
+    let one = lingering.count == 1
+    let (they, close, them) = one ? ("it", "closes", "it") : ("they", "close", "them")
     let left =
-      lingering.compactMap(\.timer?.remainingSeconds).max().map { "; they close within \(Int($0.rounded(.up))) s" }
+      lingering.compactMap(\.timer?.remainingSeconds).max().map {
+        "; \(they) \(close) within \(Int($0.rounded(.up))) s"
+      }
       ?? ""
     let what =
       plainServer
-      ? "the server that failed binds without SO_REUSEADDR, so it cannot bind until they close (a server that sets SO_REUSEADDR could bind now; for socat add reuseaddr: TCP-LISTEN:PORT,reuseaddr)"
+      ? "the server that failed binds without SO_REUSEADDR, so it cannot bind until \(they) \(close) (a server that sets SO_REUSEADDR could bind now; for socat add reuseaddr: TCP-LISTEN:PORT,reuseaddr)"
       : reuseBinds
-        ? "a server that sets SO_REUSEADDR (most do) can bind now; a plain bind fails until they close"
-        : "the server that left them did not set SO_REUSEADDR, so every bind fails until they close; servers that set SO_REUSEADDR avoid this"
+        ? "a server that sets SO_REUSEADDR (most do) can bind now; a plain bind fails until \(they) \(close)"
+        : "the server that left \(them) did not set SO_REUSEADDR, so every bind fails until \(they) \(close); servers that set SO_REUSEADDR avoid this"
     return BindReason(
-      .timeWait, "only \(lingering.count) \(states) socket(s) remain on the port, owned by no process: \(what)\(left)")
+      .timeWait,
+      lingering.count == 1
+        ? "only 1 \(states) socket remains on the port, owned by no process: \(what)\(left)"
+        : "only \(lingering.count) \(states) sockets remain on the port, owned by no process: \(what)\(left)")
   }
 
   static func describe(_ outcome: BindOutcome) -> String {
@@ -251,28 +259,43 @@ enum WellKnownPorts {
   /// Development-server defaults: worth a note, but a fine choice for another dev server.
   static let developmentPorts: Set<UInt16> = [3000, 4200, 5173, 8000, 8080]
 
-  /// A service's port (not a development default): `find` passes over these.
+  /// A service's port on any platform (not a development default): `find` passes over these.
   static func isServicePort(_ port: UInt16, proto: TransportProtocol) -> Bool {
-    name(port, proto: proto) != nil && !developmentPorts.contains(port)
+    HostPlatform.allCases.contains { name(port, proto: proto, platform: $0) != nil } && !developmentPorts.contains(port)
   }
 
-  static func name(_ port: UInt16, proto: TransportProtocol) -> String? {
+  /// The usual service on `port` as `platform` knows it: notes about HTTP.sys are for
+  /// Windows, the AirPlay Receiver is for macOS.
+  static func name(_ port: UInt16, proto: TransportProtocol, platform: HostPlatform = .current) -> String? {
+    let windows = platform == .windows
+    let macOS = platform == .macOS
     switch (port, proto) {
-    case (22, .tcp): "SSH"
-    case (53, _): "DNS"
-    case (80, .tcp): "HTTP (on Windows often HTTP.sys for IIS or another service, under PID 4)"
-    case (443, .tcp): "HTTPS (on Windows often HTTP.sys for IIS or another service, under PID 4)"
+    case (22, .tcp): return "SSH"
+    case (53, _): return "DNS"
+    case (80, .tcp):
+      return windows ? "HTTP (on Windows often HTTP.sys for IIS or another service, under PID 4)" : "HTTP"
+    case (443, .tcp):
+      return windows ? "HTTPS (on Windows often HTTP.sys for IIS or another service, under PID 4)" : "HTTPS"
+    case (5000, .tcp):
+      return macOS
+        ? "Flask and ASP.NET development servers, and the macOS AirPlay Receiver (ControlCenter)"
+        : "Flask and ASP.NET development servers"
+    case (7000, .tcp): return macOS ? "the macOS AirPlay Receiver (ControlCenter)" : nil
+    default: return commonName(port, proto: proto)
+    }
+  }
+
+  static func commonName(_ port: UInt16, proto: TransportProtocol) -> String? {
+    switch (port, proto) {
     case (1433, .tcp): "SQL Server"
     case (3000, .tcp): "Node, Rails and Grafana development servers"
     case (3306, .tcp): "MySQL and MariaDB"
     case (4200, .tcp): "the Angular development server"
-    case (5000, .tcp): "Flask and ASP.NET development servers, and the macOS AirPlay Receiver (ControlCenter)"
     case (5173, .tcp): "the Vite development server"
     case (5353, .udp): "mDNS (Bonjour, Avahi)"
     case (5432, .tcp): "PostgreSQL"
     case (5672, .tcp): "RabbitMQ"
     case (6379, .tcp): "Redis"
-    case (7000, .tcp): "the macOS AirPlay Receiver (ControlCenter)"
     case (8000, .tcp): "Django and other development servers"
     case (8080, .tcp): "HTTP alternates (Tomcat, proxies, development servers)"
     case (9200, .tcp): "Elasticsearch"

@@ -77,7 +77,8 @@ public struct PortWaiter: Sendable {
     }
   }
 
-  static let cancelled = PortKitError(.cancelled, "The wait was cancelled before the ports were free or listened on.")
+  static let cancelled = PortKitError(
+    .cancelled, "The wait was cancelled before the ports were free or something listened on them.")
 
   static func checkCancellation() throws(PortKitError) {
     if Task.isCancelled { throw cancelled }

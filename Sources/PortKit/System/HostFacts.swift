@@ -1,3 +1,25 @@
+/// The operating system a host runs: advice that only applies to one (HTTP.sys, Hyper-V
+/// excluded ranges, the AirPlay Receiver, `netsh`, `sc stop`) is given only there.
+public enum HostPlatform: String, CaseIterable, Hashable, Sendable {
+  case linux
+  case macOS = "macos"
+  case windows
+  case other
+
+  /// The platform this process runs on.
+  public static var current: HostPlatform {
+    #if os(Linux)
+    .linux
+    #elseif os(Windows)
+    .windows
+    #elseif os(macOS)
+    .macOS
+    #else
+    .other
+    #endif
+  }
+}
+
 /// Facts about the host that tool-driven backends need but cannot print themselves.
 public struct HostFacts: Sendable {
   /// The effective uid this process runs with.
@@ -10,6 +32,8 @@ public struct HostFacts: Sendable {
   public var utcOffset: @Sendable (Double) -> Int
   /// The name of a uid, when the system knows one.
   public var userName: @Sendable (UInt32) -> String?
+  /// The operating system.
+  public var platform: HostPlatform = .current
 
   /// Facts as given; a test passes fixed ones.
   public init(

@@ -13,6 +13,10 @@ public protocol SystemSource: Sendable {
   func environment(of pid: PID) async -> [String: String]?
   /// The children of `pid` (at most `limit`), where visible: a server's workers.
   func children(of pid: PID, limit: Int) async -> [ProcessRecord]
+  /// The contents of a small regular file as process `pid` names it (a relative `path` from
+  /// its working directory), at most `limit` bytes: the script a shell runs. `nil` when it
+  /// cannot be read, is not a regular file, or is larger than `limit`.
+  func smallFile(_ path: String, of pid: PID, limit: Int) async -> [UInt8]?
 }
 
 extension SystemSource {
@@ -29,6 +33,9 @@ extension SystemSource {
 
   /// Not known.
   public func children(of pid: PID, limit: Int) async -> [ProcessRecord] { [] }
+
+  /// Not read.
+  public func smallFile(_ path: String, of pid: PID, limit: Int) async -> [UInt8]? { nil }
 
   /// No restriction known.
   public func bindPrivileges() async -> BindPrivileges {

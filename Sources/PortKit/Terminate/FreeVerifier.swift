@@ -108,6 +108,34 @@ public struct FreeVerifier: Sendable {
     }
   }
 
+  /// How the watch for a respawn ended.
+  public enum WatchEnding: String, Hashable, Sendable {
+    /// A new holder took every port.
+    case respawned
+    /// Everything that could start a holder again exited first.
+    case respawnerExited = "respawner-exited"
+    /// The window passed.
+    case windowElapsed = "window-elapsed"
+  }
+
+  /// A watch for a respawn: how long it was to last, how long it lasted and why it ended.
+  public struct Watch: Hashable, Sendable {
+    /// The window asked for.
+    public var window: Duration
+    /// How long it watched.
+    public var watched: Duration
+    /// Why it ended.
+    public var ending: WatchEnding
+  }
+
+  /// The verdicts, and the watch for a respawn when there was one.
+  public struct Verification: Sendable {
+    /// The verdict on every port.
+    public var ports: [PortResult]
+    /// The watch; `nil` when there was none (a zero window).
+    public var watch: Watch?
+  }
+
   /// Verifies `items`. `ended` are the pids that were just ended: any other process on a
   /// listener is a respawn. The socket table is watched for `respawnWindow` (stopping as
   /// soon as a new holder shows); with `drainTimeWait`, waits up to that long for TIME_WAIT
@@ -125,6 +153,18 @@ public struct FreeVerifier: Sendable {
     _ items: [Item], ended: Set<PID>, respawnWindow: Duration, drainTimeWait: Duration? = nil,
     signalledAt: UInt64? = nil
   ) async throws(PortKitError) -> [PortResult] {
+    try await verifyWatching(
+      items, ended: ended, respawnWindow: respawnWindow, drainTimeWait: drainTimeWait, signalledAt: signalledAt
+    ).ports
+  }
+
+  /// ``verify(_:ended:respawnWindow:drainTimeWait:signalledAt:)``, saying how the watch went;
+  /// the watch also ends once `respawnersGone` says nothing is left that could start a
+  /// holder again (asked every 100 ms).
+  public func verifyWatching(
+    _ items: [Item], ended: Set<PID>, respawnWindow: Duration, drainTimeWait: Duration? = nil,
+    signalledAt: UInt64? = nil, respawnersGone: (@Sendable () async -> Bool)? = nil
+  ) async throws(PortKitError) -> Verification {
     let clock = ContinuousClock()
     // Nothing to watch for and every bind works: the port is free, no need to read the
     // socket tables again.
@@ -133,14 +173,18 @@ public struct FreeVerifier: Sendable {
         probe.probe(port: item.port, proto: item.proto, addresses: item.addresses.filter { !$0.isWildcard })
       }
       if quick.allSatisfy({ $0.isBindable && $0.plainBindable }) {
-        return zip(items, quick).map {
-          PortResult(item: $0, verdict: .free, probe: $1, respawn: nil, stillHeld: [], lingering: [])
-        }
+        return Verification(
+          ports: zip(items, quick).map {
+            PortResult(item: $0, verdict: .free, probe: $1, respawn: nil, stillHeld: [], lingering: [])
+          }, watch: nil)
       }
     }
-    let deadline = clock.now + respawnWindow
+    let start = clock.now
+    let deadline = start + respawnWindow
     var reports: [Item: PortReport] = [:]
     var respawns: [Item: Respawn] = [:]
+    var ending = WatchEnding.windowElapsed
+    var lastAsked = start
     while true {
       for item in items where respawns[item] == nil {
         let report = try await inspect(item)
@@ -149,9 +193,29 @@ public struct FreeVerifier: Sendable {
           respawns[item] = respawn
         }
       }
-      if respawns.count == items.count || clock.now >= deadline { break }
+      if respawns.count == items.count {
+        ending = .respawned
+        break
+      }
+      if clock.now >= deadline { break }
+      if let respawnersGone, clock.now - lastAsked >= .milliseconds(100) {
+        lastAsked = clock.now
+        if await respawnersGone() {
+          // Read once more: a holder started right before its respawner exited still counts.
+          for item in items where respawns[item] == nil {
+            let report = try await inspect(item)
+            reports[item] = report
+            if let respawn = Self.respawn(in: report, ended: ended, signalledAt: signalledAt) {
+              respawns[item] = respawn
+            }
+          }
+          ending = respawns.count == items.count ? .respawned : .respawnerExited
+          break
+        }
+      }
       do { try await Task.sleep(for: min(.milliseconds(20), deadline - clock.now)) } catch { break }
     }
+    let watch = respawnWindow > .zero ? Watch(window: respawnWindow, watched: clock.now - start, ending: ending) : nil
 
     var results: [PortResult] = []
     for item in items {
@@ -209,7 +273,7 @@ public struct FreeVerifier: Sendable {
           item: item, verdict: verdict, probe: result, respawn: nil, stillHeld: left.held,
           lingering: free ? [] : left.lingering, connections: free ? [] : left.connections))
     }
-    return results
+    return Verification(ports: results, watch: watch)
   }
 
   private func inspect(_ item: Item) async throws(PortKitError) -> PortReport {

@@ -74,12 +74,4 @@ struct FreeingReads: Sendable {
     }
     return items.sorted { ($0.port, $0.proto) < ($1.port, $1.proto) }
   }
-
-  /// Why a target may be started again; none for a target whose parent was ended with it.
-  static func respawnRisks(plan: TerminationPlan, report: PortReport, ended: Set<PID>) -> [String] {
-    plan.targets.compactMap { target -> String? in
-      if ended.contains(target.process.ppid) { return nil }
-      return RespawnRisk.reason(for: target.process, parent: report.parents[target.process.ppid])
-    }
-  }
 }

@@ -35,7 +35,8 @@ public struct BindDiagnosis: Sendable {
         checks.append(
           BindCheck.diagnose(
             proto: proto, port: port, address: spec.address, probe: result, report: report, privileges: privileges,
-            reservations: reservations[proto] ?? PortReservations(proto: proto), server: server))
+            reservations: reservations[proto] ?? PortReservations(proto: proto), server: server,
+            platform: system.host.platform))
       }
     }
     return checks

@@ -149,6 +149,8 @@ public struct PortFreeing: Sendable {
     public var results: [TerminationResult]?
     /// Why a holder may be started again (a supervisor, a systemd service), per target.
     public var respawnRisks: [String] = []
+    /// The watch for a respawn, when there was one (something could start a holder again).
+    public var respawnWatch: FreeVerifier.Watch?
     /// The verdict on every port, after verification.
     public var ports: [FreeVerifier.PortResult]?
     /// For a respawned port, the manager of the new holder (by its pid), where one is known:
@@ -203,7 +205,8 @@ public struct PortFreeing: Sendable {
         outcome.ending = .nothingToSignal
         return outcome
       }
-      return try await verify(request, verification, report: report, ended: [], signalledAt: nil, outcome, events)
+      return try await verify(
+        request, verification, report: report, ended: [], signalledAt: nil, watch: nil, outcome, events)
     }
     if request.dryRun { return outcome }
 
@@ -227,6 +230,12 @@ public struct PortFreeing: Sendable {
       await terminator.release(pinned)
       throw error
     }
+    // What may start a target again, read while the targets and their parents still run.
+    let watch =
+      request.verification == nil
+      ? nil
+      : await RespawnWatch.prepare(
+        targets: plan.targets.map(\.process), parents: report.parents, system: system, control: control)
     let signalledAt = await control.clockTicks()
     let results = await terminator.terminate(
       pinned, request: request.termination, stillHolding: { _ in holding },
@@ -239,6 +248,7 @@ public struct PortFreeing: Sendable {
     outcome.results = results
     await events(.terminated(results))
     if results.contains(where: { $0.outcome == .notPermitted }) {
+      await watch?.release(control)
       outcome.ending = .notPermitted
       return outcome
     }
@@ -246,9 +256,16 @@ public struct PortFreeing: Sendable {
       outcome.ending = .terminated
       return outcome
     }
-    return try await verify(
-      request, verification, report: report, ended: Set(results.map(\.process.pid)), signalledAt: signalledAt,
-      outcome, events)
+    do {
+      let verified = try await verify(
+        request, verification, report: report, ended: Set(results.map(\.process.pid)), signalledAt: signalledAt,
+        watch: watch, outcome, events)
+      await watch?.release(control)
+      return verified
+    } catch {
+      await watch?.release(control)
+      throw error
+    }
   }
 
   private func refuse(_ refusal: Refusal, _ outcome: Outcome, _ events: @Sendable (Event) async -> Void) async
@@ -262,7 +279,7 @@ public struct PortFreeing: Sendable {
 
   private func verify(
     _ request: Request, _ verification: Verification, report: PortReport, ended: Set<PID>, signalledAt: UInt64?,
-    _ outcome: Outcome, _ events: @Sendable (Event) async -> Void
+    watch: RespawnWatch?, _ outcome: Outcome, _ events: @Sendable (Event) async -> Void
   ) async throws(PortKitError) -> Outcome {
     var outcome = outcome
     let plan = outcome.plan
@@ -271,13 +288,21 @@ public struct PortFreeing: Sendable {
       outcome.ending = .nothingHolds
       return outcome
     }
-    outcome.respawnRisks = FreeingReads.respawnRisks(plan: plan, report: report, ended: ended)
+    let risks = watch?.risks(for: plan.targets.map(\.process), ended: ended) ?? []
+    outcome.respawnRisks = risks.map(\.reason)
     await events(.verifying(items))
-    // Watch for a respawn only when something may restart a holder.
-    let window = outcome.respawnRisks.isEmpty ? Duration.zero : verification.respawnWindow
+    // Watch for a respawn only when something may restart a holder, and only while it runs.
+    let window = risks.isEmpty ? Duration.zero : verification.respawnWindow
     let verifier = FreeVerifier(source: system.source, probe: system.binder.map { BindProbe(binder: $0) })
-    let ports = try await verifier.verify(
-      items, ended: ended, respawnWindow: window, drainTimeWait: verification.drainTimeWait, signalledAt: signalledAt)
+    let control = system.control
+    let verified = try await verifier.verifyWatching(
+      items, ended: ended, respawnWindow: window, drainTimeWait: verification.drainTimeWait, signalledAt: signalledAt,
+      respawnersGone: { () async -> Bool in
+        guard let watch, let control else { return false }
+        return await watch.allExited(risks, control: control)
+      })
+    let ports = verified.ports
+    outcome.respawnWatch = verified.watch
     outcome.ports = ports
     outcome.ending = .verified
     // A respawn: how to stop the new holder through what restarts it.

@@ -20,7 +20,7 @@ enum ReportText {
     for process in uniqueHolders(report) {
       if let manager = provenance[process.pid]?.managers.first {
         notes.append(
-          "\(TerminalText.escape(process.name)) (pid \(process.pid)) \(TerminalText.escape(manager.summary))")
+          "\(TerminalText.escape(process.name)) (pid \(process.pid)): \(TerminalText.escape(manager.summary))")
       }
     }
     let unmatched = specs.filter { spec in !report.sockets.contains { spec.matches($0.socket) } }
@@ -33,7 +33,9 @@ enum ReportText {
       var states: [String] = []
       for state in matched.map(\.socket.state.rawValue) where !states.contains(state) { states.append(state) }
       notes.append(
-        "nothing holds \(spec.text): only \(states.joined(separator: ", ")) sockets remain, owned by no process; they close by themselves"
+        matched.count == 1
+          ? "nothing holds \(spec.text): only 1 \(states.joined(separator: ", ")) socket remains, owned by no process; it closes by itself"
+          : "nothing holds \(spec.text): only \(matched.count) \(states.joined(separator: ", ")) sockets remain, owned by no process; they close by themselves"
       )
     }
     let processes = uniqueHolders(report)

@@ -16,19 +16,50 @@ enum OutcomeText {
     }
   }
 
+  /// Green only for a process that exited (after the signal asked for, or before it could be
+  /// sent); yellow where the port was let go of some other way (SIGKILL needed, not
+  /// signalled); red where the process may still hold it.
+  static func tint(_ outcome: TerminationOutcome) -> Tint {
+    switch outcome {
+    case .exited, .alreadyGone: .green
+    case .killed, .replaced, .releasedPort: .yellow
+    case .notPermitted, .survived: .red
+    }
+  }
+
   static func milliseconds(_ seconds: Double) -> String {
     seconds < 1 ? "\(Int((seconds * 1000).rounded())) ms" : "\(Double(Int(seconds * 10)) / 10) s"
   }
 }
 
 enum PortVerdictText {
-  static func line(_ result: FreeVerifier.PortResult, manager: ProcessManager? = nil) -> String {
+  /// The verdict line, its head (`3000/tcp is free`, `… is NOT free`) coloured by `style`:
+  /// green for free, yellow for free with a condition, red for not free.
+  static func line(
+    _ result: FreeVerifier.PortResult, manager: ProcessManager? = nil, style: Style = Style(enabled: false)
+  )
+    -> String
+  {
+    let text = plainLine(result, manager: manager)
+    let head = "\(result.item.port)/\(result.item.proto.rawValue) is \(result.isFree ? "free" : "NOT free")"
+    guard text.hasPrefix(head) else { return text }
+    let tint: Tint =
+      switch result.verdict {
+      case .free: .green
+      case .freeExceptTimeWait, .freeExceptConnections, .freeUnprobed: .yellow
+      case .held, .respawned, .timeWait: .red
+      }
+    return tint.apply(head, style) + text.dropFirst(head.count)
+  }
+
+  static func plainLine(_ result: FreeVerifier.PortResult, manager: ProcessManager?) -> String {
     let port = "\(result.item.port)/\(result.item.proto.rawValue)"
-    let addresses =
+    let addresses = Wording.list(
       (result.probe?.outcomes.filter { $0.value == .bindable }.keys.sorted().map {
         $0.isWildcard && $0.family == .ipv6 ? "[::]" : "\($0)"
       }
-      ?? []).joined(separator: " and ")
+        ?? []))
+    let one = result.lingering.count == 1
     switch result.verdict {
     case .free:
       return "\(port) is free: a bind on \(addresses) works"
@@ -38,15 +69,15 @@ enum PortVerdictText {
           "\(port) is free for servers that set SO_REUSEADDR (most do); a plain bind still fails, and no visible socket explains it"
       }
       return
-        "\(port) is free for servers that set SO_REUSEADDR (most do); \(closing(result.lingering)), owned by no process, block a plain bind\(left(result.lingering, "for up to")) (--wait waits for them)"
+        "\(port) is free for servers that set SO_REUSEADDR (most do); \(closing(result.lingering)), owned by no process, \(one ? "blocks" : "block") a plain bind\(left(result.lingering, "for up to")) (--wait waits for \(one ? "it" : "them"))"
     case .freeExceptConnections:
       return
-        "\(port) is free for servers that set SO_REUSEADDR (most do); a plain bind fails while \(connections(result.connections)); they do not close on their own: end them too with portctl free \(result.item.port) --all"
+        "\(port) is free for servers that set SO_REUSEADDR (most do); a plain bind fails while \(connections(result.connections)); \(result.connections.count == 1 ? "it does not close on its own: end it" : "they do not close on their own: end them") too with portctl free \(result.item.port) --all"
     case .timeWait:
       let reuse =
         result.probe?.isBindable == true ? "a plain bind" : "any bind (the old server did not set SO_REUSEADDR)"
       return
-        "\(port) is NOT free: \(closing(result.lingering)), owned by no process, block \(reuse); they close\(left(result.lingering, "within")) (--wait waits for them)"
+        "\(port) is NOT free: \(closing(result.lingering)), owned by no process, \(one ? "blocks" : "block") \(reuse); \(one ? "it closes" : "they close")\(left(result.lingering, "within")) (--wait waits for \(one ? "it" : "them"))"
     case .freeUnprobed:
       return result.probe == nil
         ? "\(port) is free by the socket table (no bind test on this platform)"
@@ -56,12 +87,17 @@ enum PortVerdictText {
         "\(TerminalText.escape($0.process.name)) (pid \($0.process.pid))"
       }
       if result.stillHeld.isEmpty, !result.connections.isEmpty {
+        let single = result.connections.count == 1
         let why =
-          result.probe?.isBindable == true
-          ? "they block a plain bind and --wait does not wait for them, as they do not close on their own"
-          : "they block every bind until they close"
+          switch (result.probe?.isBindable == true, single) {
+          case (true, true): "it blocks a plain bind and --wait does not wait for it, as it does not close on its own"
+          case (true, false):
+            "they block a plain bind and --wait does not wait for them, as they do not close on their own"
+          case (false, true): "it blocks every bind until it closes"
+          case (false, false): "they block every bind until they close"
+          }
         return
-          "\(port) is NOT free: no listener is left, but \(connections(result.connections)); \(why): end them too with portctl free \(result.item.port) --all"
+          "\(port) is NOT free: no listener is left, but \(connections(result.connections)); \(why): end \(single ? "it" : "them") too with portctl free \(result.item.port) --all"
       }
       let by = holders.isEmpty ? "" : " by \(holders.joined(separator: ", "))"
       return "\(port) is NOT free: still held\(by)"
@@ -84,19 +120,18 @@ enum PortVerdictText {
       let stop =
         manager.map {
           let warning = $0.evidenceWarning.map { " (\($0))" } ?? ""
-          return "\n  it \(TerminalText.escape($0.detail))\(warning); stop it with: \(TerminalText.escape($0.stop))"
+          return
+            "\n  managed by: \(TerminalText.escape($0.detail))\(warning); stop it with: \(TerminalText.escape($0.stop))"
         } ?? ""
       return "\(port) is NOT free: taken again by \(first)\(running)\(supervisor)\(stop)"
     }
   }
-  /// "2 TIME_WAIT and 1 FIN_WAIT2 socket(s)": closing states named as they are.
+  /// "2 TIME_WAIT and 1 FIN_WAIT2 sockets", "1 TIME_WAIT socket": closing states named as they are.
   static func closing(_ sockets: [SocketEntry]) -> String {
     var counts: [String: Int] = [:]
     for socket in sockets { counts[socket.state.rawValue, default: 0] += 1 }
     let parts = counts.sorted { ($1.value, $0.key) < ($0.value, $1.key) }.map { "\($0.value) \($0.key)" }
-    let list =
-      parts.count > 1 ? parts.dropLast().joined(separator: ", ") + " and " + (parts.last ?? "") : parts.joined()
-    return "\(list) socket(s)"
+    return "\(Wording.list(parts)) \(sockets.count == 1 ? "socket" : "sockets")"
   }
 
   /// " within 42 s": the longest time the kernel's timers give them; empty when unknown.
@@ -104,7 +139,8 @@ enum PortVerdictText {
     sockets.compactMap(\.timer?.remainingSeconds).max().map { " \(preposition) \(Int($0.rounded(.up))) s" } ?? ""
   }
 
-  /// "socat (pid 12), socat (pid 13) hold 2 connection(s) on the port (ESTABLISHED)".
+  /// "socat (pid 12) and socat (pid 13) hold 2 connections on the port (ESTABLISHED)";
+  /// "socat (pid 12) holds 1 connection …".
   static func connections(_ entries: [SocketReport]) -> String {
     var names: [String] = []
     for entry in entries {
@@ -118,7 +154,18 @@ enum PortVerdictText {
       for owner in owners where !names.contains(owner) { names.append(owner) }
     }
     let states = Set(entries.map(\.socket.state.rawValue)).sorted().joined(separator: ", ")
-    let who = names.isEmpty ? "processes" : names.joined(separator: ", ")
-    return "\(who) hold \(entries.count) connection(s) on the port (\(states))"
+    let who = names.isEmpty ? "processes" : Wording.list(names)
+    let verb = names.count == 1 ? "holds" : "hold"
+    let count = entries.count == 1 ? "1 connection" : "\(entries.count) connections"
+    return "\(who) \(verb) \(count) on the port (\(states))"
+  }
+}
+
+/// Lists in words.
+enum Wording {
+  /// "a", "a and b", "a, b and c".
+  static func list(_ items: [String]) -> String {
+    guard let last = items.last else { return "" }
+    return items.count == 1 ? last : items.dropLast().joined(separator: ", ") + " and " + last
   }
 }

@@ -282,6 +282,15 @@ public struct LinuxSystemSource: SystemSource {
     }.filter { $0.ppid == pid }
   }
 
+  /// A small regular file as `pid` names it: a relative path is taken from its working
+  /// directory (`/proc/PID/cwd`). Opened without blocking (a FIFO never stalls the read) and
+  /// checked to be a regular file no larger than `limit`.
+  public func smallFile(_ path: String, of pid: PID, limit: Int) async -> [UInt8]? {
+    guard !path.isEmpty else { return nil }
+    let full = path.hasPrefix("/") ? path : "\(reader.root)/\(pid)/cwd/\(path)"
+    return Syscalls.readSmallRegularFile(full, limit: limit)
+  }
+
   /// `pid`'s environment from `/proc/PID/environ`, where readable.
   public func environment(of pid: PID) async -> [String: String]? {
     Syscalls.readFile("\(reader.root)/\(pid)/environ").map(ProcfsParsers.environment)

@@ -47,6 +47,25 @@ public enum Syscalls {
     return bytes
   }
 
+  /// Reads `path` when it is a regular file of at most `limit` bytes; opened non-blocking,
+  /// so that a FIFO or a device never stalls the caller. `nil` otherwise.
+  static func readSmallRegularFile(_ path: String, limit: Int) -> [UInt8]? {
+    let opened = retryingOnInterrupt { openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY) }
+    guard case .success(let fd) = opened else { return nil }
+    defer { close(fd) }
+    var status = stat()
+    guard fstat(fd, &status) == 0, status.st_mode & S_IFMT == S_IFREG, status.st_size <= limit else { return nil }
+    var bytes: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 4096)
+    while bytes.count <= limit {
+      let count = retryingOnInterrupt { buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) } }
+      guard case .success(let read) = count else { return nil }
+      if read == 0 { break }
+      bytes.append(contentsOf: buffer[0..<read])
+    }
+    return bytes.count <= limit ? bytes : nil
+  }
+
   /// Reads a symbolic link relative to `directory` into `buffer`; returns the length.
   static func readLink(
     _ name: UnsafePointer<CChar>, relativeTo directory: Int32, into buffer: UnsafeMutableBufferPointer<UInt8>

@@ -11,11 +11,13 @@ struct TerminationDocument: Encodable {
   var results: [TerminationResult]?
   var respawnRisks: [String] = []
   var ports: [FreeVerifier.PortResult]?
+  var respawnWatch: FreeVerifier.Watch?
 
   enum CodingKeys: String, CodingKey {
     case schemaVersion, command, exitCode, error, dryRun, consent, targets, protected, hidden, clients, respawnRisks
     case ports
     case freed
+    case respawnWatch
   }
 
   func encode(to encoder: any Encoder) throws {
@@ -40,6 +42,23 @@ struct TerminationDocument: Encodable {
     } else {
       try container.encodeNil(forKey: .freed)
     }
+    try container.encode(respawnWatch.map(RespawnWatchJSON.init), forKey: .respawnWatch)
+  }
+}
+
+/// How the watch for a respawn went.
+struct RespawnWatchJSON: Encodable {
+  var watch: FreeVerifier.Watch
+
+  enum CodingKeys: String, CodingKey {
+    case windowSeconds, watchedSeconds, ended
+  }
+
+  func encode(to encoder: any Encoder) throws {
+    var container = encoder.container(keyedBy: CodingKeys.self)
+    try container.encode(watch.window.seconds, forKey: .windowSeconds)
+    try container.encode(watch.watched.seconds, forKey: .watchedSeconds)
+    try container.encode(watch.ending.rawValue, forKey: .ended)
   }
 }
 
