@@ -13,6 +13,12 @@ struct Why: AsyncParsableCommand {
       nodemon, foreman/overmind/honcho, runit, s6, tmux sessions, screen sessions, ssh -L/-R/-D \
       forwards, kubectl port-forward, VS Code servers, launchd, Windows services.
 
+      A recognised server (nginx, Apache httpd, gunicorn, uvicorn and hypercorn workers, the \
+      Werkzeug/Flask and Django reloaders, node cluster primaries) is named once per socket: \
+      its master, its workers folded by command, its own stop command and the signal portctl \
+      sends to its master. On a terminal, command lines are cut to its width (--json keeps them \
+      whole).
+
       Exit status as for `who`: 0 held, 1 not held, 2 the system could not be inspected, 64 \
       usage error.
       """
@@ -43,59 +49,222 @@ struct Why: AsyncParsableCommand {
 }
 
 enum WhyText {
-  static func print(_ report: PortReport, provenance: [PID: Provenance], specs: [PortSpec], all: Bool) {
-    let style = Style.standardOutput
+  static func print(
+    _ report: PortReport, provenance: [PID: Provenance], specs: [PortSpec], all: Bool,
+    width: Int? = Terminal.outputWidth
+  ) {
+    var lines: [String] = []
+    render(report, provenance: provenance, specs: specs, all: all, width: width, style: .standardOutput) {
+      lines.append($0)
+    }
+    for line in lines { Swift.print(line) }
+  }
+
+  /// The text of `why`, one line at a time. Command lines are cut to `width` columns when
+  /// it is given (a terminal); everything another process chose is escaped.
+  static func render(
+    _ report: PortReport, provenance: [PID: Provenance], specs: [PortSpec], all: Bool, width: Int?, style: Style,
+    emit: (String) -> Void
+  ) {
     if report.sockets.isEmpty {
-      Swift.print("\(all ? "no socket" : "nothing listening") on \(specs.map(\.text).joined(separator: ", "))")
+      emit("\(all ? "no socket" : "nothing listening") on \(specs.map(\.text).joined(separator: ", "))")
       return
     }
     for entry in report.sockets {
       let socket = entry.socket
-      Swift.print(style.bold("\(socket.proto.rawValue) \(socket.local) \(socket.state.rawValue)"))
+      emit(style.bold("\(socket.proto.rawValue) \(socket.local) \(socket.state.rawValue)"))
       switch entry.owner {
       case .processes(let holders):
+        var shownServers: Set<PID> = []
         for holder in holders {
           let process = holder.process
+          if let server = provenance[process.pid]?.server {
+            // One entry per server: its master and workers, however many of them hold the socket.
+            guard shownServers.insert(server.master.pid).inserted else { continue }
+            let layout = Layout(
+              report: report, socket: socket, holders: holders, provenance: provenance, width: width, style: style)
+            layout.server(server, emit: emit)
+            continue
+          }
           let user = TerminalText.escape(process.user ?? process.uid.map { "uid \($0)" } ?? "?")
           let uptime = process.startTime.map { ", up \(Durations.compact(report.takenAt - $0))" } ?? ""
           let shared =
             holder.sharesWith.map { ", shares the socket with its \(process.ppid == $0 ? "parent" : "ancestor") \($0)" }
             ?? ""
-          let command = TerminalText.escape(process.displayCommand)
-          Swift.print("  \(style.bold("\(process.pid)")) \(command)  (\(user)\(uptime)\(shared))")
-          let chain = provenance[process.pid]?.ancestry ?? []
-          for (index, ancestor) in chain.enumerated() {
-            let label = index == 0 ? "parent" : "  ←"
-            let started = ancestor.startTime.map { "  started \(ReportText.localTime($0))" } ?? ""
-            Swift.print(
-              "    \(label) \(ancestor.pid) \(TerminalText.escape(ancestor.displayCommand))\(style.dim(started))")
-          }
+          let suffix = "  (\(user)\(uptime)\(shared))"
+          let prefix = "  \(process.pid) "
+          let command = fit(TerminalText.escape(process.displayCommand), width, used: prefix.count + suffix.count)
+          emit("  \(style.bold("\(process.pid)")) \(command)\(suffix)")
+          let layout = Layout(
+            report: report, socket: socket, holders: holders, provenance: provenance, width: width, style: style)
+          layout.chain(provenance[process.pid]?.ancestry ?? [], emit: emit)
           let managers = provenance[process.pid]?.managers ?? []
           if managers.isEmpty {
-            Swift.print("    managed by: nothing portctl recognises; stop it with portctl kill \(socket.local.port)")
+            emit("    managed by: nothing portctl recognises; stop it with portctl kill \(socket.local.port)")
           }
-          for (index, manager) in managers.enumerated() {
-            Swift.print("    \(index == 0 ? "managed by" : "also     ")  \(TerminalText.escape(manager.detail))")
-            Swift.print(
-              "    \(index == 0 ? "stop with " : "         ")  \(style.green(TerminalText.escape(manager.stop)))")
-            if let warning = manager.evidenceWarning {
-              Swift.print("    \(index == 0 ? "evidence  " : "         ")  \(style.yellow(warning))")
-            }
-          }
+          layout.managers(managers, emit: emit)
           if let hint = HolderHints.hint(for: process, socket: socket) {
-            Swift.print("    note: \(TerminalText.escape(process.name)) is \(TerminalText.escape(hint))")
+            emit("    note: \(TerminalText.escape(process.name)) is \(TerminalText.escape(hint))")
           }
         }
         if let unseen = entry.unseenHolders {
-          Swift.print("  note: \(TerminalText.escape(unseen.alsoHeldAdvice))")
+          emit("  note: \(TerminalText.escape(unseen.alsoHeldAdvice))")
         }
       case .hidden(let hidden):
-        Swift.print("  \(TerminalText.escape(hidden.advice))")
+        emit("  \(TerminalText.escape(hidden.advice))")
       case .kernel:
-        Swift.print("  held by the kernel, not a process")
+        emit("  held by the kernel, not a process")
       case .none:
-        Swift.print("  no process holds it")
+        emit("  no process holds it")
       }
+    }
+  }
+
+  /// `text` cut to what is left of `width` columns after `used` of them, ending in `…`; whole
+  /// when there is no width (not a terminal). At least 20 columns are kept.
+  static func fit(_ text: String, _ width: Int?, used: Int) -> String {
+    guard let width else { return text }
+    let room = max(20, width - used)
+    let scalars = text.unicodeScalars
+    guard scalars.count > room else { return text }
+    var cut = String.UnicodeScalarView()
+    cut.append(contentsOf: scalars.prefix(room - 1))
+    return String(cut) + "…"
+  }
+
+  /// What the entries of one socket share.
+  struct Layout {
+    var report: PortReport
+    var socket: SocketEntry
+    var holders: [HolderProcess]
+    var provenance: [PID: Provenance]
+    var width: Int?
+    var style: Style
+
+    /// The ancestors, one line per process.
+    func chain(_ chain: [ProcessRecord], emit: (String) -> Void) {
+      for (index, ancestor) in chain.enumerated() {
+        let label = index == 0 ? "parent" : "  ←"
+        let started = ancestor.startTime.map { "  started \(ReportText.localTime($0))" } ?? ""
+        let prefix = "    \(label) \(ancestor.pid) "
+        let command = fit(
+          TerminalText.escape(ancestor.displayCommand), width, used: prefix.unicodeScalars.count + started.count)
+        emit("\(prefix)\(command)\(style.dim(started))")
+      }
+    }
+
+    /// The managers, most specific first, with their stop commands.
+    func managers(_ managers: [ProcessManager], emit: (String) -> Void) {
+      for (index, manager) in managers.enumerated() {
+        emit("    \(index == 0 ? "managed by" : "also     ")  \(TerminalText.escape(manager.detail))")
+        emit("    \(index == 0 ? "stop with " : "         ")  \(style.green(TerminalText.escape(manager.stop)))")
+        if let warning = manager.evidenceWarning {
+          emit("    \(index == 0 ? "evidence  " : "         ")  \(style.yellow(warning))")
+        }
+      }
+    }
+
+    /// A recognised server: named once, its master, its workers folded by command, the
+    /// master's ancestors, its managers, and how it is stopped.
+    func server(_ server: RecognizedServer, emit: (String) -> Void) {
+      let holding = Dictionary(holders.map { ($0.process.pid, $0) }, uniquingKeysWith: { first, _ in first })
+      emit("  \(style.bold("server")) \(TerminalText.escape(server.name)): \(TerminalText.escape(server.detail))")
+      let master = server.master
+      var notes = [user(master)]
+      if let start = master.startTime { notes.append("up \(Durations.compact(report.takenAt - start))") }
+      if holding[master.pid] != nil { notes.append("holds the socket") }
+      process("master \(style.bold("\(master.pid)"))", plain: "master \(master.pid)", master, notes, emit: emit)
+
+      // Identical workers (same command, same user, holding the socket or not) fold into one
+      // line; commands that differ only in numbers (multiprocessing's pipe handles) count as
+      // the same, and the line says so.
+      var groups: [(key: String, workers: [ProcessRecord])] = []
+      for worker in server.workers {
+        let key = "\(Self.maskingNumbers(worker.displayCommand))\u{0}\(user(worker))\u{0}\(holding[worker.pid] != nil)"
+        if let index = groups.firstIndex(where: { $0.key == key }) {
+          groups[index].workers.append(worker)
+        } else {
+          groups.append((key, [worker]))
+        }
+      }
+      for group in groups {
+        guard let first = group.workers.first else { continue }
+        let pids = group.workers.map { "\($0.pid)" }.joined(separator: ", ")
+        let label = "\(group.workers.count == 1 ? "worker" : "workers") \(pids):"
+        var notes = [user(first)]
+        if holding[first.pid] != nil {
+          notes.append(
+            group.workers.count == 1 ? "shares the socket with its master" : "share the socket with their master")
+        }
+        if group.workers.contains(where: { $0.displayCommand != first.displayCommand }) {
+          notes.append("their commands differ only in numbers")
+        }
+        process(label, plain: label, first, notes, emit: emit)
+      }
+
+      // The master's ancestors: its own when it holds the socket, or those of a holder above it.
+      var ancestry = provenance[master.pid]?.ancestry
+      var found = provenance[master.pid]
+      if ancestry == nil {
+        for holder in holders where server.pids.contains(holder.process.pid) {
+          guard let known = provenance[holder.process.pid] else { continue }
+          found = known
+          if let index = known.ancestry.firstIndex(where: { $0.pid == master.pid }) {
+            ancestry = Array(known.ancestry[(index + 1)...])
+            break
+          }
+        }
+      }
+      chain(ancestry ?? [], emit: emit)
+
+      let managers = found?.managers ?? []
+      self.managers(managers, emit: emit)
+      if let stop = server.stop {
+        if managers.isEmpty {
+          emit("    stop with   \(style.green(TerminalText.escape(stop)))")
+        } else {
+          emit("    its own     \(TerminalText.escape(stop))  (the manager's command above comes first)")
+        }
+      }
+      let targets =
+        server.signalsEveryProcess
+        ? "each of its \(server.pids.count) processes"
+        : "the master \(master.pid)\(server.workers.isEmpty ? "" : " (its workers stop with it)")"
+      emit(
+        "    portctl kill \(socket.local.port) sends \(server.stopSignal) to \(targets), and SIGKILL if it has not exited after \(Int(server.grace.seconds.rounded())) s"
+      )
+      if holding[master.pid] != nil, let hint = HolderHints.hint(for: master, socket: socket) {
+        emit("    note: \(TerminalText.escape(master.name)) is \(TerminalText.escape(hint))")
+      }
+    }
+
+    /// `text` with every run of digits written as `#`.
+    static func maskingNumbers(_ text: String) -> String {
+      var result = ""
+      var inDigits = false
+      for scalar in text.unicodeScalars {
+        let digit = scalar.properties.numericType == .decimal && scalar.isASCII
+        if digit {
+          if !inDigits { result += "#" }
+        } else {
+          result.unicodeScalars.append(scalar)
+        }
+        inDigits = digit
+      }
+      return result
+    }
+
+    private func user(_ process: ProcessRecord) -> String {
+      process.user ?? process.uid.map { "uid \($0)" } ?? "?"
+    }
+
+    /// `  LABEL COMMAND  (NOTES)`, the command cut to the width.
+    private func process(
+      _ label: String, plain: String, _ process: ProcessRecord, _ notes: [String], emit: (String) -> Void
+    ) {
+      let suffix = "  (\(TerminalText.escape(notes.joined(separator: ", "))))"
+      let used = 2 + plain.unicodeScalars.count + 1 + suffix.unicodeScalars.count
+      emit("  \(label) \(fit(TerminalText.escape(process.displayCommand), width, used: used))\(suffix)")
     }
   }
 }

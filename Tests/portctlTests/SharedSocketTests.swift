@@ -57,7 +57,9 @@ import Testing
     #expect(!text.stdout.contains("inherited"))
     #expect(!text.stdout.contains("forked after"))
     let why = try portctl("why", "127.0.0.1:\(server.port)")
-    #expect(why.stdout.contains("shares the socket with its parent \(server.pid)"), "\(why.stdout)")
+    // why names the cluster once: the primary, then its workers on one line.
+    #expect(why.stdout.contains("  workers \(workers): "), "\(why.stdout)")
+    #expect(why.stdout.contains("share the socket with their master)"), "\(why.stdout)")
     #expect(!why.stdout.contains("inherited"))
   }
 }

@@ -68,9 +68,19 @@ public struct ProvenanceReader: Sendable {
         if let parent = ancestry.first, parent.pid > 1 {
           children[parent.pid] = await source.children(of: parent.pid, limit: 64)
         }
+        // Workers and reloaded children say so in their environment (NODE_UNIQUE_ID,
+        // WERKZEUG_RUN_MAIN): read it for a few of the holder's children and its siblings.
+        var childEnvironments: [PID: [String: String]] = [:]
+        let candidates =
+          (children[process.pid] ?? []).prefix(16)
+          + (children[ancestry.first?.pid ?? 0] ?? []).filter { $0.name == process.name }.prefix(16)
+        for child in candidates where child.pid != process.pid {
+          childEnvironments[child.pid] = await source.environment(of: child.pid)
+        }
         let server = ServerRecognition.recognize(
           .init(
-            holder: process, ancestors: ancestry, children: children, environment: environment, socket: entry.socket))
+            holder: process, ancestors: ancestry, children: children, environment: environment, socket: entry.socket,
+            childEnvironments: childEnvironments))
         result[process.pid] = Provenance(ancestry: ancestry, managers: managers, server: server)
       }
     }

@@ -13,6 +13,8 @@ enum ServerRecognition {
     var environment: [String: String]?
     /// The socket it holds, when known.
     var socket: SocketEntry?
+    /// The environments of some of the children in ``children``, where read.
+    var childEnvironments: [PID: [String: String]] = [:]
 
     /// The holder's parent, when known.
     var parent: ProcessRecord? { ancestors.first }

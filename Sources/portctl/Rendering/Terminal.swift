@@ -60,6 +60,22 @@ enum Terminal {
   /// True when standard output is a terminal.
   static var stdoutIsTTY: Bool { isTerminal(1) }
 
+  /// The width in columns of the terminal standard output goes to; `nil` when it is not a
+  /// terminal (a pipe or a file gets whole lines). A terminal that reports no size counts as
+  /// `COLUMNS` wide, or 80.
+  static var outputWidth: Int? {
+    guard stdoutIsTTY else { return nil }
+    #if os(Windows)
+    let reported = 0
+    #else
+    var size = winsize()
+    let reported = ioctl(1, UInt(TIOCGWINSZ), &size) == 0 ? Int(size.ws_col) : 0
+    #endif
+    if reported > 0 { return reported }
+    if let columns = environment("COLUMNS").flatMap({ Int($0) }), columns > 0 { return columns }
+    return 80
+  }
+
   /// Colour on standard output: only on a terminal, never with `NO_COLOR` set (to anything
   /// non-empty) or `TERM=dumb`.
   static var colorEnabled: Bool {

@@ -1,0 +1,329 @@
+#if os(Linux)
+import Foundation
+import Testing
+
+/// `why` on real web and application servers: the server named once, its master and
+/// workers, its stop signal and command.
+@Suite(.serialized) struct WebServerWhyTests {
+  /// A temporary directory, removed by `cleanUp`.
+  private func directory(_ name: String) throws -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("portctl-\(name)-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+  }
+
+  /// The Python interpreter (first `python3` on PATH) that can import `modules`; `nil` when
+  /// there is none.
+  private func python(importing modules: String) -> String? {
+    guard
+      let result = try? shell("python3 -c 'import sys, \(modules); print(sys.executable)' 2>/dev/null"),
+      result.status == 0
+    else { return nil }
+    let path = result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    return FileManager.default.isExecutableFile(atPath: path) ? path : nil
+  }
+
+  /// Stops a server the test started: `signal` to its master, then SIGKILL to any of the
+  /// `children` (pids it forked, recorded by the test) still alive.
+  private func stop(_ server: Spawned, children: [Int32], signal: Int32 = SIGTERM) {
+    // Still ours: alive and our child (not reaped already, its pid free for reuse).
+    if isAlive(server.pid), parentPID(of: server.pid) == getpid(), server.exitStatus(within: 0) == nil {
+      kill(server.pid, signal)
+      if server.exitStatus(within: 10) == nil { server.stop() }
+    }
+    for child in children where isAlive(child) { kill(child, SIGKILL) }
+  }
+
+  /// The parent pid of `pid`, from /proc.
+  private func parentPID(of pid: Int32) -> Int32? {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+      let close = stat.lastIndex(of: ")")
+    else { return nil }
+    let fields = stat[stat.index(after: close)...].split(separator: " ")
+    return fields.count > 1 ? Int32(fields[1]) : nil
+  }
+
+  /// True when a TCP connection to 127.0.0.1:`port` is accepted (bound is not enough: a
+  /// socket may be bound long before something listens on it).
+  private func accepting(_ port: UInt16) -> Bool {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = port.bigEndian
+    address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+    return withUnsafePointer(to: &address) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+        connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+      }
+    } == 0
+  }
+
+  /// The children of `pid` whose command line contains `marker`.
+  private func children(of pid: Int32, containing marker: String) -> [Int32] {
+    childPIDs(of: pid).filter {
+      let line = (try? String(contentsOfFile: "/proc/\($0)/cmdline", encoding: .utf8)) ?? ""
+      return line.contains(marker)
+    }
+  }
+
+  /// Checks `why --json` and `why` on `127.0.0.1:port`: every holder names the same server,
+  /// with exactly this master, these workers, signal and stop command; the text names it
+  /// once, folds identical workers and shows the stop. Returns the text.
+  @discardableResult
+  private func expectServer(
+    port: UInt16, kind: String, master: Int32, workers: [Int32], signal: String, grace: Int, stop: String?,
+    holders: [Int32]? = nil, foldedWorkers: String? = nil
+  ) throws -> RunResult {
+    let json = try portctl("why", "127.0.0.1:\(port)", "--json")
+    #expect(json.status == 0, "\(json.stderr)")
+    let sockets = try json.json().sockets
+    #expect(sockets.count == 1)
+    let processes = try #require(sockets.first?["processes"] as? [[String: Any]])
+    if let holders {
+      #expect(processes.compactMap { $0["pid"] as? Int } == holders.map(Int.init))
+    }
+    for process in processes {
+      let server = try #require(process["server"] as? [String: Any], "no server for \(process["pid"] ?? "?")")
+      #expect(server["kind"] as? String == kind)
+      #expect(server["master"] as? Int == Int(master))
+      #expect(server["workers"] as? [Int] == workers.sorted().map(Int.init))
+      #expect(server["stopSignal"] as? String == signal)
+      #expect(server["graceSeconds"] as? Double == Double(grace))
+      if let stop {
+        #expect(server["stop"] as? String == stop)
+      } else {
+        #expect(server["stop"] is NSNull)
+      }
+      // The full command line stays in JSON.
+      #expect((process["commandLine"] as? [String])?.isEmpty == false)
+    }
+
+    let text = try portctl("why", "127.0.0.1:\(port)")
+    #expect(text.status == 0)
+    let lines = text.stdout.split(separator: "\n").map(String.init)
+    #expect(lines.filter { $0.hasPrefix("  server ") }.count == 1, "\(text.stdout)")
+    #expect(lines.filter { $0.hasPrefix("  master ") }.count == 1, "\(text.stdout)")
+    #expect(lines.contains { $0.hasPrefix("  master \(master) ") }, "\(text.stdout)")
+    let pids = workers.sorted().map(String.init).joined(separator: ", ")
+    if workers.count > 1 {
+      let folded = "  workers \(pids): \(foldedWorkers ?? "")"
+      #expect(lines.contains { $0.hasPrefix(folded) }, "\(text.stdout)")
+      #expect(lines.filter { $0.hasPrefix("  worker") }.count == 1, "\(text.stdout)")
+    } else if workers.count == 1 {
+      #expect(lines.contains { $0.hasPrefix("  worker \(pids): ") }, "\(text.stdout)")
+    }
+    #expect(text.stdout.contains("sends \(signal) to the master \(master)"), "\(text.stdout)")
+    #expect(text.stdout.contains("after \(grace) s"), "\(text.stdout)")
+    if let stop { #expect(lines.contains("    stop with   \(stop)"), "\(text.stdout)") }
+    #expect(!text.stdout.contains("nothing portctl recognises"), "\(text.stdout)")
+    return text
+  }
+
+  // MARK: nginx
+
+  @Test(.enabled(if: Programs.installed("/usr/sbin/nginx"), "needs nginx; .ci/run installs nginx-light"))
+  func nginxMasterAndTwoWorkersWithItsOwnConfig() throws {
+    let dir = try directory("nginx")
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let port = try portFreeEverywhere()
+    let conf = dir.appendingPathComponent("nginx.conf").path
+    let temp = ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map { "\($0)_temp_path \(dir.path)/\($0);" }
+    try """
+    worker_processes 2;
+    pid \(dir.path)/nginx.pid;
+    error_log \(dir.path)/error.log;
+    events {}
+    http {
+      access_log off;
+      \(temp.joined(separator: "\n  "))
+      server { listen 127.0.0.1:\(port); return 200 "ok\\n"; }
+    }
+    """.write(toFile: conf, atomically: true, encoding: .utf8)
+    let errorLog = "\(dir.path)/error.log"
+    let server = try Spawned("/usr/sbin/nginx", ["-c", conf, "-p", dir.path, "-e", errorLog, "-g", "daemon off;"])
+    var workers: [Int32] = []
+    defer { stop(server, children: workers, signal: SIGQUIT) }
+    try #require(eventually(10) { loopbackTaken(port) && childPIDs(of: server.pid).count == 2 }, "nginx did not start")
+    workers = childPIDs(of: server.pid)
+
+    let stop = "/usr/sbin/nginx -c \(conf) -p \(dir.path) -e \(errorLog) -g 'daemon off;' -s quit"
+    try expectServer(
+      port: port, kind: "nginx", master: server.pid, workers: workers, signal: "SIGQUIT", grace: 10, stop: stop,
+      holders: [server.pid] + workers, foldedWorkers: "nginx: worker process")
+
+    // The stop command shown is one that works: it stops this nginx, and the port is free.
+    let stopped = try shell(stop)
+    #expect(stopped.status == 0, "\(stopped.stderr)")
+    #expect(server.exitStatus(within: 10) != nil, "nginx did not stop after \(stop)")
+    #expect(eventually(5) { !loopbackTaken(port) })
+  }
+
+  // MARK: gunicorn
+
+  @Test func gunicornArbiterAndTwoWorkersAndTheTextIsCutOnATerminal() throws {
+    guard let python = python(importing: "gunicorn") else {
+      Issue.record("gunicorn is not installed; .ci/run installs it")
+      return
+    }
+    let dir = try directory("gunicorn")
+    defer { try? FileManager.default.removeItem(at: dir) }
+    try "def app(environ, start_response):\n    start_response('200 OK', [])\n    return [b'ok']\n"
+      .write(to: dir.appendingPathComponent("app.py"), atomically: true, encoding: .utf8)
+    let port = try portFreeEverywhere()
+    let server = try Spawned(
+      python,
+      [
+        "-m", "gunicorn", "-w", "2", "--graceful-timeout", "7", "-b", "127.0.0.1:\(port)", "--chdir", dir.path,
+        "app:app",
+      ])
+    var workers: [Int32] = []
+    defer { stop(server, children: workers) }
+    try #require(
+      eventually(20) { loopbackTaken(port) && childPIDs(of: server.pid).count == 2 }, "gunicorn did not start")
+    workers = childPIDs(of: server.pid)
+    let text = try expectServer(
+      port: port, kind: "gunicorn", master: server.pid, workers: workers, signal: "SIGTERM", grace: 12, stop: nil,
+      holders: [server.pid] + workers, foldedWorkers: "\(python) -m gunicorn -w 2")
+    // Not a terminal: whole command lines.
+    #expect(text.stdout.contains("--chdir \(dir.path) app:app  (\(userName), up"), "\(text.stdout)")
+
+    // On a 100-column terminal every line of a process is cut to fit.
+    let tty = try shell("script -qec 'stty cols 100; \(Products.portctl.path) why 127.0.0.1:\(port)' /dev/null")
+    let plain = tty.stdout.replacingOccurrences(of: "\u{1B}[", with: "\u{1B}").split(
+      whereSeparator: { $0.isNewline }
+    ).map { line in
+      // Colour codes (ESC, digits, m) do not take columns.
+      var text = ""
+      var inCode = false
+      for scalar in line.unicodeScalars {
+        if scalar == "\u{1B}" {
+          inCode = true
+        } else if inCode {
+          if scalar == "m" { inCode = false }
+        } else {
+          text.unicodeScalars.append(scalar)
+        }
+      }
+      return text
+    }
+    let master = try #require(plain.first { $0.hasPrefix("  master \(server.pid) ") }, "\(tty.stdout)")
+    #expect(master.contains("…"), "\(master)")
+    #expect(master.unicodeScalars.count <= 100, "\(master)")
+    #expect(master.hasSuffix(", holds the socket)"), "\(master)")
+    let parent = try #require(plain.first { $0.hasPrefix("    parent ") })
+    #expect(parent.unicodeScalars.count <= 100, "\(parent)")
+  }
+
+  // MARK: uvicorn
+
+  @Test func uvicornSupervisorWithTwoWorkers() throws {
+    guard let python = python(importing: "uvicorn") else {
+      Issue.record("uvicorn is not installed; .ci/run installs it")
+      return
+    }
+    let dir = try directory("uvicorn")
+    defer { try? FileManager.default.removeItem(at: dir) }
+    try """
+    async def app(scope, receive, send):
+        if scope["type"] != "http":
+            return
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+    """.write(to: dir.appendingPathComponent("app.py"), atomically: true, encoding: .utf8)
+    let port = try portFreeEverywhere()
+    let server = try Spawned(
+      python,
+      ["-m", "uvicorn", "--workers", "2", "--host", "127.0.0.1", "--port", "\(port)", "--app-dir", dir.path, "app:app"])
+    var spawned: [Int32] = []
+    defer { stop(server, children: spawned) }
+    try #require(
+      eventually(20) {
+        accepting(port) && children(of: server.pid, containing: "--multiprocessing-fork").count == 2
+      }, "uvicorn did not start its workers")
+    spawned = childPIDs(of: server.pid)
+    let workers = children(of: server.pid, containing: "--multiprocessing-fork")
+    // The resource tracker is a child but no worker.
+    #expect(spawned.count == workers.count + 1)
+    try expectServer(
+      port: port, kind: "uvicorn", master: server.pid, workers: workers, signal: "SIGTERM", grace: 10, stop: nil,
+      foldedWorkers: "\(python) -B -c from multiprocessing.spawn import spawn_main;")
+  }
+
+  // MARK: node cluster
+
+  @Test(.enabled(if: Programs.installed(Programs.node), "needs node"))
+  func nodeClusterPrimaryIsTheOnlyHolderAndNamesItsWorkers() throws {
+    let dir = try directory("node-cluster")
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let script = dir.appendingPathComponent("cluster.js")
+    try """
+    const cluster = require('cluster');
+    const http = require('http');
+    if (cluster.isPrimary) {
+      for (let i = 0; i < 2; i++) cluster.fork();
+      let ready = 0;
+      cluster.on('listening', (worker, address) => {
+        if (++ready === 2) {
+          const pids = Object.values(cluster.workers).map((w) => w.process.pid).join(',');
+          console.log(`ready pid=${process.pid} ports=${address.port} children=${pids}`);
+        }
+      });
+      process.stdin.on('end', () => {
+        for (const w of Object.values(cluster.workers)) w.process.kill();
+        process.exit(0);
+      });
+      process.stdin.resume();
+    } else {
+      http.createServer((req, res) => res.end('ok')).listen(0, '127.0.0.1');
+    }
+    """.write(to: script, atomically: true, encoding: .utf8)
+    // Round-robin scheduling (Linux's default): only the primary holds the listener.
+    let server = try Holder([], launcher: [Programs.node, script.path])
+    defer { server.stop() }
+    try #require(server.children.count == 2)
+    try expectServer(
+      port: server.port, kind: "node-cluster", master: server.pid, workers: server.children, signal: "SIGTERM",
+      grace: 5, stop: nil, holders: [server.pid], foldedWorkers: "\(Programs.node) \(script.path) --lifeline")
+  }
+
+  // MARK: Flask reloader
+
+  @Test func flaskReloaderAndItsChildAreOneServer() throws {
+    guard let python = python(importing: "flask") else {
+      Issue.record("flask is not installed; .ci/run installs it")
+      return
+    }
+    let dir = try directory("flask")
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let app = dir.appendingPathComponent("app.py")
+    try """
+    import sys
+    from flask import Flask
+    app = Flask(__name__)
+
+    @app.route("/")
+    def index():
+        return "ok"
+
+    app.run(host="127.0.0.1", port=int(sys.argv[1]), use_reloader=True)
+    """.write(to: app, atomically: true, encoding: .utf8)
+    let port = try portFreeEverywhere()
+    let server = try Spawned(python, [app.path, "\(port)"])
+    var child: Int32 = 0
+    defer { stop(server, children: [child].filter { $0 > 0 }) }
+    // Ready once the child runs with the reloader's marker (before its exec it is a copy of
+    // the reloader).
+    try #require(
+      eventually(20) {
+        guard loopbackTaken(port), let first = childPIDs(of: server.pid).first else { return false }
+        child = first
+        let environment = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(first)/environ"))) ?? Data()
+        return String(decoding: environment, as: UTF8.self).contains("WERKZEUG_RUN_MAIN=true")
+      }, "flask did not start its reloader child")
+    try expectServer(
+      port: port, kind: "werkzeug", master: server.pid, workers: [child], signal: "SIGTERM", grace: 5, stop: nil,
+      holders: [server.pid, child])
+  }
+}
+#endif
