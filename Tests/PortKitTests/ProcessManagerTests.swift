@@ -89,7 +89,7 @@ import Darwin
     let tmux = kinds(
       process(53, "vite", ["node", "vite"]), environment: ["TMUX": "/tmp/tmux-0/default,99,0", "TMUX_PANE": "%4"])
     #expect(tmux.map(\.kind) == [.tmux])
-    #expect(tmux[0].stop == "tmux send-keys -t %4 C-c")
+    #expect(tmux[0].stop == "tmux -S /tmp/tmux-0/default send-keys -t %4 C-c")
     let screen = kinds(process(54, "rails", ["ruby", "bin/rails", "s"]), environment: ["STY": "1234.pts-0.box"])
     #expect(screen.map(\.kind) == [.screen])
   }
@@ -165,7 +165,7 @@ import Darwin
     let pm2ByID = detect(node, environment: ["pm_id": "1; reboot"])
     #expect(pm2ByID.first?.stop == "pm2 stop '1; reboot'")
     let tmux = detect(node, environment: ["TMUX": "/tmp/t,1,0", "TMUX_PANE": "%1; rm -rf /"])
-    #expect(tmux.first?.stop == "tmux send-keys -t '%1; rm -rf /' C-c")
+    #expect(tmux.first?.stop == "tmux -S /tmp/t send-keys -t '%1; rm -rf /' C-c")
     #expect(tmux.first?.evidence == .environment)
     let underTmux = detect(
       node, ancestors: [ProcessRecord(pid: 40, ppid: 1, name: "tmux: server", commandLine: ["tmux"])],
@@ -249,7 +249,10 @@ import Darwin
     #expect(calls.count == 1)
     #expect(calls.first?.prefix(3) == ["tmux", "-S", "/tmp/tmux-1000/default"])
     #expect(manager?.name == "dev;x")
-    #expect(manager?.stop == "tmux send-keys -t 'dev;x:0.1' C-c (or tmux kill-session -t 'dev;x')")
+    #expect(manager?.stop == "tmux -S /tmp/tmux-1000/default kill-session -t 'dev;x'")
+    #expect(
+      manager?.detail.hasSuffix("to stop only the program: tmux -S /tmp/tmux-1000/default send-keys -t 'dev;x:0.1' C-c")
+        == true)
   }
 
   @Test func anotherUsersHolderOrSocketIsNeverAsked() async {
@@ -268,7 +271,7 @@ import Darwin
         secure: !reason.hasPrefix("another user can change"))
       #expect(calls.isEmpty, "\(reason)")
       #expect(manager?.name == "%3")
-      #expect(manager?.stop == "tmux send-keys -t %3 C-c")
+      #expect(manager?.stop == "tmux -S \(socket) send-keys -t %3 C-c")
       #expect(manager?.detail.hasSuffix("its session was not asked for: \(reason)") == true, "\(manager?.detail ?? "")")
     }
   }

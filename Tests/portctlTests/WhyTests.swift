@@ -67,7 +67,9 @@ import Testing
     let manager = try #require(try managers(result).first)
     #expect(manager["kind"] as? String == "tmux")
     #expect(manager["name"] as? String == session)
-    #expect((manager["stop"] as? String)?.hasPrefix("tmux send-keys -t \(session):0.0 C-c") == true)
+    let tmpdir = ProcessInfo.processInfo.environment["TMUX_TMPDIR"] ?? "/tmp"
+    let socket = URL(fileURLWithPath: "\(tmpdir)/tmux-\(geteuid())/default").resolvingSymlinksInPath().path
+    #expect(manager["stop"] as? String == "tmux -S \(socket) kill-session -t \(session)")
     let who = try portctl("who", "\(port)")
     #expect(who.stdout.contains("runs in the tmux session \(session), window 0 (api), pane 0"))
   }

@@ -54,6 +54,7 @@ public struct ProvenanceReader: Sendable {
   /// The provenance of every holder in `report`, by pid.
   public func provenance(for report: PortReport) async -> [PID: Provenance] {
     var result: [PID: Provenance] = [:]
+    var socketUnits: [SystemdSocketUnit]?
     for entry in report.sockets {
       for holder in entry.owner.holders where result[holder.process.pid] == nil {
         let process = holder.process
@@ -77,14 +78,40 @@ public struct ProvenanceReader: Sendable {
         for child in candidates where child.pid != process.pid {
           childEnvironments[child.pid] = await source.environment(of: child.pid)
         }
+        var units: [SystemdSocketUnit] = []
+        if Self.mayBeSocketActivated(process, ancestry: ancestry) {
+          if socketUnits == nil { socketUnits = await readSocketUnits() }
+          units = socketUnits ?? []
+        }
         let server = ServerRecognition.recognize(
           .init(
             holder: process, ancestors: ancestry, children: children, environment: environment, socket: entry.socket,
-            childEnvironments: childEnvironments))
+            childEnvironments: childEnvironments, socketUnits: units))
         result[process.pid] = Provenance(ancestry: ancestry, managers: managers, server: server)
       }
     }
     return result
+  }
+
+  /// True when systemd's socket units are worth reading for `process`: pid 1 is systemd,
+  /// and the holder is systemd itself or runs in a systemd system service (its cgroup).
+  static func mayBeSocketActivated(_ process: ProcessRecord, ancestry: [ProcessRecord]) -> Bool {
+    let initProcess = process.pid == 1 ? process : ancestry.last
+    guard let initProcess, initProcess.pid == 1, initProcess.name == "systemd" else { return false }
+    if process.pid == 1 { return true }
+    let controlGroup = process.controlGroup ?? ""
+    return RespawnRisk.systemdService(controlGroup) != nil && !controlGroup.contains("/user@")
+  }
+
+  /// systemd's socket units from `systemctl list-sockets`; empty when there is no runner, or
+  /// systemctl is missing or fails.
+  func readSocketUnits() async -> [SystemdSocketUnit] {
+    guard let runner,
+      let output = try? await runner.run(
+        "systemctl", ["list-sockets", "--all", "--full", "--no-legend", "--no-pager"]),
+      output.exitCode == 0
+    else { return [] }
+    return SystemdSocketUnit.parse(String(decoding: output.standardOutput, as: UTF8.self))
   }
 
   /// The socket path to give tmux for the server named in a holder's environment, or why
@@ -146,11 +173,16 @@ public struct ProvenanceReader: Sendable {
       String(decoding: output.standardOutput, as: UTF8.self)
       .split(separator: "\n").first?.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) ?? []
     guard fields.count == 4 else { return manager }
+    // Every tmux command names the server's socket (resolved), so it reaches this server
+    // whatever `-L`/`-S` started it and whoever runs it, not the runner's default server.
+    let server = "tmux -S \(ShellQuoting.quote(socket))"
     let target = ShellQuoting.quote("\(fields[0]):\(fields[1]).\(fields[2])")
     var named = manager
     named.name = fields[0]
-    named.detail = "runs in the tmux session \(fields[0]), window \(fields[1]) (\(fields[3])), pane \(fields[2])"
-    named.stop = "tmux send-keys -t \(target) C-c (or tmux kill-session -t \(ShellQuoting.quote(fields[0])))"
+    named.detail =
+      "runs in the tmux session \(fields[0]), window \(fields[1]) (\(fields[3])), pane \(fields[2]) "
+      + "(server socket \(socket)); to stop only the program: \(server) send-keys -t \(target) C-c"
+    named.stop = "\(server) kill-session -t \(ShellQuoting.quote(fields[0]))"
     return named
   }
 }

@@ -30,7 +30,8 @@ extension ProcessManagers {
         found.append(
           ProcessManager(
             kind: .tmux, name: pane, detail: "runs in tmux pane \(pane) (server socket \(socket))",
-            stop: "tmux send-keys -t \(quote(pane)) C-c", evidence: server ? .ancestor : .environment))
+            stop: "tmux \(socket.isEmpty ? "" : "-S \(quote(socket)) ")send-keys -t \(quote(pane)) C-c",
+            evidence: server ? .ancestor : .environment))
       }
       if let session = environment["STY"] {
         let server = ancestors.contains { $0.name.lowercased() == "screen" }

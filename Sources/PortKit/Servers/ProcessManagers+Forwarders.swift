@@ -5,16 +5,18 @@ extension ProcessManagers {
     let port = clues.port
     let arguments = clues.arguments
     let program = clues.program
-    // The holder itself forwards the port.
-    if program == "ssh" || holder.name == "ssh",
-      let flag = arguments.first(where: {
-        ["-L", "-R", "-D"].contains($0) || $0.hasPrefix("-L") || $0.hasPrefix("-R") || $0.hasPrefix("-D")
-      })
-    {
-      found.append(
-        ProcessManager(
-          kind: .sshForward, name: flag, detail: "an SSH port forward (\(arguments.joined(separator: " ")))",
-          stop: "close that ssh session (exit it, or kill \(holder.pid))", evidence: .commandLine))
+    // The holder itself forwards the port: ssh with -L/-R/-D in any spelling (-NL, -fNL8080:h:80,
+    // -o LocalForward=…); the forward that listens on the socket's port is named.
+    if program == "ssh" || holder.name == "ssh" {
+      let ssh = SSHCommandLine(arguments: Array(arguments.dropFirst()))
+      let covering = UInt16(port).map { ssh.forwards(listeningOn: $0) } ?? []
+      if let forward = covering.first ?? ssh.forwards.first {
+        found.append(
+          ProcessManager(
+            kind: .sshForward, name: forward.flag,
+            detail: "an SSH port forward (\(arguments.joined(separator: " ")))",
+            stop: "close that ssh session (exit it, or kill \(holder.pid))", evidence: .commandLine))
+      }
     }
     if program.hasPrefix("kubectl"), arguments.contains("port-forward") {
       found.append(

@@ -15,6 +15,9 @@ enum ServerRecognition {
     var socket: SocketEntry?
     /// The environments of some of the children in ``children``, where read.
     var childEnvironments: [PID: [String: String]] = [:]
+    /// systemd's socket units (`systemctl list-sockets`), where they were read: only for a
+    /// holder that is systemd itself or runs in a systemd service.
+    var socketUnits: [SystemdSocketUnit] = []
 
     /// The holder's parent, when known.
     var parent: ProcessRecord? { ancestors.first }
