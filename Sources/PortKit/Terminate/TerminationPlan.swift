@@ -134,6 +134,11 @@ extension TerminationPlan {
     /// the children of its processes; `nil` when they were not read.
     public var children: [ProcessRecord]? = nil
 
+    /// The directory the manager's daemon runs from (supervisord's or pm2's executable),
+    /// where its control program (`supervisorctl`, `pm2`) is looked for after the system
+    /// directories when portctl runs as root; `nil` when not known.
+    public var managerDirectory: String? = nil
+
     /// Every process of the group, signalled ones first.
     public var processes: [ProcessRecord] { signalled + followers }
 

@@ -234,6 +234,15 @@ public struct PortFreeing: Sendable {
       plan.arrange(
         servers: provenance.compactMapValues(\.server), managers: provenance.compactMapValues(\.managers.first),
         request: request.termination)
+      for index in plan.groups.indices {
+        let group = plan.groups[index]
+        let ancestry =
+          provenance[group.master.pid]?.ancestry
+          ?? group.processes.lazy.compactMap { provenance[$0.pid]?.ancestry }.first ?? []
+        if let manager = group.manager {
+          plan.groups[index].managerDirectory = Self.managerDirectory(of: manager, ancestry: ancestry)
+        }
+      }
       for target in plan.targets {
         if let reason = protection.refusal(for: target.process) {
           refusedMasters.append(.init(process: target.process, reason: reason))
@@ -343,7 +352,8 @@ public struct PortFreeing: Sendable {
     }
     for command in commands {
       await events(.runningManagerStop(command))
-      let stop = await runManagerStop(command)
+      let directory = outcome.plan.groups.first { $0.managerCommand == command }?.managerDirectory
+      let stop = await runManagerStop(command, directory: directory)
       outcome.managerStops.append(stop)
       if stop.exitCode != 0 {
         await terminator.release(pinned)
@@ -359,13 +369,31 @@ public struct PortFreeing: Sendable {
     return try await finish(request, results: results, report: report, signalledAt: signalledAt, outcome, events)
   }
 
+  /// The directory of the daemon behind a supervisord or pm2 manager: its executable's (a
+  /// pip or npm install puts `supervisorctl` and `pm2` beside it).
+  static func managerDirectory(of manager: ProcessManager, ancestry: [ProcessRecord]) -> String? {
+    let daemon: ProcessRecord?
+    switch manager.kind {
+    case .supervisord: daemon = ancestry.first { $0.commandLine.joined(separator: " ").contains("supervisord") }
+    case .pm2: daemon = ancestry.first { $0.name.lowercased().hasPrefix("pm2") || $0.commandLine.joined(separator: " ").contains("PM2") }
+    default: daemon = nil
+    }
+    guard let executable = daemon?.executable, let slash = executable.lastIndex(of: "/"), slash != executable.startIndex
+    else { return nil }
+    return String(executable[..<slash])
+  }
+
   /// Runs one stop command through `/bin/sh -c` (every value in it is shell-quoted); as root
   /// with PATH set to the system directories only, as the command runner does for itself.
-  private func runManagerStop(_ command: String) async -> ManagerStop {
+  private func runManagerStop(_ command: String, directory: String?) async -> ManagerStop {
     let runner = system.runner
+    // As root: the system directories, then the manager daemon's own directory when only
+    // root can change it (root already runs the daemon from there).
+    var path = ToolLocation.systemDirectories
+    if let directory, let trusted = Privileges.rootOnlyDirectory(directory) { path.append(trusted) }
     let script =
       Privileges.isRoot
-      ? "PATH=\(ToolLocation.systemDirectories.joined(separator: ":")); export PATH; \(command)" : command
+      ? "PATH=\(ShellQuoting.quote(path.joined(separator: ":"))); export PATH; \(command)" : command
     do {
       let output = try await runner.run("sh", ["-c", script])
       let text = String(decoding: output.standardError.prefix(4096), as: UTF8.self)
