@@ -9,6 +9,7 @@ private struct OneHolderSource: SystemSource {
   var ppid: PID = 1
   var isHeld: @Sendable () -> Bool
   var readsBeforeFailing = Int.max
+  var controlGroup: String? = nil
   let reads = Locked(0)
 
   func snapshot(for query: SocketQuery) async throws(PortKitError) -> SystemSnapshot {
@@ -24,8 +25,28 @@ private struct OneHolderSource: SystemSource {
     let sockets = isHeld() ? [listener] : []
     return SystemSnapshot(
       sockets: sockets, references: SocketHolders(links: sockets.map { .init(id: $0.id, pid: pid, fd: 3) }),
-      processes: [pid: ProcessRecord(pid: pid, ppid: ppid, uid: 1000, name: "server", startTicks: 1)],
+      processes: [
+        pid: ProcessRecord(pid: pid, ppid: ppid, uid: 1000, name: "server", startTicks: 1, controlGroup: controlGroup)
+      ],
       effectiveUID: 1000, takenAt: 0)
+  }
+}
+
+/// Records every program run; `effect` runs with each, and every run ends with `exitCode`.
+private final class RecordingRunner: CommandRunner, Sendable {
+  let calls = Locked<[(String, [String])]>([])
+  let exitCode: Int32
+  let effect: @Sendable (String, [String]) -> Void
+
+  init(exitCode: Int32 = 0, effect: @escaping @Sendable (String, [String]) -> Void) {
+    self.exitCode = exitCode
+    self.effect = effect
+  }
+
+  func run(_ executable: String, _ arguments: [String]) async throws(PortKitError) -> CommandOutput {
+    calls.withLock { $0.append((executable, arguments)) }
+    effect(executable, arguments)
+    return CommandOutput(exitCode: exitCode, standardOutput: [], standardError: Array("failed\n".utf8))
   }
 }
 
@@ -189,6 +210,67 @@ private final class EventLog: Sendable {
     }
     #expect(error?.message.contains("nothing was signalled") == true)
     #expect(control.delivered.isEmpty)
+  }
+
+  /// `--via-manager` with a holder no manager runs: refused before anything is asked or sent.
+  @Test func viaManagerWithoutAManagerIsRefused() async throws {
+    let (system, control) = system()
+    let log = EventLog()
+    var asked = request()
+    asked.viaManager = true
+    let outcome = try await PortFreeing(system: system).free(
+      asked, consent: log.answer(.givenInAdvance), events: { log.record($0) })
+    #expect(outcome.ending == .refused(.noManager([42])))
+    #expect(log.consentAsked.withLock { $0 } == 0)
+    #expect(control.delivered.isEmpty)
+  }
+
+  /// A holder in a systemd service, stopped through `systemctl stop` instead of a signal: the
+  /// command runs through the runner, the holder is reported stopped by its manager, and the
+  /// port is proved free.
+  @Test func viaManagerRunsTheUnitsStopCommandAndProvesThePortFree() async throws {
+    let control = FakeProcessControl([42: .init(startTicks: 1)])
+    let stopped = Locked(false)
+    let runner = RecordingRunner { executable, arguments in
+      stopped.withLock { $0 = true }
+      control.replace(42, with: nil)
+    }
+    let source = OneHolderSource(
+      pid: 42, isHeld: { !stopped.withLock { $0 } }, controlGroup: "0::/system.slice/web.service")
+    let system = System(
+      backend: .procfs, source: source, control: control, binder: BindProbeTests.FakeBinder(outcomes: [:]),
+      runner: runner, host: HostFacts(effectiveUID: 1000, now: { 0 }))
+    var asked = request()
+    asked.viaManager = true
+    let log = EventLog()
+    let outcome = try await PortFreeing(system: system).free(
+      asked, consent: log.answer(.viaManager), events: { log.record($0) })
+    #expect(control.delivered.isEmpty)
+    #expect(runner.calls.withLock { $0 }.count == 1)
+    #expect(runner.calls.withLock { $0 }.first?.0 == "sh")
+    #expect(runner.calls.withLock { $0 }.first?.1.last?.hasSuffix("systemctl stop web.service") == true)
+    #expect(outcome.managerStops.map(\.command) == ["systemctl stop web.service"])
+    #expect(outcome.results?.map(\.outcome.code) == ["stopped-by-manager"])
+    #expect(outcome.ending == .verified)
+    #expect(outcome.freed)
+    #expect(log.names.withLock { $0 }.contains("running systemctl stop web.service"))
+  }
+
+  /// A stop command that fails ends the call: nothing signalled, not freed.
+  @Test func aFailingManagerStopIsReportedAndNothingIsSignalled() async throws {
+    let control = FakeProcessControl([42: .init(startTicks: 1)])
+    let runner = RecordingRunner(exitCode: 5) { _, _ in }
+    let source = OneHolderSource(pid: 42, isHeld: { true }, controlGroup: "0::/system.slice/web.service")
+    let system = System(
+      backend: .procfs, source: source, control: control, binder: BindProbeTests.FakeBinder(outcomes: [:]),
+      runner: runner, host: HostFacts(effectiveUID: 1000, now: { 0 }))
+    var asked = request()
+    asked.viaManager = true
+    let outcome = try await PortFreeing(system: system).free(asked, consent: { _ in .viaManager })
+    #expect(outcome.ending == .managerStopFailed)
+    #expect(outcome.managerStops.first?.exitCode == 5)
+    #expect(control.delivered.isEmpty)
+    #expect(!outcome.freed)
   }
 
   @Test func aBackendThatCannotSignalIsAnError() async throws {

@@ -375,7 +375,10 @@ public struct PortFreeing: Sendable {
     let daemon: ProcessRecord?
     switch manager.kind {
     case .supervisord: daemon = ancestry.first { $0.commandLine.joined(separator: " ").contains("supervisord") }
-    case .pm2: daemon = ancestry.first { $0.name.lowercased().hasPrefix("pm2") || $0.commandLine.joined(separator: " ").contains("PM2") }
+    case .pm2:
+      daemon = ancestry.first {
+        $0.name.lowercased().hasPrefix("pm2") || $0.commandLine.joined(separator: " ").contains("PM2")
+      }
     default: daemon = nil
     }
     guard let executable = daemon?.executable, let slash = executable.lastIndex(of: "/"), slash != executable.startIndex
