@@ -55,7 +55,7 @@ struct TerminationOptions: ParsableArguments {
   @Option(
     name: .shortAndLong,
     help: ArgumentHelp(
-      "How long to wait for the holders to exit before SIGKILL. Default: the grace a recognised server needs (60 s for PostgreSQL, 30 s for gunicorn…), else 5s.",
+      "How long to wait for the holders to exit before SIGKILL. Default: the grace a recognised server needs (60 s for PostgreSQL, 10 s for nginx, the graceful timeout + 5 s for gunicorn), else 5s.",
       valueName: "duration"))
   var timeout: DurationArgument?
 
