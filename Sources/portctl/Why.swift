@@ -153,11 +153,15 @@ enum WhyText {
       }
     }
 
-    /// The managers, most specific first, with their stop commands.
-    func managers(_ managers: [ProcessManager], emit: (String) -> Void) {
+    /// The managers, most specific first, with their stop commands; the first one's is `stop
+    /// with` unless `firstStop` says otherwise (a server's own command came first).
+    func managers(_ managers: [ProcessManager], firstStop: String = "stop with ", emit: (String) -> Void) {
       for (index, manager) in managers.enumerated() {
         emit("    \(index == 0 ? "managed by" : "also     ")  \(TerminalText.escape(manager.detail))")
-        emit("    \(index == 0 ? "stop with " : "         ")  \(style.green(TerminalText.escape(manager.stop)))")
+        let stop = TerminalText.escape(manager.stop)
+        emit(
+          "    \(index == 0 ? firstStop : "          ")  \(index == 0 && firstStop == "stop with " ? style.green(stop) : stop)"
+        )
         if let warning = manager.evidenceWarning {
           emit("    \(index == 0 ? "evidence  " : "         ")  \(style.yellow(warning))")
         }
@@ -193,11 +197,14 @@ enum WhyText {
         let label = "\(group.workers.count == 1 ? "worker" : "workers") \(pids):"
         var notes = [user(first)]
         if holding[first.pid] != nil {
+          let one = group.workers.count == 1
           notes.append(
-            group.workers.count == 1 ? "shares the socket with its master" : "share the socket with their master")
+            holding[master.pid] == nil
+              ? (one ? "holds the socket" : "hold the socket")
+              : (one ? "shares the socket" : "share the socket"))
         }
         if group.workers.contains(where: { $0.displayCommand != first.displayCommand }) {
-          notes.append("their commands differ only in numbers")
+          notes.append("commands differ only in numbers")
         }
         process(label, plain: label, first, notes, emit: emit)
       }
@@ -217,13 +224,18 @@ enum WhyText {
       }
       chain(ancestry ?? [], emit: emit)
 
+      // A manager that owns the server's life (it would start it again: systemd, supervisord,
+      // pm2, a container…) is stopped first; one that only hosts it (a tmux pane, a screen
+      // session) or forwards to it comes after the server's own command.
       let managers = found?.managers ?? []
-      self.managers(managers, emit: emit)
-      if let stop = server.stop {
-        if managers.isEmpty {
-          emit("    stop with   \(style.green(TerminalText.escape(stop)))")
-        } else {
-          emit("    its own     \(TerminalText.escape(stop))  (the manager's command above comes first)")
+      let owner = managers.first.map { !Self.hostsOnly.contains($0.kind) } ?? false
+      if let stop = server.stop, !owner {
+        emit("    stop with   \(style.green(TerminalText.escape(stop)))")
+        self.managers(managers, firstStop: "or        ", emit: emit)
+      } else {
+        self.managers(managers, emit: emit)
+        if let stop = server.stop {
+          emit("    its own     \(TerminalText.escape(stop))  (after the manager's, which would start it again)")
         }
       }
       let targets =
@@ -237,6 +249,11 @@ enum WhyText {
         emit("    note: \(TerminalText.escape(master.name)) is \(TerminalText.escape(hint))")
       }
     }
+
+    /// Managers that host or forward to a process without owning its life.
+    static let hostsOnly: Set<ProcessManager.Kind> = [
+      .tmux, .screen, .sshForward, .kubectlPortForward, .ideForward, .dockerProxy,
+    ]
 
     /// `text` with every run of digits written as `#`.
     static func maskingNumbers(_ text: String) -> String {

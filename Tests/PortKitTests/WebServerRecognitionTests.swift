@@ -58,6 +58,12 @@ import Testing
     #expect(server.stop == "/opt/nginx/sbin/nginx -c '/tmp/a b;rm -rf ~/n.conf' -g 'daemon off;' -s quit")
     let titled = process(100, 1, "nginx", ["nginx: master process nginx -c/etc/x.conf"])
     #expect(recognize(titled, ancestors: [initProcess])?.stop == "nginx -c /etc/x.conf -s quit")
+    // In a title a value runs to the next flag, with its spaces.
+    let spaced = process(
+      100, 1, "nginx", ["nginx: master process /opt/my nginx/nginx -p /srv/my  site/ -c conf/it's.conf -g pid x;"])
+    #expect(
+      recognize(spaced, ancestors: [initProcess])?.stop
+        == #"'/opt/my nginx/nginx' -p '/srv/my  site/' -c 'conf/it'"'"'s.conf' -g 'pid x;' -s quit"#)
   }
 
   @Test func nginxLookAlikesAreNotMasters() {
@@ -119,6 +125,11 @@ import Testing
     let own = try #require(recognize(plain, ancestors: [shell], children: [400: workers]))
     #expect(own.master.pid == 400)
     #expect(own.grace == .seconds(35))
+    // The option in GUNICORN_CMD_ARGS counts too.
+    let fromEnvironment = recognize(
+      plain, ancestors: [shell], children: [400: workers],
+      environment: ["GUNICORN_CMD_ARGS": "--bind=127.0.0.1:8000 --graceful-timeout=60"])
+    #expect(fromEnvironment?.grace == .seconds(65))
   }
 
   @Test func gunicornTitlesFromSetproctitle() throws {

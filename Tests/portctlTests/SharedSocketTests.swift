@@ -59,7 +59,7 @@ import Testing
     let why = try portctl("why", "127.0.0.1:\(server.port)")
     // why names the cluster once: the primary, then its workers on one line.
     #expect(why.stdout.contains("  workers \(workers): "), "\(why.stdout)")
-    #expect(why.stdout.contains("share the socket with their master)"), "\(why.stdout)")
+    #expect(why.stdout.contains(", share the socket)"), "\(why.stdout)")
     #expect(!why.stdout.contains("inherited"))
   }
 }

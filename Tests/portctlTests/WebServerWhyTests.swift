@@ -12,6 +12,15 @@ import Testing
     return url
   }
 
+  /// `name` on PATH, where installed.
+  private func tool(_ name: String) -> String? {
+    for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
+      let path = "\(directory)/\(name)"
+      if FileManager.default.isExecutableFile(atPath: path) { return path }
+    }
+    return nil
+  }
+
   /// The Python interpreter (first `python3` on PATH) that can import `modules`; `nil` when
   /// there is none.
   private func python(importing modules: String) -> String? {
@@ -159,6 +168,120 @@ import Testing
     #expect(eventually(5) { !loopbackTaken(port) })
   }
 
+  /// nginx whose prefix directory has a space, a quote and an escape sequence in its name:
+  /// the stop command quotes it (and works when run), the text shows it escaped.
+  @Test(.enabled(if: Programs.installed("/usr/sbin/nginx"), "needs nginx; .ci/run installs nginx-light"))
+  func nginxStopCommandFromAnOddPrefixIsQuotedAndEscaped() throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "portctl-nginx it's \u{1B}[31mred-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let port = try portFreeEverywhere()
+    let conf = dir.appendingPathComponent("nginx.conf").path
+    // Paths in the configuration are relative to the prefix.
+    let temp = ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map { "\($0)_temp_path \($0);" }
+    try """
+    worker_processes 2;
+    pid nginx.pid;
+    events {}
+    http {
+      access_log off;
+      \(temp.joined(separator: "\n  "))
+      server { listen 127.0.0.1:\(port); return 200 "ok\\n"; }
+    }
+    """.write(toFile: conf, atomically: true, encoding: .utf8)
+    let server = try Spawned(
+      "/usr/sbin/nginx", ["-p", dir.path + "/", "-c", conf, "-e", "stderr", "-g", "daemon off;"])
+    var workers: [Int32] = []
+    defer { stop(server, children: workers, signal: SIGQUIT) }
+    try #require(eventually(10) { accepting(port) && childPIDs(of: server.pid).count == 2 }, "nginx did not start")
+    workers = childPIDs(of: server.pid)
+
+    let quoted = { (path: String) in "'" + path.replacingOccurrences(of: "'", with: #"'"'"'"#) + "'" }
+    let stop = "/usr/sbin/nginx -p \(quoted(dir.path + "/")) -c \(quoted(conf)) -e stderr -g 'daemon off;' -s quit"
+    let json = try portctl("why", "127.0.0.1:\(port)", "--json")
+    let processes = try #require(try json.json().sockets.first?["processes"] as? [[String: Any]])
+    #expect(processes.count == 3)
+    for process in processes {
+      #expect((process["server"] as? [String: Any])?["stop"] as? String == stop)
+    }
+    let text = try portctl("why", "127.0.0.1:\(port)")
+    #expect(!text.stdout.contains("\u{1B}"), "an escape sequence from a command line reached the terminal")
+    let shown = stop.replacingOccurrences(of: "\u{1B}", with: "\\x1b")
+    #expect(text.stdout.contains("    stop with   \(shown)\n"), "\(text.stdout)")
+
+    let stopped = try shell(stop)
+    #expect(stopped.status == 0, "\(stopped.stderr)")
+    #expect(server.exitStatus(within: 10) != nil, "nginx did not stop after \(stop)")
+  }
+
+  /// gunicorn run by supervisord: named once as a server, and the manager's stop is the one
+  /// shown first.
+  @Test func gunicornUnderSupervisordShowsTheManagersStop() throws {
+    guard let supervisord = tool("supervisord") else {
+      Issue.record("supervisord (PyPI supervisor) is not installed; .ci/run installs it")
+      return
+    }
+    guard let python = python(importing: "gunicorn") else {
+      Issue.record("gunicorn is not installed; .ci/run installs it")
+      return
+    }
+    let dir = try directory("gunicorn-sv")
+    defer { try? FileManager.default.removeItem(at: dir) }
+    try "def app(environ, start_response):\n    start_response('200 OK', [])\n    return [b'ok']\n"
+      .write(to: dir.appendingPathComponent("app.py"), atomically: true, encoding: .utf8)
+    let port = try portFreeEverywhere()
+    let config = dir.appendingPathComponent("supervisord.conf").path
+    try """
+    [unix_http_server]
+    file=\(dir.path)/supervisor.sock
+    [supervisord]
+    logfile=\(dir.path)/supervisord.log
+    pidfile=\(dir.path)/supervisord.pid
+    nodaemon=true
+    [rpcinterface:supervisor]
+    supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
+    [supervisorctl]
+    serverurl=unix://\(dir.path)/supervisor.sock
+    [program:web]
+    command=\(python) -m gunicorn -w 2 --graceful-timeout 3 -b 127.0.0.1:\(port) --chdir \(dir.path) app:app
+    autorestart=true
+    startsecs=0
+    """.write(toFile: config, atomically: true, encoding: .utf8)
+    let daemon = try Spawned(supervisord, ["-c", config])
+    var processes: [Int32] = []
+    defer { stop(daemon, children: processes) }
+    var master: Int32 = 0
+    try #require(
+      eventually(20) {
+        guard let first = childPIDs(of: daemon.pid).first else { return false }
+        master = first
+        return accepting(port) && childPIDs(of: first).count == 2
+      }, "supervisord did not start gunicorn")
+    let workers = childPIDs(of: master)
+    processes = [master] + workers
+
+    let json = try portctl("why", "127.0.0.1:\(port)", "--json")
+    let holders = try #require(try json.json().sockets.first?["processes"] as? [[String: Any]])
+    #expect(holders.compactMap { $0["pid"] as? Int } == ([master] + workers).map(Int.init))
+    for holder in holders {
+      #expect((holder["managers"] as? [[String: Any]])?.first?["kind"] as? String == "supervisord")
+      #expect((holder["server"] as? [String: Any])?["master"] as? Int == Int(master))
+    }
+    let text = try portctl("why", "127.0.0.1:\(port)")
+    let lines = text.stdout.split(separator: "\n").map(String.init)
+    let managed = try #require(
+      lines.firstIndex(of: "    managed by  the supervisord program web, which supervisord restarts when it exits"),
+      "\(text.stdout)")
+    #expect(
+      lines.dropFirst(managed + 1).first == "    stop with   supervisorctl -c \(config) stop web", "\(text.stdout)")
+    #expect(lines.filter { $0.hasPrefix("    managed by ") }.count == 1, "\(text.stdout)")
+    #expect(lines.filter { $0.hasPrefix("  server gunicorn: ") }.count == 1, "\(text.stdout)")
+    #expect(lines.contains { $0.hasPrefix("  workers \(workers.map(String.init).joined(separator: ", ")): ") })
+    #expect(lines.contains { $0.hasPrefix("    parent \(daemon.pid) ") }, "\(text.stdout)")
+    #expect(text.stdout.contains("sends SIGTERM to the master \(master) (its workers stop with it)"))
+  }
+
   // MARK: gunicorn
 
   @Test func gunicornArbiterAndTwoWorkersAndTheTextIsCutOnATerminal() throws {
@@ -248,6 +371,94 @@ import Testing
     try expectServer(
       port: port, kind: "uvicorn", master: server.pid, workers: workers, signal: "SIGTERM", grace: 10, stop: nil,
       foldedWorkers: "\(python) -B -c from multiprocessing.spawn import spawn_main;")
+  }
+
+  @Test func hypercornSupervisorWithTwoWorkersAndItsGracefulTimeout() throws {
+    guard let python = python(importing: "hypercorn") else {
+      Issue.record("hypercorn is not installed; .ci/run installs it")
+      return
+    }
+    let dir = try directory("hypercorn")
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let app = dir.appendingPathComponent("app.py")
+    try """
+    async def app(scope, receive, send):
+        if scope["type"] != "http":
+            return
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+    """.write(to: app, atomically: true, encoding: .utf8)
+    let port = try portFreeEverywhere()
+    let server = try Spawned(
+      python,
+      [
+        "-m", "hypercorn", "--workers", "2", "--graceful-timeout", "2", "--bind", "127.0.0.1:\(port)",
+        "\(app.path):app",
+      ])
+    var spawned: [Int32] = []
+    defer { stop(server, children: spawned) }
+    try #require(
+      eventually(20) {
+        accepting(port) && children(of: server.pid, containing: "--multiprocessing-fork").count == 2
+      }, "hypercorn did not start its workers")
+    spawned = childPIDs(of: server.pid)
+    let workers = children(of: server.pid, containing: "--multiprocessing-fork")
+    try expectServer(
+      port: port, kind: "hypercorn", master: server.pid, workers: workers, signal: "SIGTERM", grace: 7, stop: nil,
+      foldedWorkers: "\(python) -B -c from multiprocessing.spawn import spawn_main;")
+    // SIGTERM to the supervisor, as shown, stops it and its workers.
+    kill(server.pid, SIGTERM)
+    #expect(server.exitStatus(within: 10) != nil)
+    #expect(eventually(5) { workers.allSatisfy { !isAlive($0) } })
+  }
+
+  // MARK: Django autoreloader
+
+  /// Django's runserver: only the child (RUN_MAIN=true) holds the socket; the server is led
+  /// by the autoreloader above it, whose ancestors are shown.
+  @Test func djangoRunserverChildLeadsToTheAutoreloader() throws {
+    guard let python = python(importing: "django") else {
+      Issue.record("django is not installed; .ci/run installs it")
+      return
+    }
+    let dir = try directory("django")
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let manage = dir.appendingPathComponent("manage.py")
+    try """
+    import sys
+    from django.conf import settings
+    from django.http import HttpResponse
+    from django.urls import path
+
+    settings.configure(DEBUG=True, ROOT_URLCONF=__name__, ALLOWED_HOSTS=["*"], SECRET_KEY="test")
+    urlpatterns = [path("", lambda request: HttpResponse("ok"))]
+
+    if __name__ == "__main__":
+        from django.core.management import execute_from_command_line
+        execute_from_command_line(sys.argv)
+    """.write(to: manage, atomically: true, encoding: .utf8)
+    let port = try portFreeEverywhere()
+    let server = try Spawned(python, [manage.path, "runserver", "127.0.0.1:\(port)"])
+    var child: Int32 = 0
+    defer { stop(server, children: [child].filter { $0 > 0 }) }
+    try #require(
+      eventually(30) {
+        guard accepting(port), let first = childPIDs(of: server.pid).first else { return false }
+        child = first
+        return true
+      }, "django did not start its server")
+    let text = try expectServer(
+      port: port, kind: "django", master: server.pid, workers: [child], signal: "SIGTERM", grace: 5, stop: nil,
+      holders: [child])
+    let lines = text.stdout.split(separator: "\n").map(String.init)
+    // The master does not hold the socket; its child does, and the chain is the master's.
+    #expect(lines.contains { $0.hasPrefix("  master \(server.pid) ") && !$0.contains("holds the socket") })
+    #expect(lines.contains { $0.hasPrefix("  worker \(child): ") && $0.hasSuffix(", holds the socket)") })
+    #expect(lines.contains { $0.hasPrefix("    parent \(getpid()) ") }, "\(text.stdout)")
+    // SIGTERM to the autoreloader, as shown, ends both.
+    kill(server.pid, SIGTERM)
+    #expect(server.exitStatus(within: 10) != nil)
+    #expect(eventually(5) { !isAlive(child) })
   }
 
   // MARK: node cluster

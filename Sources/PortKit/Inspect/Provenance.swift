@@ -70,12 +70,9 @@ public struct ProvenanceReader: Sendable {
           children[parent.pid] = await source.children(of: parent.pid, limit: 64)
         }
         // Workers and reloaded children say so in their environment (NODE_UNIQUE_ID,
-        // WERKZEUG_RUN_MAIN): read it for a few of the holder's children and its siblings.
+        // WERKZEUG_RUN_MAIN): read it for a few of the holder's children.
         var childEnvironments: [PID: [String: String]] = [:]
-        let candidates =
-          (children[process.pid] ?? []).prefix(16)
-          + (children[ancestry.first?.pid ?? 0] ?? []).filter { $0.name == process.name }.prefix(16)
-        for child in candidates where child.pid != process.pid {
+        for child in (children[process.pid] ?? []).prefix(16) {
           childEnvironments[child.pid] = await source.environment(of: child.pid)
         }
         var units: [SystemdSocketUnit] = []

@@ -117,35 +117,47 @@ enum WebServers {
 
   /// nginx's own stop command, with the `-c`, `-g` and `-p` its master was started with.
   static func nginxStop(_ master: ProcessRecord) -> String {
-    var arguments = words(master)
-    let titled = master.commandLine.count == 1 && (master.commandLine.first ?? "").hasPrefix("nginx: master process")
-    if titled { arguments = Array(arguments.dropFirst(3)) }
-    let executable = arguments.first.map { $0.contains("/") ? $0 : "nginx" } ?? "nginx"
     let flags: Set<String> = ["-c", "-g", "-p", "-e", "-q", "-t", "-T", "-v", "-V", "-s", "-h", "-?"]
+    let title = master.commandLine.first ?? ""
+    let titled = master.commandLine.count == 1 && title.hasPrefix("nginx: master process ")
+    // A title joins the arguments with single spaces and keeps no boundaries: there a value
+    // (a path with spaces, `-g daemon off; pid x;`) runs to the next flag, spaces kept.
+    let arguments: [String] =
+      titled
+      ? title.dropFirst("nginx: master process ".count).split(
+        separator: " ", maxSplits: wordLimit, omittingEmptySubsequences: false
+      ).prefix(wordLimit).map(String.init)
+      : words(master)
+    /// A flag, or one of the options that take a value with it attached (`-c/etc/x.conf`).
+    func startsOption(_ word: String) -> Bool {
+      flags.contains(word) || (word.count > 2 && ["-c", "-g", "-p", "-e"].contains(String(word.prefix(2))))
+    }
+    func value(from start: Int, joining: Bool) -> (String, next: Int) {
+      guard start < arguments.count else { return ("", start) }
+      guard joining else { return (arguments[start], start + 1) }
+      var end = start
+      while end < arguments.count, !startsOption(arguments[end]) { end += 1 }
+      return (arguments[start..<end].joined(separator: " "), end)
+    }
+    let (program, first) = value(from: 0, joining: titled)
+    let executable = program.contains("/") ? program : "nginx"
     var kept: [String] = [quote(executable)]
-    var index = 1
+    var index = first
     while index < arguments.count {
       let word = arguments[index]
       index += 1
       let flag = String(word.prefix(2))
       guard ["-c", "-g", "-p", "-e"].contains(flag) else { continue }
-      var value = String(word.dropFirst(2))
-      if value.isEmpty {
-        if titled && flag == "-g" {
-          // A title joins the arguments with spaces: `-g daemon off; pid x;` runs to the next flag.
-          var parts: [String] = []
-          while index < arguments.count, !flags.contains(arguments[index]) {
-            parts.append(arguments[index])
-            index += 1
-          }
-          value = parts.joined(separator: " ")
-        } else if index < arguments.count {
-          value = arguments[index]
-          index += 1
-        }
+      var found = String(word.dropFirst(2))
+      if found.isEmpty {
+        (found, index) = value(from: index, joining: titled)
+      } else if titled {
+        let (rest, next) = value(from: index, joining: true)
+        if !rest.isEmpty || next > index { found += " " + rest }
+        index = next
       }
-      guard !value.isEmpty else { continue }
-      kept += [flag, quote(value)]
+      guard !found.isEmpty else { continue }
+      kept += [flag, quote(found)]
     }
     return (kept + ["-s", "quit"]).joined(separator: " ")
   }
@@ -242,7 +254,12 @@ enum WebServers {
     let workers = clues.children(of: master.pid).filter {
       $0.pid != master.pid && [.worker, .untitled].contains(gunicornRole($0))
     }
-    let graceful = seconds(value(of: ["--graceful-timeout"], in: words(master))) ?? 30
+    // The option on the command line, or in GUNICORN_CMD_ARGS (which workers inherit).
+    let fromEnvironment = (clues.environment?["GUNICORN_CMD_ARGS"] ?? "").split(separator: " ").prefix(wordLimit)
+      .map(String.init)
+    let graceful =
+      seconds(value(of: ["--graceful-timeout"], in: words(master)))
+      ?? seconds(value(of: ["--graceful-timeout"], in: fromEnvironment)) ?? 30
     return RecognizedServer(
       kind: .gunicorn, name: "gunicorn",
       detail:
