@@ -58,6 +58,12 @@ import Testing
     #expect(recognize(attached)?.stop == "pg_ctl stop -D /var/lib/pg -m fast")
     let bare = record(601, 1, "postmaster", ["/opt/pg/bin/postmaster"], cwd: "/opt/pg/data")
     #expect(recognize(bare)?.stop == "/opt/pg/bin/pg_ctl stop -D /opt/pg/data -m fast")
+    let relative = record(603, 1, "postgres", ["postgres", "-D", "data"], cwd: "/home/me/data")
+    #expect(recognize(relative)?.stop == "pg_ctl stop -D /home/me/data -m fast")
+    let setting = record(
+      604, 1, "postgres",
+      ["postgres", "-D", "/etc/pg", "-c", "port=5", "-c", "data_directory=/var/lib/pg/a", "--data-directory=/b"])
+    #expect(recognize(setting)?.stop == "pg_ctl stop -D /b -m fast")
     let unknown = record(602, 1, "postgres", ["postgres"])
     let server = try #require(recognize(unknown))
     #expect(server.stop == nil)

@@ -79,7 +79,7 @@ import Testing
       let why = try portctl("why", "\(port)")
       #expect(why.status == 0)
       #expect(why.stdout.contains("managed by  runs in tmux pane %0"))
-      #expect(why.stdout.contains("stop with   tmux send-keys -t %0 C-c"))
+      #expect(why.stdout.contains("stop with   tmux -S \(socketPath) send-keys -t %0 C-c"))
       #expect(why.stdout.contains("evidence    self-reported: only the process's own environment says so"))
       let json = try portctl("why", "\(port)", "--json")
       #expect(json.status == 0)

@@ -31,6 +31,30 @@ extension ServerRecognition {
     return nil
   }
 
+  /// Every value of `-c NAME=VALUE` (or `-cNAME=VALUE`, `--NAME=VALUE`) for `name`, as
+  /// PostgreSQL takes its settings on the command line; the last one counts.
+  static func setting(_ name: String, in arguments: [String]) -> String? {
+    var found: String?
+    var index = 0
+    while index < arguments.count {
+      let word = arguments[index]
+      index += 1
+      var assignment: Substring?
+      if word == "-c", index < arguments.count {
+        assignment = Substring(arguments[index])
+        index += 1
+      } else if word.hasPrefix("-c"), !word.hasPrefix("--") {
+        assignment = word.dropFirst(2)
+      } else if word.hasPrefix("--") {
+        assignment = word.dropFirst(2)
+      }
+      guard let assignment, let equals = assignment.firstIndex(of: "=") else { continue }
+      let key = assignment[..<equals].replacingDashes()
+      if key == name { found = String(assignment[assignment.index(after: equals)...]) }
+    }
+    return found
+  }
+
   /// The part of `path` before its last `/`; `nil` when there is none.
   static func directory(of path: String) -> String? {
     guard let slash = path.lastIndex(of: "/"), slash > path.startIndex else { return nil }
@@ -70,11 +94,12 @@ extension ServerRecognition {
       return nil
     }
     let arguments = Array(master.commandLine.dropFirst())
-    let dataDirectory =
-      value(of: ["-D"], in: arguments)
-      ?? value(of: ["-c"], in: arguments).flatMap { $0.hasPrefix("data_directory=") ? String($0.dropFirst(15)) : nil }
-      ?? value(of: ["--data_directory", "--data-directory"], in: arguments)
-      ?? master.workingDirectory
+    // The postmaster runs in its data directory, so its working directory also settles a
+    // relative -D.
+    var dataDirectory = setting("data_directory", in: arguments) ?? value(of: ["-D"], in: arguments)
+    if dataDirectory.map({ !$0.hasPrefix("/") }) ?? true, let cwd = master.workingDirectory {
+      dataDirectory = cwd
+    }
     let binary = master.executable ?? master.commandLine.first ?? ""
     let binaries = binary.hasPrefix("/") ? directory(of: binary) : nil
     let version = binary.split(separator: "/").firstIndex(of: "postgresql").flatMap { index in
@@ -312,5 +337,12 @@ extension ServerRecognition {
       kind: .systemdSocket, name: unit.unit, detail: detail, master: holder,
       workers: isSystemd ? [] : clues.children(of: holder.pid), stopSignal: .terminate, grace: .seconds(90),
       stop: stop)
+  }
+}
+
+extension Substring {
+  /// With `-` written `_` (PostgreSQL accepts `--data-directory` for `data_directory`).
+  fileprivate func replacingDashes() -> String {
+    String(map { $0 == "-" ? "_" : $0 })
   }
 }
