@@ -369,6 +369,20 @@ import Testing
     #expect(!isAlive(memcached))
     usleep(1_000_000)
     #expect(canBindLoopback(port), "supervisord started memcached again")
+
+    // Started again, then "m" at the prompt: the same stop command instead of a signal.
+    let start = try shell("supervisorctl -c \(config.path) start cache")
+    #expect(start.status == 0, "\(start.stdout)")
+    try #require(eventually(10) { loopbackTaken(port) }, "supervisord did not start memcached again")
+    started = childPIDs(of: daemon.pid).first {
+      (try? String(contentsOfFile: "/proc/\($0)/comm", encoding: .utf8)) == "memcached\n"
+    }
+    let answered = try onTerminal("\(Products.portctl.path) free \(port)/tcp", answering: "m", after: "[y/N/m]")
+    #expect(answered.status == 0, "\(answered.stdout)")
+    #expect(answered.stdout.contains("portctl: running `\(stop)`"), "\(answered.stdout)")
+    #expect(answered.stdout.contains("stopped by its manager"), "\(answered.stdout)")
+    #expect(answered.stdout.contains("\(port)/tcp is free"), "\(answered.stdout)")
+    #expect(canBindLoopback(port))
   }
 
   /// `--via-manager` for a holder nothing manages: refused, exit 4, nothing signalled.
