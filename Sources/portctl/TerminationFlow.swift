@@ -153,9 +153,10 @@ struct TerminationRenderer: Sendable {
     case .waiting(let master, let signal, let elapsed, let grace):
       let name = "\(TerminalText.escape(master.name)) (pid \(master.pid))"
       progress.show(
-        progress.managerRan
-          ? "waiting for \(name) to exit after its manager's stop command: \(OutcomeText.tenths(elapsed)) of \(OutcomeText.duration(grace))"
-          : "waiting for \(name) to exit after \(signal): \(OutcomeText.tenths(elapsed)) of \(OutcomeText.duration(grace))"
+        "waiting for \(name) to exit after \(signal): \(OutcomeText.tenths(elapsed)) of \(OutcomeText.duration(grace))")
+    case .waitingAfterManagerStop(let process, let elapsed, let limit):
+      progress.show(
+        "waiting for \(TerminalText.escape(process.name)) (pid \(process.pid)) to exit after its manager's stop command: \(OutcomeText.tenths(elapsed)) of \(OutcomeText.duration(limit))"
       )
     case .watchingForRespawn(let elapsed, let window, let reasons):
       let why = reasons.first.map { ": \(TerminalText.escape($0))" } ?? ""
@@ -166,7 +167,6 @@ struct TerminationRenderer: Sendable {
         "waiting for closing sockets on port \(port) to drain: \(OutcomeText.tenths(elapsed)) of \(OutcomeText.duration(limit))"
       )
     case .runningManagerStop(let command):
-      progress.managerRan = true
       note("portctl: running `\(TerminalText.escape(command))`")
     case .verified:
       progress.clear()
@@ -353,8 +353,6 @@ final class ProgressLine: @unchecked Sendable {
   let enabled: Bool
   private var shown = false
   private var lastDrawn: ContinuousClock.Instant?
-  /// A manager's stop command ran: waits are for it, not for a signal.
-  var managerRan = false
 
   init(enabled: Bool) {
     self.enabled = enabled

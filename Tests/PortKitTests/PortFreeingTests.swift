@@ -74,7 +74,7 @@ private final class EventLog: Sendable {
       case .verified(let ports): "verified \(ports.map(\.verdict.rawValue))"
       case .runningManagerStop(let command): "running \(command)"
       // Progress ticks come as time passes: counted, not listed.
-      case .waiting, .watchingForRespawn, .drainingClosingSockets: nil
+      case .waiting, .watchingForRespawn, .drainingClosingSockets, .waitingAfterManagerStop: nil
       }
     guard let name else {
       ticks.withLock { $0 += 1 }

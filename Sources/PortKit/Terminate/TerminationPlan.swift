@@ -179,14 +179,9 @@ extension TerminationPlan {
       if let server = servers[target.process.pid] { masters[server.master.pid] = masters[server.master.pid] ?? server }
     }
     for target in targets {
-      let key: PID
-      if let server = servers[target.process.pid] {
-        key = server.master.pid
-      } else if masters[target.process.pid] != nil {
-        key = target.process.pid
-      } else {
-        key = target.process.pid
-      }
+      // A target no server claims that is some server's master leads that server's group
+      // (its pid is the group's key either way).
+      let key = servers[target.process.pid]?.master.pid ?? target.process.pid
       if members[key] == nil {
         order.append(key)
         serverOf[key] = masters[key]

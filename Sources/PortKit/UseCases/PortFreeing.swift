@@ -1,9 +1,12 @@
 /// Frees ports by ending the processes that hold them: `kill` and `free` as one library call.
 ///
 /// The sequence: read who holds the ports, plan the targets (refusing protected processes and
-/// sockets held by processes that cannot be seen), ask for consent through a callback, pin the
-/// targets, check right before the first signal that each still holds the port, signal
-/// (graceful, then SIGKILL), and with ``Verification`` prove each port with real binds while
+/// sockets held by processes that cannot be seen), group them by the server they belong to
+/// (its master signalled the server's way, its workers waited on; see
+/// ``TerminationPlan/arrange(servers:managers:request:)``), ask for consent through a
+/// callback, pin the targets (masters included), check right before the first signal that
+/// each still holds the port, signal (graceful, then SIGKILL after each group's grace) or,
+/// with ``Request/viaManager``, run each group's manager stop command instead, and with ``Verification`` prove each port with real binds while
 /// watching for a holder coming back. Nothing is printed: progress reaches the caller as
 /// ``Event`` values, and the whole story comes back as an ``Outcome``.
 ///
@@ -133,6 +136,9 @@ public struct PortFreeing: Sendable {
     case waiting(master: ProcessRecord, signal: Signal, elapsed: Double, grace: Double)
     /// Running a manager's stop command (`--via-manager`).
     case runningManagerStop(String)
+    /// After the managers' stop commands: still waiting for `process` to exit, `elapsed`
+    /// seconds of `limit` since the first command started.
+    case waitingAfterManagerStop(process: ProcessRecord, elapsed: Double, limit: Double)
     /// Watching the socket table for a holder coming back: `elapsed` seconds of `window`;
     /// `reasons` say what may restart one.
     case watchingForRespawn(elapsed: Double, window: Double, reasons: [String])
@@ -363,8 +369,8 @@ public struct PortFreeing: Sendable {
     }
     let grace = outcome.plan.groups.map(\.grace).max() ?? request.termination.timeout
     let waited = (clock.now - started).seconds
-    let results = await terminator.awaitExits(pinned, timeout: grace, alreadyWaited: waited) { master, elapsed in
-      await events(.waiting(master: master, signal: .kill, elapsed: elapsed, grace: grace.seconds))
+    let results = await terminator.awaitExits(pinned, timeout: grace, alreadyWaited: waited) { process, elapsed in
+      await events(.waitingAfterManagerStop(process: process, elapsed: elapsed, limit: waited + grace.seconds))
     }
     return try await finish(request, results: results, report: report, signalledAt: signalledAt, outcome, events)
   }
