@@ -23,6 +23,9 @@ enum OutcomeText {
 
   /// "5 s", "2.5 s", "500 ms": a duration as a person gives it.
   static func duration(_ seconds: Double) -> String {
+    // A grace read from another process's command line can be anything: no conversion that
+    // could trap.
+    guard seconds.isFinite, seconds >= 0, seconds < 1e9 else { return "\(seconds) s" }
     if seconds < 1 { return "\(Int((seconds * 1000).rounded())) ms" }
     if seconds == seconds.rounded() { return "\(Int(seconds)) s" }
     return "\(Double(Int(seconds * 10)) / 10) s"
@@ -30,7 +33,8 @@ enum OutcomeText {
 
   /// "2.1 s": elapsed time to a tenth of a second.
   static func tenths(_ seconds: Double) -> String {
-    "\(Double(Int(max(seconds, 0) * 10)) / 10) s"
+    guard seconds.isFinite, seconds < 1e9 else { return "\(seconds) s" }
+    return "\(Double(Int(max(seconds, 0) * 10)) / 10) s"
   }
 
   static func milliseconds(_ seconds: Double) -> String {
