@@ -10,7 +10,22 @@ private struct OneHolderSource: SystemSource {
   var isHeld: @Sendable () -> Bool
   var readsBeforeFailing = Int.max
   var controlGroup: String? = nil
+  /// The holder's command line, and its ancestors (parent first), for server recognition.
+  var commandLine: [String] = []
+  var ancestors: [ProcessRecord] = []
   let reads = Locked(0)
+
+  func ancestry(of pid: PID) async -> [ProcessRecord] { pid == self.pid ? ancestors : [] }
+
+  func children(of pid: PID, limit: Int) async -> [ProcessRecord] {
+    pid == ancestors.first?.pid ? [holder] : []
+  }
+
+  var holder: ProcessRecord {
+    ProcessRecord(
+      pid: pid, ppid: ppid, uid: 1000, name: "server", commandLine: commandLine, startTicks: 1,
+      controlGroup: controlGroup)
+  }
 
   func snapshot(for query: SocketQuery) async throws(PortKitError) -> SystemSnapshot {
     let count = reads.withLock { reads in
@@ -25,9 +40,7 @@ private struct OneHolderSource: SystemSource {
     let sockets = isHeld() ? [listener] : []
     return SystemSnapshot(
       sockets: sockets, references: SocketHolders(links: sockets.map { .init(id: $0.id, pid: pid, fd: 3) }),
-      processes: [
-        pid: ProcessRecord(pid: pid, ppid: ppid, uid: 1000, name: "server", startTicks: 1, controlGroup: controlGroup)
-      ],
+      processes: [pid: holder],
       effectiveUID: 1000, takenAt: 0)
   }
 }
@@ -271,6 +284,56 @@ private final class EventLog: Sendable {
     #expect(outcome.managerStops.first?.exitCode == 5)
     #expect(control.delivered.isEmpty)
     #expect(!outcome.freed)
+  }
+
+  /// A gunicorn worker (pid 42) holds the port; its arbiter is `arbiter`.
+  private func gunicorn(arbiter: PID, control: FakeProcessControl) -> System {
+    let master = ProcessRecord(
+      pid: arbiter, ppid: 1, uid: 1000, name: "gunicorn", commandLine: ["gunicorn: master [app]"], startTicks: 2)
+    let source = OneHolderSource(
+      pid: 42, ppid: arbiter, isHeld: { control.delivered.isEmpty }, commandLine: ["gunicorn: worker [app]"],
+      ancestors: [master])
+    return System(
+      backend: .procfs, source: source, control: control, binder: BindProbeTests.FakeBinder(outcomes: [:]),
+      runner: NoRunner(), host: HostFacts(effectiveUID: 1000, now: { 0 }))
+  }
+
+  /// Only the worker holds the port: its arbiter is added, pinned before the question, and is
+  /// the one signalled; the worker stops with it.
+  @Test func theArbiterOfAWorkerHoldingThePortIsSignalledInstead() async throws {
+    let control = FakeProcessControl([42: .init(startTicks: 1, exitsWith: 300), 300: .init(startTicks: 2)])
+    let asked = Locked<[PID]>([])
+    // No timeout given: the server's own grace (graceful timeout 30 s + 5).
+    var serversWay = request()
+    serversWay.termination = TerminationRequest()
+    let outcome = try await PortFreeing(system: gunicorn(arbiter: 300, control: control)).free(
+      serversWay,
+      consent: { plan in
+        asked.withLock { $0 = plan.targets.map(\.process.pid) }
+        return .given
+      })
+    #expect(asked.withLock { $0 } == [42, 300])
+    #expect(outcome.plan.groups.map(\.master.pid) == [300])
+    #expect(outcome.plan.groups.first?.grace == .seconds(35))
+    #expect(control.delivered.map { "\($0.0):\($0.1)" } == ["300:TERM"])
+    #expect(outcome.results?.map(\.outcome.code) == ["stopped-with-master", "exited"])
+    #expect(outcome.freed)
+  }
+
+  /// The arbiter is one of portctl's own ancestors (pid 400): refused before anything is
+  /// asked or sent, as a protected holder is.
+  @Test func aProtectedMasterIsRefused() async throws {
+    let control = FakeProcessControl([42: .init(startTicks: 1), 400: .init(startTicks: 2)])
+    let log = EventLog()
+    let outcome = try await PortFreeing(system: gunicorn(arbiter: 400, control: control)).free(
+      request(), consent: log.answer(.givenInAdvance), events: { log.record($0) })
+    guard case .refused(.protected(let protected)) = outcome.ending else {
+      Issue.record("expected a refusal for a protected master, got \(outcome.ending)")
+      return
+    }
+    #expect(protected.map(\.process.pid) == [400])
+    #expect(log.consentAsked.withLock { $0 } == 0)
+    #expect(control.delivered.isEmpty)
   }
 
   @Test func aBackendThatCannotSignalIsAnError() async throws {
