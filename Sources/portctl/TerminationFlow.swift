@@ -60,7 +60,7 @@ struct TerminationRenderer: Sendable {
   func consent(_ plan: TerminationPlan) async -> PortFreeing.Consent {
     if yes { return viaManager ? .viaManager : .givenInAdvance }
     let table = targetTable(plan).render(style: Style(enabled: false))
-    let groups = plan.groups.flatMap { Self.describe($0, viaManager: viaManager) }
+    let groups = Self.describe(plan.groups, viaManager: viaManager)
     guard Terminal.stdinIsTTY else {
       note(
         "portctl: refusing to \(viaManager ? "stop" : "signal") without consent: there is no terminal to ask on; run again with --yes."
@@ -95,6 +95,45 @@ struct TerminationRenderer: Sendable {
       plan.groups.allSatisfy({ $0.signal == first.signal && $0.grace == first.grace })
     else { return nil }
     return (first.signal, first.grace)
+  }
+
+  /// The lines the question and the dry run show for every group: bare processes (no
+  /// server, no manager, nothing else going with them) that get the same signal and grace
+  /// share one line; every other group is described on its own.
+  static func describe(_ groups: [TerminationPlan.Group], viaManager: Bool) -> [String] {
+    var lines: [String] = []
+    var bare: [TerminationPlan.Group] = []
+    func flush() {
+      guard let first = bare.first else { return }
+      let who = bare.map { "\(TerminalText.escape($0.master.name)) (pid \($0.master.pid))" }
+      lines.append("sends: \(first.signal) to \(list(who))\(afterGrace(first))")
+      bare = []
+    }
+    for group in groups {
+      let isBare =
+        !viaManager && group.server == nil && group.manager == nil && group.otherListeners?.isEmpty == true
+        && group.children?.isEmpty == true
+      if isBare, let first = bare.first, first.signal != group.signal || first.grace != group.grace { flush() }
+      if isBare {
+        bare.append(group)
+      } else {
+        flush()
+        lines += describe(group, viaManager: viaManager)
+      }
+    }
+    flush()
+    return lines
+  }
+
+  /// "a, b and 3 more".
+  private static func list(_ names: [String]) -> String {
+    names.count > 4
+      ? "\(names.prefix(3).joined(separator: ", ")) and \(names.count - 3) more" : names.joined(separator: ", ")
+  }
+
+  /// ", SIGKILL after 5 s to whatever is left", or nothing after SIGKILL itself.
+  private static func afterGrace(_ group: TerminationPlan.Group) -> String {
+    group.signal == .kill ? "" : ", SIGKILL after \(OutcomeText.duration(group.grace.seconds)) to whatever is left"
   }
 
   /// The lines the question and the dry run show for one group (escaped).
@@ -133,13 +172,8 @@ struct TerminationRenderer: Sendable {
         "  runs: \(group.managerCommand.map { "`\(TerminalText.escape($0))`" } ?? "nothing (no manager portctl can run)")"
       )
     } else {
-      let who = group.signalled.map { "\(TerminalText.escape($0.name)) (pid \($0.pid))" }
-      let whoText =
-        who.count > 3
-        ? "\(who.prefix(3).joined(separator: ", ")) and \(who.count - 3) more" : who.joined(separator: ", ")
-      let then =
-        group.signal == .kill
-        ? "" : ", SIGKILL after \(OutcomeText.duration(group.grace.seconds)) to whatever is left"
+      let whoText = list(group.signalled.map { "\(TerminalText.escape($0.name)) (pid \($0.pid))" })
+      let then = afterGrace(group)
       let follow = group.followers.isEmpty ? "" : "; \(group.followers.count) worker(s) stop with it"
       lines.append("  sends: \(group.signal) to \(whoText)\(then)\(follow)")
     }
@@ -246,9 +280,7 @@ struct TerminationRenderer: Sendable {
         let header = Self.uniformSignal(outcome.plan).map { "would send \($0.0) to:" } ?? "would signal:"
         print(viaManager ? "would stop:" : header)
         for line in targetTable(outcome.plan).render(style: .standardOutput) { print(line) }
-        for group in outcome.plan.groups {
-          for line in Self.describe(group, viaManager: viaManager) { print("  " + line) }
-        }
+        for line in Self.describe(outcome.plan.groups, viaManager: viaManager) { print("  " + line) }
       }
       status = ExitStatus.success
     case .notPermitted:
