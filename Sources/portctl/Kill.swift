@@ -27,9 +27,9 @@ struct Kill: AsyncParsableCommand {
       (systemctl stop, supervisorctl stop, docker stop…) instead of signalling. On a \
       terminal a live line on standard error counts the wait; nothing of it on a pipe.
 
-      Exit status: 0 every target is gone; 1 nothing to signal, or a target survived \
-      SIGKILL; 3 not permitted (another user's process, or unseen processes may hold the \
-      socket too: use sudo), or a manager's stop command failed; 4 refused (no consent, a \
+      Exit status: 0 every target is gone; 1 nothing to signal, a target survived SIGKILL, \
+      or a manager's stop command failed; 3 not permitted (another user's process, or \
+      unseen processes may hold the socket too: use sudo); 4 refused (no consent, a \
       protected process, or --via-manager with no manager portctl can run); 64 usage error.
       """
   )
