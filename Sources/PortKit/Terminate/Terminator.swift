@@ -236,8 +236,8 @@ public struct Terminator: Sendable {
   /// come back as ``TerminationOutcome/stoppedWithMaster(seconds:)``; whatever in a group is
   /// still alive when its grace ends gets SIGKILL (and has `killTimeout` to go). Every signal
   /// goes through the pinned handle after checking it still names the process found.
-  /// Processes pinned but in no stop are left alone (reported as pinned: gone or not
-  /// signalled). Releases every handle.
+  /// A process pinned but in no stop is not signalled and comes back as
+  /// ``TerminationOutcome/releasedPort`` (nothing was sent to it). Releases every handle.
   public func terminate(
     _ pinned: Pinned, stops: [TerminationStop], killTimeout: Duration,
     stillHolding: (@Sendable (Set<PID>) async -> Set<PID>?)? = nil,
@@ -250,9 +250,14 @@ public struct Terminator: Sendable {
       results[target.pid] = TerminationResult(
         process: target, outcome: pinned.outcomes[target.pid] ?? .alreadyGone, signalsSent: [])
     }
+    var inSomeStop: Set<PID> = []
     for stop in stops {
-      for process in stop.signalled + stop.followers { results[process.pid]?.grace = stop.grace }
+      for process in stop.signalled + stop.followers {
+        results[process.pid]?.grace = stop.grace
+        inSomeStop.insert(process.pid)
+      }
     }
+    for pid in handles.keys where !inSomeStop.contains(pid) { results[pid]?.outcome = .releasedPort }
     var releasedPort: Set<PID> = []
     if let stillHolding, !handles.isEmpty, let holding = await stillHolding(Set(handles.keys)) {
       for stop in stops {

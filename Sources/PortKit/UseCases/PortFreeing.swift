@@ -6,8 +6,8 @@
 /// ``TerminationPlan/arrange(servers:managers:request:)``), ask for consent through a
 /// callback, pin the targets (masters included), check right before the first signal that
 /// each still holds the port, signal (graceful, then SIGKILL after each group's grace) or,
-/// with ``Request/viaManager``, run each group's manager stop command instead, and with ``Verification`` prove each port with real binds while
-/// watching for a holder coming back. Nothing is printed: progress reaches the caller as
+/// with ``Request/viaManager``, run each group's manager stop command instead, and with
+/// ``Verification`` prove each port with real binds while watching for a holder coming back. Nothing is printed: progress reaches the caller as
 /// ``Event`` values, and the whole story comes back as an ``Outcome``.
 ///
 /// ```swift
