@@ -9,19 +9,28 @@ struct Kill: AsyncParsableCommand {
     discussion: """
       Every holder of a matched socket is a target: the parent and the children that share \
       it. Only listeners unless --all, which adds the connections accepted on the port (never \
-      a client that connected elsewhere from it). Sends SIGTERM (or --signal), waits up to \
-      --timeout for each process to exit, then SIGKILLs the survivors. Each target is pinned \
+      a client that connected elsewhere from it). A server portctl recognises (nginx, \
+      gunicorn, PostgreSQL…) is stopped its way: only its master is signalled, with the \
+      signal and grace it documents (SIGINT and 60 s for PostgreSQL, SIGQUIT and 10 s for \
+      nginx), and its workers are waited on ("stopped with its master"); anything else gets \
+      SIGTERM and 5 s. --signal, --timeout and --force replace the server's own. Whatever is \
+      still alive when the grace ends gets SIGKILL. Each target is pinned \
       with a pidfd when it is found (before the prompt) and re-checked (start time) before \
       every signal, so a reused pid is never hit; one that no longer holds the port right \
       before the first signal is not signalled.
 
-      Asks on a terminal (default No). Without a terminal it refuses unless --yes (--json \
-      never implies it). Never signals pid 0 or 1, kernel threads, portctl or its ancestors.
+      Asks on a terminal (default No), showing for each server its master, its manager and \
+      the manager's stop command, every other port its processes listen on, the children \
+      that go with it, and what is sent when. Without a terminal it refuses unless --yes \
+      (--json never implies it). Never signals pid 0 or 1, kernel threads, portctl or its \
+      ancestors. --via-manager (or m at the prompt) runs the manager's stop command \
+      (systemctl stop, supervisorctl stop, docker stop…) instead of signalling. On a \
+      terminal a live line on standard error counts the wait; nothing of it on a pipe.
 
-      Exit status: 0 every target is gone; 1 nothing to signal, or a target survived \
-      SIGKILL; 3 not permitted (another user's process, or unseen processes may hold the \
-      socket too: use sudo); 4 refused (no consent, \
-      or a protected process); 64 usage error.
+      Exit status: 0 every target is gone; 1 nothing to signal, a target survived SIGKILL, \
+      or a manager's stop command failed; 3 not permitted (another user's process, or \
+      unseen processes may hold the socket too: use sudo); 4 refused (no consent, a \
+      protected process, or --via-manager with no manager portctl can run); 64 usage error.
       """
   )
 
@@ -45,7 +54,8 @@ struct Free: AsyncParsableCommand {
     commandName: "free",
     abstract: "Kill the holders of the ports, then prove with a real bind that they are free.",
     discussion: """
-      Does what `kill` does, then watches for a holder coming back and binds the port on \
+      Does what `kill` does (servers stopped their way, the same prompt, --via-manager), \
+      then watches for a holder coming back and binds the port on \
       0.0.0.0 and [::] (and the addresses that were held). When a holder's parent looks \
       like a supervisor (anything but init or an interactive shell: pm2, supervisord, a \
       container runtime, a shell loop) or it runs in a systemd service, the socket table \
@@ -56,8 +66,13 @@ struct Free: AsyncParsableCommand {
       SO_REUSEADDR (most do) and this is said; --wait waits for them to drain so that even a \
       plain bind works.
 
-      Exit status: 0 the port binds; 1 not freed (still held, respawned, a target survived); \
-      3 not permitted (use sudo; also when unseen processes may hold the socket too); 4 refused (no consent, or a protected process); 64 usage.
+      On a terminal a live line on standard error counts every wait (the exits, the respawn \
+      watch, --wait); nothing of it on a pipe.
+
+      Exit status: 0 the port binds; 1 not freed (still held, respawned, a target survived, \
+      a manager's stop command failed); 3 not permitted (use sudo; also when unseen processes \
+      may hold the socket too); 4 refused (no consent, a protected process, or --via-manager \
+      with no manager portctl can run); 64 usage.
       """
   )
 

@@ -10,9 +10,12 @@ enum TerminationFlow {
   ) async throws {
     let renderer = TerminationRenderer(
       command: command, specs: specs, termination: termination, quiet: output.quiet, json: output.json)
-    let request = PortFreeing.Request(
+    var request = PortFreeing.Request(
       specs: specs, protocols: selection.protocols, includeConnections: selection.all,
       termination: termination.request, dryRun: termination.dryRun, verification: verification)
+    request.viaManager = termination.viaManager
+    // Read only for the question and the dry run: --yes asks nothing.
+    request.readsBlastRadius = termination.dryRun || !termination.yes
     let outcome = try await Inspection.run(command, output: output, backend: backend) { system in
       try await PortFreeing(system: system).free(
         request, consent: { await renderer.consent($0) }, events: { await renderer.render($0) })
@@ -28,24 +31,22 @@ struct TerminationRenderer: Sendable {
   let specs: [PortSpec]
   let yes: Bool
   let dryRun: Bool
-  let force: Bool
-  let timeoutText: String
-  let timeout: Duration
-  let firstSignalName: String
+  let viaManager: Bool
   let quiet: Bool
   let json: Bool
+  /// The live line on standard error while something is waited for; off unless standard
+  /// error is a terminal.
+  let progress: ProgressLine
 
   init(command: String, specs: [PortSpec], termination: TerminationOptions, quiet: Bool, json: Bool) {
     self.command = command
     self.specs = specs
     yes = termination.yes
     dryRun = termination.dryRun
-    force = termination.force
-    timeoutText = termination.timeout.description
-    timeout = termination.timeout.duration
-    firstSignalName = termination.force ? "SIGKILL" : termination.signal.description
+    viaManager = termination.viaManager
     self.quiet = quiet
     self.json = json
+    progress = ProgressLine(enabled: !quiet && Terminal.isTerminal(2))
   }
 
   private var specList: String { specs.map(\.text).joined(separator: ", ") }
@@ -53,29 +54,156 @@ struct TerminationRenderer: Sendable {
 
   // MARK: - consent
 
-  /// Asks on a terminal; without one, refuses unless --yes. Lists the targets either way.
+  /// Asks on a terminal; without one, refuses unless --yes. Lists the targets either way,
+  /// and for each group: the server and its master, its manager and the manager's stop
+  /// command, what goes with it, and what will be sent when.
   func consent(_ plan: TerminationPlan) async -> PortFreeing.Consent {
-    if yes { return .givenInAdvance }
+    if yes { return viaManager ? .viaManager : .givenInAdvance }
     let table = targetTable(plan).render(style: Style(enabled: false))
+    let groups = Self.describe(plan.groups, viaManager: viaManager)
     guard Terminal.stdinIsTTY else {
-      note("portctl: refusing to signal without consent: there is no terminal to ask on; run again with --yes.")
-      note("would send \(firstSignalName) to:")
+      note(
+        "portctl: refusing to \(viaManager ? "stop" : "signal") without consent: there is no terminal to ask on; run again with --yes."
+      )
+      note("would \(viaManager ? "stop" : "signal"):")
       for line in table { note("  " + line) }
+      for line in groups { note("  " + line) }
       return .refused
     }
     note("portctl \(command): these processes hold \(specList):")
     for line in table { note("  " + line) }
-    let then = force ? "" : ", then SIGKILL after \(timeoutText)"
-    let answer = Terminal.ask("Send \(firstSignalName)\(then)? [y/N] ")
-    let given = ["y", "yes"].contains(answer?.lowercased() ?? "")
-    if !given { note("portctl: nothing was signalled.") }
-    return given ? .given : .refused
+    for line in groups { note("  " + line) }
+    let managed = !plan.groups.isEmpty && plan.groups.allSatisfy { $0.managerCommand != nil }
+    let send =
+      Self.uniformSignal(plan).map { signal, grace in
+        signal == .kill ? "Send SIGKILL?" : "Send \(signal), then SIGKILL after \(OutcomeText.duration(grace.seconds))?"
+      } ?? "Send the signals above?"
+    let question =
+      viaManager
+      ? "Run the stop command(s) above? [y/N] "
+      : managed ? "\(send) (m: stop through the manager instead) [y/N/m] " : "\(send) [y/N] "
+    let answer = Terminal.ask(question)?.lowercased() ?? ""
+    if ["y", "yes"].contains(answer) { return viaManager ? .viaManager : .given }
+    if managed, ["m", "manager"].contains(answer) { return .viaManager }
+    note("portctl: nothing was signalled.")
+    return .refused
+  }
+
+  /// The signal and grace every group gets, when they all get the same.
+  static func uniformSignal(_ plan: TerminationPlan) -> (Signal, Duration)? {
+    guard let first = plan.groups.first,
+      plan.groups.allSatisfy({ $0.signal == first.signal && $0.grace == first.grace })
+    else { return nil }
+    return (first.signal, first.grace)
+  }
+
+  /// The lines the question and the dry run show for every group: bare processes (no
+  /// server, no manager, nothing else going with them) that get the same signal and grace
+  /// share one line; every other group is described on its own.
+  static func describe(_ groups: [TerminationPlan.Group], viaManager: Bool) -> [String] {
+    var lines: [String] = []
+    var bare: [TerminationPlan.Group] = []
+    func flush() {
+      guard let first = bare.first else { return }
+      let who = bare.map { "\(TerminalText.escape($0.master.name)) (pid \($0.master.pid))" }
+      lines.append("sends: \(first.signal) to \(list(who))\(afterGrace(first))")
+      bare = []
+    }
+    for group in groups {
+      let isBare =
+        !viaManager && group.server == nil && group.manager == nil && group.otherListeners?.isEmpty == true
+        && group.children?.isEmpty == true
+      if isBare, let first = bare.first, first.signal != group.signal || first.grace != group.grace { flush() }
+      if isBare {
+        bare.append(group)
+      } else {
+        flush()
+        lines += describe(group, viaManager: viaManager)
+      }
+    }
+    flush()
+    return lines
+  }
+
+  /// "a, b and 3 more".
+  private static func list(_ names: [String]) -> String {
+    names.count > 4
+      ? "\(names.prefix(3).joined(separator: ", ")) and \(names.count - 3) more" : names.joined(separator: ", ")
+  }
+
+  /// ", SIGKILL after 5 s to whatever is left", or nothing after SIGKILL itself.
+  private static func afterGrace(_ group: TerminationPlan.Group) -> String {
+    group.signal == .kill ? "" : ", SIGKILL after \(OutcomeText.duration(group.grace.seconds)) to whatever is left"
+  }
+
+  /// The lines the question and the dry run show for one group (escaped).
+  static func describe(_ group: TerminationPlan.Group, viaManager: Bool) -> [String] {
+    let master = "\(TerminalText.escape(group.master.name)) (pid \(group.master.pid))"
+    var lines: [String] = []
+    if let server = group.server {
+      let workers = group.processes.count - 1 + (group.children?.count ?? 0)
+      let with = workers > 0 ? " with \(workers) other process\(workers == 1 ? "" : "es")" : ""
+      lines.append(
+        "\(TerminalText.escape(server.name)): master \(master)\(with); \(TerminalText.escape(server.detail))")
+    } else {
+      lines.append(master + ":")
+    }
+    if let manager = group.manager {
+      let warning = manager.evidenceWarning.map { " (\($0))" } ?? ""
+      lines.append(
+        "  managed: \(TerminalText.escape(manager.detail))\(warning): stop with `\(TerminalText.escape(manager.stop))`")
+    }
+    var goes: [String] = []
+    if let others = group.otherListeners, !others.isEmpty {
+      let ports = others.map { "\($0.local)/\($0.proto.rawValue)" }
+      var unique: [String] = []
+      for port in ports where !unique.contains(port) { unique.append(port) }
+      goes.append("it also listens on \(unique.joined(separator: ", "))")
+    }
+    if let children = group.children, !children.isEmpty {
+      let shown = children.prefix(6).map { "\(TerminalText.escape($0.name)) (pid \($0.pid))" }
+      let more = children.count > 6 ? ", … (\(children.count) in all)" : ""
+      goes.append("these go with it: \(shown.joined(separator: ", "))\(more)")
+    }
+    if group.otherListeners == nil { goes.append("its other ports could not be read") }
+    if !goes.isEmpty { lines.append("  " + goes.joined(separator: "; ")) }
+    if viaManager {
+      lines.append(
+        "  runs: \(group.managerCommand.map { "`\(TerminalText.escape($0))`" } ?? "nothing (no manager portctl can run)")"
+      )
+    } else {
+      let whoText = list(group.signalled.map { "\(TerminalText.escape($0.name)) (pid \($0.pid))" })
+      let then = afterGrace(group)
+      let follow = group.followers.isEmpty ? "" : "; \(group.followers.count) worker(s) stop with it"
+      lines.append("  sends: \(group.signal) to \(whoText)\(then)\(follow)")
+    }
+    return lines
   }
 
   // MARK: - progress
 
   func render(_ event: PortFreeing.Event) async {
     switch event {
+    case .waiting(let master, let signal, let elapsed, let grace):
+      let name = "\(TerminalText.escape(master.name)) (pid \(master.pid))"
+      progress.show(
+        "waiting for \(name) to exit after \(signal): \(OutcomeText.tenths(elapsed)) of \(OutcomeText.limit(grace))")
+    case .waitingAfterManagerStop(let process, let elapsed, let limit):
+      progress.show(
+        "waiting for \(TerminalText.escape(process.name)) (pid \(process.pid)) to exit after its manager's stop command: \(OutcomeText.tenths(elapsed)) of \(OutcomeText.limit(limit))"
+      )
+    case .watchingForRespawn(let elapsed, let window, let reasons):
+      let why = reasons.first.map { ": \(TerminalText.escape($0))" } ?? ""
+      progress.show(
+        "watching \(OutcomeText.duration(window)) for a respawn (\(OutcomeText.tenths(elapsed)))\(why)")
+    case .drainingClosingSockets(let port, let elapsed, let limit):
+      progress.show(
+        "waiting for closing sockets on port \(port) to drain: \(OutcomeText.tenths(elapsed)) of \(OutcomeText.limit(limit))"
+      )
+    case .runningManagerStop(let command):
+      note("portctl: running `\(TerminalText.escape(command))`")
+    case .verified:
+      progress.clear()
     case .planned(let plan):
       for entry in plan.clients { note(Self.clientNote(entry)) }
       if plan.isUnobstructed, plan.targets.isEmpty {
@@ -97,10 +225,16 @@ struct TerminationRenderer: Sendable {
       for entry in hidden { if let line = hiddenNote(entry) { note(line) } }
       note("portctl: nothing was signalled.")
     case .terminated(let results):
+      progress.clear()
       if printsText {
         for line in resultTable(results).render(style: .standardOutput) { print(line) }
       }
-    case .refused(.noConsent), .signalled, .exited, .verifying, .verified:
+    case .refused(.noManager(let masters)):
+      note(
+        "portctl: refusing --via-manager: no manager portctl can run stops \(masters.map { "pid \($0)" }.joined(separator: ", ")) (a systemd unit, a container, a supervisord program, a pm2 app, a runit or s6 service); run without --via-manager to signal it."
+      )
+      note("portctl: nothing was signalled.")
+    case .refused(.noConsent), .signalled, .exited, .verifying:
       break
     }
   }
@@ -109,6 +243,7 @@ struct TerminationRenderer: Sendable {
 
   /// Prints what is left to say, emits the JSON document, and ends with the exit status.
   func finish(_ outcome: PortFreeing.Outcome) throws {
+    progress.clear()
     var document = TerminationDocument(command: command, dryRun: dryRun)
     document.plan = outcome.plan
     document.parents = outcome.parents
@@ -117,16 +252,25 @@ struct TerminationRenderer: Sendable {
       case .givenInAdvance: "yes-flag"
       case .given: "prompt"
       case .refused: "refused"
+      case .viaManager: yes ? "yes-flag" : "prompt"
       }
     }
     document.results = outcome.results
     document.respawnRisks = outcome.respawnRisks
     document.respawnWatch = outcome.respawnWatch
     document.ports = outcome.ports
+    document.managerStops = outcome.managerStops
     let status: Int32
     switch outcome.ending {
-    case .refused(.protected), .refused(.noConsent):
+    case .refused(.protected), .refused(.noConsent), .refused(.noManager):
       status = ExitStatus.refused
+    case .managerStopFailed:
+      for stop in outcome.managerStops where stop.exitCode != 0 {
+        let code = stop.exitCode.map { "exit status \($0)" } ?? "no exit status"
+        let message = stop.message.isEmpty ? "" : ": \(TerminalText.escape(stop.message))"
+        note("portctl: `\(TerminalText.escape(stop.command))` failed (\(code))\(message); nothing was signalled.")
+      }
+      status = ExitStatus.negative
     case .refused(.unseenHolders):
       status = ExitStatus.notPermitted
     case .nothingToSignal:
@@ -134,8 +278,10 @@ struct TerminationRenderer: Sendable {
       status = ExitStatus.negative
     case .dryRun:
       if printsText {
-        print("would send \(firstSignalName) to:")
+        let header = Self.uniformSignal(outcome.plan).map { "would send \($0.0) to:" } ?? "would signal:"
+        print(viaManager ? "would stop:" : header)
         for line in targetTable(outcome.plan).render(style: .standardOutput) { print(line) }
+        for line in Self.describe(outcome.plan.groups, viaManager: viaManager) { print("  " + line) }
       }
       status = ExitStatus.success
     case .notPermitted:
@@ -169,6 +315,7 @@ struct TerminationRenderer: Sendable {
   // MARK: - notes and tables
 
   private func note(_ line: String) {
+    progress.clear()
     if !quiet { Terminal.printError(line) }
   }
 
@@ -224,10 +371,44 @@ struct TerminationRenderer: Sendable {
         .init(text: "\(result.process.pid)"), .init(text: result.process.name),
         .init(text: result.process.user ?? result.process.uid.map { "\($0)" } ?? "?"),
         .init(
-          text: OutcomeText.describe(result, timeout: timeout),
+          text: OutcomeText.describe(result),
           tint: OutcomeText.tint(result.outcome)),
       ])
     }
     return table
+  }
+}
+
+/// One line on standard error, redrawn in place while something is waited for, and erased
+/// when the wait ends. Off (nothing written) unless standard error is a terminal. Events
+/// reach it one at a time (each is awaited), so it needs no lock.
+final class ProgressLine: @unchecked Sendable {
+  let enabled: Bool
+  private var shown = false
+  private var lastDrawn: ContinuousClock.Instant?
+
+  init(enabled: Bool) {
+    self.enabled = enabled
+  }
+
+  /// Draws `text` over the previous line, at most ten times a second, cut to the width of
+  /// the terminal.
+  func show(_ text: String) {
+    guard enabled else { return }
+    let now = ContinuousClock.now
+    if let lastDrawn, now - lastDrawn < .milliseconds(90) { return }
+    lastDrawn = now
+    let width = max((Terminal.errorColumns ?? 80) - 1, 20)
+    let line = text.count > width ? String(text.prefix(width - 1)) + "…" : text
+    Terminal.writeError("\r\u{1B}[2K" + line)
+    shown = true
+  }
+
+  /// Erases the line, if one is shown.
+  func clear() {
+    guard shown else { return }
+    Terminal.writeError("\r\u{1B}[2K")
+    shown = false
+    lastDrawn = nil
   }
 }

@@ -44,22 +44,37 @@ struct TerminationOptions: ParsableArguments {
 
   @Option(
     name: .shortAndLong,
-    help: ArgumentHelp("The graceful signal: TERM, INT, HUP, QUIT, USR1, USR2 (or KILL).", valueName: "name"))
-  var signal: Signal = .terminate
+    help: ArgumentHelp(
+      "The graceful signal: TERM, INT, HUP, QUIT, USR1, USR2 (or KILL). Default: the one a recognised server documents for a clean stop (INT for PostgreSQL, QUIT for nginx), else TERM.",
+      valueName: "name"))
+  var signal: Signal?
 
   @Flag(name: .shortAndLong, help: "SIGKILL at once, no graceful signal.")
   var force = false
 
   @Option(
     name: .shortAndLong,
-    help: ArgumentHelp("How long to wait for the holders to exit before SIGKILL.", valueName: "duration"))
-  var timeout = DurationArgument(argument: "5s")!
+    help: ArgumentHelp(
+      "How long to wait for the holders to exit before SIGKILL. Default: the grace a recognised server needs (60 s for PostgreSQL, 10 s for nginx, the graceful timeout + 5 s for gunicorn), else 5s.",
+      valueName: "duration"))
+  var timeout: DurationArgument?
+
+  @Flag(
+    name: .long,
+    help:
+      "Stop each holder through its manager's stop command (systemctl stop, supervisorctl stop, docker stop…) instead of signalling it; refused (exit 4) when a holder has no manager portctl can run."
+  )
+  var viaManager = false
 
   func validate() throws {
-    if force, signal != .terminate { throw ValidationError("--force sends SIGKILL; it does not combine with --signal") }
+    if force, signal != nil { throw ValidationError("--force sends SIGKILL; it does not combine with --signal") }
+    if viaManager, force || signal != nil {
+      throw ValidationError(
+        "--via-manager runs the manager's stop command; it does not combine with --signal or --force")
+    }
   }
 
   var request: TerminationRequest {
-    TerminationRequest(signal: signal, timeout: timeout.duration, force: force)
+    TerminationRequest(signal: signal, timeout: timeout?.duration, force: force)
   }
 }

@@ -67,4 +67,27 @@ import Testing
     #expect(kept.text.utf8.count <= 3 << 10)
     #expect(kept.bytesRead == 1 << 18)
   }
+
+  @Test func focusKeepsTheFailureOfAHugeLineAndItsStackTrace() throws {
+    let message = "Error: listen EADDRINUSE: address already in use :::3000"
+    let trace =
+      "\n    at Server.setupListenHandle [as _listen2] (node:net:1817:16)\n    at listenInCluster (node:net:1865:12)\n"
+    let text = String(repeating: "x", count: 1 << 20) + message + trace
+    let focused = ErrorExcerpt.focus(text)
+    #expect(focused.utf8.count < 4 << 10)
+    #expect(focused.contains(message))
+    #expect(focused.contains("node:net:1817:16"))
+    let failure = try #require(BindErrorParser.parse(focused))
+    #expect(failure.port == 3000)
+    #expect(failure.runtime == BindErrorParser.parse(message + trace)?.runtime)
+  }
+
+  @Test func focusLeavesShortTextAloneAndKeepsTheEndOfUnmarkedText() {
+    let short = "bind: address already in use"
+    #expect(ErrorExcerpt.focus(short) == short)
+    let unmarked = String(repeating: "y", count: 100_000) + "the end"
+    let focused = ErrorExcerpt.focus(unmarked, limit: 1000)
+    #expect(focused.utf8.count == 1000)
+    #expect(focused.hasSuffix("the end"))
+  }
 }

@@ -9,7 +9,23 @@ private struct OneHolderSource: SystemSource {
   var ppid: PID = 1
   var isHeld: @Sendable () -> Bool
   var readsBeforeFailing = Int.max
+  var controlGroup: String? = nil
+  /// The holder's command line, and its ancestors (parent first), for server recognition.
+  var commandLine: [String] = []
+  var ancestors: [ProcessRecord] = []
   let reads = Locked(0)
+
+  func ancestry(of pid: PID) async -> [ProcessRecord] { pid == self.pid ? ancestors : [] }
+
+  func children(of pid: PID, limit: Int) async -> [ProcessRecord] {
+    pid == ancestors.first?.pid ? [holder] : []
+  }
+
+  var holder: ProcessRecord {
+    ProcessRecord(
+      pid: pid, ppid: ppid, uid: 1000, name: "server", commandLine: commandLine, startTicks: 1,
+      controlGroup: controlGroup)
+  }
 
   func snapshot(for query: SocketQuery) async throws(PortKitError) -> SystemSnapshot {
     let count = reads.withLock { reads in
@@ -24,8 +40,26 @@ private struct OneHolderSource: SystemSource {
     let sockets = isHeld() ? [listener] : []
     return SystemSnapshot(
       sockets: sockets, references: SocketHolders(links: sockets.map { .init(id: $0.id, pid: pid, fd: 3) }),
-      processes: [pid: ProcessRecord(pid: pid, ppid: ppid, uid: 1000, name: "server", startTicks: 1)],
+      processes: [pid: holder],
       effectiveUID: 1000, takenAt: 0)
+  }
+}
+
+/// Records every program run; `effect` runs with each, and every run ends with `exitCode`.
+private final class RecordingRunner: CommandRunner, Sendable {
+  let calls = Locked<[(String, [String])]>([])
+  let exitCode: Int32
+  let effect: @Sendable (String, [String]) -> Void
+
+  init(exitCode: Int32 = 0, effect: @escaping @Sendable (String, [String]) -> Void) {
+    self.exitCode = exitCode
+    self.effect = effect
+  }
+
+  func run(_ executable: String, _ arguments: [String]) async throws(PortKitError) -> CommandOutput {
+    calls.withLock { $0.append((executable, arguments)) }
+    effect(executable, arguments)
+    return CommandOutput(exitCode: exitCode, standardOutput: [], standardError: Array("failed\n".utf8))
   }
 }
 
@@ -39,9 +73,10 @@ private struct NoRunner: CommandRunner {
 private final class EventLog: Sendable {
   let names = Locked<[String]>([])
   let consentAsked = Locked(0)
+  let ticks = Locked(0)
 
   func record(_ event: PortFreeing.Event) {
-    let name =
+    let name: String? =
       switch event {
       case .planned(let plan): "planned \(plan.targets.map(\.process.pid))"
       case .refused(let refusal): "refused \(refusal)"
@@ -50,7 +85,14 @@ private final class EventLog: Sendable {
       case .terminated(let results): "terminated \(results.map(\.outcome.code))"
       case .verifying(let items): "verifying \(items.map(\.port))"
       case .verified(let ports): "verified \(ports.map(\.verdict.rawValue))"
+      case .runningManagerStop(let command): "running \(command)"
+      // Progress ticks come as time passes: counted, not listed.
+      case .waiting, .watchingForRespawn, .drainingClosingSockets, .waitingAfterManagerStop: nil
       }
+    guard let name else {
+      ticks.withLock { $0 += 1 }
+      return
+    }
     names.withLock { $0.append(name) }
   }
 
@@ -77,11 +119,15 @@ private final class EventLog: Sendable {
     return (system, control)
   }
 
+  /// The blast radius is not read: the reads the tests count are the report, the re-check
+  /// and the verification's.
   private func request(verify: Bool = true) -> PortFreeing.Request {
-    PortFreeing.Request(
+    var request = PortFreeing.Request(
       specs: [PortSpec(ports: 3000...3000, text: "3000")],
       termination: TerminationRequest(timeout: .milliseconds(100)),
       verification: verify ? .init(respawnWindow: .zero) : nil)
+    request.readsBlastRadius = false
+    return request
   }
 
   @Test func consentRefusedThroughTheCallbackSignalsNothing() async throws {
@@ -176,6 +222,117 @@ private final class EventLog: Sendable {
       try await PortFreeing(system: system).free(self.request(), consent: { _ in .given })
     }
     #expect(error?.message.contains("nothing was signalled") == true)
+    #expect(control.delivered.isEmpty)
+  }
+
+  /// `--via-manager` with a holder no manager runs: refused before anything is asked or sent.
+  @Test func viaManagerWithoutAManagerIsRefused() async throws {
+    let (system, control) = system()
+    let log = EventLog()
+    var asked = request()
+    asked.viaManager = true
+    let outcome = try await PortFreeing(system: system).free(
+      asked, consent: log.answer(.givenInAdvance), events: { log.record($0) })
+    #expect(outcome.ending == .refused(.noManager([42])))
+    #expect(log.consentAsked.withLock { $0 } == 0)
+    #expect(control.delivered.isEmpty)
+  }
+
+  /// A holder in a systemd service, stopped through `systemctl stop` instead of a signal: the
+  /// command runs through the runner, the holder is reported stopped by its manager, and the
+  /// port is proved free.
+  @Test func viaManagerRunsTheUnitsStopCommandAndProvesThePortFree() async throws {
+    let control = FakeProcessControl([42: .init(startTicks: 1)])
+    let stopped = Locked(false)
+    let runner = RecordingRunner { executable, arguments in
+      stopped.withLock { $0 = true }
+      control.replace(42, with: nil)
+    }
+    let source = OneHolderSource(
+      pid: 42, isHeld: { !stopped.withLock { $0 } }, controlGroup: "0::/system.slice/web.service")
+    let system = System(
+      backend: .procfs, source: source, control: control, binder: BindProbeTests.FakeBinder(outcomes: [:]),
+      runner: runner, host: HostFacts(effectiveUID: 1000, now: { 0 }))
+    var asked = request()
+    asked.viaManager = true
+    let log = EventLog()
+    let outcome = try await PortFreeing(system: system).free(
+      asked, consent: log.answer(.viaManager), events: { log.record($0) })
+    #expect(control.delivered.isEmpty)
+    #expect(runner.calls.withLock { $0 }.count == 1)
+    #expect(runner.calls.withLock { $0 }.first?.0 == "sh")
+    #expect(runner.calls.withLock { $0 }.first?.1.last?.hasSuffix("systemctl stop web.service") == true)
+    #expect(outcome.managerStops.map(\.command) == ["systemctl stop web.service"])
+    #expect(outcome.results?.map(\.outcome.code) == ["stopped-by-manager"])
+    #expect(outcome.ending == .verified)
+    #expect(outcome.freed)
+    #expect(log.names.withLock { $0 }.contains("running systemctl stop web.service"))
+  }
+
+  /// A stop command that fails ends the call: nothing signalled, not freed.
+  @Test func aFailingManagerStopIsReportedAndNothingIsSignalled() async throws {
+    let control = FakeProcessControl([42: .init(startTicks: 1)])
+    let runner = RecordingRunner(exitCode: 5) { _, _ in }
+    let source = OneHolderSource(pid: 42, isHeld: { true }, controlGroup: "0::/system.slice/web.service")
+    let system = System(
+      backend: .procfs, source: source, control: control, binder: BindProbeTests.FakeBinder(outcomes: [:]),
+      runner: runner, host: HostFacts(effectiveUID: 1000, now: { 0 }))
+    var asked = request()
+    asked.viaManager = true
+    let outcome = try await PortFreeing(system: system).free(asked, consent: { _ in .viaManager })
+    #expect(outcome.ending == .managerStopFailed)
+    #expect(outcome.managerStops.first?.exitCode == 5)
+    #expect(control.delivered.isEmpty)
+    #expect(!outcome.freed)
+  }
+
+  /// A gunicorn worker (pid 42) holds the port; its arbiter is `arbiter`.
+  private func gunicorn(arbiter: PID, control: FakeProcessControl) -> System {
+    let master = ProcessRecord(
+      pid: arbiter, ppid: 1, uid: 1000, name: "gunicorn", commandLine: ["gunicorn: master [app]"], startTicks: 2)
+    let source = OneHolderSource(
+      pid: 42, ppid: arbiter, isHeld: { control.delivered.isEmpty }, commandLine: ["gunicorn: worker [app]"],
+      ancestors: [master])
+    return System(
+      backend: .procfs, source: source, control: control, binder: BindProbeTests.FakeBinder(outcomes: [:]),
+      runner: NoRunner(), host: HostFacts(effectiveUID: 1000, now: { 0 }))
+  }
+
+  /// Only the worker holds the port: its arbiter is added, pinned before the question, and is
+  /// the one signalled; the worker stops with it.
+  @Test func theArbiterOfAWorkerHoldingThePortIsSignalledInstead() async throws {
+    let control = FakeProcessControl([42: .init(startTicks: 1, exitsWith: 300), 300: .init(startTicks: 2)])
+    let asked = Locked<[PID]>([])
+    // No timeout given: the server's own grace (graceful timeout 30 s + 5).
+    var serversWay = request()
+    serversWay.termination = TerminationRequest()
+    let outcome = try await PortFreeing(system: gunicorn(arbiter: 300, control: control)).free(
+      serversWay,
+      consent: { plan in
+        asked.withLock { $0 = plan.targets.map(\.process.pid) }
+        return .given
+      })
+    #expect(asked.withLock { $0 } == [42, 300])
+    #expect(outcome.plan.groups.map(\.master.pid) == [300])
+    #expect(outcome.plan.groups.first?.grace == .seconds(35))
+    #expect(control.delivered.map { "\($0.0):\($0.1)" } == ["300:TERM"])
+    #expect(outcome.results?.map(\.outcome.code) == ["stopped-with-master", "exited"])
+    #expect(outcome.freed)
+  }
+
+  /// The arbiter is one of portctl's own ancestors (pid 400): refused before anything is
+  /// asked or sent, as a protected holder is.
+  @Test func aProtectedMasterIsRefused() async throws {
+    let control = FakeProcessControl([42: .init(startTicks: 1), 400: .init(startTicks: 2)])
+    let log = EventLog()
+    let outcome = try await PortFreeing(system: gunicorn(arbiter: 400, control: control)).free(
+      request(), consent: log.answer(.givenInAdvance), events: { log.record($0) })
+    guard case .refused(.protected(let protected)) = outcome.ending else {
+      Issue.record("expected a refusal for a protected master, got \(outcome.ending)")
+      return
+    }
+    #expect(protected.map(\.process.pid) == [400])
+    #expect(log.consentAsked.withLock { $0 } == 0)
     #expect(control.delivered.isEmpty)
   }
 

@@ -10,6 +10,8 @@ final class FakeProcessControl: ProcessControl, @unchecked Sendable {
     /// Signals (by name) that make it exit at once.
     var exitsOn: Set<String> = ["TERM", "KILL"]
     var permitted = true
+    /// Exits as soon as this process does (a worker following its master).
+    var exitsWith: PID? = nil
   }
 
   private let state: Locked<(table: [PID: Entry], delivered: [(PID, String)])>
@@ -50,7 +52,10 @@ final class FakeProcessControl: ProcessControl, @unchecked Sendable {
       guard let entry = state.table[handle.pid] else { return .gone }
       guard entry.permitted else { return .notPermitted }
       state.delivered.append((handle.pid, signal.name))
-      if entry.exitsOn.contains(signal.name) { state.table[handle.pid] = nil }
+      if entry.exitsOn.contains(signal.name) {
+        state.table[handle.pid] = nil
+        for (pid, other) in state.table where other.exitsWith == handle.pid { state.table[pid] = nil }
+      }
       return .sent
     }
   }

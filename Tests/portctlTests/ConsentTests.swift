@@ -48,7 +48,7 @@ import Testing
       }
       try #require(canBindLoopback(port), "the holder did not let go of the port")
     }
-    #expect(result.stdout.contains("Send SIGTERM, then SIGKILL after 5s? [y/N]"), "\(result.stdout)")
+    #expect(result.stdout.contains("Send SIGTERM, then SIGKILL after 5 s? [y/N]"), "\(result.stdout)")
     #expect(result.stdout.contains("not signalled: it no longer held the port"), "\(result.stdout)")
     #expect(!result.stdout.contains("exited after SIGTERM"))
     #expect(result.status == 0)

@@ -100,7 +100,7 @@ import Testing
     let command = "\(Products.portctl.path) kill \(holder.port)"
     let declined = try run(URL(fileURLWithPath: "/usr/bin/script"), ["-qec", command, "/dev/null"], input: "\n")
     #expect(declined.status == 4)
-    #expect(declined.stdout.contains("Send SIGTERM, then SIGKILL after 5s? [y/N]"))
+    #expect(declined.stdout.contains("Send SIGTERM, then SIGKILL after 5 s? [y/N]"))
     #expect(declined.stdout.contains("\(holder.pid)"))
     #expect(isAlive(holder.pid))
     let accepted = try run(URL(fileURLWithPath: "/usr/bin/script"), ["-qec", command, "/dev/null"], input: "y\n")

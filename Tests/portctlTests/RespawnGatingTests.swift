@@ -180,6 +180,22 @@ private final class ShellRunning: @unchecked Sendable {
     #expect(text.stdout.contains("its parent sh (pid \(loop.pid): /bin/sh -c while true; do "))
   }
 
+  /// A loop that starts its server again a second later: on a terminal the watch is counted
+  /// on a live line that names the loop, until the respawn is seen.
+  @Test func theRespawnWatchIsCountedOnATerminal() throws {
+    let port = try portFreeEverywhere()
+    let loop = try ShellRunning(
+      "while true; do '\(Products.holder.path)' --reuseaddr tcp:127.0.0.1:\(port); sleep 1; done")
+    defer { loop.stop() }
+    try #require(eventually { loopbackTaken(port) }, "the loop's port-holder did not listen")
+    let text = try onTerminal(["free", "127.0.0.1:\(port)", "--yes"])
+    #expect(text.status == 1, "\(text.stdout)")
+    #expect(text.stdout.contains("\u{1B}[2Kwatching 2 s for a respawn (0."), "\(text.stdout)")
+    // Cut to the width of script(1)'s terminal (80 columns).
+    #expect(text.stdout.contains(" s): parent is sh (pid \(loop.pid)), running it in a l"), "\(text.stdout)")
+    #expect(text.stdout.contains("is NOT free"), "\(text.stdout)")
+  }
+
   @Test func aSupervisordProgramIsWatchedAndTheSupervisorNamed() throws {
     let path = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map {
       "\($0)/supervisord"
@@ -289,7 +305,7 @@ private final class ShellRunning: @unchecked Sendable {
     let killed = try onTerminal(["kill", "127.0.0.1:\(holder.port)", "--yes", "--timeout", "200ms"])
     #expect(killed.status == 0, "\(killed.stdout)")
     // It needed SIGKILL: yellow, not green.
-    #expect(killed.stdout.contains("\u{1B}[33mkilled with SIGKILL after ignoring SIGTERM for 200 ms\u{1B}[0m"))
+    #expect(killed.stdout.contains("\u{1B}[33mdid not exit within 200 ms of SIGTERM; killed with SIGKILL\u{1B}[0m"))
     #expect(!killed.stdout.contains("\u{1B}[32m"), "\(killed.stdout)")
 
     // A clean exit and a free port are green.

@@ -146,7 +146,7 @@ import Testing
       #expect(declined.status == 4)
       // The terminal's own carriage returns aside, nothing raw reaches it.
       let shown = declined.stdout.replacingOccurrences(of: "\r", with: "")
-      #expect(shown.contains("Send SIGTERM, then SIGKILL after 5s? [y/N]"))
+      #expect(shown.contains("Send SIGTERM, then SIGKILL after 5 s? [y/N]"))
       #expect(raw(shown).isEmpty, "raw characters in the \(command) prompt: \(raw(shown))")
       #expect(shown.contains(Self.escapedCommand))
       #expect(!shown.split(separator: "\n").contains { $0.hasPrefix("FORGED") })

@@ -97,15 +97,7 @@ public struct ErrorExcerpt: Sendable {
 
   /// True when `line` holds one of the ``markers``.
   static func marks(_ line: UnsafeBufferPointer<UInt8>) -> Bool {
-    guard line.count >= 4 else { return false }
-    for position in 0..<line.count where firstBytes[Int(line[position])] {
-      for marker in markers where marker[0] == line[position] && position + marker.count <= line.count {
-        var matched = 1
-        while matched < marker.count, line[position + matched] == marker[matched] { matched += 1 }
-        if matched == marker.count { return true }
-      }
-    }
-    return false
+    line.count >= 4 && !positions(in: line, upTo: 1).isEmpty
   }
 
   /// Which bytes start a marker.
@@ -114,4 +106,63 @@ public struct ErrorExcerpt: Sendable {
     for marker in markers { table[Int(marker[0])] = true }
     return table
   }()
+
+  /// `text` narrowed to what a parser needs when it is long (over `limit` bytes): the lines
+  /// with a marker, each cut to 1 KiB either side of its markers, with two lines before and
+  /// eight after (a stack trace names the runtime); the last `limit` bytes when nothing
+  /// marks. Linear in the text, so a huge line cannot make parsing slow.
+  public static func focus(_ text: String, limit: Int = 64 << 10) -> String {
+    let bytes = Array(text.utf8)
+    guard bytes.count > limit else { return text }
+    var kept: [UInt8] = []
+    var lines: [Range<Int>] = []
+    var start = 0
+    while start <= bytes.count {
+      let end = bytes[start...].firstIndex(of: UInt8(ascii: "\n")) ?? bytes.count
+      lines.append(start..<end)
+      start = end + 1
+    }
+    var keep = [Bool](repeating: false, count: lines.count)
+    var windows: [Int: [Range<Int>]] = [:]
+    bytes.withUnsafeBufferPointer { all in
+      for (index, line) in lines.enumerated() {
+        let hits = positions(in: UnsafeBufferPointer(rebasing: all[line]))
+        guard !hits.isEmpty else { continue }
+        for neighbour in max(0, index - 2)...min(lines.count - 1, index + 8) { keep[neighbour] = true }
+        windows[index] = hits.map {
+          max(line.lowerBound, line.lowerBound + $0 - 1024)..<min(line.upperBound, line.lowerBound + $0 + 1024)
+        }
+      }
+    }
+    guard keep.contains(true) else { return String(decoding: bytes.suffix(limit), as: UTF8.self) }
+    for (index, line) in lines.enumerated() where keep[index] && kept.count < limit {
+      for window in windows[index] ?? [line.lowerBound..<min(line.upperBound, line.lowerBound + 2048)] {
+        kept.append(contentsOf: bytes[window])
+        kept.append(UInt8(ascii: " "))
+      }
+      kept.append(UInt8(ascii: "\n"))
+    }
+    return String(decoding: kept.prefix(limit), as: UTF8.self)
+  }
+
+  /// Where markers start in `line`, at most `limit` of them.
+  static func positions(in line: UnsafeBufferPointer<UInt8>, upTo limit: Int = 16) -> [Int] {
+    var found: [Int] = []
+    var position = 0
+    while position < line.count, found.count < limit {
+      if firstBytes[Int(line[position])] {
+        for marker in markers where marker[0] == line[position] && position + marker.count <= line.count {
+          var matched = 1
+          while matched < marker.count, line[position + matched] == marker[matched] { matched += 1 }
+          if matched == marker.count {
+            found.append(position)
+            position += marker.count - 1
+            break
+          }
+        }
+      }
+      position += 1
+    }
+    return found
+  }
 }

@@ -136,6 +136,14 @@ public struct FreeVerifier: Sendable {
     public var watch: Watch?
   }
 
+  /// How long verification has been waiting, told about every tenth of a second.
+  public enum Progress: Hashable, Sendable {
+    /// Watching the socket table for a respawn: `elapsed` seconds of `window`.
+    case watching(elapsed: Double, window: Double)
+    /// Waiting for closing sockets on `port` to drain: `elapsed` seconds of `limit`.
+    case draining(port: UInt16, elapsed: Double, limit: Double)
+  }
+
   /// Verifies `items`. `ended` are the pids that were just ended: any other process on a
   /// listener is a respawn. The socket table is watched for `respawnWindow` (stopping as
   /// soon as a new holder shows); with `drainTimeWait`, waits up to that long for TIME_WAIT
@@ -151,10 +159,11 @@ public struct FreeVerifier: Sendable {
   /// it is.
   public func verify(
     _ items: [Item], ended: Set<PID>, respawnWindow: Duration, drainTimeWait: Duration? = nil,
-    signalledAt: UInt64? = nil
+    signalledAt: UInt64? = nil, progress: @Sendable (Progress) async -> Void = { _ in }
   ) async throws(PortKitError) -> [PortResult] {
     try await verifyWatching(
-      items, ended: ended, respawnWindow: respawnWindow, drainTimeWait: drainTimeWait, signalledAt: signalledAt
+      items, ended: ended, respawnWindow: respawnWindow, drainTimeWait: drainTimeWait, signalledAt: signalledAt,
+      progress: progress
     ).ports
   }
 
@@ -163,7 +172,8 @@ public struct FreeVerifier: Sendable {
   /// holder again (asked every 100 ms).
   public func verifyWatching(
     _ items: [Item], ended: Set<PID>, respawnWindow: Duration, drainTimeWait: Duration? = nil,
-    signalledAt: UInt64? = nil, respawnersGone: (@Sendable () async -> Bool)? = nil
+    signalledAt: UInt64? = nil, respawnersGone: (@Sendable () async -> Bool)? = nil,
+    progress: @Sendable (Progress) async -> Void = { _ in }
   ) async throws(PortKitError) -> Verification {
     let clock = ContinuousClock()
     // Nothing to watch for and every bind works: the port is free, no need to read the
@@ -181,6 +191,7 @@ public struct FreeVerifier: Sendable {
     }
     let start = clock.now
     let deadline = start + respawnWindow
+    var lastTold = start
     var reports: [Item: PortReport] = [:]
     var respawns: [Item: Respawn] = [:]
     var ending = WatchEnding.windowElapsed
@@ -213,6 +224,10 @@ public struct FreeVerifier: Sendable {
           break
         }
       }
+      if clock.now - lastTold >= .milliseconds(100) {
+        lastTold = clock.now
+        await progress(.watching(elapsed: (clock.now - start).seconds, window: respawnWindow.seconds))
+      }
       do { try await Task.sleep(for: min(.milliseconds(20), deadline - clock.now)) } catch { break }
     }
     let watch = respawnWindow > .zero ? Watch(window: respawnWindow, watched: clock.now - start, ending: ending) : nil
@@ -242,8 +257,15 @@ public struct FreeVerifier: Sendable {
       if let drainTimeWait, !(result.isBindable && result.plainBindable), left.held.isEmpty,
         left.connections.isEmpty, !left.lingering.isEmpty
       {
-        let drainDeadline = clock.now + drainTimeWait
+        let drainStart = clock.now
+        let drainDeadline = drainStart + drainTimeWait
+        var lastDrainTold = drainStart
         while !(result.isBindable && result.plainBindable), clock.now < drainDeadline {
+          if clock.now - lastDrainTold >= .milliseconds(100) {
+            lastDrainTold = clock.now
+            await progress(
+              .draining(port: item.port, elapsed: (clock.now - drainStart).seconds, limit: drainTimeWait.seconds))
+          }
           do { try await Task.sleep(for: min(.milliseconds(50), drainDeadline - clock.now)) } catch { break }
           result = probe.probe(port: item.port, proto: item.proto, addresses: addresses)
         }

@@ -46,6 +46,42 @@ struct FreeingReads: Sendable {
     return Set(plan.targets.map(\.process.pid))
   }
 
+  /// Fills each group's blast radius: the listeners its processes hold besides the asked
+  /// ones, and the processes that go with it (the server's other workers, the children of
+  /// its processes). A failed read leaves them unknown (`nil`), never empty.
+  func blastRadius(of plan: inout TerminationPlan) async {
+    let everyListener = SocketQuery(specs: nil, protocols: [.tcp, .udp], listenersOnly: true, detail: .summary)
+    let listeners: [SocketReport]? =
+      if let snapshot = try? await source.snapshot(for: everyListener) {
+        PortInspector.report(from: snapshot, query: everyListener).sockets
+      } else {
+        nil
+      }
+    let targets = Set(plan.targets.map(\.process.pid))
+    for index in plan.groups.indices {
+      let group = plan.groups[index]
+      let pids = Set(group.processes.map(\.pid))
+      if let listeners {
+        plan.groups[index].otherListeners = listeners.filter { entry in
+          !query.matches(entry.socket) && entry.owner.holders.contains { pids.contains($0.process.pid) }
+        }.map(\.socket)
+      }
+      var children: [ProcessRecord] = []
+      var seen = targets
+      for worker in group.server?.workers ?? [] where !seen.contains(worker.pid) {
+        seen.insert(worker.pid)
+        children.append(worker)
+      }
+      for process in group.processes {
+        for child in await source.children(of: process.pid, limit: 64) where !seen.contains(child.pid) {
+          seen.insert(child.pid)
+          children.append(child)
+        }
+      }
+      plan.groups[index].children = children
+    }
+  }
+
   /// The ports to prove: every port a target held, with the addresses it held there; and,
   /// for single-port specs that nothing visible held, the port itself.
   static func items(plan: TerminationPlan, report: PortReport, specs: [PortSpec], protocols: Set<TransportProtocol>)

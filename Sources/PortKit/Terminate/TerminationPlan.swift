@@ -27,6 +27,9 @@ public struct TerminationPlan: Hashable, Sendable {
   /// Sockets with visible holders that processes portctl cannot see may hold too
   /// (``SocketReport/unseenHolders``): signalling the visible ones would not free the port.
   public var partlyHidden: [SocketReport] = []
+  /// The targets grouped by the server they belong to, with how each group is stopped
+  /// (filled by ``arrange(servers:managers:request:)``; empty until then).
+  public var groups: [Group] = []
 
   /// Every process holding a socket in `report` becomes a target, parents before the
   /// descendants that share the socket, each once. Of the sockets that are not listeners
@@ -101,4 +104,123 @@ public struct TerminationPlan: Hashable, Sendable {
 
   /// True when nothing stands in the way of signalling every target.
   public var isUnobstructed: Bool { protected.isEmpty && hidden.isEmpty && partlyHidden.isEmpty }
+}
+
+extension TerminationPlan {
+  /// Targets stopped together: a recognised server (its master and the workers that hold the
+  /// port), or one bare process; with what will be sent, and what goes with them.
+  public struct Group: Hashable, Sendable {
+    /// The server, when portctl recognises it.
+    public var server: RecognizedServer?
+    /// What owns the group's life (a systemd unit, supervisord…), most specific first.
+    public var manager: ProcessManager?
+    /// The process the stop is aimed at: the server's master, or the lone target.
+    public var master: ProcessRecord
+    /// Sent ``signal`` first: the master, or every process of a server that wants that.
+    public var signalled: [ProcessRecord]
+    /// The group's other processes: not signalled at first, waited on (they stop with the
+    /// master), SIGKILLed with the rest if still alive when the grace ends.
+    public var followers: [ProcessRecord]
+    /// The first signal.
+    public var signal: Signal
+    /// How long after ``signal`` before SIGKILL.
+    public var grace: Duration
+    /// The group's processes that hold the asked sockets.
+    public var holders: Set<PID>
+    /// The listeners the group's processes hold besides the asked ones (they go too); `nil`
+    /// when they were not read.
+    public var otherListeners: [SocketEntry]? = nil
+    /// Processes that are not targets but go with the group: the server's other workers and
+    /// the children of its processes; `nil` when they were not read.
+    public var children: [ProcessRecord]? = nil
+
+    /// The directory the manager's daemon runs from (supervisord's or pm2's executable),
+    /// where its control program (`supervisorctl`, `pm2`) is looked for after the system
+    /// directories when portctl runs as root; `nil` when not known.
+    public var managerDirectory: String? = nil
+
+    /// Every process of the group, signalled ones first.
+    public var processes: [ProcessRecord] { signalled + followers }
+
+    /// The stop the terminator carries out for the group.
+    public var stop: TerminationStop {
+      TerminationStop(
+        master: master, signalled: signalled, followers: followers, signal: signal, grace: grace, holders: holders)
+    }
+
+    /// The manager's stop command when portctl may run it itself (`--via-manager`): a single
+    /// command (a systemd unit, a container, a supervisord program, a pm2 app, a runit or s6
+    /// service) whose claim does not rest only on what the holder says about itself.
+    public var managerCommand: String? {
+      guard let manager, !manager.evidence.isSelfReported else { return nil }
+      let runnable: Set<ProcessManager.Kind> = [
+        .systemdUnit, .systemdUserUnit, .docker, .podman, .supervisord, .pm2, .runit, .s6,
+      ]
+      guard runnable.contains(manager.kind), !manager.stop.contains(", then"), !manager.stop.contains(" (or ")
+      else { return nil }
+      return manager.stop
+    }
+  }
+
+  /// Groups the targets by the server they belong to (`servers` and `managers` by holder
+  /// pid, from their provenance). A server's master leads its group and is added as a target
+  /// when it does not hold the socket itself (with every other process of a server that
+  /// wants each signalled); a target with no server is a group of its own. The signal and
+  /// grace are the server's unless `request` names them; `force` signals every process of a
+  /// group with SIGKILL at once.
+  public mutating func arrange(
+    servers: [PID: RecognizedServer], managers: [PID: ProcessManager], request: TerminationRequest
+  ) {
+    var order: [PID] = []
+    var members: [PID: [ProcessRecord]] = [:]
+    var serverOf: [PID: RecognizedServer] = [:]
+    var masters: [PID: RecognizedServer] = [:]
+    for target in targets {
+      if let server = servers[target.process.pid] { masters[server.master.pid] = masters[server.master.pid] ?? server }
+    }
+    for target in targets {
+      // A target no server claims that is some server's master leads that server's group
+      // (its pid is the group's key either way).
+      let key = servers[target.process.pid]?.master.pid ?? target.process.pid
+      if members[key] == nil {
+        order.append(key)
+        serverOf[key] = masters[key]
+      }
+      members[key, default: []].append(target.process)
+    }
+    var added: [Target] = []
+    groups = order.compactMap { key -> Group? in
+      guard let holders = members[key], let first = holders.first else { return nil }
+      let server = serverOf[key]
+      let master = server?.master ?? first
+      var processes = holders
+      if !processes.contains(where: { $0.pid == master.pid }) {
+        processes.insert(master, at: 0)
+        added.append(Target(process: master, sockets: [], sharesWith: nil))
+      } else if let index = processes.firstIndex(where: { $0.pid == master.pid }), index != 0 {
+        processes.insert(processes.remove(at: index), at: 0)
+      }
+      if let server, server.signalsEveryProcess {
+        for worker in server.workers where !processes.contains(where: { $0.pid == worker.pid }) {
+          processes.append(worker)
+          added.append(Target(process: worker, sockets: [], sharesWith: master.pid))
+        }
+      }
+      let (signal, grace) = request.stop(for: server)
+      let everyOne = request.force || server == nil || server?.signalsEveryProcess == true
+      let manager = managers[master.pid] ?? holders.lazy.compactMap { managers[$0.pid] }.first
+      return Group(
+        server: server, manager: manager, master: master,
+        signalled: everyOne ? processes : [master], followers: everyOne ? [] : Array(processes.dropFirst()),
+        signal: signal, grace: grace, holders: Set(holders.map(\.pid)))
+    }
+    for target in added where !targets.contains(where: { $0.process.pid == target.process.pid }) {
+      targets.append(target)
+    }
+  }
+
+  /// The group `pid` belongs to.
+  public func group(of pid: PID) -> Group? {
+    groups.first { $0.processes.contains { $0.pid == pid } }
+  }
 }

@@ -34,7 +34,7 @@ public struct BindFailureExplanation: Sendable {
 
   /// Explains `text`; `port` stands in for (or overrides) the port the message names.
   public func explain(_ text: String, port: UInt16? = nil) async throws(PortKitError) -> Outcome {
-    guard var failure = BindErrorParser.parse(text) else { return .notRecognized }
+    guard var failure = BindErrorParser.parse(ErrorExcerpt.focus(text)) else { return .notRecognized }
     if let port { failure.port = port }
     switch BindFailureDiagnosis.plan(for: failure, port: failure.port) {
     case .advise(let advice)?:

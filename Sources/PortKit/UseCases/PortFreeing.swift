@@ -1,10 +1,13 @@
 /// Frees ports by ending the processes that hold them: `kill` and `free` as one library call.
 ///
 /// The sequence: read who holds the ports, plan the targets (refusing protected processes and
-/// sockets held by processes that cannot be seen), ask for consent through a callback, pin the
-/// targets, check right before the first signal that each still holds the port, signal
-/// (graceful, then SIGKILL), and with ``Verification`` prove each port with real binds while
-/// watching for a holder coming back. Nothing is printed: progress reaches the caller as
+/// sockets held by processes that cannot be seen), group them by the server they belong to
+/// (its master signalled the server's way, its workers waited on; see
+/// ``TerminationPlan/arrange(servers:managers:request:)``), ask for consent through a
+/// callback, pin the targets (masters included), check right before the first signal that
+/// each still holds the port, signal (graceful, then SIGKILL after each group's grace) or,
+/// with ``Request/viaManager``, run each group's manager stop command instead, and with
+/// ``Verification`` prove each port with real binds while watching for a holder coming back. Nothing is printed: progress reaches the caller as
 /// ``Event`` values, and the whole story comes back as an ``Outcome``.
 ///
 /// ```swift
@@ -38,6 +41,12 @@ public struct PortFreeing: Sendable {
     public var dryRun: Bool
     /// After the signals, prove the ports free (`free`); `nil` ends after the signals (`kill`).
     public var verification: Verification?
+    /// Stop every group through its manager's stop command instead of signalling
+    /// (`--via-manager`); refused when a group has no manager portctl can run.
+    public var viaManager: Bool = false
+    /// Read what goes with each group besides the asked sockets (its other listeners and
+    /// children) for the consent question; a caller that will not ask can skip it.
+    public var readsBlastRadius: Bool = true
 
     /// Listeners on `specs`, ended with SIGTERM then SIGKILL after 5 s, not proved free.
     public init(
@@ -81,6 +90,10 @@ public struct PortFreeing: Sendable {
     case given
     /// Not given: nothing is signalled.
     case refused
+    /// Given, but to stop every group through its manager's stop command instead of
+    /// signalling it (only when every group has one, see
+    /// ``TerminationPlan/Group/managerCommand``).
+    case viaManager
 
     /// True when the targets may be signalled.
     public var isGiven: Bool { self != .refused }
@@ -97,6 +110,9 @@ public struct PortFreeing: Sendable {
     case unseenHolders(hidden: [SocketReport], partlyHidden: [SocketReport])
     /// The consent callback refused.
     case noConsent
+    /// Stopping through the managers was asked for, but these groups (by their master's
+    /// pid) have no manager whose stop command portctl can run.
+    case noManager([PID])
   }
 
   /// Progress, in the order it happens.
@@ -115,6 +131,29 @@ public struct PortFreeing: Sendable {
     case verifying([FreeVerifier.Item])
     /// The verdict on every port.
     case verified([FreeVerifier.PortResult])
+    /// Still waiting for a group to exit: `elapsed` seconds of its `grace` since `signal`
+    /// was sent to `master`. About ten a second while the wait lasts.
+    case waiting(master: ProcessRecord, signal: Signal, elapsed: Double, grace: Double)
+    /// Running a manager's stop command (`--via-manager`).
+    case runningManagerStop(String)
+    /// After the managers' stop commands: still waiting for `process` to exit, `elapsed`
+    /// seconds of `limit` since the first command started.
+    case waitingAfterManagerStop(process: ProcessRecord, elapsed: Double, limit: Double)
+    /// Watching the socket table for a holder coming back: `elapsed` seconds of `window`;
+    /// `reasons` say what may restart one.
+    case watchingForRespawn(elapsed: Double, window: Double, reasons: [String])
+    /// Waiting for closing sockets to drain (`free --wait`): `elapsed` seconds of `limit`.
+    case drainingClosingSockets(port: UInt16, elapsed: Double, limit: Double)
+  }
+
+  /// A manager's stop command that was run, and how it ended.
+  public struct ManagerStop: Hashable, Sendable {
+    /// The command, as run by `/bin/sh -c`.
+    public var command: String
+    /// Its exit code (`nil`: it ended by a signal, or could not be run).
+    public var exitCode: Int32?
+    /// What it printed on standard error (or why it could not be run), trimmed.
+    public var message: String
   }
 
   /// How the call ended.
@@ -131,6 +170,8 @@ public struct PortFreeing: Sendable {
     case terminated
     /// The ports were proved (see ``Outcome/ports``).
     case verified
+    /// A manager's stop command failed (see ``Outcome/managerStops``); nothing was signalled.
+    case managerStopFailed
     /// With verification: nothing held the ports and nothing was left to prove.
     case nothingHolds
   }
@@ -156,6 +197,8 @@ public struct PortFreeing: Sendable {
     /// For a respawned port, the manager of the new holder (by its pid), where one is known:
     /// it says how to stop the holder for good.
     public var managers: [PID: ProcessManager] = [:]
+    /// The managers' stop commands run instead of signals (`--via-manager`).
+    public var managerStops: [ManagerStop] = []
 
     /// True when every target let go of the port and (with verification) every port is free.
     public var freed: Bool {
@@ -190,12 +233,38 @@ public struct PortFreeing: Sendable {
     let protection = ProcessProtection(chain: await control.selfAndAncestors())
     let reads = FreeingReads(source: system.source, query: query, protection: protection)
     let peers = try await reads.peerListeners(of: report)
-    let plan = TerminationPlan.make(from: report, protection: protection, peerListeners: peers)
+    var plan = TerminationPlan.make(from: report, protection: protection, peerListeners: peers)
+    var refusedMasters: [TerminationPlan.Protected] = []
+    if plan.isUnobstructed, !plan.targets.isEmpty {
+      // Who leads each target and what manages it: the plan signals a server's master, its
+      // way, and the question says so.
+      let provenance = await PortInspection(system: system).provenance(for: report)
+      plan.arrange(
+        servers: provenance.compactMapValues(\.server), managers: provenance.compactMapValues(\.managers.first),
+        request: request.termination)
+      for index in plan.groups.indices {
+        let group = plan.groups[index]
+        let ancestry =
+          provenance[group.master.pid]?.ancestry
+          ?? group.processes.lazy.compactMap { provenance[$0.pid]?.ancestry }.first ?? []
+        if let manager = group.manager {
+          plan.groups[index].managerDirectory = Self.managerDirectory(of: manager, ancestry: ancestry)
+        }
+      }
+      for target in plan.targets {
+        if let reason = protection.refusal(for: target.process) {
+          refusedMasters.append(.init(process: target.process, reason: reason))
+        }
+      }
+      if refusedMasters.isEmpty, request.readsBlastRadius {
+        await reads.blastRadius(of: &plan)
+      }
+    }
     var outcome = Outcome(ending: .dryRun, plan: plan, parents: report.parents)
     await events(.planned(plan))
 
-    if !plan.protected.isEmpty {
-      return await refuse(.protected(plan.protected), outcome, events)
+    if !plan.protected.isEmpty || !refusedMasters.isEmpty {
+      return await refuse(.protected(plan.protected + refusedMasters), outcome, events)
     }
     if !plan.hidden.isEmpty || !plan.partlyHidden.isEmpty {
       return await refuse(.unseenHolders(hidden: plan.hidden, partlyHidden: plan.partlyHidden), outcome, events)
@@ -208,17 +277,26 @@ public struct PortFreeing: Sendable {
       return try await verify(
         request, verification, report: report, ended: [], signalledAt: nil, watch: nil, outcome, events)
     }
+    if request.viaManager {
+      let without = plan.groups.filter { $0.managerCommand == nil }.map(\.master.pid)
+      if !without.isEmpty { return await refuse(.noManager(without), outcome, events) }
+    }
     if request.dryRun { return outcome }
 
     // Pinned now, before the question: whatever happens while it waits, a signal can only
-    // reach the processes listed in it.
+    // reach the processes listed in it (masters that do not hold the socket included).
     let terminator = Terminator(control: control)
     let pinned = await terminator.pin(plan.targets.map(\.process))
-    let answer = await consent(plan)
+    var answer = await consent(plan)
+    if answer == .viaManager, plan.groups.contains(where: { $0.managerCommand == nil }) { answer = .refused }
     outcome.consent = answer
     guard answer.isGiven else {
       await terminator.release(pinned)
       return await refuse(.noConsent, outcome, events)
+    }
+    if request.viaManager || answer == .viaManager {
+      return try await stopThroughManagers(
+        request, pinned: pinned, terminator: terminator, report: report, outcome, events)
     }
 
     // Right before signalling, each target must still hold the port: one that let go of it
@@ -238,17 +316,31 @@ public struct PortFreeing: Sendable {
         targets: plan.targets.map(\.process), parents: report.parents, system: system, control: control)
     let signalledAt = await control.clockTicks()
     let results = await terminator.terminate(
-      pinned, request: request.termination, stillHolding: { _ in holding },
+      pinned, stops: plan.groups.map(\.stop), killTimeout: request.termination.killTimeout,
+      stillHolding: { _ in holding },
       progress: { progress in
         switch progress {
         case .signalled(let process, let signal): await events(.signalled(process, signal))
         case .exited(let process): await events(.exited(process))
+        case .waiting(let master, let signal, let elapsed, let grace):
+          await events(.waiting(master: master, signal: signal, elapsed: elapsed, grace: grace))
         }
       })
+    return try await finish(
+      request, results: results, report: report, signalledAt: signalledAt, watch: watch, outcome, events)
+  }
+
+  /// After the targets were ended: the results, then (for `free`) the proof.
+  private func finish(
+    _ request: Request, results: [TerminationResult], report: PortReport, signalledAt: UInt64?,
+    watch: RespawnWatch?, _ outcome: Outcome, _ events: @Sendable (Event) async -> Void
+  ) async throws(PortKitError) -> Outcome {
+    var outcome = outcome
+    let control = system.control
     outcome.results = results
     await events(.terminated(results))
     if results.contains(where: { $0.outcome == .notPermitted }) {
-      await watch?.release(control)
+      if let control { await watch?.release(control) }
       outcome.ending = .notPermitted
       return outcome
     }
@@ -260,11 +352,84 @@ public struct PortFreeing: Sendable {
       let verified = try await verify(
         request, verification, report: report, ended: Set(results.map(\.process.pid)), signalledAt: signalledAt,
         watch: watch, outcome, events)
-      await watch?.release(control)
+      if let control { await watch?.release(control) }
       return verified
     } catch {
-      await watch?.release(control)
+      if let control { await watch?.release(control) }
       throw error
+    }
+  }
+
+  /// `--via-manager`: runs each group's manager stop command (once per distinct command)
+  /// instead of signalling, waits for the targets to go, then proves the ports as `free`
+  /// does. A command that fails ends the call with ``Ending/managerStopFailed``.
+  private func stopThroughManagers(
+    _ request: Request, pinned: Terminator.Pinned, terminator: Terminator, report: PortReport, _ outcome: Outcome,
+    _ events: @Sendable (Event) async -> Void
+  ) async throws(PortKitError) -> Outcome {
+    var outcome = outcome
+    let clock = ContinuousClock()
+    let started = clock.now
+    let signalledAt = await system.control?.clockTicks()
+    var commands: [String] = []
+    for group in outcome.plan.groups {
+      if let command = group.managerCommand, !commands.contains(command) { commands.append(command) }
+    }
+    for command in commands {
+      await events(.runningManagerStop(command))
+      let directory = outcome.plan.groups.first { $0.managerCommand == command }?.managerDirectory
+      let stop = await runManagerStop(command, directory: directory)
+      outcome.managerStops.append(stop)
+      if stop.exitCode != 0 {
+        await terminator.release(pinned)
+        outcome.ending = .managerStopFailed
+        return outcome
+      }
+    }
+    let grace = outcome.plan.groups.map(\.grace).max() ?? request.termination.timeout
+    let waited = (clock.now - started).seconds
+    let results = await terminator.awaitExits(pinned, timeout: grace, alreadyWaited: waited) { process, elapsed in
+      await events(.waitingAfterManagerStop(process: process, elapsed: elapsed, limit: waited + grace.seconds))
+    }
+    return try await finish(
+      request, results: results, report: report, signalledAt: signalledAt, watch: nil, outcome, events)
+  }
+
+  /// The directory of the daemon behind a supervisord or pm2 manager: its executable's (a
+  /// pip or npm install puts `supervisorctl` and `pm2` beside it).
+  static func managerDirectory(of manager: ProcessManager, ancestry: [ProcessRecord]) -> String? {
+    let daemon: ProcessRecord?
+    switch manager.kind {
+    case .supervisord: daemon = ancestry.first { $0.commandLine.joined(separator: " ").contains("supervisord") }
+    case .pm2:
+      daemon = ancestry.first {
+        $0.name.lowercased().hasPrefix("pm2") || $0.commandLine.joined(separator: " ").contains("PM2")
+      }
+    default: daemon = nil
+    }
+    guard let executable = daemon?.executable, let slash = executable.lastIndex(of: "/"), slash != executable.startIndex
+    else { return nil }
+    return String(executable[..<slash])
+  }
+
+  /// Runs one stop command through `/bin/sh -c` (every value in it is shell-quoted); as root
+  /// with PATH set to the system directories only, as the command runner does for itself.
+  private func runManagerStop(_ command: String, directory: String?) async -> ManagerStop {
+    let runner = system.runner
+    // As root: the system directories, then the manager daemon's own directory when only
+    // root can change it (root already runs the daemon from there).
+    var path = ToolLocation.systemDirectories
+    if let directory, let trusted = Privileges.rootOnlyDirectory(directory) { path.append(trusted) }
+    let script =
+      Privileges.isRoot
+      ? "PATH=\(ShellQuoting.quote(path.joined(separator: ":"))); export PATH; \(command)" : command
+    do {
+      let output = try await runner.run("sh", ["-c", script])
+      let text = String(decoding: output.standardError.prefix(4096), as: UTF8.self)
+      let message = String(text.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
+      return ManagerStop(command: command, exitCode: output.exitCode, message: message)
+    } catch {
+      return ManagerStop(command: command, exitCode: nil, message: error.message)
     }
   }
 
@@ -300,6 +465,14 @@ public struct PortFreeing: Sendable {
       respawnersGone: { () async -> Bool in
         guard let watch, let control else { return false }
         return await watch.allExited(risks, control: control)
+      },
+      progress: { [reasons = outcome.respawnRisks] progress in
+        switch progress {
+        case .watching(let elapsed, let window):
+          await events(.watchingForRespawn(elapsed: elapsed, window: window, reasons: reasons))
+        case .draining(let port, let elapsed, let limit):
+          await events(.drainingClosingSockets(port: port, elapsed: elapsed, limit: limit))
+        }
       })
     let ports = verified.ports
     outcome.respawnWatch = verified.watch

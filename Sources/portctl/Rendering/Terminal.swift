@@ -46,6 +46,17 @@ enum Terminal {
     return excerpt
   }
 
+  /// The width of the terminal on standard error, when it is one.
+  static var errorColumns: Int? {
+    #if os(Windows)
+    return nil
+    #else
+    var size = winsize()
+    guard ioctl(2, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 else { return nil }
+    return Int(size.ws_col)
+    #endif
+  }
+
   /// True when standard output is a terminal.
   static var stdoutIsTTY: Bool { isTerminal(1) }
 

@@ -1,18 +1,23 @@
 import PortKit
 
 enum OutcomeText {
-  static func describe(_ result: TerminationResult, timeout: Duration) -> String {
+  static func describe(_ result: TerminationResult) -> String {
     switch result.outcome {
     case .exited(let signal, let seconds): "exited after \(signal) (\(milliseconds(seconds)))"
     case .killed(let seconds):
       result.signalsSent.count > 1
-        ? "killed with SIGKILL after ignoring \(result.signalsSent[0]) for \(milliseconds(timeout.seconds))"
+        ? "did not exit within \(duration(result.grace.seconds)) of \(result.signalsSent[0]); killed with SIGKILL"
         : "killed with SIGKILL (\(milliseconds(seconds)))"
+    case .stoppedWithMaster(let seconds): "stopped with its master (\(milliseconds(seconds)))"
+    case .stoppedByManager(let seconds): "stopped by its manager (\(milliseconds(seconds)))"
     case .alreadyGone: "already gone"
     case .replaced: "not signalled: its pid now names another process"
     case .releasedPort: "not signalled: it no longer held the port"
     case .notPermitted: "not permitted (use sudo)"
-    case .survived: "still running after SIGKILL (uninterruptible sleep?)"
+    case .survived:
+      result.signalsSent.isEmpty
+        ? "still running \(duration(result.grace.seconds)) after its manager's stop command"
+        : "still running after SIGKILL (uninterruptible sleep?)"
     }
   }
 
@@ -21,10 +26,32 @@ enum OutcomeText {
   /// signalled); red where the process may still hold it.
   static func tint(_ outcome: TerminationOutcome) -> Tint {
     switch outcome {
-    case .exited, .alreadyGone: .green
+    case .exited, .stoppedWithMaster, .stoppedByManager, .alreadyGone: .green
     case .killed, .replaced, .releasedPort: .yellow
     case .notPermitted, .survived: .red
     }
+  }
+
+  /// "5 s", "2.5 s", "500 ms": a duration as a person gives it.
+  static func duration(_ seconds: Double) -> String {
+    // A grace read from another process's command line can be anything: no conversion that
+    // could trap.
+    guard seconds.isFinite, seconds >= 0, seconds < 1e9 else { return "\(seconds) s" }
+    if seconds < 1 { return "\(Int((seconds * 1000).rounded())) ms" }
+    if seconds == seconds.rounded() { return "\(Int(seconds)) s" }
+    return "\(Double(Int(seconds * 10)) / 10) s"
+  }
+
+  /// The limit a progress line counts towards, in the same unit as the count: "0.2 s" under a
+  /// second, "5 s" above.
+  static func limit(_ seconds: Double) -> String {
+    seconds < 1 ? tenths(seconds) : duration(seconds)
+  }
+
+  /// "2.1 s": elapsed time to a tenth of a second.
+  static func tenths(_ seconds: Double) -> String {
+    guard seconds.isFinite, seconds < 1e9 else { return "\(seconds) s" }
+    return "\(Double(Int(max(seconds, 0) * 10)) / 10) s"
   }
 
   static func milliseconds(_ seconds: Double) -> String {

@@ -61,6 +61,22 @@ enum Privileges {
     #endif
   }
 
+  /// `directory` with its links resolved when only root can change it or any directory on
+  /// the way to it (owned by root, writable by nobody else, sticky or not); `nil` otherwise.
+  static func rootOnlyDirectory(_ directory: String) -> String? {
+    #if os(Windows)
+    return nil
+    #else
+    guard directory.hasPrefix("/"), let resolved = securePath(directory + "/probe", uid: 0) else { return nil }
+    let canonical = String(resolved.dropLast("/probe".count))
+    var info = stat()
+    guard stat(canonical.isEmpty ? "/" : canonical, &info) == 0, info.st_uid == 0,
+      info.st_mode & (S_IWGRP | S_IWOTH) == 0
+    else { return nil }
+    return canonical.isEmpty ? "/" : canonical
+    #endif
+  }
+
   /// True when `path` names a regular file that portctl may execute (`access(X_OK)`).
   static func isExecutableFile(_ path: String) -> Bool {
     #if os(Windows)

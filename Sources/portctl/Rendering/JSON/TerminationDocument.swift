@@ -12,10 +12,11 @@ struct TerminationDocument: Encodable {
   var respawnRisks: [String] = []
   var ports: [FreeVerifier.PortResult]?
   var respawnWatch: FreeVerifier.Watch?
+  var managerStops: [PortFreeing.ManagerStop] = []
 
   enum CodingKeys: String, CodingKey {
     case schemaVersion, command, exitCode, error, dryRun, consent, targets, protected, hidden, clients, respawnRisks
-    case ports
+    case ports, managerStops
     case freed
     case respawnWatch
   }
@@ -29,7 +30,10 @@ struct TerminationDocument: Encodable {
     try container.encode(dryRun, forKey: .dryRun)
     try container.encode(consent, forKey: .consent)
     let outcomes = Dictionary((results ?? []).map { ($0.process.pid, $0) }, uniquingKeysWith: { first, _ in first })
-    let targets = (plan?.targets ?? []).map { TargetJSON(target: $0, result: outcomes[$0.process.pid], dryRun: dryRun) }
+    let targets = (plan?.targets ?? []).map {
+      TargetJSON(
+        target: $0, result: outcomes[$0.process.pid], dryRun: dryRun, group: plan?.group(of: $0.process.pid))
+    }
     try container.encode(targets, forKey: .targets)
     try container.encode((plan?.protected ?? []).map(ProtectedJSON.init), forKey: .protected)
     let hidden = (plan?.hidden ?? []) + (plan?.partlyHidden ?? [])
@@ -37,6 +41,7 @@ struct TerminationDocument: Encodable {
     try container.encode((plan?.clients ?? []).map { SocketJSON($0, takenAt: 0) }, forKey: .clients)
     try container.encode(respawnRisks, forKey: .respawnRisks)
     try container.encode((ports ?? []).map(PortResultJSON.init), forKey: .ports)
+    try container.encode(managerStops.map(ManagerStopJSON.init), forKey: .managerStops)
     if command == "free" {
       try container.encode(exitCode == 0, forKey: .freed)
     } else {
@@ -66,10 +71,14 @@ struct TargetJSON: Encodable {
   var target: TerminationPlan.Target
   var result: TerminationResult?
   var dryRun: Bool
+  var group: TerminationPlan.Group?
 
   enum CodingKeys: String, CodingKey {
     case pid, ppid, uid, user, name, command, ports, sharesWith, outcome, signals, seconds
+    case server, manager, master, signal, graceSeconds
   }
+  enum ServerKeys: String, CodingKey { case kind, name, detail, master, stop }
+  enum ManagerKeys: String, CodingKey { case kind, name, stop, evidence, runnable }
 
   func encode(to encoder: any Encoder) throws {
     let process = target.process
@@ -86,12 +95,31 @@ struct TargetJSON: Encodable {
     let outcome = result?.outcome.code ?? (dryRun ? "would-signal" : "not-signalled")
     try container.encode(outcome, forKey: .outcome)
     try container.encode((result?.signalsSent ?? []).map(\.name), forKey: .signals)
-    let seconds: Double? =
-      switch result?.outcome {
-      case .exited(_, let seconds), .killed(let seconds): seconds
-      default: nil
-      }
-    try container.encode(seconds, forKey: .seconds)
+    try container.encode(result?.outcome.seconds, forKey: .seconds)
+    if let server = group?.server {
+      var item = container.nestedContainer(keyedBy: ServerKeys.self, forKey: .server)
+      try item.encode(server.kind.rawValue, forKey: .kind)
+      try item.encode(server.name, forKey: .name)
+      try item.encode(server.detail, forKey: .detail)
+      try item.encode(server.master.pid, forKey: .master)
+      try item.encode(server.stop, forKey: .stop)
+    } else {
+      try container.encodeNil(forKey: .server)
+    }
+    if let group, let manager = group.manager {
+      var item = container.nestedContainer(keyedBy: ManagerKeys.self, forKey: .manager)
+      try item.encode(manager.kind.rawValue, forKey: .kind)
+      try item.encode(manager.name, forKey: .name)
+      try item.encode(manager.stop, forKey: .stop)
+      try item.encode(manager.evidence.rawValue, forKey: .evidence)
+      try item.encode(group.managerCommand != nil, forKey: .runnable)
+    } else {
+      try container.encodeNil(forKey: .manager)
+    }
+    try container.encode(group?.master.pid, forKey: .master)
+    let signalled = group?.signalled.contains { $0.pid == process.pid } == true
+    try container.encode(signalled ? group?.signal.name : nil, forKey: .signal)
+    try container.encode(group?.grace.seconds, forKey: .graceSeconds)
   }
 }
 
@@ -181,5 +209,26 @@ struct PortResultJSON: Encodable {
     case .familyUnsupported: "family-unsupported"
     case .failed(let errno): "errno-\(errno)"
     }
+  }
+}
+
+struct ManagerStopJSON: Encodable {
+  var command: String
+  var exitCode: Int32?
+  var message: String
+
+  init(_ stop: PortFreeing.ManagerStop) {
+    command = stop.command
+    exitCode = stop.exitCode
+    message = stop.message
+  }
+
+  enum CodingKeys: String, CodingKey { case command, exitCode, message }
+
+  func encode(to encoder: any Encoder) throws {
+    var container = encoder.container(keyedBy: CodingKeys.self)
+    try container.encode(command, forKey: .command)
+    try container.encode(exitCode, forKey: .exitCode)
+    try container.encode(message, forKey: .message)
   }
 }
