@@ -344,7 +344,16 @@ def churn_workers(stop, ports):
         left, right = socket.socketpair(socket.AF_UNIX)
         receiver = os.fork()
         if receiver == 0:
-            left.close()
+            # Keep nothing else this process inherited: another thread may be starting a
+            # case's subprocess right now, and a copy of its pipes (the exec-status pipe
+            # above all) held here would keep that start waiting forever.
+            keep = right.fileno()
+            os.closerange(3, keep)
+            os.closerange(keep + 1, 1 << 16)
+            null = os.open(os.devnull, os.O_RDWR)
+            for standard in (0, 1, 2):
+                os.dup2(null, standard)
+            os.close(null)
             held = []
             while True:
                 try:
