@@ -56,11 +56,12 @@ struct Free: AsyncParsableCommand {
     discussion: """
       Does what `kill` does (servers stopped their way, the same prompt, --via-manager), \
       then watches for a holder coming back and binds the port on \
-      0.0.0.0 and [::] (and the addresses that were held). When a holder's parent looks \
-      like a supervisor (anything but init or an interactive shell: pm2, supervisord, a \
-      container runtime, a shell loop) or it runs in a systemd service, the socket table \
-      is watched for --respawn-window first; a new holder is reported with its parent and \
-      the exit status is 1, since killing again will not help.
+      0.0.0.0 and [::] (and the addresses that were held). Only where something can start \
+      a holder again (a supervisor such as supervisord, pm2, nodemon, runit or s6, a shell \
+      running it in a loop, a systemd service with Restart=, a container runtime; not an \
+      interactive shell, tmux or a one-shot script) is the socket table watched first, for \
+      --respawn-window or until that respawner exits; a new holder is reported with its \
+      parent and the exit status is 1, since killing again will not help.
 
       If only TIME_WAIT sockets remain, the port counts as free for servers that set \
       SO_REUSEADDR (most do) and this is said; --wait waits for them to drain so that even a \
@@ -90,9 +91,9 @@ struct Free: AsyncParsableCommand {
   @Option(
     name: .long,
     help: ArgumentHelp(
-      "How long to watch for a supervisor starting the holder again, when one is suspected (0 turns it off).",
+      "How long to watch for a holder being started again, where something can (default: 5s under a supervisor, systemd or a container runtime, 2s under a shell loop; 0 turns it off).",
       valueName: "duration"))
-  var respawnWindow = DurationArgument(argument: "2s")!
+  var respawnWindow: DurationArgument?
 
   @OptionGroup var selection: SocketSelectionOptions
   @OptionGroup var output: OutputOptions
@@ -102,6 +103,6 @@ struct Free: AsyncParsableCommand {
     try await TerminationFlow.run(
       "free", specs: target.specs, termination: termination, selection: selection, output: output,
       backend: backend.backend,
-      verification: .init(respawnWindow: respawnWindow.duration, drainTimeWait: wait ? waitTimeout.duration : nil))
+      verification: .init(respawnWindow: respawnWindow?.duration, drainTimeWait: wait ? waitTimeout.duration : nil))
   }
 }

@@ -141,10 +141,8 @@ struct TerminationRenderer: Sendable {
     let master = "\(TerminalText.escape(group.master.name)) (pid \(group.master.pid))"
     var lines: [String] = []
     if let server = group.server {
-      let workers = group.processes.count - 1 + (group.children?.count ?? 0)
-      let with = workers > 0 ? " with \(workers) other process\(workers == 1 ? "" : "es")" : ""
-      lines.append(
-        "\(TerminalText.escape(server.name)): master \(master)\(with); \(TerminalText.escape(server.detail))")
+      // As `why` names it: the detail names the master and counts its workers.
+      lines.append("server \(TerminalText.escape(server.name)): \(TerminalText.escape(server.detail))")
     } else {
       lines.append(master + ":")
     }
@@ -174,7 +172,8 @@ struct TerminationRenderer: Sendable {
     } else {
       let whoText = list(group.signalled.map { "\(TerminalText.escape($0.name)) (pid \($0.pid))" })
       let then = afterGrace(group)
-      let follow = group.followers.isEmpty ? "" : "; \(group.followers.count) worker(s) stop with it"
+      let count = group.followers.count
+      let follow = count == 0 ? "" : count == 1 ? "; 1 worker stops with it" : "; \(count) workers stop with it"
       lines.append("  sends: \(group.signal) to \(whoText)\(then)\(follow)")
     }
     return lines

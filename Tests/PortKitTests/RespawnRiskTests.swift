@@ -39,6 +39,15 @@ import Testing
     #expect(reason([cases[4].0, runner]) == "parent is runsv (pid 50)")
   }
 
+  /// A supervisor polls before it starts a program again, a shell loop does not: the default
+  /// watch is longer for the first.
+  @Test func theWatchLastsAsLongAsTheRespawnerNeeds() {
+    let supervisord = process(50, "supervisord", ["/usr/bin/python3", "/usr/bin/supervisord"])
+    let loop = process(50, "sh", ["/bin/sh", "-c", "while true; do node server.js; done"])
+    #expect(RespawnRisk.respawner(for: server, facts: .init(ancestors: [supervisord, runner]))?.window == .seconds(5))
+    #expect(RespawnRisk.respawner(for: server, facts: .init(ancestors: [loop, runner]))?.window == .seconds(2))
+  }
+
   @Test func nodemonByItsScriptName() {
     let nodemon = process(50, "node", ["node", "/usr/local/bin/nodemon", "server.js"])
     #expect(reason([nodemon, runner]) == "parent is nodemon (pid 50)")

@@ -249,11 +249,11 @@ import Testing
     let dry = try portctl("free", "\(port)", "--dry-run")
     #expect(dry.status == 0)
     #expect(dry.stdout.hasPrefix("would send SIGQUIT to:\n"), "\(dry.stdout)")
-    #expect(dry.stdout.contains("nginx: master nginx (pid \(server.pid))"), "\(dry.stdout)")
+    #expect(dry.stdout.contains("server nginx: nginx master process \(server.pid) and 2 workers"), "\(dry.stdout)")
     #expect(dry.stdout.contains("it also listens on 127.0.0.1:\(other)/tcp"), "\(dry.stdout)")
     #expect(
       dry.stdout.contains(
-        "sends: SIGQUIT to nginx (pid \(server.pid)), SIGKILL after 10 s to whatever is left; 2 worker(s) stop with it"),
+        "sends: SIGQUIT to nginx (pid \(server.pid)), SIGKILL after 10 s to whatever is left; 2 workers stop with it"),
       "\(dry.stdout)")
     let given = try portctl("kill", "\(port)", "--dry-run", "--json", "--signal", "TERM", "--timeout", "3s")
     let givenMaster = try #require(targets(try given.json())[Int(server.pid)])
@@ -344,7 +344,7 @@ import Testing
     let declined = try onTerminal("\(Products.portctl.path) free \(port)/tcp", answering: "n")
     #expect(declined.status == 4)
     let shown = declined.stdout
-    #expect(shown.contains("memcached: master memcached (pid \(memcached))"), "\(shown)")
+    #expect(shown.contains("server memcached: the memcached server (pid \(memcached))"), "\(shown)")
     #expect(shown.contains("managed: the supervisord program cache"), "\(shown)")
     #expect(shown.contains("stop with `\(stop)`"), "\(shown)")
     #expect(shown.contains("it also listens on 127.0.0.1:\(udp)/udp"), "\(shown)")

@@ -23,6 +23,16 @@ public struct Respawner: Hashable, Sendable {
   /// A clause naming it: `parent is supervisord (pid 42)`.
   public var reason: String
 
+  /// How long to watch for it to start the holder again: a supervisor, systemd or a
+  /// container runtime takes its time (supervisord polls every second, then starts the
+  /// program anew), so 5 s; a shell loop restarts at once, so 2 s.
+  public var window: Duration {
+    switch kind {
+    case .supervisor, .systemdService, .containerRuntime: .seconds(5)
+    case .shellLoop, .unreadScript: .seconds(2)
+    }
+  }
+
   /// A respawner of `kind`, watched through `process` where there is one.
   public init(kind: Kind, process: ProcessRecord?, reason: String) {
     self.kind = kind

@@ -69,14 +69,16 @@ public struct PortFreeing: Sendable {
 
   /// How to prove the ports free after their holders were ended.
   public struct Verification: Sendable {
-    /// How long to watch for a holder coming back, when something may restart one.
-    public var respawnWindow: Duration
+    /// How long to watch for a holder coming back, when something may restart one; `nil`:
+    /// as long as the slowest of those respawners needs (``Respawner/window``).
+    public var respawnWindow: Duration?
     /// Wait up to this long for TIME_WAIT (and other closing) sockets to drain, so that even
     /// a plain bind works; `nil` does not wait.
     public var drainTimeWait: Duration?
 
-    /// Watches 2 s for a respawn (when one is likely) and does not wait for TIME_WAIT.
-    public init(respawnWindow: Duration = .seconds(2), drainTimeWait: Duration? = nil) {
+    /// Watches for a respawn (when one is likely) as long as the respawner needs, and does
+    /// not wait for TIME_WAIT.
+    public init(respawnWindow: Duration? = nil, drainTimeWait: Duration? = nil) {
       self.respawnWindow = respawnWindow
       self.drainTimeWait = drainTimeWait
     }
@@ -457,7 +459,8 @@ public struct PortFreeing: Sendable {
     outcome.respawnRisks = risks.map(\.reason)
     await events(.verifying(items))
     // Watch for a respawn only when something may restart a holder, and only while it runs.
-    let window = risks.isEmpty ? Duration.zero : verification.respawnWindow
+    let window =
+      risks.isEmpty ? Duration.zero : verification.respawnWindow ?? risks.map(\.window).max() ?? .seconds(2)
     let verifier = FreeVerifier(source: system.source, probe: system.binder.map { BindProbe(binder: $0) })
     let control = system.control
     let verified = try await verifier.verifyWatching(
