@@ -171,8 +171,9 @@ import Testing
   @Test func managerCommandsPortctlMayRun() {
     func group(_ manager: ProcessManager?) -> TerminationPlan.Group {
       TerminationPlan.Group(
-        server: nil, manager: manager, master: record(10), signalled: [record(10)], followers: [], signal: .terminate,
-        grace: .seconds(5), holders: [10])
+        server: nil, manager: manager,
+        stop: TerminationStop(
+          master: record(10), signalled: [record(10)], signal: .terminate, grace: .seconds(5), holders: [10]))
     }
     let unit = ProcessManager(
       kind: .systemdUnit, name: "nginx.service", detail: "", stop: "systemctl stop nginx.service",

@@ -114,19 +114,9 @@ extension TerminationPlan {
     public var server: RecognizedServer?
     /// What owns the group's life (a systemd unit, supervisord…), most specific first.
     public var manager: ProcessManager?
-    /// The process the stop is aimed at: the server's master, or the lone target.
-    public var master: ProcessRecord
-    /// Sent ``signal`` first: the master, or every process of a server that wants that.
-    public var signalled: [ProcessRecord]
-    /// The group's other processes: not signalled at first, waited on (they stop with the
-    /// master), SIGKILLed with the rest if still alive when the grace ends.
-    public var followers: [ProcessRecord]
-    /// The first signal.
-    public var signal: Signal
-    /// How long after ``signal`` before SIGKILL.
-    public var grace: Duration
-    /// The group's processes that hold the asked sockets.
-    public var holders: Set<PID>
+    /// What is sent to whom: the master (or every process of a server that wants that)
+    /// first, the others waited on, SIGKILL after the grace.
+    public var stop: TerminationStop
     /// The listeners the group's processes hold besides the asked ones (they go too); `nil`
     /// when they were not read.
     public var otherListeners: [SocketEntry]? = nil
@@ -139,14 +129,22 @@ extension TerminationPlan {
     /// directories when portctl runs as root; `nil` when not known.
     public var managerDirectory: String? = nil
 
+    /// The process the stop is aimed at: the server's master, or the lone target.
+    public var master: ProcessRecord { stop.master }
+    /// Sent ``signal`` first: the master, or every process of a server that wants that.
+    public var signalled: [ProcessRecord] { stop.signalled }
+    /// The group's other processes: not signalled at first, waited on (they stop with the
+    /// master), SIGKILLed with the rest if still alive when the grace ends.
+    public var followers: [ProcessRecord] { stop.followers }
+    /// The first signal.
+    public var signal: Signal { stop.signal }
+    /// How long after ``signal`` before SIGKILL.
+    public var grace: Duration { stop.grace }
+    /// The group's processes that hold the asked sockets.
+    public var holders: Set<PID> { stop.holders }
+
     /// Every process of the group, signalled ones first.
     public var processes: [ProcessRecord] { signalled + followers }
-
-    /// The stop the terminator carries out for the group.
-    public var stop: TerminationStop {
-      TerminationStop(
-        master: master, signalled: signalled, followers: followers, signal: signal, grace: grace, holders: holders)
-    }
 
     /// The manager's stop command when portctl may run it itself (`--via-manager`): a single
     /// command (a systemd unit, a container, a supervisord program, a pm2 app, a runit or s6
@@ -210,9 +208,11 @@ extension TerminationPlan {
       let everyOne = request.force || server == nil || server?.signalsEveryProcess == true
       let manager = managers[master.pid] ?? holders.lazy.compactMap { managers[$0.pid] }.first
       return Group(
-        server: server, manager: manager, master: master,
-        signalled: everyOne ? processes : [master], followers: everyOne ? [] : Array(processes.dropFirst()),
-        signal: signal, grace: grace, holders: Set(holders.map(\.pid)))
+        server: server, manager: manager,
+        stop: TerminationStop(
+          master: master, signalled: everyOne ? processes : [master],
+          followers: everyOne ? [] : Array(processes.dropFirst()), signal: signal, grace: grace,
+          holders: Set(holders.map(\.pid))))
     }
     for target in added where !targets.contains(where: { $0.process.pid == target.process.pid }) {
       targets.append(target)

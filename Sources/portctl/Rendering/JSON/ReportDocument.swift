@@ -169,9 +169,6 @@ struct ProcessJSON: Encodable {
     case pid, ppid, uid, user, name, command, commandLine, executable, cwd, startTime, uptimeSeconds
     case fds, role, sharesWith, services, hint, ancestry, managers, server
   }
-  enum ServerKeys: String, CodingKey {
-    case kind, name, detail, master, workers, stopSignal, graceSeconds, stop, signalsEveryProcess
-  }
   enum AncestorKeys: String, CodingKey { case pid, ppid, name, command, startTime }
   enum ManagerKeys: String, CodingKey { case kind, name, detail, stop, evidence, selfReported }
 
@@ -214,19 +211,6 @@ struct ProcessJSON: Encodable {
       try item.encode(manager.evidence.rawValue, forKey: .evidence)
       try item.encode(manager.evidence.isSelfReported, forKey: .selfReported)
     }
-    if let server = provenance?.server {
-      var item = container.nestedContainer(keyedBy: ServerKeys.self, forKey: .server)
-      try item.encode(server.kind.rawValue, forKey: .kind)
-      try item.encode(server.name, forKey: .name)
-      try item.encode(server.detail, forKey: .detail)
-      try item.encode(server.master.pid, forKey: .master)
-      try item.encode(server.workers.map(\.pid), forKey: .workers)
-      try item.encode(server.stopSignal.description, forKey: .stopSignal)
-      try item.encode(server.grace.seconds, forKey: .graceSeconds)
-      try item.encode(server.stop, forKey: .stop)
-      try item.encode(server.signalsEveryProcess, forKey: .signalsEveryProcess)
-    } else {
-      try container.encodeNil(forKey: .server)
-    }
+    try container.encode(provenance?.server.map(ServerJSON.init), forKey: .server)
   }
 }

@@ -77,7 +77,6 @@ struct TargetJSON: Encodable {
     case pid, ppid, uid, user, name, command, ports, sharesWith, outcome, signals, seconds
     case server, manager, master, signal, graceSeconds
   }
-  enum ServerKeys: String, CodingKey { case kind, name, detail, master, stop }
   enum ManagerKeys: String, CodingKey { case kind, name, stop, evidence, runnable }
 
   func encode(to encoder: any Encoder) throws {
@@ -96,16 +95,7 @@ struct TargetJSON: Encodable {
     try container.encode(outcome, forKey: .outcome)
     try container.encode((result?.signalsSent ?? []).map(\.name), forKey: .signals)
     try container.encode(result?.outcome.seconds, forKey: .seconds)
-    if let server = group?.server {
-      var item = container.nestedContainer(keyedBy: ServerKeys.self, forKey: .server)
-      try item.encode(server.kind.rawValue, forKey: .kind)
-      try item.encode(server.name, forKey: .name)
-      try item.encode(server.detail, forKey: .detail)
-      try item.encode(server.master.pid, forKey: .master)
-      try item.encode(server.stop, forKey: .stop)
-    } else {
-      try container.encodeNil(forKey: .server)
-    }
+    try container.encode(group?.server.map(ServerJSON.init), forKey: .server)
     if let group, let manager = group.manager {
       var item = container.nestedContainer(keyedBy: ManagerKeys.self, forKey: .manager)
       try item.encode(manager.kind.rawValue, forKey: .kind)
