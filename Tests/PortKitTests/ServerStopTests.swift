@@ -66,8 +66,22 @@ import Testing
     var forced = plan([record(10), record(11, ppid: 10)])
     forced.arrange(servers: servers(nginx()), managers: [:], request: TerminationRequest(force: true))
     #expect(forced.groups[0].signal == .kill)
-    #expect(forced.groups[0].signalled.map(\.pid) == [10, 11])
+    // Worker 12 holds nothing but goes with its master: forced too.
+    #expect(forced.groups[0].signalled.map(\.pid) == [10, 11, 12])
     #expect(forced.groups[0].followers.isEmpty)
+  }
+
+  /// Only the master holds the socket (a node cluster primary): its workers are added as
+  /// targets holding nothing, waited on as followers.
+  @Test func workersThatHoldNothingAreWaitedOn() {
+    var plan = plan([record(10)])
+    plan.arrange(servers: servers(nginx()), managers: [:], request: TerminationRequest())
+    #expect(plan.targets.map(\.process.pid) == [10, 11, 12])
+    #expect(plan.targets.dropFirst().allSatisfy { $0.sockets.isEmpty && $0.sharesWith == 10 })
+    #expect(plan.groups.count == 1)
+    #expect(plan.groups[0].signalled.map(\.pid) == [10])
+    #expect(plan.groups[0].followers.map(\.pid) == [11, 12])
+    #expect(plan.groups[0].holders == [10])
   }
 
   /// Only workers hold the socket: their master is added as a target (so it is pinned with
@@ -107,6 +121,7 @@ import Testing
   @Test func aMasterThatOutlivesItsGraceIsKilledWithWhatIsLeft() async {
     let control = FakeProcessControl([
       10: .init(startTicks: 10, exitsOn: ["KILL"]), 11: .init(startTicks: 11, exitsOn: ["KILL"]),
+      12: .init(startTicks: 12, exitsOn: ["KILL"]),
     ])
     var plan = plan([record(10), record(11, ppid: 10)])
     plan.arrange(servers: servers(nginx(grace: .milliseconds(250))), managers: [:], request: TerminationRequest())
@@ -121,10 +136,12 @@ import Testing
           waits.withLock { $0.append(elapsed) }
         }
       })
-    #expect(control.delivered.map { "\($0.0):\($0.1)" } == ["10:QUIT", "10:KILL", "11:KILL"])
-    #expect(results.map(\.outcome.code) == ["killed", "killed"])
+    // Worker 12 holds nothing; it is killed with what is left all the same.
+    #expect(control.delivered.map { "\($0.0):\($0.1)" } == ["10:QUIT", "10:KILL", "11:KILL", "12:KILL"])
+    #expect(results.map(\.outcome.code) == ["killed", "killed", "killed"])
     #expect(results[0].signalsSent == [.quit, .kill])
     #expect(results[1].signalsSent == [.kill])
+    #expect(results[2].signalsSent == [.kill])
     let told = waits.withLock { $0 }
     #expect(told.count >= 4, "\(told)")
     #expect(told == told.sorted())
@@ -155,7 +172,9 @@ import Testing
   /// A group none of whose processes holds the port right before the signal is left alone,
   /// master included.
   @Test func aGroupThatLetGoOfThePortIsNotSignalled() async {
-    let control = FakeProcessControl([10: .init(startTicks: 10), 11: .init(startTicks: 11)])
+    let control = FakeProcessControl([
+      10: .init(startTicks: 10), 11: .init(startTicks: 11), 12: .init(startTicks: 12),
+    ])
     var plan = plan([record(11, ppid: 10)])
     plan.arrange(servers: servers(nginx()), managers: [:], request: TerminationRequest())
     let terminator = Terminator(control: control)
@@ -163,7 +182,7 @@ import Testing
       await terminator.pin(plan.targets.map(\.process)), stops: plan.groups.map(\.stop), killTimeout: .seconds(1),
       stillHolding: { _ in [] })
     #expect(control.delivered.isEmpty)
-    #expect(results.map(\.outcome) == [.releasedPort, .releasedPort])
+    #expect(results.map(\.outcome) == [.releasedPort, .releasedPort, .releasedPort])
   }
 
   /// The manager's stop command that portctl may run: a systemd unit or a supervisord program

@@ -13,14 +13,6 @@ import Testing
     && getpwnam("postgres") != nil
   static let canRunSSH = isRoot && Programs.installed("/usr/sbin/sshd", "/usr/bin/ssh", "/usr/bin/ssh-keygen")
 
-  static func tool(_ name: String) -> String? {
-    for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
-      let path = "\(directory)/\(name)"
-      if FileManager.default.isExecutableFile(atPath: path) { return path }
-    }
-    return nil
-  }
-
   /// A fresh temporary directory, removed by the caller.
   private func temporaryDirectory(_ label: String) throws -> URL {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
@@ -136,14 +128,10 @@ import Testing
 
   @Test(.enabled(if: Programs.installed("/usr/bin/redis-server", "/usr/bin/redis-cli"), "needs redis-server"))
   func redisServerAndItsOwnShutdown() throws {
-    let directory = try temporaryDirectory("redis")
-    defer { try? FileManager.default.removeItem(at: directory) }
-    let port = try portFreeEverywhere()
-    let redis = try Spawned(
-      "/usr/bin/redis-server",
-      ["--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", directory.path])
-    defer { redis.stop() }
-    try #require(eventually(10) { loopbackTaken(port) }, "redis did not listen on \(port)")
+    let started = try RealServers.redis()
+    defer { started.cleanUp() }
+    let port = started.port
+    let redis = try #require(started.process)
     let result = try portctl("why", "\(port)", "--json")
     #expect(result.status == 0)
     let server = try server(try result.json(), redis.pid)
@@ -165,12 +153,10 @@ import Testing
 
   @Test(.enabled(if: Programs.installed("/usr/bin/memcached"), "needs memcached"))
   func memcachedIsStoppedWithSigterm() throws {
-    let port = try portFreeEverywhere()
-    // memcached refuses to run as root without -u.
-    let memcached = try Spawned(
-      "/usr/bin/memcached", ["-l", "127.0.0.1", "-p", "\(port)", "-U", "0"] + (isRoot ? ["-u", "nobody"] : []))
-    defer { memcached.stop() }
-    try #require(eventually(10) { loopbackTaken(port) }, "memcached did not listen on \(port)")
+    let started = try RealServers.memcached()
+    defer { started.cleanUp() }
+    let port = started.port
+    let memcached = try #require(started.process)
     let result = try portctl("why", "\(port)", "--json")
     #expect(result.status == 0)
     let server = try server(try result.json(), memcached.pid)
@@ -188,49 +174,10 @@ import Testing
 
   @Test(.enabled(if: canRunSSH, "needs root, sshd, ssh and ssh-keygen"))
   func sshdListenerAndACombinedFlagForward() throws {
-    let directory = try temporaryDirectory("sshd")
-    defer { try? FileManager.default.removeItem(at: directory) }
-    let path = directory.path
-    for key in ["host_key", "id"] {
-      let made = try run(
-        URL(fileURLWithPath: "/usr/bin/ssh-keygen"), ["-q", "-t", "ed25519", "-N", "", "-f", "\(path)/\(key)"])
-      try #require(made.status == 0, "ssh-keygen: \(made.stderr)")
-    }
-    try FileManager.default.copyItem(atPath: "\(path)/id.pub", toPath: "\(path)/authorized_keys")
-    let sshdPort = try portFreeEverywhere()
-    try """
-    Port \(sshdPort)
-    ListenAddress 127.0.0.1
-    HostKey \(path)/host_key
-    AuthorizedKeysFile \(path)/authorized_keys
-    PidFile \(path)/sshd.pid
-    StrictModes no
-    UsePAM no
-    PasswordAuthentication no
-    KbdInteractiveAuthentication no
-    PermitRootLogin prohibit-password
-    """.write(toFile: "\(path)/sshd_config", atomically: true, encoding: .utf8)
-    // sshd's privilege separation directory, as the Debian package creates it at boot.
-    if !FileManager.default.fileExists(atPath: "/run/sshd") {
-      try FileManager.default.createDirectory(
-        atPath: "/run/sshd", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
-    }
-    let sshd = try Spawned("/usr/sbin/sshd", ["-D", "-f", "\(path)/sshd_config", "-E", "\(path)/sshd.log"])
-    defer { sshd.stop(SIGTERM) }
-    try #require(eventually(10) { loopbackTaken(sshdPort) }, "sshd did not listen on \(sshdPort)")
-    let forwardPort = try portFreeEverywhere()
-    let forward = "\(forwardPort):127.0.0.1:\(sshdPort)"
-    let ssh = try Spawned(
-      "/usr/bin/ssh",
-      [
-        "-F", "/dev/null", "-NL", forward, "-p", "\(sshdPort)", "-i", "\(path)/id", "-o", "BatchMode=yes", "-o",
-        "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "ExitOnForwardFailure=yes",
-        "root@127.0.0.1",
-      ])
-    defer { ssh.stop(SIGTERM) }
-    try #require(
-      eventually(15) { loopbackTaken(forwardPort) },
-      "ssh did not forward \(forwardPort): \((try? String(contentsOfFile: "\(path)/sshd.log", encoding: .utf8)) ?? "")")
+    let started = try RealServers.sshForward()
+    defer { started.cleanUp() }
+    let (sshd, sshdPort, ssh) = (started.sshd, started.sshdPort, started.ssh)
+    let (forwardPort, forward) = (started.forwardPort, started.forward)
     var sessions: [pid_t] = []
     _ = eventually(5) {
       sessions = childPIDs(of: sshd.pid)
@@ -275,33 +222,12 @@ import Testing
 
   // MARK: tmux on a -L socket
 
-  @Test(.enabled(if: ServiceServerTests.tool("tmux") != nil, "needs tmux"))
+  @Test(.enabled(if: RealServers.tool("tmux") != nil, "needs tmux"))
   func tmuxOnANamedSocketIsStoppedByItsOwnCommand() throws {
-    let tmux = try #require(Self.tool("tmux"))
-    let socketName = "portctl-L-\(getpid())"
-    let session = "svc-\(getpid())"
-    let directory = try temporaryDirectory("tmux")
-    let ready = directory.appendingPathComponent("ready")
-    defer {
-      _ = detached(tmux, ["-L", socketName, "kill-server"])
-      try? FileManager.default.removeItem(at: directory)
-    }
-    let started = detached(
-      tmux,
-      [
-        "-L", socketName, "new-session", "-d", "-s", session, "-n", "api",
-        "\(Products.holder.path) tcp:127.0.0.1:0 > \(ready.path)",
-      ])
-    try #require(started == 0)
-    var line = ""
-    _ = eventually(5) {
-      line = (try? String(contentsOf: ready, encoding: .utf8)) ?? ""
-      return line.contains("ready")
-    }
-    let port = try #require(
-      line.split(separator: " ").first { $0.hasPrefix("ports=") }.flatMap { UInt16($0.dropFirst(6)) })
-    let tmpdir = ProcessInfo.processInfo.environment["TMUX_TMPDIR"] ?? "/tmp"
-    let socketPath = URL(fileURLWithPath: "\(tmpdir)/tmux-\(geteuid())/\(socketName)").resolvingSymlinksInPath().path
+    let started = try RealServers.tmuxHolder()
+    defer { started.cleanUp() }
+    let (tmux, socketName, session, port) = (started.tmux, started.socketName, started.session, started.port)
+    let socketPath = started.socketPath
     let result = try portctl("why", "\(port)", "--json")
     #expect(result.status == 0)
     let holder = try #require((try result.json().sockets.first?["processes"] as? [[String: Any]])?.first)
@@ -323,28 +249,10 @@ import Testing
 
   @Test(.enabled(if: Programs.installed("/usr/bin/java", "/usr/bin/javac", "/usr/bin/jar"), "needs a JDK"))
   func javaJarServer() throws {
-    let directory = try temporaryDirectory("java")
-    defer { try? FileManager.default.removeItem(at: directory) }
-    let path = directory.path
-    try """
-    import java.net.*;
-    public class Server {
-      public static void main(String[] args) throws Exception {
-        ServerSocket socket = new ServerSocket(Integer.parseInt(args[0]), 50, InetAddress.getByName("127.0.0.1"));
-        while (true) { socket.accept().close(); }
-      }
-    }
-    """.write(toFile: "\(path)/Server.java", atomically: true, encoding: .utf8)
-    let compiled = try run(URL(fileURLWithPath: "/usr/bin/javac"), ["-d", "\(path)/classes", "\(path)/Server.java"])
-    try #require(compiled.status == 0, "javac: \(compiled.stderr)")
-    let packed = try run(
-      URL(fileURLWithPath: "/usr/bin/jar"),
-      ["--create", "--file", "\(path)/app.jar", "--main-class", "Server", "-C", "\(path)/classes", "."])
-    try #require(packed.status == 0, "jar: \(packed.stderr)")
-    let port = try portFreeEverywhere()
-    let java = try Spawned("/usr/bin/java", ["-Xmx64m", "-jar", "\(path)/app.jar", "\(port)"])
-    defer { java.stop() }
-    try #require(eventually(20) { loopbackTaken(port) }, "the jar did not listen on \(port)")
+    let started = try RealServers.javaJar()
+    defer { started.cleanUp() }
+    let (port, path) = (started.port, started.directory.path)
+    let java = try #require(started.process)
     let result = try portctl("why", "\(port)", "--json")
     #expect(result.status == 0)
     let server = try server(try result.json(), java.pid)
@@ -362,10 +270,10 @@ import Testing
 
   @Test(
     .enabled(
-      if: ServiceServerTests.tool("supervisord") != nil && Programs.installed("/usr/bin/memcached"),
+      if: RealServers.tool("supervisord") != nil && Programs.installed("/usr/bin/memcached"),
       "needs supervisord and memcached"))
   func supervisedServerHasBothAndTheManagersStopWins() throws {
-    let supervisord = try #require(Self.tool("supervisord"))
+    let supervisord = try #require(RealServers.tool("supervisord"))
     let directory = try temporaryDirectory("sv-memcached")
     defer { try? FileManager.default.removeItem(at: directory) }
     let port = try portFreeEverywhere()

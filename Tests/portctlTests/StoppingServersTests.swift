@@ -125,18 +125,26 @@ import Testing
       try? input.fileHandleForWriting.close()
       client.waitUntilExit()
     }
-    try #require(
-      eventually(20) {
-        childPIDs(of: postmaster.pid).contains { pid in
-          ((try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? "").hasPrefix(
-            "postgres: postgres postgres 127.0.0.1(")
-        }
-      }, "psql did not connect")
+    var backend: pid_t?
+    _ = eventually(20) {
+      backend = childPIDs(of: postmaster.pid).first { pid in
+        ((try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? "").hasPrefix(
+          "postgres: postgres postgres 127.0.0.1(")
+      }
+      return backend != nil
+    }
+    let backendPID = try #require(backend, "psql did not connect")
 
-    // The dry run names what goes with the postmaster: its backends and helpers.
+    // The dry run names what goes with the postmaster: its backends and helpers are its
+    // workers, waited on (none of them holds the listener).
     let dry = try portctl("free", "\(port)", "--dry-run")
     #expect(dry.stdout.hasPrefix("would send SIGINT to:\n"), "\(dry.stdout)")
-    #expect(dry.stdout.contains("these go with it: postgres (pid "), "\(dry.stdout)")
+    #expect(
+      dry.stdout.split(separator: "\n").contains {
+        $0.hasPrefix("└ ") && $0.contains("postgres: postgres postgres 127.0.0.1(")
+      },
+      "\(dry.stdout)")
+    #expect(dry.stdout.contains(" workers stop with it"), "\(dry.stdout)")
     #expect(
       dry.stdout.contains("sends: SIGINT to postgres (pid \(postmaster.pid)), SIGKILL after 60 s"), "\(dry.stdout)")
 
@@ -152,6 +160,10 @@ import Testing
     #expect((master["seconds"] as? Double ?? 99) < 10)
     #expect(seconds < 15, "free took \(seconds) s")
     #expect(document["freed"] as? Bool == true)
+    // The client's backend holds no listener; it is waited on and stops with the postmaster.
+    let connection = try #require(targets(document)[Int(backendPID)], "the backend is not a target: \(document)")
+    #expect(connection["signals"] as? [String] == [])
+    #expect(connection["outcome"] as? String == "stopped-with-master")
     #expect(postmaster.exitStatus(within: 5) == 0, "the postmaster did not exit cleanly")
     #expect(
       !FileManager.default.fileExists(atPath: "\(data)/postmaster.pid"), "a stale postmaster.pid was left behind")

@@ -5,77 +5,6 @@ import Testing
 /// `why` on real web and application servers: the server named once, its master and
 /// workers, its stop signal and command.
 @Suite(.serialized) struct WebServerWhyTests {
-  /// A temporary directory, removed by `cleanUp`.
-  private func directory(_ name: String) throws -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("portctl-\(name)-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
-  }
-
-  /// `name` on PATH, where installed.
-  private func tool(_ name: String) -> String? {
-    for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
-      let path = "\(directory)/\(name)"
-      if FileManager.default.isExecutableFile(atPath: path) { return path }
-    }
-    return nil
-  }
-
-  /// The Python interpreter (first `python3` on PATH) that can import `modules`; `nil` when
-  /// there is none.
-  private func python(importing modules: String) -> String? {
-    guard
-      let result = try? shell("python3 -c 'import sys, \(modules); print(sys.executable)' 2>/dev/null"),
-      result.status == 0
-    else { return nil }
-    let path = result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-    return FileManager.default.isExecutableFile(atPath: path) ? path : nil
-  }
-
-  /// Stops a server the test started: `signal` to its master, then SIGKILL to any of the
-  /// `children` (pids it forked, recorded by the test) still alive.
-  private func stop(_ server: Spawned, children: [Int32], signal: Int32 = SIGTERM) {
-    // Still ours: alive and our child (not reaped already, its pid free for reuse).
-    if isAlive(server.pid), parentPID(of: server.pid) == getpid(), server.exitStatus(within: 0) == nil {
-      kill(server.pid, signal)
-      if server.exitStatus(within: 10) == nil { server.stop() }
-    }
-    for child in children where isAlive(child) { kill(child, SIGKILL) }
-  }
-
-  /// The parent pid of `pid`, from /proc.
-  private func parentPID(of pid: Int32) -> Int32? {
-    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-      let close = stat.lastIndex(of: ")")
-    else { return nil }
-    let fields = stat[stat.index(after: close)...].split(separator: " ")
-    return fields.count > 1 ? Int32(fields[1]) : nil
-  }
-
-  /// True when a TCP connection to 127.0.0.1:`port` is accepted (bound is not enough: a
-  /// socket may be bound long before something listens on it).
-  private func accepting(_ port: UInt16) -> Bool {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = port.bigEndian
-    address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
-    return withUnsafePointer(to: &address) {
-      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-        connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-      }
-    } == 0
-  }
-
-  /// The children of `pid` whose command line contains `marker`.
-  private func children(of pid: Int32, containing marker: String) -> [Int32] {
-    childPIDs(of: pid).filter {
-      let line = (try? String(contentsOfFile: "/proc/\($0)/cmdline", encoding: .utf8)) ?? ""
-      return line.contains(marker)
-    }
-  }
-
   /// Checks `why --json` and `why` on `127.0.0.1:port`: every holder names the same server,
   /// with exactly this master, these workers, signal and stop command; the text names it
   /// once, folds identical workers and shows the stop. Returns the text.
@@ -133,7 +62,7 @@ import Testing
 
   @Test(.enabled(if: Programs.installed("/usr/sbin/nginx"), "needs nginx; .ci/run installs nginx-light"))
   func nginxMasterAndTwoWorkersWithItsOwnConfig() throws {
-    let dir = try directory("nginx")
+    let dir = try RealServers.directory("nginx")
     defer { try? FileManager.default.removeItem(at: dir) }
     let port = try portFreeEverywhere()
     let conf = dir.appendingPathComponent("nginx.conf").path
@@ -152,7 +81,7 @@ import Testing
     let errorLog = "\(dir.path)/error.log"
     let server = try Spawned("/usr/sbin/nginx", ["-c", conf, "-p", dir.path, "-e", errorLog, "-g", "daemon off;"])
     var workers: [Int32] = []
-    defer { stop(server, children: workers, signal: SIGQUIT) }
+    defer { RealServers.stop(server, children: workers, signal: SIGQUIT) }
     try #require(eventually(10) { loopbackTaken(port) && childPIDs(of: server.pid).count == 2 }, "nginx did not start")
     workers = childPIDs(of: server.pid)
 
@@ -193,8 +122,9 @@ import Testing
     let server = try Spawned(
       "/usr/sbin/nginx", ["-p", dir.path + "/", "-c", conf, "-e", "stderr", "-g", "daemon off;"])
     var workers: [Int32] = []
-    defer { stop(server, children: workers, signal: SIGQUIT) }
-    try #require(eventually(10) { accepting(port) && childPIDs(of: server.pid).count == 2 }, "nginx did not start")
+    defer { RealServers.stop(server, children: workers, signal: SIGQUIT) }
+    try #require(
+      eventually(10) { RealServers.accepting(port) && childPIDs(of: server.pid).count == 2 }, "nginx did not start")
     workers = childPIDs(of: server.pid)
 
     let quoted = { (path: String) in "'" + path.replacingOccurrences(of: "'", with: #"'"'"'"#) + "'" }
@@ -218,15 +148,15 @@ import Testing
   /// gunicorn run by supervisord: named once as a server, and the manager's stop is the one
   /// shown first.
   @Test func gunicornUnderSupervisordShowsTheManagersStop() throws {
-    guard let supervisord = tool("supervisord") else {
+    guard let supervisord = RealServers.tool("supervisord") else {
       Issue.record("supervisord (PyPI supervisor) is not installed; .ci/run installs it")
       return
     }
-    guard let python = python(importing: "gunicorn") else {
+    guard let python = RealServers.python(importing: "gunicorn") else {
       Issue.record("gunicorn is not installed; .ci/run installs it")
       return
     }
-    let dir = try directory("gunicorn-sv")
+    let dir = try RealServers.directory("gunicorn-sv")
     defer { try? FileManager.default.removeItem(at: dir) }
     try "def app(environ, start_response):\n    start_response('200 OK', [])\n    return [b'ok']\n"
       .write(to: dir.appendingPathComponent("app.py"), atomically: true, encoding: .utf8)
@@ -250,13 +180,13 @@ import Testing
     """.write(toFile: config, atomically: true, encoding: .utf8)
     let daemon = try Spawned(supervisord, ["-c", config])
     var processes: [Int32] = []
-    defer { stop(daemon, children: processes) }
+    defer { RealServers.stop(daemon, children: processes) }
     var master: Int32 = 0
     try #require(
       eventually(20) {
         guard let first = childPIDs(of: daemon.pid).first else { return false }
         master = first
-        return accepting(port) && childPIDs(of: first).count == 2
+        return RealServers.accepting(port) && childPIDs(of: first).count == 2
       }, "supervisord did not start gunicorn")
     let workers = childPIDs(of: master)
     processes = [master] + workers
@@ -285,11 +215,11 @@ import Testing
   // MARK: gunicorn
 
   @Test func gunicornArbiterAndTwoWorkersAndTheTextIsCutOnATerminal() throws {
-    guard let python = python(importing: "gunicorn") else {
+    guard let python = RealServers.python(importing: "gunicorn") else {
       Issue.record("gunicorn is not installed; .ci/run installs it")
       return
     }
-    let dir = try directory("gunicorn")
+    let dir = try RealServers.directory("gunicorn")
     defer { try? FileManager.default.removeItem(at: dir) }
     try "def app(environ, start_response):\n    start_response('200 OK', [])\n    return [b'ok']\n"
       .write(to: dir.appendingPathComponent("app.py"), atomically: true, encoding: .utf8)
@@ -301,7 +231,7 @@ import Testing
         "app:app",
       ])
     var workers: [Int32] = []
-    defer { stop(server, children: workers) }
+    defer { RealServers.stop(server, children: workers) }
     try #require(
       eventually(20) { loopbackTaken(port) && childPIDs(of: server.pid).count == 2 }, "gunicorn did not start")
     workers = childPIDs(of: server.pid)
@@ -341,74 +271,33 @@ import Testing
   // MARK: uvicorn
 
   @Test func uvicornSupervisorWithTwoWorkers() throws {
-    guard let python = python(importing: "uvicorn") else {
+    guard let python = RealServers.python(importing: "uvicorn") else {
       Issue.record("uvicorn is not installed; .ci/run installs it")
       return
     }
-    let dir = try directory("uvicorn")
-    defer { try? FileManager.default.removeItem(at: dir) }
-    try """
-    async def app(scope, receive, send):
-        if scope["type"] != "http":
-            return
-        await send({"type": "http.response.start", "status": 200, "headers": []})
-        await send({"type": "http.response.body", "body": b"ok"})
-    """.write(to: dir.appendingPathComponent("app.py"), atomically: true, encoding: .utf8)
-    let port = try portFreeEverywhere()
-    let server = try Spawned(
-      python,
-      ["-m", "uvicorn", "--workers", "2", "--host", "127.0.0.1", "--port", "\(port)", "--app-dir", dir.path, "app:app"])
-    var spawned: [Int32] = []
-    defer { stop(server, children: spawned) }
-    try #require(
-      eventually(20) {
-        accepting(port) && children(of: server.pid, containing: "--multiprocessing-fork").count == 2
-      }, "uvicorn did not start its workers")
-    spawned = childPIDs(of: server.pid)
-    let workers = children(of: server.pid, containing: "--multiprocessing-fork")
+    let server = try RealServers.uvicorn(python)
+    defer { server.cleanUp() }
     // The resource tracker is a child but no worker.
-    #expect(spawned.count == workers.count + 1)
+    #expect(server.helpers.count == 1)
     try expectServer(
-      port: port, kind: "uvicorn", master: server.pid, workers: workers, signal: "SIGTERM", grace: 10, stop: nil,
-      foldedWorkers: "\(python) -B -c from multiprocessing.spawn import spawn_main;")
+      port: server.port, kind: "uvicorn", master: server.master, workers: server.workers, signal: "SIGTERM",
+      grace: 10, stop: nil, foldedWorkers: "\(python) -B -c from multiprocessing.spawn import spawn_main;")
   }
 
   @Test func hypercornSupervisorWithTwoWorkersAndItsGracefulTimeout() throws {
-    guard let python = python(importing: "hypercorn") else {
+    guard let python = RealServers.python(importing: "hypercorn") else {
       Issue.record("hypercorn is not installed; .ci/run installs it")
       return
     }
-    let dir = try directory("hypercorn")
-    defer { try? FileManager.default.removeItem(at: dir) }
-    let app = dir.appendingPathComponent("app.py")
-    try """
-    async def app(scope, receive, send):
-        if scope["type"] != "http":
-            return
-        await send({"type": "http.response.start", "status": 200, "headers": []})
-        await send({"type": "http.response.body", "body": b"ok"})
-    """.write(to: app, atomically: true, encoding: .utf8)
-    let port = try portFreeEverywhere()
-    let server = try Spawned(
-      python,
-      [
-        "-m", "hypercorn", "--workers", "2", "--graceful-timeout", "2", "--bind", "127.0.0.1:\(port)",
-        "\(app.path):app",
-      ])
-    var spawned: [Int32] = []
-    defer { stop(server, children: spawned) }
-    try #require(
-      eventually(20) {
-        accepting(port) && children(of: server.pid, containing: "--multiprocessing-fork").count == 2
-      }, "hypercorn did not start its workers")
-    spawned = childPIDs(of: server.pid)
-    let workers = children(of: server.pid, containing: "--multiprocessing-fork")
+    let server = try RealServers.hypercorn(python)
+    defer { server.cleanUp() }
+    let workers = server.workers
     try expectServer(
-      port: port, kind: "hypercorn", master: server.pid, workers: workers, signal: "SIGTERM", grace: 7, stop: nil,
-      foldedWorkers: "\(python) -B -c from multiprocessing.spawn import spawn_main;")
+      port: server.port, kind: "hypercorn", master: server.master, workers: workers, signal: "SIGTERM", grace: 7,
+      stop: nil, foldedWorkers: "\(python) -B -c from multiprocessing.spawn import spawn_main;")
     // SIGTERM to the supervisor, as shown, stops it and its workers.
-    kill(server.pid, SIGTERM)
-    #expect(server.exitStatus(within: 10) != nil)
+    kill(server.master, SIGTERM)
+    #expect(server.process?.exitStatus(within: 10) != nil)
     #expect(eventually(5) { workers.allSatisfy { !isAlive($0) } })
   }
 
@@ -417,47 +306,24 @@ import Testing
   /// Django's runserver: only the child (RUN_MAIN=true) holds the socket; the server is led
   /// by the autoreloader above it, whose ancestors are shown.
   @Test func djangoRunserverChildLeadsToTheAutoreloader() throws {
-    guard let python = python(importing: "django") else {
+    guard let python = RealServers.python(importing: "django") else {
       Issue.record("django is not installed; .ci/run installs it")
       return
     }
-    let dir = try directory("django")
-    defer { try? FileManager.default.removeItem(at: dir) }
-    let manage = dir.appendingPathComponent("manage.py")
-    try """
-    import sys
-    from django.conf import settings
-    from django.http import HttpResponse
-    from django.urls import path
-
-    settings.configure(DEBUG=True, ROOT_URLCONF=__name__, ALLOWED_HOSTS=["*"], SECRET_KEY="test")
-    urlpatterns = [path("", lambda request: HttpResponse("ok"))]
-
-    if __name__ == "__main__":
-        from django.core.management import execute_from_command_line
-        execute_from_command_line(sys.argv)
-    """.write(to: manage, atomically: true, encoding: .utf8)
-    let port = try portFreeEverywhere()
-    let server = try Spawned(python, [manage.path, "runserver", "127.0.0.1:\(port)"])
-    var child: Int32 = 0
-    defer { stop(server, children: [child].filter { $0 > 0 }) }
-    try #require(
-      eventually(30) {
-        guard accepting(port), let first = childPIDs(of: server.pid).first else { return false }
-        child = first
-        return true
-      }, "django did not start its server")
+    let server = try RealServers.django(python)
+    defer { server.cleanUp() }
+    let child = try #require(server.workers.first)
     let text = try expectServer(
-      port: port, kind: "django", master: server.pid, workers: [child], signal: "SIGTERM", grace: 5, stop: nil,
-      holders: [child])
+      port: server.port, kind: "django", master: server.master, workers: [child], signal: "SIGTERM", grace: 5,
+      stop: nil, holders: [child])
     let lines = text.stdout.split(separator: "\n").map(String.init)
     // The master does not hold the socket; its child does, and the chain is the master's.
-    #expect(lines.contains { $0.hasPrefix("  master \(server.pid) ") && !$0.contains("holds the socket") })
+    #expect(lines.contains { $0.hasPrefix("  master \(server.master) ") && !$0.contains("holds the socket") })
     #expect(lines.contains { $0.hasPrefix("  worker \(child): ") && $0.hasSuffix(", holds the socket)") })
     #expect(lines.contains { $0.hasPrefix("    parent \(getpid()) ") }, "\(text.stdout)")
     // SIGTERM to the autoreloader, as shown, ends both.
-    kill(server.pid, SIGTERM)
-    #expect(server.exitStatus(within: 10) != nil)
+    kill(server.master, SIGTERM)
+    #expect(server.process?.exitStatus(within: 10) != nil)
     #expect(eventually(5) { !isAlive(child) })
   }
 
@@ -465,76 +331,27 @@ import Testing
 
   @Test(.enabled(if: Programs.installed(Programs.node), "needs node"))
   func nodeClusterPrimaryIsTheOnlyHolderAndNamesItsWorkers() throws {
-    let dir = try directory("node-cluster")
-    defer { try? FileManager.default.removeItem(at: dir) }
-    let script = dir.appendingPathComponent("cluster.js")
-    try """
-    const cluster = require('cluster');
-    const http = require('http');
-    if (cluster.isPrimary) {
-      for (let i = 0; i < 2; i++) cluster.fork();
-      let ready = 0;
-      cluster.on('listening', (worker, address) => {
-        if (++ready === 2) {
-          const pids = Object.values(cluster.workers).map((w) => w.process.pid).join(',');
-          console.log(`ready pid=${process.pid} ports=${address.port} children=${pids}`);
-        }
-      });
-      process.stdin.on('end', () => {
-        for (const w of Object.values(cluster.workers)) w.process.kill();
-        process.exit(0);
-      });
-      process.stdin.resume();
-    } else {
-      http.createServer((req, res) => res.end('ok')).listen(0, '127.0.0.1');
-    }
-    """.write(to: script, atomically: true, encoding: .utf8)
-    // Round-robin scheduling (Linux's default): only the primary holds the listener.
-    let server = try Holder([], launcher: [Programs.node, script.path])
-    defer { server.stop() }
-    try #require(server.children.count == 2)
+    let server = try RealServers.nodeCluster()
+    defer { server.cleanUp() }
+    let script = server.directory.appendingPathComponent("cluster.js")
     try expectServer(
-      port: server.port, kind: "node-cluster", master: server.pid, workers: server.children, signal: "SIGTERM",
-      grace: 5, stop: nil, holders: [server.pid], foldedWorkers: "\(Programs.node) \(script.path) --lifeline")
+      port: server.port, kind: "node-cluster", master: server.master, workers: server.workers, signal: "SIGTERM",
+      grace: 5, stop: nil, holders: [server.master], foldedWorkers: "\(Programs.node) \(script.path) --lifeline")
   }
 
   // MARK: Flask reloader
 
   @Test func flaskReloaderAndItsChildAreOneServer() throws {
-    guard let python = python(importing: "flask") else {
+    guard let python = RealServers.python(importing: "flask") else {
       Issue.record("flask is not installed; .ci/run installs it")
       return
     }
-    let dir = try directory("flask")
-    defer { try? FileManager.default.removeItem(at: dir) }
-    let app = dir.appendingPathComponent("app.py")
-    try """
-    import sys
-    from flask import Flask
-    app = Flask(__name__)
-
-    @app.route("/")
-    def index():
-        return "ok"
-
-    app.run(host="127.0.0.1", port=int(sys.argv[1]), use_reloader=True)
-    """.write(to: app, atomically: true, encoding: .utf8)
-    let port = try portFreeEverywhere()
-    let server = try Spawned(python, [app.path, "\(port)"])
-    var child: Int32 = 0
-    defer { stop(server, children: [child].filter { $0 > 0 }) }
-    // Ready once the child runs with the reloader's marker (before its exec it is a copy of
-    // the reloader).
-    try #require(
-      eventually(20) {
-        guard loopbackTaken(port), let first = childPIDs(of: server.pid).first else { return false }
-        child = first
-        let environment = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(first)/environ"))) ?? Data()
-        return String(decoding: environment, as: UTF8.self).contains("WERKZEUG_RUN_MAIN=true")
-      }, "flask did not start its reloader child")
+    let server = try RealServers.flask(python)
+    defer { server.cleanUp() }
+    let child = try #require(server.workers.first)
     try expectServer(
-      port: port, kind: "werkzeug", master: server.pid, workers: [child], signal: "SIGTERM", grace: 5, stop: nil,
-      holders: [server.pid, child])
+      port: server.port, kind: "werkzeug", master: server.master, workers: [child], signal: "SIGTERM", grace: 5,
+      stop: nil, holders: [server.master, child])
   }
 }
 #endif

@@ -162,8 +162,9 @@ extension TerminationPlan {
 
   /// Groups the targets by the server they belong to (`servers` and `managers` by holder
   /// pid, from their provenance). A server's master leads its group and is added as a target
-  /// when it does not hold the socket itself (with every other process of a server that
-  /// wants each signalled); a target with no server is a group of its own. The signal and
+  /// when it does not hold the socket itself, and so is each of its workers that does not
+  /// (waited on as a follower, or signalled where the server wants each process signalled);
+  /// a target with no server is a group of its own. The signal and
   /// grace are the server's unless `request` names them; `force` signals every process of a
   /// group with SIGKILL at once.
   public mutating func arrange(
@@ -198,7 +199,9 @@ extension TerminationPlan {
       } else if let index = processes.firstIndex(where: { $0.pid == master.pid }), index != 0 {
         processes.insert(processes.remove(at: index), at: 0)
       }
-      if let server, server.signalsEveryProcess {
+      // Its workers go with it, holders of the socket or not (a node cluster's workers hold
+      // none): each is waited on, or signalled where the server wants every process signalled.
+      if let server {
         for worker in server.workers where !processes.contains(where: { $0.pid == worker.pid }) {
           processes.append(worker)
           added.append(Target(process: worker, sockets: [], sharesWith: master.pid))
