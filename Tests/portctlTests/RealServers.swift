@@ -46,6 +46,83 @@ final class RealServer: @unchecked Sendable {
   deinit { cleanUp() }
 }
 
+/// A PostgreSQL 15 cluster made with initdb as the `postgres` user in a temporary directory,
+/// its postmaster listening on 127.0.0.1 at a free port, and one idle `psql` client connected.
+/// Needs root (see ``available``).
+final class PostgresCluster: @unchecked Sendable {
+  static let bin = "/usr/lib/postgresql/15/bin"
+  /// Root, the `postgres` user and the binaries: what the cluster needs.
+  static let available =
+    isRoot && Programs.installed("\(bin)/initdb", "\(bin)/postgres", "/usr/bin/psql", "/usr/bin/setpriv")
+    && getpwnam("postgres") != nil
+  /// The title of the idle client's backend, up to its port.
+  static let backendTitle = "postgres: postgres postgres 127.0.0.1("
+
+  let directory: URL
+  let data: String
+  let port: UInt16
+  let postmaster: Spawned
+  /// The idle client's backend (a child of the postmaster).
+  private(set) var backend: pid_t = 0
+  private let client = Process()
+  /// The client's standard input, made after the postmaster started so that the postmaster
+  /// does not inherit it (a pipe's descriptors are inherited), or psql would never see it close.
+  private let input: Pipe
+
+  /// Starts it; `settings` are more `-c name=value` for the postmaster.
+  init(settings: [String] = []) throws {
+    directory = try RealServers.directory("pg")
+    guard let user = getpwnam("postgres")?.pointee, chown(directory.path, user.pw_uid, user.pw_gid) == 0 else {
+      throw CocoaError(.fileWriteNoPermission)
+    }
+    data = directory.appendingPathComponent("data").path
+    let asPostgres = ["--reuid=postgres", "--regid=postgres", "--init-groups"]
+    let initdb = try run(
+      URL(fileURLWithPath: "/usr/bin/setpriv"),
+      asPostgres + ["\(Self.bin)/initdb", "-D", data, "-A", "trust", "-U", "postgres"])
+    guard initdb.status == 0 else { throw CocoaError(.fileWriteUnknown, userInfo: ["initdb": initdb.stderr]) }
+    port = try portFreeEverywhere()
+    postmaster = try Spawned(
+      "/usr/bin/setpriv",
+      asPostgres + [
+        "\(Self.bin)/postgres", "-D", data, "-k", directory.path, "-c", "listen_addresses=127.0.0.1", "-p", "\(port)",
+      ] + settings.flatMap { ["-c", $0] })
+    input = Pipe()
+    guard eventually(20, { loopbackTaken(self.port) }) else { throw CocoaError(.fileReadUnknown) }
+    // One idle client: psql reading from a pipe that stays open.
+    client.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
+    client.arguments = ["-h", "127.0.0.1", "-p", "\(port)", "-U", "postgres", "-q"]
+    client.standardInput = input
+    client.standardOutput = FileHandle.nullDevice
+    client.standardError = FileHandle.nullDevice
+    try client.run()
+    var found: pid_t?
+    _ = eventually(20) {
+      found = childPIDs(of: self.postmaster.pid).first { pid in
+        ((try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? "").hasPrefix(Self.backendTitle)
+      }
+      return found != nil
+    }
+    guard let found else { throw CocoaError(.fileReadUnknown) }
+    backend = found
+  }
+
+  /// Ends the client and (with a fast shutdown, if it still runs) the postmaster, and
+  /// removes the directory.
+  func cleanUp() {
+    try? input.fileHandleForWriting.close()
+    if client.isRunning { client.waitUntilExit() }
+    if postmaster.exitStatus(within: 0) == nil {
+      kill(postmaster.pid, SIGINT)
+      _ = postmaster.exitStatus(within: 30)
+    }
+    postmaster.stop()
+    try? FileManager.default.removeItem(at: directory)
+  }
+
+  deinit { cleanUp() }
+}
+
 /// Starting the real servers the end-to-end tests use (`why` and `free` on them), each on a
 /// free port of 127.0.0.1 in its own temporary directory.
 enum RealServers {
@@ -67,6 +144,30 @@ enum RealServers {
     else { return nil }
     let path = result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     return FileManager.default.isExecutableFile(atPath: path) ? path : nil
+  }
+
+  /// Writes a supervisord configuration into `directory` (its socket, log and pid file there
+  /// too, supervisorctl pointed at the socket) running `program` with `command`, restarted
+  /// when it exits; returns its path.
+  static func supervisordConfig(in directory: URL, program: String, command: String) throws -> String {
+    let config = directory.appendingPathComponent("supervisord.conf").path
+    try """
+    [unix_http_server]
+    file=\(directory.path)/supervisor.sock
+    [supervisord]
+    logfile=\(directory.path)/supervisord.log
+    pidfile=\(directory.path)/supervisord.pid
+    nodaemon=true
+    [rpcinterface:supervisor]
+    supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
+    [supervisorctl]
+    serverurl=unix://\(directory.path)/supervisor.sock
+    [program:\(program)]
+    command=\(command)
+    autorestart=true
+    startsecs=0
+    """.write(toFile: config, atomically: true, encoding: .utf8)
+    return config
   }
 
   /// A fresh temporary directory named after `label`.

@@ -210,22 +210,9 @@ private final class ShellRunning: @unchecked Sendable {
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: directory) }
     let port = try portFreeEverywhere()
-    let config = directory.appendingPathComponent("supervisord.conf")
-    try """
-    [unix_http_server]
-    file=\(directory.path)/supervisor.sock
-    [supervisord]
-    logfile=\(directory.path)/supervisord.log
-    pidfile=\(directory.path)/supervisord.pid
-    nodaemon=true
-    [rpcinterface:supervisor]
-    supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
-    [program:web]
-    command=\(Products.holder.path) --reuseaddr tcp:127.0.0.1:\(port)
-    autorestart=true
-    startsecs=0
-    """.write(to: config, atomically: true, encoding: .utf8)
-    let daemon = try #require(spawnQuietly(supervisord, ["-c", config.path]))
+    let config = try RealServers.supervisordConfig(
+      in: directory, program: "web", command: "\(Products.holder.path) --reuseaddr tcp:127.0.0.1:\(port)")
+    let daemon = try #require(spawnQuietly(supervisord, ["-c", config]))
     defer {
       kill(daemon, SIGTERM)
       var status: Int32 = 0
@@ -250,7 +237,7 @@ private final class ShellRunning: @unchecked Sendable {
     let text = try portctl("free", "127.0.0.1:\(port)", "--yes", "--respawn-window", "15s")
     #expect(
       text.stdout.contains(
-        "\n  managed by: the supervisord program web, which supervisord restarts when it exits; stop it with: supervisorctl -c \(config.path) stop web"
+        "\n  managed by: the supervisord program web, which supervisord restarts when it exits; stop it with: supervisorctl -c \(config) stop web"
       ), "\(text.stdout)")
   }
 

@@ -6,11 +6,6 @@ import Testing
 /// memcached, sshd with an `ssh -NL` forward to it, tmux on a `-L` socket, and a server
 /// supervisord runs. Each runs on a free port in a temporary directory and is stopped after.
 @Suite(.serialized) struct ServiceServerTests {
-  static let postgresBin = "/usr/lib/postgresql/15/bin"
-  static let canRunPostgres =
-    isRoot
-    && Programs.installed("\(postgresBin)/initdb", "\(postgresBin)/postgres", "/usr/bin/psql", "/usr/bin/setpriv")
-    && getpwnam("postgres") != nil
   static let canRunSSH = isRoot && Programs.installed("/usr/sbin/sshd", "/usr/bin/ssh", "/usr/bin/ssh-keygen")
 
   /// A fresh temporary directory, removed by the caller.
@@ -41,54 +36,15 @@ import Testing
 
   // MARK: PostgreSQL
 
-  @Test(.enabled(if: canRunPostgres, "needs root, the postgres user and PostgreSQL 15 in /usr/lib/postgresql/15/bin"))
+  @Test(
+    .enabled(
+      if: PostgresCluster.available, "needs root, the postgres user and PostgreSQL 15 in /usr/lib/postgresql/15/bin"))
   func postgresPostmasterWithAnIdleClient() throws {
-    let directory = try temporaryDirectory("pg")
-    defer { try? FileManager.default.removeItem(at: directory) }
-    let user = try #require(getpwnam("postgres")).pointee
-    #expect(chown(directory.path, user.pw_uid, user.pw_gid) == 0)
-    let data = directory.appendingPathComponent("data").path
-    let asPostgres = ["/usr/bin/setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups"]
-    let initdb = try run(
-      URL(fileURLWithPath: asPostgres[0]),
-      Array(asPostgres.dropFirst()) + ["\(Self.postgresBin)/initdb", "-D", data, "-A", "trust", "-U", "postgres"])
-    try #require(initdb.status == 0, "initdb: \(initdb.stderr)")
-    let port = try portFreeEverywhere()
     // Autovacuum off: its workers come and go, and the workers are asserted exactly.
-    let postmaster = try Spawned(
-      asPostgres[0],
-      Array(asPostgres.dropFirst()) + [
-        "\(Self.postgresBin)/postgres", "-D", data, "-k", directory.path, "-c", "listen_addresses=127.0.0.1", "-p",
-        "\(port)", "-c", "autovacuum=off",
-      ])
-    defer {
-      kill(postmaster.pid, SIGINT)
-      _ = postmaster.exitStatus(within: 30)
-      postmaster.stop()
-    }
-    try #require(eventually(20) { loopbackTaken(port) }, "PostgreSQL did not listen on \(port)")
-    // One idle client: psql reading from a pipe that stays open.
-    let client = Process()
-    client.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
-    client.arguments = ["-h", "127.0.0.1", "-p", "\(port)", "-U", "postgres", "-q"]
-    let input = Pipe()
-    client.standardInput = input
-    client.standardOutput = FileHandle.nullDevice
-    client.standardError = FileHandle.nullDevice
-    try client.run()
-    defer {
-      try? input.fileHandleForWriting.close()
-      client.waitUntilExit()
-    }
-    let backendTitle = "postgres: postgres postgres 127.0.0.1("
-    var backend: pid_t?
-    _ = eventually(20) {
-      backend = childPIDs(of: postmaster.pid).first { pid in
-        ((try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? "").hasPrefix(backendTitle)
-      }
-      return backend != nil
-    }
-    let backendPID = try #require(backend, "psql did not connect")
+    let cluster = try PostgresCluster(settings: ["autovacuum=off"])
+    defer { cluster.cleanUp() }
+    let (postmaster, port, data, backendPID) = (cluster.postmaster, cluster.port, cluster.data, cluster.backend)
+    let backendTitle = PostgresCluster.backendTitle
 
     var document: [String: Any] = [:]
     var children: [pid_t] = []
@@ -107,7 +63,7 @@ import Testing
     #expect(children.contains(backendPID))
     #expect(master["stopSignal"] as? String == "SIGINT")
     #expect(master["graceSeconds"] as? Double == 60)
-    #expect(master["stop"] as? String == "\(Self.postgresBin)/pg_ctl stop -D \(data) -m fast")
+    #expect(master["stop"] as? String == "\(PostgresCluster.bin)/pg_ctl stop -D \(data) -m fast")
     #expect(
       (master["detail"] as? String)?.hasPrefix(
         "PostgreSQL 15 postmaster (pid \(postmaster.pid)), data directory \(data)")
@@ -120,7 +76,7 @@ import Testing
     #expect((connection["detail"] as? String)?.hasPrefix("a backend (\(backendTitle)") == true)
     let text = try portctl("why", "\(port)")
     #expect(text.status == 0)
-    #expect(text.stdout.contains("  master \(postmaster.pid) \(Self.postgresBin)/postgres -D \(data) "))
+    #expect(text.stdout.contains("  master \(postmaster.pid) \(PostgresCluster.bin)/postgres -D \(data) "))
     #expect(text.stdout.components(separatedBy: "  server PostgreSQL").count == 2)
   }
 
@@ -277,24 +233,10 @@ import Testing
     let directory = try temporaryDirectory("sv-memcached")
     defer { try? FileManager.default.removeItem(at: directory) }
     let port = try portFreeEverywhere()
-    let config = directory.appendingPathComponent("supervisord.conf")
-    try """
-    [unix_http_server]
-    file=\(directory.path)/supervisor.sock
-    [supervisord]
-    logfile=\(directory.path)/supervisord.log
-    pidfile=\(directory.path)/supervisord.pid
-    nodaemon=true
-    [rpcinterface:supervisor]
-    supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
-    [supervisorctl]
-    serverurl=unix://\(directory.path)/supervisor.sock
-    [program:cache]
-    command=/usr/bin/memcached -l 127.0.0.1 -p \(port) -U 0\(isRoot ? " -u nobody" : "")
-    autorestart=true
-    startsecs=0
-    """.write(to: config, atomically: true, encoding: .utf8)
-    let daemon = try Spawned(supervisord, ["-c", config.path])
+    let config = try RealServers.supervisordConfig(
+      in: directory, program: "cache",
+      command: "/usr/bin/memcached -l 127.0.0.1 -p \(port) -U 0\(isRoot ? " -u nobody" : "")")
+    let daemon = try Spawned(supervisord, ["-c", config])
     defer { daemon.stop(SIGTERM) }
     try #require(eventually(15) { loopbackTaken(port) }, "supervisord did not start memcached")
     var cache: pid_t?
@@ -313,7 +255,7 @@ import Testing
     #expect(server["master"] as? Int == Int(memcached))
     let manager = try #require((holder["managers"] as? [[String: Any]])?.first)
     #expect(manager["kind"] as? String == "supervisord")
-    let stop = "supervisorctl -c \(config.path) stop cache"
+    let stop = "supervisorctl -c \(config) stop cache"
     #expect(manager["stop"] as? String == stop)
     let text = try portctl("why", "\(port)")
     #expect(text.stdout.contains("managed by  the supervisord program cache"))

@@ -8,30 +8,7 @@ import Testing
 /// a terminal only. Every server runs on a free port in a temporary directory and is stopped
 /// after, also on failure.
 @Suite(.serialized) struct StoppingServersTests {
-  static let postgresBin = "/usr/lib/postgresql/15/bin"
-  static let canRunPostgres =
-    isRoot
-    && Programs.installed("\(postgresBin)/initdb", "\(postgresBin)/postgres", "/usr/bin/psql", "/usr/bin/setpriv")
-    && getpwnam("postgres") != nil
   static let hasScript = Programs.installed("/usr/bin/script")
-
-  /// The first executable `name` on PATH.
-  static func tool(_ name: String) -> String? {
-    for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
-      let path = "\(directory)/\(name)"
-      if FileManager.default.isExecutableFile(atPath: path) { return path }
-    }
-    return nil
-  }
-
-  /// The Python interpreter on PATH that can import `module`.
-  static func python(importing module: String) -> String? {
-    guard let result = try? shell("python3 -c 'import sys, \(module); print(sys.executable)' 2>/dev/null"),
-      result.status == 0
-    else { return nil }
-    let path = result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-    return FileManager.default.isExecutableFile(atPath: path) ? path : nil
-  }
 
   private func temporaryDirectory(_ label: String) throws -> URL {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
@@ -86,54 +63,13 @@ import Testing
 
   /// An idle psql client stays connected: SIGTERM (a smart shutdown) would wait for it, so
   /// `free` sends SIGINT (fast shutdown); the postmaster exits within seconds, cleanly.
-  @Test(.enabled(if: canRunPostgres, "needs root, the postgres user and PostgreSQL 15 in /usr/lib/postgresql/15/bin"))
+  @Test(
+    .enabled(
+      if: PostgresCluster.available, "needs root, the postgres user and PostgreSQL 15 in /usr/lib/postgresql/15/bin"))
   func postgresWithAnIdleClientStopsOnSIGINT() throws {
-    let directory = try temporaryDirectory("pg")
-    defer { try? FileManager.default.removeItem(at: directory) }
-    let user = try #require(getpwnam("postgres")).pointee
-    #expect(chown(directory.path, user.pw_uid, user.pw_gid) == 0)
-    let data = directory.appendingPathComponent("data").path
-    let asPostgres = ["/usr/bin/setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups"]
-    let initdb = try run(
-      URL(fileURLWithPath: asPostgres[0]),
-      Array(asPostgres.dropFirst()) + ["\(Self.postgresBin)/initdb", "-D", data, "-A", "trust", "-U", "postgres"])
-    try #require(initdb.status == 0, "initdb: \(initdb.stderr)")
-    let port = try portFreeEverywhere()
-    let postmaster = try Spawned(
-      asPostgres[0],
-      Array(asPostgres.dropFirst()) + [
-        "\(Self.postgresBin)/postgres", "-D", data, "-k", directory.path, "-c", "listen_addresses=127.0.0.1", "-p",
-        "\(port)",
-      ])
-    defer {
-      if postmaster.exitStatus(within: 0) == nil {
-        kill(postmaster.pid, SIGINT)
-        _ = postmaster.exitStatus(within: 30)
-      }
-      postmaster.stop()
-    }
-    try #require(eventually(20) { loopbackTaken(port) }, "PostgreSQL did not listen on \(port)")
-    let client = Process()
-    client.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
-    client.arguments = ["-h", "127.0.0.1", "-p", "\(port)", "-U", "postgres", "-q"]
-    let input = Pipe()
-    client.standardInput = input
-    client.standardOutput = FileHandle.nullDevice
-    client.standardError = FileHandle.nullDevice
-    try client.run()
-    defer {
-      try? input.fileHandleForWriting.close()
-      client.waitUntilExit()
-    }
-    var backend: pid_t?
-    _ = eventually(20) {
-      backend = childPIDs(of: postmaster.pid).first { pid in
-        ((try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? "").hasPrefix(
-          "postgres: postgres postgres 127.0.0.1(")
-      }
-      return backend != nil
-    }
-    let backendPID = try #require(backend, "psql did not connect")
+    let cluster = try PostgresCluster()
+    defer { cluster.cleanUp() }
+    let (postmaster, port, data, backendPID) = (cluster.postmaster, cluster.port, cluster.data, cluster.backend)
 
     // The dry run names what goes with the postmaster: its backends and helpers are its
     // workers, waited on (none of them holds the listener).
@@ -174,7 +110,7 @@ import Testing
   /// A request is in flight when `free` runs: the arbiter alone gets SIGTERM, lets its
   /// workers finish, and the request completes with 200.
   @Test func gunicornFinishesTheRequestInFlight() throws {
-    guard let python = Self.python(importing: "gunicorn"), Programs.installed("/usr/bin/curl") else {
+    guard let python = RealServers.python(importing: "gunicorn"), Programs.installed("/usr/bin/curl") else {
       Issue.record("gunicorn and curl are needed; .ci/run installs them")
       return
     }
@@ -313,32 +249,19 @@ import Testing
   /// (supervisord does not start it again) and proves the port free.
   @Test(
     .enabled(
-      if: tool("supervisord") != nil && tool("supervisorctl") != nil && Programs.installed("/usr/bin/memcached")
+      if: RealServers.tool("supervisord") != nil && RealServers.tool("supervisorctl") != nil
+        && Programs.installed("/usr/bin/memcached")
         && hasScript, "needs supervisord, memcached and script(1)"))
   func supervisedServerPromptThenViaManager() throws {
-    let supervisord = try #require(Self.tool("supervisord"))
+    let supervisord = try #require(RealServers.tool("supervisord"))
     let directory = try temporaryDirectory("sv-memcached")
     defer { try? FileManager.default.removeItem(at: directory) }
     let port = try portFreeEverywhere()
     let udp = try portFreeEverywhere()
-    let config = directory.appendingPathComponent("supervisord.conf")
-    try """
-    [unix_http_server]
-    file=\(directory.path)/supervisor.sock
-    [supervisord]
-    logfile=\(directory.path)/supervisord.log
-    pidfile=\(directory.path)/supervisord.pid
-    nodaemon=true
-    [rpcinterface:supervisor]
-    supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
-    [supervisorctl]
-    serverurl=unix://\(directory.path)/supervisor.sock
-    [program:cache]
-    command=/usr/bin/memcached -l 127.0.0.1 -p \(port) -U \(udp)\(isRoot ? " -u nobody" : "")
-    autorestart=true
-    startsecs=0
-    """.write(to: config, atomically: true, encoding: .utf8)
-    let daemon = try Spawned(supervisord, ["-c", config.path])
+    let config = try RealServers.supervisordConfig(
+      in: directory, program: "cache",
+      command: "/usr/bin/memcached -l 127.0.0.1 -p \(port) -U \(udp)\(isRoot ? " -u nobody" : "")")
+    let daemon = try Spawned(supervisord, ["-c", config])
     var started: Int32?
     defer {
       daemon.stop(SIGTERM)
@@ -351,7 +274,7 @@ import Testing
       return started != nil && loopbackTaken(port)
     }
     let memcached = try #require(started, "supervisord did not start memcached")
-    let stop = "supervisorctl -c \(config.path) stop cache"
+    let stop = "supervisorctl -c \(config) stop cache"
 
     let declined = try onTerminal("\(Products.portctl.path) free \(port)/tcp", answering: "n")
     #expect(declined.status == 4)
@@ -383,7 +306,7 @@ import Testing
     #expect(canBindLoopback(port), "supervisord started memcached again")
 
     // Started again, then "m" at the prompt: the same stop command instead of a signal.
-    let start = try shell("supervisorctl -c \(config.path) start cache")
+    let start = try shell("supervisorctl -c \(config) start cache")
     #expect(start.status == 0, "\(start.stdout)")
     try #require(eventually(10) { loopbackTaken(port) }, "supervisord did not start memcached again")
     started = childPIDs(of: daemon.pid).first {

@@ -161,23 +161,9 @@ import Testing
     try "def app(environ, start_response):\n    start_response('200 OK', [])\n    return [b'ok']\n"
       .write(to: dir.appendingPathComponent("app.py"), atomically: true, encoding: .utf8)
     let port = try portFreeEverywhere()
-    let config = dir.appendingPathComponent("supervisord.conf").path
-    try """
-    [unix_http_server]
-    file=\(dir.path)/supervisor.sock
-    [supervisord]
-    logfile=\(dir.path)/supervisord.log
-    pidfile=\(dir.path)/supervisord.pid
-    nodaemon=true
-    [rpcinterface:supervisor]
-    supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
-    [supervisorctl]
-    serverurl=unix://\(dir.path)/supervisor.sock
-    [program:web]
-    command=\(python) -m gunicorn -w 2 --graceful-timeout 3 -b 127.0.0.1:\(port) --chdir \(dir.path) app:app
-    autorestart=true
-    startsecs=0
-    """.write(toFile: config, atomically: true, encoding: .utf8)
+    let config = try RealServers.supervisordConfig(
+      in: dir, program: "web",
+      command: "\(python) -m gunicorn -w 2 --graceful-timeout 3 -b 127.0.0.1:\(port) --chdir \(dir.path) app:app")
     let daemon = try Spawned(supervisord, ["-c", config])
     var processes: [Int32] = []
     defer { RealServers.stop(daemon, children: processes) }

@@ -3,14 +3,6 @@ import Foundation
 import Testing
 
 @Suite(.serialized) struct WhyTests {
-  private func tool(_ name: String) -> String? {
-    for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
-      let path = "\(directory)/\(name)"
-      if FileManager.default.isExecutableFile(atPath: path) { return path }
-    }
-    return nil
-  }
-
   /// A port nothing holds on any address (others' tests hold ports on 127.x addresses, which
   /// a wildcard bind, used here to see the program start, collides with).
   private func portFreeOnEveryAddress() throws -> UInt16 {
@@ -40,7 +32,7 @@ import Testing
   }
 
   @Test func tmuxSessionIsNamed() throws {
-    guard let tmux = tool("tmux") else {
+    guard let tmux = RealServers.tool("tmux") else {
       Issue.record("tmux is not installed; .ci/run installs it")
       return
     }
@@ -75,7 +67,7 @@ import Testing
   }
 
   @Test func supervisordProgramIsNamedWithSupervisorctlStop() throws {
-    guard let supervisord = tool("supervisord") else {
+    guard let supervisord = RealServers.tool("supervisord") else {
       Issue.record("supervisord (PyPI supervisor) is not installed; .ci/run installs it")
       return
     }
@@ -83,24 +75,9 @@ import Testing
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: directory) }
     let port = try portFreeOnEveryAddress()
-    let config = directory.appendingPathComponent("supervisord.conf")
-    try """
-    [unix_http_server]
-    file=\(directory.path)/supervisor.sock
-    [supervisord]
-    logfile=\(directory.path)/supervisord.log
-    pidfile=\(directory.path)/supervisord.pid
-    nodaemon=true
-    [rpcinterface:supervisor]
-    supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
-    [supervisorctl]
-    serverurl=unix://\(directory.path)/supervisor.sock
-    [program:webapp]
-    command=\(Products.holder.path) --reuseaddr tcp:127.0.0.1:\(port)
-    autorestart=true
-    startsecs=0
-    """.write(to: config, atomically: true, encoding: .utf8)
-    let daemon = try #require(spawnQuietly(supervisord, ["-c", config.path]))
+    let config = try RealServers.supervisordConfig(
+      in: directory, program: "webapp", command: "\(Products.holder.path) --reuseaddr tcp:127.0.0.1:\(port)")
+    let daemon = try #require(spawnQuietly(supervisord, ["-c", config]))
     defer {
       kill(daemon, SIGTERM)
       var status: Int32 = 0
@@ -117,20 +94,20 @@ import Testing
     let manager = try #require(try managers(result).first)
     #expect(manager["kind"] as? String == "supervisord")
     #expect(manager["name"] as? String == "webapp")
-    #expect(manager["stop"] as? String == "supervisorctl -c \(config.path) stop webapp")
+    #expect(manager["stop"] as? String == "supervisorctl -c \(config) stop webapp")
     let text = try portctl("why", "\(port)")
     #expect(text.stdout.contains("managed by  the supervisord program webapp"))
-    #expect(text.stdout.contains("stop with   supervisorctl -c \(config.path) stop webapp"))
+    #expect(text.stdout.contains("stop with   supervisorctl -c \(config) stop webapp"))
     let free = try portctl("free", "\(port)", "--yes", "--respawn-window", "15s")
     #expect(free.status == 1)
     #expect(free.stdout.contains("is NOT free: taken again by port-holder"))
-    #expect(free.stdout.contains("stop it with: supervisorctl -c \(config.path) stop webapp"))
+    #expect(free.stdout.contains("stop it with: supervisorctl -c \(config) stop webapp"))
   }
 
   /// A supervisord program whose name is shell code: the suggested stop command quotes it,
   /// and running that command through a shell stops the program and runs nothing else.
   @Test func supervisordProgramWithShellCodeInItsNameGetsAQuotedStop() throws {
-    guard let supervisord = tool("supervisord") else {
+    guard let supervisord = RealServers.tool("supervisord") else {
       Issue.record("supervisord (PyPI supervisor) is not installed; .ci/run installs it")
       return
     }
@@ -141,24 +118,9 @@ import Testing
     // supervisord refuses spaces in a program name, but not quotes, $( ) or backticks.
     let name = "api'$(touch${IFS}pwned)`touch${IFS}pwned2`"
     let quoted = #"'api'"'"'$(touch${IFS}pwned)`touch${IFS}pwned2`'"#
-    let config = directory.appendingPathComponent("supervisord.conf")
-    try """
-    [unix_http_server]
-    file=\(directory.path)/supervisor.sock
-    [supervisord]
-    logfile=\(directory.path)/supervisord.log
-    pidfile=\(directory.path)/supervisord.pid
-    nodaemon=true
-    [rpcinterface:supervisor]
-    supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
-    [supervisorctl]
-    serverurl=unix://\(directory.path)/supervisor.sock
-    [program:\(name)]
-    command=\(Products.holder.path) --reuseaddr tcp:127.0.0.1:\(port)
-    autorestart=true
-    startsecs=0
-    """.write(to: config, atomically: true, encoding: .utf8)
-    let daemon = try #require(spawnQuietly(supervisord, ["-c", config.path]))
+    let config = try RealServers.supervisordConfig(
+      in: directory, program: name, command: "\(Products.holder.path) --reuseaddr tcp:127.0.0.1:\(port)")
+    let daemon = try #require(spawnQuietly(supervisord, ["-c", config]))
     defer {
       kill(daemon, SIGTERM)
       var status: Int32 = 0
@@ -170,7 +132,7 @@ import Testing
       if !listening { usleep(10_000) }
     }
     try #require(listening, "supervisord did not start the program")
-    let stop = "supervisorctl -c \(config.path) stop \(quoted)"
+    let stop = "supervisorctl -c \(config) stop \(quoted)"
     let result = try portctl("why", "\(port)", "--json")
     #expect(result.status == 0)
     let manager = try #require(try managers(result).first, "\(result.stdout)")
