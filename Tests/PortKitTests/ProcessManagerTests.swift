@@ -71,6 +71,22 @@ import Darwin
     #expect(kubectl.first?.name == "port-forward svc/web 8080:80")
   }
 
+  /// nginx rewrites its environment when it sets its title, so supervisord's variables are
+  /// gone: the supervisord ancestor still names the manager, with a stop that needs the name.
+  @Test func supervisordAncestorWithoutItsEnvironment() {
+    let supervisord = process(
+      50, "supervisord", ["/usr/bin/python3", "/usr/local/bin/supervisord", "-c", "/etc/sv.conf"])
+    let nginx = kinds(process(51, "nginx", ["nginx: master process nginx -c /srv/n.conf"]), ancestors: [supervisord])
+    #expect(nginx.map(\.kind) == [.supervisord])
+    #expect(nginx[0].evidence == .ancestor)
+    #expect(nginx[0].stop == "supervisorctl -c /etc/sv.conf status, then supervisorctl -c /etc/sv.conf stop NAME")
+    // The program named in the environment is not listed twice.
+    let named = kinds(
+      process(52, "gunicorn", ["gunicorn"]), ancestors: [supervisord], environment: ["SUPERVISOR_PROCESS_NAME": "web"])
+    #expect(named.map(\.kind) == [.supervisord])
+    #expect(named[0].name == "web")
+  }
+
   @Test func supervisordPm2TmuxScreenFromTheEnvironment() {
     let supervisord = process(
       50, "supervisord", ["/usr/bin/python3", "/usr/local/bin/supervisord", "-c", "/etc/sv.conf"])

@@ -3,6 +3,17 @@ extension ProcessManagers {
   static func fromAncestors(_ clues: Clues, into found: inout [ProcessManager]) {
     let holder = clues.holder
     let ancestors = clues.ancestors
+    // A supervisord program whose environment does not name it (nginx rewrites its own
+    // environment when it sets its title): supervisord among the ancestors still restarts it.
+    if !found.contains(where: { $0.kind == .supervisord }), let daemon = ancestors.first(where: isSupervisord) {
+      let control = configFile(daemon).map { "supervisorctl -c \(quote($0))" } ?? "supervisorctl"
+      found.append(
+        ProcessManager(
+          kind: .supervisord, name: "supervisord",
+          detail:
+            "started by supervisord (pid \(daemon.pid)), which restarts it when it exits; its environment does not name the program",
+          stop: "\(control) status, then \(control) stop NAME", evidence: .ancestor))
+    }
     // Ancestors that supervise.
     for ancestor in ancestors {
       let line = ancestor.displayCommand
