@@ -6,32 +6,6 @@ import Testing
 @Suite(.serialized) struct ConsentTests {
   static let canRun = FileManager.default.isExecutableFile(atPath: "/usr/bin/script")
 
-  /// Runs `command` on a pseudo-terminal, calls `whenPrompted` once the consent prompt shows,
-  /// then answers `answer`.
-  private func answering(_ answer: String, _ command: String, whenPrompted: () throws -> Void) throws -> RunResult {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/script")
-    process.arguments = ["-qec", command, "/dev/null"]
-    let input = Pipe()
-    let output = Pipe()
-    process.standardInput = input
-    process.standardOutput = output
-    process.standardError = output
-    try process.run()
-    var text = Data()
-    while !String(decoding: text, as: UTF8.self).contains("[y/N]") {
-      let chunk = output.fileHandleForReading.availableData
-      if chunk.isEmpty { break }
-      text.append(chunk)
-    }
-    try whenPrompted()
-    input.fileHandleForWriting.write(Data((answer + "\n").utf8))
-    text.append(output.fileHandleForReading.readDataToEndOfFile())
-    try? input.fileHandleForWriting.close()
-    process.waitUntilExit()
-    return RunResult(status: process.terminationStatus, stdout: String(decoding: text, as: UTF8.self), stderr: "")
-  }
-
   /// The holder closes its socket while the prompt waits: after "y" it is not signalled,
   /// and the result says why.
   @Test(.enabled(if: canRun, "needs script(1)"))
@@ -39,7 +13,7 @@ import Testing
     let holder = try Holder("--close-on-usr1", "tcp:127.0.0.1:0")
     defer { holder.stop() }
     let port = holder.port
-    let result = try answering("y", "\(Products.portctl.path) kill \(port)") {
+    let result = try onPseudoTerminal("\(Products.portctl.path) kill \(port)", answering: "y") {
       #expect(kill(holder.pid, SIGUSR1) == 0)
       var waited = 0
       while !canBindLoopback(port), waited < 200 {
@@ -60,7 +34,7 @@ import Testing
   func holderStillHoldingThePortIsSignalled() throws {
     let holder = try Holder("--close-on-usr1", "tcp:127.0.0.1:0")
     defer { holder.stop() }
-    let result = try answering("y", "\(Products.portctl.path) kill \(holder.port)") {}
+    let result = try onPseudoTerminal("\(Products.portctl.path) kill \(holder.port)", answering: "y")
     #expect(result.status == 0, "\(result.stdout)")
     #expect(result.stdout.contains("exited after SIGTERM"))
     holder.process.waitUntilExit()
@@ -78,7 +52,9 @@ import Testing
     let port = holder.port
     let taker = try Holder("--open-on-usr1", "tcp:127.0.0.1:\(port)")
     defer { taker.stop() }
-    let result = try answering("y", "\(Products.portctl.path) free 127.0.0.1:\(port) --respawn-window 1s") {
+    let result = try onPseudoTerminal(
+      "\(Products.portctl.path) free 127.0.0.1:\(port) --respawn-window 1s", answering: "y"
+    ) {
       #expect(kill(holder.pid, SIGUSR1) == 0)
       var waited = 0
       while !canBindLoopback(port), waited < 200 {

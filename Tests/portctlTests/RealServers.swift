@@ -350,8 +350,9 @@ enum RealServers {
   // MARK: node cluster
 
   /// A node cluster primary with two HTTP workers (round-robin scheduling, Linux's default:
-  /// only the primary holds the listener). The script's path is `directory/cluster.js`.
-  static func nodeCluster() throws -> RealServer {
+  /// only the primary holds the listener; `NODE_CLUSTER_SCHED_POLICY=none` in `environment`
+  /// hands it to the workers too). The script's path is `directory/cluster.js`.
+  static func nodeCluster(environment: [String: String] = [:]) throws -> RealServer {
     let dir = try directory("node-cluster")
     let script = dir.appendingPathComponent("cluster.js")
     try """
@@ -377,7 +378,7 @@ enum RealServers {
     """.write(to: script, atomically: true, encoding: .utf8)
     let holder: Holder
     do {
-      holder = try Holder([], launcher: [Programs.node, script.path])
+      holder = try Holder([], launcher: [Programs.node, script.path], environment: environment)
     } catch {
       try? FileManager.default.removeItem(at: dir)
       throw error

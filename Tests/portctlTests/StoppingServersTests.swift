@@ -25,38 +25,11 @@ import Testing
     return byPID
   }
 
-  /// Runs `command` on a pseudo-terminal (script(1)), answers `answer` once `prompt` shows,
-  /// and returns everything the terminal showed.
+  /// On a pseudo-terminal, without colour.
   private func onTerminal(_ command: String, answering answer: String? = nil, after prompt: String = "[y/N")
     throws -> RunResult
   {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/script")
-    process.arguments = ["-qec", command, "/dev/null"]
-    var environment = ProcessInfo.processInfo.environment
-    environment["NO_COLOR"] = "1"
-    process.environment = environment
-    let input = Pipe()
-    let output = Pipe()
-    process.standardInput = input
-    process.standardOutput = output
-    process.standardError = output
-    try process.run()
-    var text = Data()
-    if let answer {
-      while !String(decoding: text, as: UTF8.self).contains(prompt) {
-        let chunk = output.fileHandleForReading.availableData
-        if chunk.isEmpty { break }
-        text.append(chunk)
-      }
-      input.fileHandleForWriting.write(Data((answer + "\n").utf8))
-    }
-    text.append(output.fileHandleForReading.readDataToEndOfFile())
-    try? input.fileHandleForWriting.close()
-    process.waitUntilExit()
-    return RunResult(
-      status: process.terminationStatus,
-      stdout: String(decoding: text, as: UTF8.self).replacingOccurrences(of: "\r\n", with: "\n"), stderr: "")
+    try onPseudoTerminal(command, answering: answer, after: prompt, environment: ["NO_COLOR": "1"])
   }
 
   // MARK: PostgreSQL

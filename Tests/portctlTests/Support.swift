@@ -443,4 +443,39 @@ func realTimeWait(reuseAddress: Bool) throws -> UInt16 {
 func shell(_ script: String) throws -> RunResult {
   try run(URL(fileURLWithPath: "/bin/sh"), ["-c", script])
 }
+/// Runs `command` in a pseudo-terminal (script(1)) with `environment` added. With `answer`,
+/// waits for `prompt`, calls `whenPrompted`, then types `answer` and Return. Standard output
+/// and error come back together in `stdout`, with "\r\n" made "\n".
+func onPseudoTerminal(
+  _ command: String, answering answer: String? = nil, after prompt: String = "[y/N",
+  environment: [String: String] = [:], whenPrompted: () throws -> Void = {}
+) throws -> RunResult {
+  let process = Process()
+  process.executableURL = URL(fileURLWithPath: "/usr/bin/script")
+  process.arguments = ["-qec", command, "/dev/null"]
+  process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+  let input = Pipe()
+  let output = Pipe()
+  process.standardInput = input
+  process.standardOutput = output
+  process.standardError = output
+  try process.run()
+  var text = Data()
+  if let answer {
+    while !String(decoding: text, as: UTF8.self).contains(prompt) {
+      let chunk = output.fileHandleForReading.availableData
+      if chunk.isEmpty { break }
+      text.append(chunk)
+    }
+    try whenPrompted()
+    input.fileHandleForWriting.write(Data((answer + "\n").utf8))
+  }
+  text.append(output.fileHandleForReading.readDataToEndOfFile())
+  try? input.fileHandleForWriting.close()
+  process.waitUntilExit()
+  return RunResult(
+    status: process.terminationStatus,
+    stdout: String(decoding: text, as: UTF8.self).replacingOccurrences(of: "\r\n", with: "\n"), stderr: "")
+}
+
 #endif
