@@ -65,6 +65,11 @@ public struct BindCheck: Hashable, Sendable {
         bindable = false
         unprivilegedBlocked = true
       }
+      // BSD lets the probe's wildcard bind succeed beside a specific listener of the same
+      // user; that listener still takes its address's connections, so the port is not free.
+      if bindable, platform.bindSemantics.probeNeedsTable, !listeners.isEmpty {
+        bindable = false
+      }
     } else {
       bindable = holding.isEmpty && reservations.exclusion(containing: port) == nil
       notes.append(BindReason(.unprobed, "not probed with a real bind on this platform; decided from the socket table"))

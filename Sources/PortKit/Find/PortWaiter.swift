@@ -14,11 +14,16 @@ public struct PortWaiter: Sendable {
   public var source: any SystemSource
   /// Real binds for `free`; `nil` decides from the socket table.
   public var probe: BindProbe?
+  /// The host's bind rules: where a probe that binds does not prove a port free (BSD), the
+  /// socket table confirms it.
+  public var semantics: BindSemantics
 
-  /// A waiter reading `source` and, for `free`, binding through `probe`.
-  public init(source: any SystemSource, probe: BindProbe?) {
+  /// A waiter reading `source` and, for `free`, binding through `probe` under `semantics`.
+  public init(source: any SystemSource, probe: BindProbe?, semantics: BindSemantics = HostPlatform.current.bindSemantics)
+  {
     self.source = source
     self.probe = probe
+    self.semantics = semantics
   }
 
   /// The last look at the ports, when the wait ended.
@@ -137,7 +142,17 @@ public struct PortWaiter: Sendable {
           }
         }
       }
-      return (met, nil)
+      guard met, semantics.probeNeedsTable else { return (met, nil) }
+      // BSD: a listener on an address the binds cover still holds the port.
+      let report = try await snapshot(specs)
+      let held = specs.contains { spec in
+        report.sockets.contains { entry in
+          entry.owner.holdsPort && entry.socket.isListener && spec.ports.contains(entry.socket.local.port)
+            && spec.proto.map { $0 == entry.socket.proto } ?? true
+            && BindCheck.addresses(for: spec.address).contains { entry.socket.blocksBind(of: $0) }
+        }
+      }
+      return (!held, report)
     }
   }
 }

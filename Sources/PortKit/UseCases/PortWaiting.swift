@@ -23,7 +23,9 @@ public struct PortWaiting: Sendable {
     for specs: [PortSpec], until condition: PortWaiter.Condition, timeout: Duration,
     progress: @Sendable (Double) -> Void = { _ in }
   ) async throws(PortKitError) -> PortWaiter.Outcome {
-    let waiter = PortWaiter(source: system.source, probe: system.binder.map { BindProbe(binder: $0) })
+    let waiter = PortWaiter(
+      source: system.source, probe: system.binder.map { BindProbe(binder: $0) },
+      semantics: system.host.platform.bindSemantics)
     return try await waiter.wait(for: specs, until: condition, timeout: timeout, progress: progress)
   }
 }
