@@ -325,4 +325,26 @@ import Darwin
     #expect(
       ToolLocation.systemDirectories == ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"])
   }
+
+  @Test func toolsRunInTheCLocalesFormatsWithTheUsersCharacters() {
+    let german = ToolEnvironment.overrides(for: ["LC_ALL": "de_DE.UTF-8", "LANG": "de_DE.UTF-8"])
+    #expect(german["LC_ALL"] == .some(nil))
+    #expect(german["LC_CTYPE"] == "de_DE.UTF-8")
+    #expect(german["LC_TIME"] == "C")
+    #expect(german["LC_NUMERIC"] == "C")
+    #expect(german["LC_MESSAGES"] == "C")
+    #expect(german["LANG"] == nil)
+    // Without LC_ALL the character set comes from LANG or LC_CTYPE as before.
+    let plain = ToolEnvironment.overrides(for: ["LANG": "de_DE.UTF-8", "LC_CTYPE": "C.UTF-8"])
+    #expect(plain["LC_CTYPE"] == nil)
+    #expect(plain["LC_TIME"] == "C")
+  }
+
+  #if os(Linux) || os(macOS)
+  @Test func theRunnerGivesToolsThatEnvironment() async throws {
+    let output = try await SubprocessRunner().run(
+      "sh", ["-c", "printf '%s|%s|%s|%s' \"${LC_ALL-unset}\" \"$LC_TIME\" \"$LC_NUMERIC\" \"$LC_MESSAGES\""])
+    #expect(String(decoding: output.standardOutput, as: UTF8.self) == "unset|C|C|C")
+  }
+  #endif
 }

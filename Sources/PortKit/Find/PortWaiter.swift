@@ -19,8 +19,9 @@ public struct PortWaiter: Sendable {
   public var semantics: BindSemantics
 
   /// A waiter reading `source` and, for `free`, binding through `probe` under `semantics`.
-  public init(source: any SystemSource, probe: BindProbe?, semantics: BindSemantics = HostPlatform.current.bindSemantics)
-  {
+  public init(
+    source: any SystemSource, probe: BindProbe?, semantics: BindSemantics = HostPlatform.current.bindSemantics
+  ) {
     self.source = source
     self.probe = probe
     self.semantics = semantics
