@@ -94,7 +94,17 @@ enum Terminal {
   }
 
   static func environment(_ name: String) -> String? {
-    getenv(name).map { String(cString: $0) }
+    #if os(Windows)
+    // The C runtime marks `getenv` deprecated (a warning, an error in CI); `_dupenv_s` gives a
+    // copy to free.
+    var value: UnsafeMutablePointer<CChar>? = nil
+    var length = 0
+    guard _dupenv_s(&value, &length, name) == 0, let value else { return nil }
+    defer { free(value) }
+    return String(cString: value)
+    #else
+    return getenv(name).map { String(cString: $0) }
+    #endif
   }
 
   /// Flushes the standard streams and ends the process with `status` at once, skipping the
