@@ -1,4 +1,4 @@
-// swift-tools-version: 6.1
+// swift-tools-version: 6.2
 import PackageDescription
 
 // A Hummingbird 2 server that explains its own bind failure with PortKit. A package of its

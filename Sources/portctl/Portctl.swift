@@ -29,6 +29,11 @@ struct Portctl: AsyncParsableCommand {
   )
 
   /// Parses and runs, so that with `--json` even a usage error prints one JSON document.
+  ///
+  /// Every way out goes through ``StandardStreams/finish(_:)``, never ArgumentParser's
+  /// `exit(withError:)`: on Windows that ends the process with `_exit`, which drops what the
+  /// C library still buffers (`who --json > file` left an empty file), and it exits a usage
+  /// error with `ERROR_BAD_ARGUMENTS` (160) where portctl's status is 64 everywhere.
   static func main() async {
     StandardStreams.prepare()
     #if os(Linux)
@@ -41,7 +46,7 @@ struct Portctl: AsyncParsableCommand {
     ProcessResources.raiseDescriptorLimit()
     if let shortfall = ProcessResources.shortfall() {
       let code = Inspection.fail(shortfall, command: commandName(in: arguments), output: outputOptions(arguments))
-      exit(withError: code)
+      StandardStreams.finish(code.rawValue)
     }
     #endif
     do {
@@ -52,24 +57,45 @@ struct Portctl: AsyncParsableCommand {
         try command.run()
       }
     } catch {
-      let status = exitCode(for: error)
-      if Self.wantsJSON(arguments), !(error is ExitCode), status != .success {
-        let name = commandName(in: arguments)
-        let message = fullMessage(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
-        JSONOutput.emit(
-          ErrorDocument(command: name, exitCode: status.rawValue, code: "usage", message: cleaned(message)))
-        exit(withError: ExitCode(status.rawValue))
-      }
-      if status != .success, !(error is ExitCode) {
-        // A usage error quotes the arguments, which a script may have taken from anywhere:
-        // escaped like any other text portctl did not write itself.
-        let message = fullMessage(for: error).split(separator: "\n", omittingEmptySubsequences: false)
-          .map { TerminalText.escape(String($0)) }.joined(separator: "\n")
-        Terminal.printError(message)
-        exit(withError: ExitCode(status.rawValue))
-      }
-      exit(withError: error)
+      StandardStreams.finish(report(error, arguments: arguments))
     }
+    StandardStreams.finish(ExitStatus.success)
+  }
+
+  /// Prints what `error` calls for and gives the exit status. A command's `ExitCode` is its
+  /// answer, printed already; `--help`, `--version`, a `help` subcommand and a completion
+  /// script are printed on standard output as ArgumentParser prints them, with status 0; a
+  /// usage error goes to standard error (or is the JSON error document) with status 64.
+  static func report(_ error: Error, arguments: [String]) -> Int32 {
+    if let code = error as? ExitCode { return code.rawValue }
+    let status = exitStatus(for: error)
+    if status == ExitStatus.success {
+      let text = fullMessage(for: error)
+      if !text.isEmpty { print(text) }
+      return status
+    }
+    if wantsJSON(arguments) {
+      let message = fullMessage(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+      JSONOutput.emit(
+        ErrorDocument(command: commandName(in: arguments), exitCode: status, code: "usage", message: cleaned(message)))
+      return status
+    }
+    // A usage error quotes the arguments, which a script may have taken from anywhere:
+    // escaped like any other text portctl did not write itself.
+    let message = fullMessage(for: error).split(separator: "\n", omittingEmptySubsequences: false)
+      .map { TerminalText.escape(String($0)) }.joined(separator: "\n")
+    Terminal.printError(message)
+    return status
+  }
+
+  /// The exit status for an error ArgumentParser reports: its validation failure (a bad
+  /// argument, a `ValidationError`) is `EX_USAGE` on Linux and macOS but `ERROR_BAD_ARGUMENTS`
+  /// (160) on Windows; portctl's usage status is 64 on every platform. Anything else keeps
+  /// ArgumentParser's code (0 for help and version, 1 for another error).
+  static func exitStatus(for error: Error) -> Int32 {
+    if let code = error as? ExitCode { return code.rawValue }
+    let code = exitCode(for: error)
+    return code == .validationFailure ? ExitStatus.usage : code.rawValue
   }
 
   /// The subcommand named in `arguments`, for an error document written before parsing.

@@ -89,6 +89,55 @@ import Testing
     #expect(rows.first { $0.pid == 12345 }?.services == [])
   }
 
+  /// German `tasklist /SVC` says "Nicht zutreffend" (code page 850, CRLF): never a service.
+  @Test func germanServicesFixture() throws {
+    let rows = TasklistParser.parse(try fixture("windows/tasklist-svc.de.cp850.txt"), services: true)
+    #expect(rows.count == 10)
+    #expect(rows.first { $0.pid == 12345 }?.services == [])
+    #expect(rows.first { $0.pid == 0 }?.services == [])
+    #expect(rows.first { $0.pid == 3300 }.map { ($0.name, $0.services) } ?? ("", ["?"]) == ("Überwachung.exe", []))
+    #expect(rows.first { $0.pid == 1044 }?.services == ["RpcEptMapper", "RpcSs"])
+    #expect(rows.first { $0.pid == 2212 }?.services == ["Bonjour Service"])
+    #expect(rows.first { $0.pid == 4460 }?.services == ["postgresql-x64-16"])
+    #expect(rows.filter { !$0.services.isEmpty }.map(\.pid) == [1044, 2212, 4460, 5124])
+    let names = TasklistParser.parse(try fixture("windows/tasklist.de.cp850.txt"))
+    #expect(names.first { $0.pid == 3300 }?.name == "Überwachung.exe")
+    #expect(names.first { $0.pid == 3300 }?.session == "Console")
+  }
+
+  /// Spanish `tasklist /SVC` says "N/D": a slash is never in a service name, and pid 0 shows it.
+  @Test func spanishServicesFixture() throws {
+    let rows = TasklistParser.parse(try fixture("windows/tasklist-svc.es.cp850.txt"), services: true)
+    #expect(rows.count == 7)
+    #expect(rows.first { $0.pid == 2600 }?.name == "Depuración.exe")
+    #expect(rows.filter { !$0.services.isEmpty }.map(\.pid) == [1044, 4460])
+    #expect(rows.first { $0.pid == 12345 }?.services == [])
+  }
+
+  /// By structure, for a language whose word is in no list: what pid 0 and pid 4 show is
+  /// "none"; a value that cannot be a service key name never becomes one.
+  @Test func noServiceWordOfAnyLanguage() {
+    func services(_ text: String) -> [PID: [String]] {
+      Dictionary(
+        TasklistParser.parse(Array(text.utf8), services: true).map { ($0.pid, $0.services) }, uniquingKeysWith: { $1 })
+    }
+    let polish =
+      "\"System Idle Process\",\"0\",\"Nie dotyczy\"\r\n\"node.exe\",\"77\",\"Nie dotyczy\"\r\n\"svchost.exe\",\"88\",\"Dnscache\"\r\n"
+    #expect(services(polish) == [0: [], 77: [], 88: ["Dnscache"]])
+    // Only pid 4 shows it: the same.
+    #expect(services("\"System\",\"4\",\"Ei sovellu\"\n\"a.exe\",\"9\",\"Ei sovellu\"\n") == [4: [], 9: []])
+    // Without either row, the known words still count, and a slash, a backslash or a control
+    // character rules a name out while its valid neighbours stay.
+    #expect(services("\"a.exe\",\"9\",\"Nicht zutreffend\"\n\"b.exe\",\"10\",\"N/A\"\n") == [9: [], 10: []])
+    #expect(services("\"c.exe\",\"11\",\"Н/Д\"\n") == [11: []])
+    #expect(
+      services("\"d.exe\",\"12\",\"Good,Bad/Name,Back\\slash,Bell\u{07},Also Good\"\n") == [12: ["Good", "Also Good"]])
+    #expect(services("\"e.exe\",\"13\",\"\"\n\"f.exe\",\"14\"\n\"g.exe\",\"15\",\",,\"\n") == [13: [], 14: [], 15: []])
+    #expect(services("\"h.exe\",\"16\",\"\(String(repeating: "s", count: 257))\"\n") == [16: []])
+    // pid 0 never hosts a service, whatever it shows.
+    #expect(services("\"System Idle Process\",\"0\",\"Spooler\"\n") == [0: []])
+  }
+
   @Test func csvQuoting() {
     #expect(TasklistParser.csv(#""a ""quoted"" name","12","x,y""#) == [#"a "quoted" name"#, "12", "x,y"])
     #expect(TasklistParser.csv("plain,2") == ["plain", "2"])
@@ -152,6 +201,27 @@ import Testing
     let mdns = report.sockets.filter { $0.socket.local.port == 5353 }
     #expect(mdns.count == 2)
     #expect(mdns.allSatisfy { $0.owner.holders.first?.process.services == ["Bonjour Service"] })
+  }
+
+  /// German netstat and tasklist: the node.exe on 3000 hosts no service, so nothing
+  /// suggests `sc stop "Nicht zutreffend"`; real services are still named.
+  @Test func germanMachineNamesNoFakeService() async throws {
+    let runner = RecordedRunner(answers: [
+      "netstat -ano": CommandOutput(exitCode: 0, standardOutput: try fixture("windows/netstat-ano.de.cp850.txt")),
+      "tasklist /FO CSV /NH": CommandOutput(exitCode: 0, standardOutput: try fixture("windows/tasklist.de.cp850.txt")),
+      "tasklist /SVC /FO CSV /NH": CommandOutput(
+        exitCode: 0, standardOutput: try fixture("windows/tasklist-svc.de.cp850.txt")),
+    ])
+    let source = NetstatSystemSource(runner: runner, host: HostFacts(effectiveUID: 0, now: { 0 }))
+    let query = SocketQuery(specs: try PortSpec.parseList("3000,135,5353"))
+    let report = PortInspector.report(from: try await source.snapshot(for: query), query: query)
+    let node = report.sockets.filter { $0.socket.local.port == 3000 }.flatMap(\.owner.holders).map(\.process)
+    #expect(node.map(\.pid) == [12345, 12345])
+    #expect(node.allSatisfy { $0.services.isEmpty })
+    let rpc = try #require(report.sockets.first { $0.socket.local.port == 135 }?.owner.holders.first?.process)
+    #expect(rpc.services == ["RpcEptMapper", "RpcSs"])
+    let mdns = try #require(report.sockets.first { $0.socket.local.port == 5353 }?.owner.holders.first?.process)
+    #expect(mdns.services == ["Bonjour Service"])
   }
 
   @Test func timeWaitRowIsOwnerless() async throws {

@@ -146,6 +146,16 @@ import Testing
     #expect(plain.status == 0)
     #expect(plain.stdout.contains("PROTO"))
     #expect(!plain.stdout.contains("\u{1B}["))
+    // An empty NO_COLOR does not count; TERM=dumb does; a pipe is not a terminal.
+    let emptyNoColor = try onTerminal("who \(holder.port)", environment: ["TERM": "xterm", "NO_COLOR": ""])
+    #expect(emptyNoColor.stdout.contains("\u{1B}[1mPROTO"))
+    let dumb = try onTerminal("who \(holder.port)", environment: ["TERM": "dumb"])
+    #expect(dumb.status == 0)
+    #expect(dumb.stdout.contains("PROTO"))
+    #expect(!dumb.stdout.contains("\u{1B}["))
+    let piped = try portctl("who", "\(holder.port)", environment: ["TERM": "xterm"])
+    #expect(piped.stdout.contains("PROTO"))
+    #expect(!piped.stdout.contains("\u{1B}["))
   }
 }
 #endif

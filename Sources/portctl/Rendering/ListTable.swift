@@ -4,8 +4,9 @@ import PortKit
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
-#elseif canImport(ucrt)
-import ucrt
+#elseif os(Windows)
+// `errno` on Windows comes from the CRT overlay, which re-exports `ucrt`.
+import CRT
 #endif
 
 /// The socket table of `who`, `wait` and `list`, written straight into an output buffer:

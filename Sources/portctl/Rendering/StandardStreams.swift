@@ -2,6 +2,8 @@
 @preconcurrency import Glibc
 #elseif canImport(Darwin)
 @preconcurrency import Darwin
+#elseif os(Windows)
+@preconcurrency import CRT
 #endif
 
 /// Guards the standard streams for the whole run: a closed one is replaced before anything
@@ -11,6 +13,8 @@
 enum StandardStreams {
   /// Set once in ``prepare()``, before any other thread starts.
   nonisolated(unsafe) private static var standardOutputWasClosed = false
+  /// Set by the first ``checkOutput()``, on the exiting thread.
+  nonisolated(unsafe) private static var outputChecked = false
 
   static func prepare() {
     #if !os(Windows)
@@ -40,9 +44,24 @@ enum StandardStreams {
     #endif
   }
 
-  /// Runs at exit: flushes standard output and, when a write failed, says so and exits 2.
+  /// Ends the process with `status`, after writing out what standard output and standard
+  /// error still buffer (a failed write to standard output turns it into 2). Every exit of
+  /// portctl goes through here, so nothing relies on how the platform's exit flushes: the
+  /// `_exit` ArgumentParser uses on Windows flushes nothing.
+  static func finish(_ status: Int32) -> Never {
+    checkOutput()
+    fflush(stderr)
+    exit(status)
+  }
+
+  /// Flushes standard output and, when a write failed, says so and exits 2. Runs once: from
+  /// ``finish(_:)``, or at exit when the process ends another way.
   private static func checkOutput() {
-    #if !os(Windows)
+    guard !outputChecked else { return }
+    outputChecked = true
+    #if os(Windows)
+    fflush(stdout)
+    #else
     errno = 0
     let flushed = fflush(stdout) == 0
     let code = errno

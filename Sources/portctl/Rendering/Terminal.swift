@@ -4,8 +4,10 @@ import PortKit
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
-#elseif canImport(ucrt)
-import ucrt
+#elseif os(Windows)
+// Swift's `errno` on Windows is declared in the CRT overlay (it reads `_get_errno`), which
+// also re-exports the C runtime (`ucrt`): `import ucrt` alone has no `errno`.
+import CRT
 #endif
 
 /// The process's standard streams and environment, as the renderer needs them.
@@ -49,7 +51,7 @@ enum Terminal {
   /// The width of the terminal on standard error, when it is one.
   static var errorColumns: Int? {
     #if os(Windows)
-    return nil
+    return WindowsConsole.columns(stream: 2)
     #else
     var size = winsize()
     guard ioctl(2, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 else { return nil }
@@ -66,7 +68,7 @@ enum Terminal {
   static var outputWidth: Int? {
     guard stdoutIsTTY else { return nil }
     #if os(Windows)
-    let reported = 0
+    let reported = WindowsConsole.columns(stream: 1) ?? 0
     #else
     var size = winsize()
     let reported = ioctl(1, UInt(TIOCGWINSZ), &size) == 0 ? Int(size.ws_col) : 0
@@ -77,22 +79,38 @@ enum Terminal {
   }
 
   /// Colour on standard output: only on a terminal, never with `NO_COLOR` set (to anything
-  /// non-empty) or `TERM=dumb`.
+  /// non-empty) or `TERM=dumb`. On Windows the terminal must also be a console that draws
+  /// escape sequences: the classic console prints them raw until virtual terminal
+  /// processing is turned on, which is tried only when colour is otherwise wanted.
   static var colorEnabled: Bool {
     if let noColor = environment("NO_COLOR"), !noColor.isEmpty { return false }
     if environment("TERM") == "dumb" { return false }
-    return stdoutIsTTY
+    guard stdoutIsTTY else { return false }
+    #if os(Windows)
+    return WindowsConsole.enableVirtualTerminal(stream: 1)
+    #else
+    return true
+    #endif
   }
 
   static func environment(_ name: String) -> String? {
-    getenv(name).map { String(cString: $0) }
+    #if os(Windows)
+    // The C runtime marks `getenv` deprecated (a warning, an error in CI); `_dupenv_s` gives a
+    // copy to free.
+    var value: UnsafeMutablePointer<CChar>? = nil
+    var length = 0
+    guard _dupenv_s(&value, &length, name) == 0, let value else { return nil }
+    defer { free(value) }
+    return String(cString: value)
+    #else
+    return getenv(name).map { String(cString: $0) }
+    #endif
   }
 
-  /// Flushes standard output and ends the process with `status` at once, skipping the
+  /// Flushes the standard streams and ends the process with `status` at once, skipping the
   /// deallocation of everything still alive (worth it after a large listing).
   static func exitNow(_ status: Int32) -> Never {
-    fflush(nil)
-    exit(status)
+    StandardStreams.finish(status)
   }
 
   /// Writes a line to standard error.

@@ -96,21 +96,51 @@ enum TasklistParser {
     var pid: PID
     /// The session name (`Services`, `Console`); `nil` from `/SVC`.
     var session: String?
-    /// Hosted services (`/SVC`); empty when `N/A`.
+    /// Hosted services (`/SVC`); empty when tasklist shows its "N/A", in any language.
     var services: [String]
   }
 
   /// Rows of either form.
   static func parse(_ bytes: [UInt8], services: Bool = false) -> [Row] {
-    WindowsText.lines(WindowsText.decode(bytes)).compactMap { line in
+    let rows = WindowsText.lines(WindowsText.decode(bytes)).compactMap { line -> (fields: [String], pid: PID)? in
       let fields = csv(line)
       guard fields.count >= 2, let pid = PID(fields[1]), pid >= 0, !fields[0].isEmpty else { return nil }
-      if services {
-        let list = fields.count > 2 && fields[2] != "N/A" ? fields[2].split(separator: ",").map(String.init) : []
-        return Row(name: fields[0], pid: pid, session: nil, services: list)
-      }
-      return Row(name: fields[0], pid: pid, session: fields.count > 2 ? fields[2] : nil, services: [])
+      return (fields, pid)
     }
+    guard services else {
+      return rows.map {
+        Row(name: $0.fields[0], pid: $0.pid, session: $0.fields.count > 2 ? $0.fields[2] : nil, services: [])
+      }
+    }
+    // `/SVC` prints a localised "N/A" for a process that hosts no service ("Nicht zutreffend"
+    // in German). The System Idle Process (pid 0) and System (pid 4) never host one, so what
+    // they show is that word in this machine's language, whatever the language is.
+    var none = noServiceWords
+    for row in rows where isNeverAService(row.pid) && row.fields.count > 2 { none.insert(row.fields[2]) }
+    return rows.map { row in
+      let field = row.fields.count > 2 ? row.fields[2] : ""
+      let list =
+        isNeverAService(row.pid) || none.contains(field)
+        ? [] : field.split(separator: ",").map(String.init).filter(isServiceName)
+      return Row(name: row.fields[0], pid: row.pid, session: nil, services: list)
+    }
+  }
+
+  /// How `tasklist /SVC` says "no services" where no pid 0 or 4 row shows it: English `N/A`
+  /// and German `Nicht zutreffend`. (`N/D` and other spellings with a slash are never a
+  /// service name anyway.)
+  static let noServiceWords: Set<String> = ["N/A", "Nicht zutreffend"]
+
+  /// The System Idle Process and System, which host no service.
+  private static func isNeverAService(_ pid: PID) -> Bool { pid == 0 || pid == 4 }
+
+  /// A service key name as the service control manager accepts it: 1 to 256 characters,
+  /// no `/` or `\`, and no control characters.
+  static func isServiceName(_ name: String) -> Bool {
+    !name.isEmpty && name.count <= 256
+      && name.unicodeScalars.allSatisfy {
+        $0 != "/" && $0 != "\\" && $0.value >= 0x20 && !(0x7F...0x9F).contains($0.value)
+      }
   }
 
   /// Splits one CSV line: quoted fields may hold commas, `""` is a quote.
