@@ -30,6 +30,9 @@ import Testing
     let postgres = hint(process(4460, "postgres.exe", services: ["postgresql-x64-16"]), 5432)
     #expect(
       postgres == "hosts the Windows service postgresql-x64-16; stop it with sc stop postgresql-x64-16 (elevated)")
+    // A service key name with a space is quoted, as cmd.exe needs it.
+    let bonjour = hint(process(2210, "mDNSResponder.exe", services: ["Bonjour Service"]), 5353)
+    #expect(bonjour == "hosts the Windows service Bonjour Service; stop it with sc stop \"Bonjour Service\" (elevated)")
     #expect(hint(process(9, "w3wp.exe"), 443)?.contains("iisreset /stop") == true)
     #expect(hint(process(9, "sqlservr.exe"), 1433)?.contains("MSSQLSERVER") == true)
     #expect(hint(process(9, "wslrelay.exe"), 3000)?.contains("wsl --shutdown") == true)

@@ -36,7 +36,7 @@ public enum HolderHints {
     }
     if !process.services.isEmpty {
       let list = process.services.joined(separator: ", ")
-      let stop = process.services.map { "sc stop \($0)" }.joined(separator: "; ")
+      let stop = process.services.map { "sc stop \(ProcessManagers.windowsQuote($0))" }.joined(separator: "; ")
       return
         "hosts the Windows service\(process.services.count > 1 ? "s" : "") \(list); stop it with \(stop) (elevated)"
     }
