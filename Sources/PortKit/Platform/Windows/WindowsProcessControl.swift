@@ -1,4 +1,5 @@
 import CPortSys
+import Dispatch
 
 /// Ends Windows processes through handles, Windows' counterpart of a pidfd: `acquire` opens
 /// the target (while the handle is open its pid cannot name another process) and compares
@@ -72,11 +73,21 @@ struct WindowsProcessControl: ProcessControl {
     return TaskkillProcessControl.interpret(output, forced: false)
   }
 
-  /// Waits on the handles, at most 64 to one WaitForMultipleObjects and each wait at most
-  /// ``slice`` long, so that every exit is timed as it happens and a cancelled task stops
-  /// the watch at once with the exits seen so far. Handle-less processes are looked for in
-  /// Toolhelp32's list every tenth of a second.
+  /// Waits on the handles on a thread of its own, at most 64 to one WaitForMultipleObjects
+  /// and each wait at most ``slice`` long, so that every exit is timed as it happens and a
+  /// cancelled task stops the watch at once with the exits seen so far. Handle-less
+  /// processes are looked for in Toolhelp32's list every tenth of a second.
   func waitForExit(_ handles: [ProcessHandle], timeout: Duration) async -> [PID: Double] {
+    let stop = StopSignal()
+    return await withTaskCancellationHandler {
+      await BlockingWork.run { self.watchExits(handles, timeout: timeout, stop: stop) }
+    } onCancel: {
+      stop.stop()
+    }
+  }
+
+  /// `waitForExit` on the calling thread, until `stop` is given.
+  func watchExits(_ handles: [ProcessHandle], timeout: Duration, stop: StopSignal) -> [PID: Double] {
     let clock = ContinuousClock()
     let start = clock.now
     let deadline = start + timeout
@@ -84,41 +95,50 @@ struct WindowsProcessControl: ProcessControl {
     var pinned = handles.filter { $0.descriptor > 0 }
     var unpinned = handles.filter { $0.descriptor <= 0 }
     var lastListing = start - .seconds(1)
-    while !pinned.isEmpty || !unpinned.isEmpty, !Task.isCancelled {
-      let now = clock.now
-      if now >= deadline { break }
-      let left = min(slice, deadline - now)
-      if pinned.isEmpty {
-        do { try await Task.sleep(for: left) } catch { break }
-      } else {
-        let chunks = stride(from: 0, to: pinned.count, by: 64).map { Array(pinned[$0..<min($0 + 64, pinned.count)]) }
-        let milliseconds = UInt32(clamping: max(Self.milliseconds(left) / chunks.count, chunks.count > 1 ? 0 : 1))
-        var finished: Set<PID> = []
-        for chunk in chunks {
-          switch calls.waitAny(chunk.map(\.descriptor), milliseconds: milliseconds) {
-          case .exited(let index) where chunk.indices.contains(index):
-            exited[chunk[index].pid] = (clock.now - start).seconds
-            finished.insert(chunk[index].pid)
-          case .timedOut, .exited:
-            break
-          case .failed:
-            // One handle of the chunk cannot be waited on: stop watching the ones that
-            // fail alone, and take the exits found on the way.
-            for handle in chunk {
-              switch calls.waitAny([handle.descriptor], milliseconds: 0) {
-              case .exited:
-                exited[handle.pid] = (clock.now - start).seconds
-                finished.insert(handle.pid)
-              case .failed: finished.insert(handle.pid)
-              case .timedOut: break
-              }
+    /// One wait on each group of handles; `milliseconds` 0 only looks.
+    func waitOnce(milliseconds: Int) {
+      let groups = stride(from: 0, to: pinned.count, by: 64).map { Array(pinned[$0..<min($0 + 64, pinned.count)]) }
+      let each = UInt32(clamping: groups.count > 1 ? milliseconds / groups.count : milliseconds)
+      var finished: Set<PID> = []
+      for group in groups {
+        switch calls.waitAny(group.map(\.descriptor), milliseconds: each) {
+        case .exited(let index) where group.indices.contains(index):
+          exited[group[index].pid] = (clock.now - start).seconds
+          finished.insert(group[index].pid)
+        case .timedOut, .exited:
+          break
+        case .failed:
+          // A handle of the group cannot be waited on: stop watching the ones that fail
+          // alone, and take the exits found on the way.
+          for handle in group {
+            switch calls.waitAny([handle.descriptor], milliseconds: 0) {
+            case .exited:
+              exited[handle.pid] = (clock.now - start).seconds
+              finished.insert(handle.pid)
+            case .failed: finished.insert(handle.pid)
+            case .timedOut: break
             }
           }
         }
-        pinned.removeAll { finished.contains($0.pid) }
-        if chunks.count > 1, finished.isEmpty {
-          do { try await Task.sleep(for: left) } catch { break }
+      }
+      pinned.removeAll { finished.contains($0.pid) }
+    }
+    while !pinned.isEmpty || !unpinned.isEmpty, !stop.isStopped {
+      let now = clock.now
+      if now >= deadline {
+        // What exited by the deadline counts: one last look without waiting.
+        var before = -1
+        while !pinned.isEmpty, pinned.count != before {
+          before = pinned.count
+          waitOnce(milliseconds: 0)
         }
+        break
+      }
+      let left = max(1, Self.milliseconds(min(slice, deadline - now)))
+      if pinned.isEmpty {
+        stop.sleep(milliseconds: left)
+      } else {
+        waitOnce(milliseconds: left)
       }
       if !unpinned.isEmpty, clock.now - lastListing >= .milliseconds(100) {
         lastListing = clock.now
@@ -183,6 +203,30 @@ struct WindowsProcessControl: ProcessControl {
   private func listedPIDs() -> Set<UInt32>? {
     guard let plain = try? calls.processes(detailed: []) else { return nil }
     return Set(plain.records.map(\.pid))
+  }
+}
+
+/// A flag one thread sets to end another's wait, and a sleep it cuts short.
+final class StopSignal: @unchecked Sendable {
+  private let semaphore = DispatchSemaphore(value: 0)
+  private let queue = DispatchQueue(label: "portctl.stop-signal")
+  private var stopped = false
+
+  /// Ends the wait.
+  func stop() {
+    queue.sync {
+      guard !stopped else { return }
+      stopped = true
+      semaphore.signal()
+    }
+  }
+
+  /// True once ``stop()`` was called.
+  var isStopped: Bool { queue.sync { stopped } }
+
+  /// Sleeps `milliseconds`, or less when ``stop()`` is called.
+  func sleep(milliseconds: Int) {
+    if semaphore.wait(timeout: .now() + .milliseconds(milliseconds)) == .success { semaphore.signal() }
   }
 }
 
