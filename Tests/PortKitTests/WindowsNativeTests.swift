@@ -575,3 +575,14 @@ private func system(_ calls: FakeWindowsCalls, runner: any CommandRunner = Recor
     #endif
   }
 }
+
+@Suite struct ElevationAdviceTests {
+  @Test func windowsSaysElevatedTerminalOthersSudo() {
+    #expect(HostPlatform.windows.elevationAdvice == "run portctl from an elevated terminal (Run as administrator)")
+    #expect(
+      HostPlatform.windows.elevatedCommand("kill 8080")
+        == "portctl kill 8080 from an elevated terminal (Run as administrator)")
+    #expect(HostPlatform.linux.elevationAdvice == "use sudo")
+    #expect(HostPlatform.macOS.elevatedCommand("free 3000") == "sudo portctl free 3000")
+  }
+}
