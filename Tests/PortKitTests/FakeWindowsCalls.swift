@@ -49,10 +49,20 @@ struct FakeWindowsCalls: WindowsCalls {
   var log: [String] { state.withLock { $0.log } }
   var bindCalls: [String] { state.withLock { $0.bindCalls } }
 
+  /// True when `pid` is a scripted process that has exited: its sockets and its row are gone.
+  private func hasExited(_ pid: UInt32, in state: State) -> Bool {
+    state.live[pid]?.exitsAt.map { $0 <= .now } ?? false
+  }
+
+  /// The socket rows of processes that have not exited.
+  private var currentSockets: [cportsys_win_socket] {
+    state.withLock { state in tables.sockets.filter { !hasExited($0.pid, in: state) } }
+  }
+
   func sockets(_ which: WindowsSocketTables) throws(WindowsError) -> [cportsys_win_socket] {
     state.withLock { $0.log.append("sockets \(which.rawValue)") }
     if let socketError { throw WindowsError(socketError) }
-    return tables.sockets.filter { row in
+    return currentSockets.filter { row in
       switch (row.protocol, row.family) {
       case (6, 4): which.contains(.tcp4)
       case (6, 6): which.contains(.tcp6)
@@ -66,7 +76,8 @@ struct FakeWindowsCalls: WindowsCalls {
   func processes(detailed: [UInt32]?) throws(WindowsError) -> (records: [cportsys_win_process], text: [UInt16]) {
     state.withLock { $0.log.append("processes \(detailed.map { "\($0)" } ?? "all")") }
     let opened = detailed.map(Set.init)
-    let rows = tables.processes.map { row in
+    let running = state.withLock { state in tables.processes.filter { !hasExited($0.pid, in: state) } }
+    let rows = running.map { row in
       guard let opened, !opened.contains(row.pid) else { return row }
       var plain = row
       plain.created = 0
@@ -147,12 +158,24 @@ struct FakeWindowsCalls: WindowsCalls {
     }
   }
 
+  /// The scripted answer for the endpoint, else 10048 while a listener of a running process
+  /// of the same protocol and family has the port on the same address or a wildcard (as
+  /// Windows sees a v6-only `[::]` beside `0.0.0.0`), else 0.
   func tryBind(family: UInt8, protocol: UInt8, address: [UInt8], port: UInt16, v6Only: Bool) -> UInt32 {
-    state.withLock { state in
+    let sockets = currentSockets
+    return state.withLock { state in
       let text = family == 4 ? address.prefix(4).map { "\($0)" }.joined(separator: ".") : IPAddress.text(bytes: address)
       let key = "\(`protocol` == 6 ? "tcp" : "udp") \(text) \(port)"
       state.bindCalls.append("\(key) v6only=\(v6Only ? 1 : 0) bytes=\(address.count)")
-      return state.binds[key] ?? 0
+      if let answer = state.binds[key] { return answer }
+      let asked = IPAddress(text)
+      let held = sockets.contains { row in
+        guard row.protocol == `protocol`, row.family == family, row.local_port == port,
+          let socket = WindowsRecords.socket(row), socket.isListener
+        else { return false }
+        return socket.local.address == asked || socket.local.address.isWildcard || asked?.isWildcard == true
+      }
+      return held ? 10048 : 0
     }
   }
 }

@@ -586,3 +586,62 @@ private func system(_ calls: FakeWindowsCalls, runner: any CommandRunner = Recor
     #expect(HostPlatform.macOS.elevatedCommand("free 3000") == "sudo portctl free 3000")
   }
 }
+
+@Suite struct WindowsPortFreeingTests {
+  private func request() -> PortFreeing.Request {
+    var request = PortFreeing.Request(
+      specs: [PortSpec(ports: 5173...5173, proto: .tcp, text: "5173")],
+      termination: TerminationRequest(timeout: .milliseconds(200)), verification: .init(respawnWindow: .zero))
+    request.readsBlastRadius = false
+    return request
+  }
+
+  private func freeing(_ calls: FakeWindowsCalls, runner: RecordingRunner) -> PortFreeing {
+    var host = windowsHost
+    host.selfPID = 31337
+    return PortFreeing(
+      system: System(
+        backend: .windows, source: WindowsSystemSource(calls: calls, runner: runner, host: host),
+        control: WindowsProcessControl(calls: calls, runner: runner, host: host),
+        binder: WindowsSocketBinder(calls: calls), runner: runner, host: host))
+  }
+
+  /// A console program refuses taskkill without /F: the forced end is TerminateProcess on
+  /// the pinned handle, and a real bind (through the fake) proves the port free.
+  @Test func consoleServerIsTerminatedThroughItsHandle() async throws {
+    let calls = FakeWindowsCalls(dump: try windowsFixtureDump())
+    let runner = RecordingRunner(
+      output: CommandOutput(
+        exitCode: 1, standardOutput: [],
+        standardError: Array(
+          "ERROR: The process with PID 12345 (child process of PID 9876) could not be terminated.\r\nReason: This process can only be terminated forcefully (with /F option).\r\n"
+            .utf8)))
+    #expect(
+      calls.tryBind(
+        family: 4, protocol: 6, address: [0, 0, 0, 0] + [UInt8](repeating: 0, count: 12), port: 5173, v6Only: true)
+        == 10048)
+    let outcome = try await freeing(calls, runner: runner).free(request(), consent: { _ in .givenInAdvance })
+    #expect(outcome.plan.targets.map(\.process.pid) == [12345])
+    #expect(runner.commands.withLock { $0 }.filter { $0.first == "taskkill" } == [["taskkill", "/PID", "12345", "/T"]])
+    #expect(calls.log.contains("terminate 420"))
+    #expect(calls.log.contains("close 420"))
+    #expect(outcome.results?.map(\.outcome.code) == ["killed"])
+    #expect(outcome.ports?.map(\.verdict) == [.free])
+    #expect(outcome.freed)
+  }
+
+  @Test func accessDeniedEndsNotPermitted() async throws {
+    let dump = try windowsFixtureDump()
+    var live: [UInt32: FakeWindowsCalls.Live] = [:]
+    for row in dump.tables.processes where row.created != 0 {
+      live[row.pid] = .init(created: row.created, terminateError: row.pid == 12345 ? 5 : nil)
+    }
+    let calls = FakeWindowsCalls(tables: dump.tables, live: live)
+    let runner = RecordingRunner(
+      output: CommandOutput(exitCode: 1, standardOutput: [], standardError: Array("ERROR: Access is denied.\r\n".utf8)))
+    let outcome = try await freeing(calls, runner: runner).free(request(), consent: { _ in .givenInAdvance })
+    #expect(outcome.ending == .notPermitted)
+    #expect(outcome.results?.map(\.outcome) == [.notPermitted])
+    #expect(!outcome.freed)
+  }
+}
