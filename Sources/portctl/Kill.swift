@@ -29,8 +29,9 @@ struct Kill: AsyncParsableCommand {
 
       Exit status: 0 every target is gone; 1 nothing to signal, a target survived SIGKILL, \
       or a manager's stop command failed; 3 not permitted (another user's process, or \
-      unseen processes may hold the socket too: use sudo); 4 refused (no consent, a \
-      protected process, or --via-manager with no manager portctl can run); 64 usage error.
+      unseen processes may hold the socket too: use sudo, or on Windows an elevated \
+      terminal); 4 refused (no consent, a protected process, or --via-manager with no \
+      manager portctl can run); 64 usage error.
       """
   )
 
@@ -71,7 +72,7 @@ struct Free: AsyncParsableCommand {
       watch, --wait); nothing of it on a pipe.
 
       Exit status: 0 the port binds; 1 not freed (still held, respawned, a target survived, \
-      a manager's stop command failed); 3 not permitted (use sudo; also when unseen processes \
+      a manager's stop command failed); 3 not permitted (use sudo, or on Windows an elevated terminal; also when unseen processes \
       may hold the socket too); 4 refused (no consent, a protected process, or --via-manager \
       with no manager portctl can run); 64 usage.
       """

@@ -18,7 +18,7 @@ struct Portctl: AsyncParsableCommand {
         1   the negative answer: not held, nothing matched, cannot bind,
             not freed, timed out, fewer ports found
         2   the system could not be inspected
-        3   not permitted: another user's process (use sudo)
+        3   not permitted: another user's process (use sudo; on Windows an elevated terminal)
         4   refused: no consent, or a protected process
         5   explain: no bind error recognised, or no port in it
         64  usage error: bad port spec, unknown option, bad value

@@ -327,6 +327,12 @@ struct TerminationRenderer: Sendable {
       "portctl: not a target: \(entry.socket.proto.rawValue) \(entry.socket.local)\(remote)\(by) is a connection made from port \(entry.socket.local.port), not one a server there accepted."
   }
 
+  /// How to run `arguments` again with the privilege that was missing.
+  private static func withPrivilege(_ arguments: String) -> String {
+    HostPlatform.current == .windows
+      ? "run \(HostPlatform.current.elevatedCommand(arguments))" : "run it with sudo: sudo portctl \(arguments)"
+  }
+
   private func partlyHiddenNote(_ entry: SocketReport) -> String? {
     guard let unseen = entry.unseenHolders else { return nil }
     let visible = entry.owner.holders.map { "\(TerminalText.escape($0.process.name)) (pid \($0.process.pid))" }
@@ -334,7 +340,7 @@ struct TerminationRenderer: Sendable {
     let owner = TerminalText.escape(unseen.ownerDescription)
     let advice =
       unseen.reason == .needsPrivilege
-      ? "run it with sudo: sudo portctl \(command) \(entry.socket.local.port)"
+      ? Self.withPrivilege("\(command) \(entry.socket.local.port)")
       : "stop them, or what runs them, first"
     return
       "portctl: \(entry.socket.proto.rawValue) \(entry.socket.local) belongs to \(owner); portctl sees it held by \(visible), but processes of \(owner) that it cannot see or signal may hold it too, and would keep the port (a master process starting new workers); \(advice)."
@@ -344,7 +350,7 @@ struct TerminationRenderer: Sendable {
     guard case .hidden(let owner) = entry.owner else { return nil }
     let advice =
       owner.reason == .needsPrivilege
-      ? "run it with sudo: sudo portctl \(command) \(entry.socket.local.port)"
+      ? Self.withPrivilege("\(command) \(entry.socket.local.port)")
       : "its process is not visible from here (another PID namespace such as a container); stop it where it runs"
     return
       "portctl: \(entry.socket.proto.rawValue) \(entry.socket.local) is held by \(TerminalText.escape(owner.ownerDescription)) and portctl may not see or signal that process; \(advice)."

@@ -208,4 +208,14 @@ import Testing
       server: ServerBind(unprivileged: true))
     #expect(high.bindable)
   }
+  @Test func windowsNamesWSAEACCESOutsideAnExcludedRange() {
+    let denied = BindCheck.diagnose(
+      proto: .tcp, port: 8080, address: nil, probe: probe(8080, [.anyV4: .permissionDenied, .anyV6: .bindable]),
+      report: report([]), privileges: BindPrivileges(unprivilegedPortStart: nil, mayBindPrivileged: true, reason: nil),
+      reservations: PortReservations(proto: .tcp), platform: .windows)
+    #expect(denied.reasons.map(\.code) == [.permissionDenied])
+    #expect(denied.reasons[0].message.contains("WSAEACCES 10013"))
+    #expect(denied.reasons[0].message.contains("excludedportrange protocol=tcp"))
+    #expect(!denied.reasons[0].message.contains("SELinux"))
+  }
 }

@@ -102,6 +102,12 @@ public struct BindCheck: Hashable, Sendable {
               .privileged,
               "\(port) is a privileged port (below net.ipv4.ip_unprivileged_port_start = \(start)) and this process has neither root nor CAP_NET_BIND_SERVICE: run the server as root and drop privileges, grant it the capability (setcap cap_net_bind_service=+ep /path/to/server), lower the limit (sysctl net.ipv4.ip_unprivileged_port_start=\(port)), or use a port from \(start) up"
             ))
+        } else if platform == .windows {
+          reasons.append(
+            BindReason(
+              .permissionDenied,
+              "the bind was refused (WSAEACCES 10013) although the port is in no excluded range netsh showed: a range reserved since (netsh int ipv4 show excludedportrange protocol=\(proto.rawValue)), or a firewall or security product"
+            ))
         } else {
           reasons.append(
             BindReason(
