@@ -12,6 +12,17 @@
 # Wine is missing, 1 on any other failure.
 set -euo pipefail
 
+# Wine stops its processes with signals: started with some blocked (children inherit the
+# mask, and the worker threads of Swift's runtime, among others, block SIGTERM, SIGUSR1 and
+# more), its processes outlive `wineserver -k`, and this script would not see SIGTERM. So it
+# starts over with no signal blocked (perl is in every Debian and macOS base system).
+if [ -z "${PORTCTL_WINE_UNBLOCKED:-}" ] && grep -q '^SigBlk:.*[1-9a-f]' /proc/self/status 2>/dev/null \
+  && command -v perl >/dev/null 2>&1; then
+  export PORTCTL_WINE_UNBLOCKED=1
+  exec perl -MPOSIX -e 'sigprocmask(SIG_SETMASK, POSIX::SigSet->new) or die "sigprocmask: $!\n";
+    exec { $ARGV[0] } @ARGV or die "exec $ARGV[0]: $!\n"' -- "$0" "$@"
+fi
+
 keep=0
 if [ "${1:-}" = --keep-prefix ]; then
   keep=1
