@@ -38,7 +38,8 @@ struct BackendOptions: ParsableArguments {
   @Option(
     name: .long,
     help: ArgumentHelp(
-      "How to read sockets: auto, procfs (Linux), lsof (macOS; Linux too), netstat (Windows).", valueName: "name"))
+      "How to read sockets: auto, procfs (Linux), lsof (macOS; Linux too), windows (native, the default on Windows), netstat (Windows tools).",
+      valueName: "name"))
   var backend: Backend = .automatic
 }
 

@@ -288,7 +288,7 @@ struct TerminationRenderer: Sendable {
         let owner = TerminalText.escape(
           result.process.user ?? result.process.uid.map { "uid \($0)" } ?? "another user")
         note(
-          "portctl: not permitted to signal \(TerminalText.escape(result.process.name)) (pid \(result.process.pid)), which belongs to \(owner); run: sudo portctl \(command) \(specList)"
+          "portctl: not permitted to signal \(TerminalText.escape(result.process.name)) (pid \(result.process.pid)), which belongs to \(owner); run: \(HostPlatform.current.elevatedCommand("\(command) \(specList)"))"
         )
       }
       status = ExitStatus.notPermitted

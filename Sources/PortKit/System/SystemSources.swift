@@ -1,6 +1,6 @@
 /// Which way portctl reads the system.
 public enum Backend: String, CaseIterable, Sendable {
-  /// procfs on Linux, lsof on macOS, netstat/tasklist on Windows.
+  /// procfs on Linux, lsof on macOS, the native tables on Windows.
   case automatic = "auto"
   /// Linux: `/proc/net` tables and `/proc/*/fd`.
   case procfs
@@ -8,6 +8,9 @@ public enum Backend: String, CaseIterable, Sendable {
   case lsof
   /// Windows: `netstat -ano`, `tasklist`, `netsh`.
   case netstat
+  /// Windows, natively: the IP Helper socket tables with owning pids, Toolhelp32, the
+  /// service manager, process handles and Winsock bind probes. The default there.
+  case windows
 }
 
 /// Chooses the platform's implementations of the seams. The only place that decides by
@@ -15,13 +18,16 @@ public enum Backend: String, CaseIterable, Sendable {
 public enum SystemSources {
   /// The backend `automatic` stands for here.
   public static var platformBackend: Backend {
-    #if os(Linux)
-    .procfs
-    #elseif os(Windows)
-    .netstat
-    #else
-    .lsof
-    #endif
+    platformBackend(for: .current)
+  }
+
+  /// The backend `automatic` stands for on `platform`.
+  public static func platformBackend(for platform: HostPlatform) -> Backend {
+    switch platform {
+    case .linux: .procfs
+    case .windows: .windows
+    case .macOS, .other: .lsof
+    }
   }
 
   /// The socket source for `backend`.
@@ -45,6 +51,12 @@ public enum SystemSources {
       return NetstatSystemSource(runner: SubprocessRunner(), host: .windows)
       #else
       throw PortKitError(.unsupportedPlatform, "The netstat backend reads Windows tools; it runs on Windows.")
+      #endif
+    case .windows:
+      #if os(Windows)
+      return WindowsSystemSource(calls: NativeWindowsCalls(), runner: SubprocessRunner(), host: .windows)
+      #else
+      throw PortKitError(.unsupportedPlatform, "The windows backend reads Windows' own tables; it runs on Windows.")
       #endif
     case .automatic:
       throw PortKitError(.unsupportedPlatform, "This platform has no portctl backend.")
@@ -79,6 +91,12 @@ public enum SystemSources {
       #else
       throw PortKitError(.unsupportedPlatform, "The netstat backend reads Windows tools; it runs on Windows.")
       #endif
+    case .windows:
+      #if os(Windows)
+      return WindowsProcessControl(calls: NativeWindowsCalls(), runner: SubprocessRunner(), host: .windows)
+      #else
+      throw PortKitError(.unsupportedPlatform, "The windows backend opens Windows processes; it runs on Windows.")
+      #endif
     case .automatic:
       throw PortKitError(.unsupportedPlatform, "This platform cannot signal processes through portctl.")
     }
@@ -88,6 +106,8 @@ public enum SystemSources {
   public static func binder() throws(PortKitError) -> any PortBinder {
     #if canImport(Glibc) || canImport(Darwin)
     return SocketBinder()
+    #elseif os(Windows)
+    return WindowsSocketBinder(calls: NativeWindowsCalls())
     #else
     throw PortKitError(.unsupportedPlatform, "This platform cannot probe binds through portctl yet.")
     #endif

@@ -13,7 +13,7 @@ enum OutcomeText {
     case .alreadyGone: "already gone"
     case .replaced: "not signalled: its pid now names another process"
     case .releasedPort: "not signalled: it no longer held the port"
-    case .notPermitted: "not permitted (use sudo)"
+    case .notPermitted: "not permitted (\(HostPlatform.current.elevationAdvice))"
     case .survived:
       result.signalsSent.isEmpty
         ? "still running \(duration(result.grace.seconds)) after its manager's stop command"

@@ -1,4 +1,4 @@
-#if os(Linux)
+#if canImport(Dispatch)
 import Dispatch
 
 /// Runs blocking work (a walk of `/proc`, a `poll`) on a Dispatch thread of its own, so that

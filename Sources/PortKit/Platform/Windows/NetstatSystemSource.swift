@@ -45,6 +45,15 @@ struct NetstatSystemSource: SystemSource {
   }
 
   func reservations(for proto: TransportProtocol) async -> PortReservations {
+    await NetshReservations.read(proto, runner: runner)
+  }
+}
+
+/// The ports Windows sets aside, from `netsh`: the excluded ranges of both families
+/// (Hyper-V, WinNAT, administered exclusions) and the dynamic (ephemeral) range. Both
+/// Windows backends read them this way.
+enum NetshReservations {
+  static func read(_ proto: TransportProtocol, runner: any CommandRunner) async -> PortReservations {
     var excluded: [PortRange] = []
     for family in ["ipv4", "ipv6"] {
       if let output = try? await runner.run(

@@ -82,16 +82,3 @@ protocol WindowsCalls: Sendable {
   /// (16 network-order bytes, IPv4 in the first 4) and `port`, otherwise the Winsock error.
   func tryBind(family: UInt8, protocol: UInt8, address: [UInt8], port: UInt16, v6Only: Bool) -> UInt32
 }
-
-extension WindowsCalls {
-  /// The sockets, processes and services tables in one value; the processes opened for
-  /// details are `detailed`'s.
-  func tables(_ sockets: WindowsSocketTables, detailed: [UInt32]?) throws(WindowsError) -> WindowsTables {
-    let rows = try self.sockets(sockets)
-    let processes = try self.processes(detailed: detailed)
-    let services = try? self.services()
-    return WindowsTables(
-      sockets: rows, processes: processes.records, processText: processes.text, services: services?.records ?? [],
-      serviceText: services?.text ?? [])
-  }
-}
