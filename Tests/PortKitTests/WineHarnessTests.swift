@@ -41,11 +41,10 @@ struct HeldPort: Hashable, CustomStringConvertible {
 }
 
 /// The records dump as the Swift side reads it.
-private typealias RecordDump = LocalRecordDump
-private func parseDump(_ text: String) throws -> RecordDump { try RecordDump.parse(text) }
+private func parseDump(_ text: String) throws -> WindowsRecordDump { try WindowsRecordDump.parse(text) }
 
 /// One of the harness's own lines (`harness`, `terminate`, `probe`).
-private func extras(_ dump: RecordDump, _ kind: String) -> [[String: String]] {
+private func extras(_ dump: WindowsRecordDump, _ kind: String) -> [[String: String]] {
   dump.extras.filter { $0.kind == kind }.map(\.fields)
 }
 
@@ -64,7 +63,7 @@ private func versionNumbers(_ version: String) -> [Int] {
 /// Checks a harness dump through the Swift mapping. `linuxHeld` are the ports Linux
 /// processes held; `now` (seconds since the epoch) bounds the child's creation time for a
 /// live run, `nil` for a recorded one.
-private func checkDump(_ dump: RecordDump, linuxHeld: [HeldPort], now: Double?) throws {
+private func checkDump(_ dump: WindowsRecordDump, linuxHeld: [HeldPort], now: Double?) throws {
   let harness = try #require(extras(dump, "harness").first, "the dump has no harness line")
   let wine = try #require(harness["wine"])
   let harnessPID = try #require(harness["pid"].flatMap { UInt32($0) })
@@ -370,115 +369,5 @@ private final class LockedBox: @unchecked Sendable {
       dump.tables, query: SocketQuery(), host: HostFacts(effectiveUID: 0, now: { 0 }))
     #expect(snapshot.references.isEmpty)
     #expect(dump.tables.sockets.allSatisfy { $0.pid == 0 })
-  }
-}
-
-// MARK: Interim parser
-
-/// A minimal reader of the records dump, used until the shared one is merged.
-private struct LocalRecordDump {
-  var tables = WindowsTables()
-  var extras: [(kind: String, fields: [String: String])] = []
-
-  struct Malformed: Error, CustomStringConvertible {
-    var description: String
-  }
-
-  static func unescape(_ value: Substring) -> String {
-    var bytes: [UInt8] = []
-    var index = value.utf8.startIndex
-    let utf8 = value.utf8
-    while index < utf8.endIndex {
-      let byte = utf8[index]
-      index = utf8.index(after: index)
-      guard byte == UInt8(ascii: "\\"), index < utf8.endIndex else {
-        bytes.append(byte)
-        continue
-      }
-      let next = utf8[index]
-      index = utf8.index(after: index)
-      switch next {
-      case UInt8(ascii: "t"): bytes.append(9)
-      case UInt8(ascii: "n"): bytes.append(10)
-      case UInt8(ascii: "r"): bytes.append(13)
-      case UInt8(ascii: "x"):
-        let end = utf8.index(index, offsetBy: 2, limitedBy: utf8.endIndex) ?? utf8.endIndex
-        bytes.append(UInt8(String(decoding: utf8[index..<end], as: UTF8.self), radix: 16) ?? 0)
-        index = end
-      default: bytes.append(next)
-      }
-    }
-    return String(decoding: bytes, as: UTF8.self)
-  }
-
-  static func addressBytes(_ text: String?) throws -> [UInt8] {
-    guard let text, let address = IPAddress(text) else { throw Malformed(description: "bad address \(text ?? "-")") }
-    switch address {
-    case .v4(let raw):
-      return (0..<4).map { UInt8(truncatingIfNeeded: raw >> (24 - 8 * $0)) } + Array(repeating: 0, count: 12)
-    case .v6(let high, let low):
-      return (0..<8).map { UInt8(truncatingIfNeeded: high >> (56 - 8 * $0)) }
-        + (0..<8).map { UInt8(truncatingIfNeeded: low >> (56 - 8 * $0)) }
-    }
-  }
-
-  static func parse(_ text: String) throws -> LocalRecordDump {
-    var dump = LocalRecordDump()
-    for rawLine in text.split(separator: "\n", omittingEmptySubsequences: true) {
-      let line = rawLine.hasSuffix("\r") ? rawLine.dropLast() : rawLine
-      if line.isEmpty || line.hasPrefix("#") { continue }
-      let parts = line.split(separator: "\t", omittingEmptySubsequences: false)
-      var fields: [String: String] = [:]
-      for part in parts.dropFirst() {
-        guard let equals = part.firstIndex(of: "=") else { continue }
-        fields[String(part[..<equals])] = unescape(part[part.index(after: equals)...])
-      }
-      func number<T: FixedWidthInteger>(_ key: String) -> T { fields[key].flatMap { T($0) } ?? 0 }
-      func text(_ key: String, into pool: inout [UInt16]) -> cportsys_win_text {
-        let units = Array((fields[key] ?? "").utf16)
-        let piece = cportsys_win_text(offset: UInt32(pool.count), length: UInt32(units.count))
-        pool += units
-        return piece
-      }
-      switch parts[0] {
-      case "socket":
-        var row = cportsys_win_socket()
-        row.protocol = fields["proto"] == "udp" ? 17 : 6
-        row.family = number("family")
-        row.state = number("state")
-        row.local_port = number("lport")
-        row.remote_port = number("rport")
-        row.local_scope = number("lscope")
-        row.remote_scope = number("rscope")
-        row.pid = number("pid")
-        let local = try addressBytes(fields["local"])
-        let remote = try addressBytes(fields["remote"])
-        withUnsafeMutableBytes(of: &row.local_address) { $0.copyBytes(from: local) }
-        withUnsafeMutableBytes(of: &row.remote_address) { $0.copyBytes(from: remote) }
-        dump.tables.sockets.append(row)
-      case "process":
-        var row = cportsys_win_process()
-        row.pid = number("pid")
-        row.ppid = number("ppid")
-        row.threads = number("threads")
-        row.denied = number("denied")
-        row.created = number("created")
-        row.name = text("name", into: &dump.tables.processText)
-        row.image = text("image", into: &dump.tables.processText)
-        row.user = text("user", into: &dump.tables.processText)
-        row.command_line = text("cmd", into: &dump.tables.processText)
-        dump.tables.processes.append(row)
-      case "service":
-        var row = cportsys_win_service()
-        row.pid = number("pid")
-        row.state = number("state")
-        row.name = text("name", into: &dump.tables.serviceText)
-        row.display_name = text("display", into: &dump.tables.serviceText)
-        dump.tables.services.append(row)
-      default:
-        dump.extras.append((String(parts[0]), fields))
-      }
-    }
-    return dump
   }
 }
