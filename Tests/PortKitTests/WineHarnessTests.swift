@@ -144,6 +144,19 @@ private func checkDump(_ dump: WindowsRecordDump, linuxHeld: [HeldPort], now: Do
   #expect(childStart > harnessStart)
   if let now { #expect(abs(now - childStart) < 60, "child created at \(childStart), now \(now)") }
 
+  // Read again with details for the child only: the same creation time and image, and no
+  // other process opened.
+  let detailed = try #require(extras(dump, "detailed").first, "the dump has no detailed line")
+  #expect(detailed["pid"] == String(childPID))
+  #expect(detailed["found"] == "1")
+  #expect(detailed["created"] == String(childRow.created))
+  #expect(detailed["image"] == child.executable)
+  #expect(detailed["others"] == "0")
+  // Standard output is a file, not a console.
+  let console = try #require(extras(dump, "console").first, "the dump has no console line")
+  #expect(console["vt"] == "0")
+  #expect(console["columns"] == "0")
+
   // Opened by pid, still running (WAIT_TIMEOUT), terminated through the handle, seen to exit
   // (WAIT_OBJECT_0) with the exit code given.
   let terminate = try #require(extras(dump, "terminate").first, "the dump has no terminate line")

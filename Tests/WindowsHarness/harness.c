@@ -246,6 +246,37 @@ static void print_services(void) {
   cportsys_win_table_free(&table);
 }
 
+/// The processes again, with details asked for `pid` only: prints that process's creation
+/// time and image, and how many others were opened (none should be).
+static void print_detailed(DWORD pid) {
+  cportsys_win_table table;
+  uint32_t wanted = pid;
+  uint32_t error = cportsys_win_processes(&wanted, 1, &table);
+  if (error != 0) {
+    fail("cportsys_win_processes for one pid", error);
+    return;
+  }
+  const cportsys_win_process *processes = table.records;
+  unsigned long others = 0;
+  const cportsys_win_process *found = NULL;
+  for (size_t i = 0; i < table.count; i++) {
+    if (processes[i].pid == pid) {
+      found = &processes[i];
+    } else if (processes[i].created != 0 || processes[i].image.length != 0 || processes[i].denied != 0) {
+      others += 1;
+    }
+  }
+  printf("detailed\tpid=%lu\tfound=%d\tcreated=%llu", pid, found ? 1 : 0,
+         found ? (unsigned long long)found->created : 0ULL);
+  if (found) {
+    put_pool_text("image", found->image, &table);
+  } else {
+    printf("\timage=");
+  }
+  printf("\tothers=%lu\n", others);
+  cportsys_win_table_free(&table);
+}
+
 /// cportsys_win_wait_any's answer in WaitForMultipleObjects' terms: an index i as
 /// WAIT_OBJECT_0 + i, -1 as WAIT_TIMEOUT (258), -2 as WAIT_FAILED.
 static unsigned long wait_code(int32_t result) {
@@ -380,6 +411,10 @@ int main(int argc, char **argv) {
   print_sockets();
   print_processes();
   print_services();
+  if (child != 0) print_detailed(child);
+  // Standard output is a file or a pipe here, not a console: both answer 0.
+  printf("console\tstream=1\tvt=%d\tcolumns=%d\n", cportsys_win_enable_virtual_terminal(1),
+         cportsys_win_console_columns(1));
   if (child != 0) terminate_child(child);
 
   for (int i = 1; i < argc; i++) {
