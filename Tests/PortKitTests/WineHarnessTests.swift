@@ -300,6 +300,14 @@ private func runBounded(_ executable: URL, _ arguments: [String], seconds: Doubl
   )
 }
 
+/// Runs blocking work on a thread of its own, so that a test waiting tens of seconds for
+/// Wine does not hold one of the few threads Swift's concurrency (and every other test) runs on.
+private func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+  try await withCheckedThrowingContinuation { continuation in
+    Thread { continuation.resume(with: Result { try body() }) }.start()
+  }
+}
+
 /// Data written once by a reader thread.
 private final class LockedBox: @unchecked Sendable {
   private let lock = NSLock()
@@ -332,7 +340,7 @@ private final class LockedBox: @unchecked Sendable {
       if: WineTools.available || WineTools.required,
       "needs mingw-w64 and Wine (gcc-mingw-w64-x86-64, wine64); .ci/run installs them"),
     .timeLimit(.minutes(6)))
-  func harnessUnderWine() throws {
+  func harnessUnderWine() async throws {
     guard WineTools.available else {
       Issue.record(
         "\(WineTools.compiler) or Wine (\(WineTools.wine)) is missing and CI=true; .ci/run installs gcc-mingw-w64-x86-64 and wine64"
@@ -354,7 +362,7 @@ private final class LockedBox: @unchecked Sendable {
       "\(held.proto.rawValue)\(held.address.ipv4Equivalent == nil ? "6" : "4"):\(held.port)"
     }
     let started = Date()
-    let run = try runBounded(WineTools.script, specs, seconds: 300)
+    let run = try await onOwnThread { try runBounded(WineTools.script, specs, seconds: 300) }
     let now = Date().timeIntervalSince1970
     #expect(!run.timedOut, "run-under-wine.sh took more than 300 s")
     try #require(run.status == 0, "run-under-wine.sh exited \(run.status): \(run.stderr)")
