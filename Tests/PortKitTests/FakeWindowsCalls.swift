@@ -47,6 +47,11 @@ struct FakeWindowsCalls: WindowsCalls {
   }
 
   var log: [String] { state.withLock { $0.log } }
+
+  /// Makes the scripted process `pid` exit at `instant`.
+  func scheduleExit(_ pid: UInt32, at instant: ContinuousClock.Instant) {
+    state.withLock { $0.live[pid]?.exitsAt = instant }
+  }
   var bindCalls: [String] { state.withLock { $0.bindCalls } }
 
   /// True when `pid` is a scripted process that has exited: its sockets and its row are gone.

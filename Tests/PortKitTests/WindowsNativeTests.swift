@@ -327,6 +327,33 @@ private func system(_ calls: FakeWindowsCalls, runner: any CommandRunner = Recor
     #expect(await source.children(of: 680, limit: 10).map(\.pid) == [1044, 2212, 4820])
   }
 
+  @Test func parentsReadLaterKeepTheirOwnText() {
+    var first: [UInt16] = []
+    var child = cportsys_win_process()
+    child.pid = 20
+    child.ppid = 10
+    child.created = 200
+    child.name = WindowsRecordDump.add("child.exe", to: &first)
+    var stale = cportsys_win_process()
+    stale.pid = 10
+    stale.name = WindowsRecordDump.add("stale.exe", to: &first)
+    var later: [UInt16] = []
+    var parent = cportsys_win_process()
+    parent.pid = 10
+    parent.created = 100
+    _ = WindowsRecordDump.add("padding", to: &later)
+    parent.name = WindowsRecordDump.add("parent.exe", to: &later)
+    parent.command_line = WindowsRecordDump.add(#""C:\p\parent.exe" -x"#, to: &later)
+    let merged = WindowsSystemSource.merging(
+      ([parent, child], later), for: [10],
+      into: WindowsTables(processes: [child, stale], processText: first))
+    let tree = WindowsProcessTree(merged)
+    #expect(tree.record(10)?.name == "parent.exe")
+    #expect(tree.record(10)?.commandLine == [#"C:\p\parent.exe"#, "-x"])
+    #expect(tree.record(20)?.name == "child.exe")
+    #expect(tree.record(20)?.ppid == 10)
+  }
+
   @Test func reservationsComeFromNetsh() async throws {
     let runner = RecordedRunner(answers: [
       "netsh interface ipv4 show excludedportrange protocol=tcp": CommandOutput(
@@ -465,14 +492,11 @@ private func system(_ calls: FakeWindowsCalls, runner: any CommandRunner = Recor
   }
 
   @Test func waitReportsEachExitAsItHappens() async {
-    let start = ContinuousClock.now
     var live: [UInt32: FakeWindowsCalls.Live] = [
-      100: .init(created: 1, exitsAt: start + .milliseconds(60)),
-      104: .init(created: 1, exitsAt: start + .milliseconds(300)),
-      108: .init(created: 1),
+      100: .init(created: 1), 104: .init(created: 1), 108: .init(created: 1),
     ]
     // More than one WaitForMultipleObjects can take.
-    for pid in UInt32(1000)..<1070 { live[pid] = .init(created: 1, exitsAt: start + .milliseconds(120)) }
+    for pid in UInt32(1000)..<1070 { live[pid] = .init(created: 1) }
     let calls = FakeWindowsCalls(tables: WindowsTables(), live: live)
     let control = WindowsProcessControl(calls: calls, runner: RecordingRunner(), host: windowsHost)
     var handles: [ProcessHandle] = []
@@ -482,15 +506,21 @@ private func system(_ calls: FakeWindowsCalls, runner: any CommandRunner = Recor
       }
     }
     #expect(handles.count == 73)
+    let start = ContinuousClock.now
+    calls.scheduleExit(100, at: start + .milliseconds(60))
+    calls.scheduleExit(104, at: start + .milliseconds(500))
+    for pid in UInt32(1000)..<1070 { calls.scheduleExit(pid, at: start + .milliseconds(120)) }
     let exits = await control.waitForExit(handles, timeout: .milliseconds(900))
     #expect(exits.count == 72)
     #expect(exits[108] == nil)
     let first = exits[100] ?? -1
     let last = exits[104] ?? -1
-    // Each exit is seen when it happens, not at the end (times loose: the machine is shared).
-    #expect(first >= 0.04 && first < 0.6)
-    #expect(last >= 0.28 && last > first)
+    // Each exit is timed when it happens, in order, not all at the deadline (times loose:
+    // the machine is shared).
+    #expect(first >= 0.04)
+    #expect(last >= 0.48 && last < 0.9)
     #expect((1000..<1070).allSatisfy { (exits[PID($0)] ?? -1) >= 0.1 && (exits[PID($0)] ?? 99) < last })
+    #expect((1000..<1070).allSatisfy { (exits[PID($0)] ?? -1) >= first })
     #expect((ContinuousClock.now - start) >= .milliseconds(850))
   }
 
@@ -508,7 +538,9 @@ private func system(_ calls: FakeWindowsCalls, runner: any CommandRunner = Recor
     task.cancel()
     let exits = await task.value
     #expect(exits.isEmpty)
-    #expect(clock.now - start < .seconds(30))
+    // Far below the 900 s asked for; loose, since blocking end-to-end tests in the same
+    // process can hold both cooperative threads for tens of seconds.
+    #expect(clock.now - start < .seconds(300))
   }
 
   @Test func selfAndAncestorsPassOverReusedParents() async throws {
