@@ -34,7 +34,15 @@ let package = Package(
       ],
       swiftSettings: swiftSettings
     ),
-    .target(name: "CPortSys", cSettings: cSettings),
+    // windows.c (built on Windows only) reads the IP Helper tables, process tokens and the
+    // service manager, and probes binds through Winsock.
+    .target(
+      name: "CPortSys", cSettings: cSettings,
+      linkerSettings: [
+        .linkedLibrary("iphlpapi", .when(platforms: [.windows])),
+        .linkedLibrary("ws2_32", .when(platforms: [.windows])),
+        .linkedLibrary("advapi32", .when(platforms: [.windows])),
+      ]),
     .executableTarget(
       name: "portctl",
       dependencies: [
