@@ -53,6 +53,22 @@ public struct PortInspection: Sendable {
     await ProvenanceReader(source: system.source, runner: system.runner).provenance(for: report)
   }
 
+  /// The project each of `processes` runs in (see ``ProjectDetector`` for the rules), keyed
+  /// by pid; a process with no project (or an unreadable working directory) has no entry.
+  /// A record without a working directory (a listing reads none) has it read now.
+  public func projects(for processes: [ProcessRecord]) async -> [PID: Project] {
+    var detector = ProjectDetector(files: system.projectFiles, home: system.host.homeDirectory)
+    var projects: [PID: Project] = [:]
+    for process in processes where projects[process.pid] == nil {
+      var directory = process.workingDirectory
+      if directory == nil { directory = await system.source.workingDirectory(of: process.pid) }
+      guard let directory else { continue }
+      projects[process.pid] = detector.project(
+        workingDirectory: directory, commandLine: process.commandLine, executable: process.executable)
+    }
+    return projects
+  }
+
   /// Excluded port ranges (Windows) that overlap `specs`.
   public func exclusions(for specs: [PortSpec], protocols: Set<TransportProtocol>) async -> [ExcludedPortHit] {
     var hits: [ExcludedPortHit] = []
