@@ -17,10 +17,13 @@ public struct PortInspection: Sendable {
     public var provenance: [PID: Provenance]
     /// Excluded port ranges (Windows) that overlap the asked specs.
     public var exclusions: [ExcludedPortHit]
+    /// The project every holder runs in, where it runs in one.
+    public var projects: [PID: Project] = [:]
   }
 
   /// The sockets bound on `specs` (listeners only unless `listenersOnly` is false), with
-  /// every holder's provenance and (with `exclusions`) the excluded ranges they fall in.
+  /// every holder's provenance and project and (with `exclusions`) the excluded ranges they
+  /// fall in.
   public func inspect(
     _ specs: [PortSpec], protocols: Set<TransportProtocol> = [.tcp, .udp], listenersOnly: Bool = true,
     exclusions: Bool = true
@@ -29,7 +32,8 @@ public struct PortInspection: Sendable {
     let report = try await report(for: query)
     return Result(
       report: report, provenance: await provenance(for: report),
-      exclusions: exclusions ? await self.exclusions(for: specs, protocols: protocols) : [])
+      exclusions: exclusions ? await self.exclusions(for: specs, protocols: protocols) : [],
+      projects: await projects(for: report.sockets.flatMap(\.owner.holders).map(\.process)))
   }
 
   /// The sockets `query` matches, each with every process that holds it.
