@@ -32,10 +32,15 @@ struct Kill: AsyncParsableCommand {
       unseen processes may hold the socket too: use sudo, or on Windows an elevated \
       terminal); 4 refused (no consent, a protected process, or --via-manager with no \
       manager portctl can run); 64 usage error.
+
+      --project DIR signals the holders of every listener of the project at DIR (a holder is \
+      in it when its project root is DIR, lies inside DIR, or is the project DIR lies in), with \
+      one prompt for all; with ports as well, only the project's listeners on them. Nothing of \
+      the project listening: exit 1.
       """
   )
 
-  @OptionGroup var target: PortSpecArguments
+  @OptionGroup var target: PortsOrProjectArguments
 
   @OptionGroup var termination: TerminationOptions
   @OptionGroup var selection: SocketSelectionOptions
@@ -44,8 +49,8 @@ struct Kill: AsyncParsableCommand {
 
   func run() async throws {
     try await TerminationFlow.run(
-      "kill", specs: target.specs, termination: termination, selection: selection, output: output,
-      backend: backend.backend, verification: nil)
+      "kill", specs: target.specs, project: target.projectDirectory, termination: termination,
+      selection: selection, output: output, backend: backend.backend, verification: nil)
   }
 }
 
@@ -75,10 +80,14 @@ struct Free: AsyncParsableCommand {
       a manager's stop command failed); 3 not permitted (use sudo, or on Windows an elevated terminal; also when unseen processes \
       may hold the socket too); 4 refused (no consent, a protected process, or --via-manager \
       with no manager portctl can run); 64 usage.
+
+      --project DIR frees every port a process of the project at DIR listens on (as for kill), \
+      with one prompt for all; with ports as well, only the project's listeners on them. \
+      Nothing of the project listening: exit 1.
       """
   )
 
-  @OptionGroup var target: PortSpecArguments
+  @OptionGroup var target: PortsOrProjectArguments
 
   @OptionGroup var termination: TerminationOptions
 
@@ -102,8 +111,8 @@ struct Free: AsyncParsableCommand {
 
   func run() async throws {
     try await TerminationFlow.run(
-      "free", specs: target.specs, termination: termination, selection: selection, output: output,
-      backend: backend.backend,
+      "free", specs: target.specs, project: target.projectDirectory, termination: termination,
+      selection: selection, output: output, backend: backend.backend,
       verification: .init(respawnWindow: respawnWindow?.duration, drainTimeWait: wait ? waitTimeout.duration : nil))
   }
 }

@@ -59,6 +59,46 @@ struct PortSpecArguments: ParsableArguments {
   var specs: [PortSpec] { (try? PortArguments.parse(ports)) ?? [] }
 }
 
+/// `kill` and `free`'s targets: ports, the listeners of a project (`--project DIR`), or the
+/// project's listeners on those ports.
+struct PortsOrProjectArguments: ParsableArguments {
+  @Option(
+    name: .long,
+    help: ArgumentHelp(
+      "Every listener held by a process running in the project at DIR (with ports: only those).", valueName: "dir"))
+  var project: String?
+
+  @Argument(
+    parsing: .allUnrecognized,
+    help: ArgumentHelp("Ports: \(PortSpec.acceptedForms).", valueName: "port"))
+  var ports: [String] = []
+
+  func validate() throws {
+    if let project { _ = try ProjectArgument.resolve(project) }
+    if ports.isEmpty, project == nil {
+      throw ValidationError("missing port: give one or more of \(PortSpec.acceptedForms), or --project DIR")
+    }
+    _ = try PortArguments.parse(ports)
+  }
+
+  /// The parsed specs (already validated).
+  var specs: [PortSpec] { (try? PortArguments.parse(ports)) ?? [] }
+
+  /// `--project`'s directory as a real absolute path (already validated).
+  var projectDirectory: String? { project.flatMap { try? ProjectArgument.resolve($0) } }
+}
+
+/// `--project DIR`: the directory, relative to the current one, as a real absolute path.
+enum ProjectArgument {
+  static func resolve(_ text: String) throws -> String {
+    let files = LocalProjectFiles()
+    guard !text.isEmpty, let real = files.realPath(text), files.kind(of: real) == .directory else {
+      throw ValidationError("--project takes a directory: '\(text)' is not one that can be read")
+    }
+    return real
+  }
+}
+
 /// Parses port-spec arguments, refusing bad ones with the token and the accepted forms.
 enum PortArguments {
   static func parse(_ arguments: [String]) throws -> [PortSpec] {

@@ -5,11 +5,13 @@ import PortKit
 /// terminal, progress rendered as it happens, and the outcome rendered once.
 enum TerminationFlow {
   static func run(
-    _ command: String, specs: [PortSpec], termination: TerminationOptions, selection: SocketSelectionOptions,
-    output: OutputOptions, backend: Backend, verification: PortFreeing.Verification?
+    _ command: String, specs: [PortSpec], project: String? = nil, termination: TerminationOptions,
+    selection: SocketSelectionOptions, output: OutputOptions, backend: Backend,
+    verification: PortFreeing.Verification?
   ) async throws {
     let renderer = TerminationRenderer(
-      command: command, specs: specs, termination: termination, quiet: output.quiet, json: output.json)
+      command: command, specs: specs, project: project, termination: termination, quiet: output.quiet,
+      json: output.json)
     var request = PortFreeing.Request(
       specs: specs, protocols: selection.protocols, includeConnections: selection.all,
       termination: termination.request, dryRun: termination.dryRun, verification: verification)
@@ -17,7 +19,14 @@ enum TerminationFlow {
     // Read only for the question and the dry run: --yes asks nothing.
     request.readsBlastRadius = termination.dryRun || !termination.yes
     let outcome = try await Inspection.run(command, output: output, backend: backend) { system in
-      try await PortFreeing(system: system).free(
+      var request = request
+      if let project {
+        guard let scope = PortInspection(system: system).projectScope(project) else {
+          throw ValidationError("--project takes a directory: '\(project)' is not one that can be read")
+        }
+        request.project = scope
+      }
+      return try await PortFreeing(system: system).free(
         request, consent: { await renderer.consent($0) }, events: { await renderer.render($0) })
     }
     try renderer.finish(outcome)
@@ -29,6 +38,8 @@ enum TerminationFlow {
 struct TerminationRenderer: Sendable {
   let command: String
   let specs: [PortSpec]
+  /// `--project`'s directory (real and absolute), when given.
+  let project: String?
   let yes: Bool
   let dryRun: Bool
   let viaManager: Bool
@@ -38,9 +49,13 @@ struct TerminationRenderer: Sendable {
   /// error is a terminal.
   let progress: ProgressLine
 
-  init(command: String, specs: [PortSpec], termination: TerminationOptions, quiet: Bool, json: Bool) {
+  init(
+    command: String, specs: [PortSpec], project: String? = nil, termination: TerminationOptions, quiet: Bool,
+    json: Bool
+  ) {
     self.command = command
     self.specs = specs
+    self.project = project
     yes = termination.yes
     dryRun = termination.dryRun
     viaManager = termination.viaManager
@@ -49,7 +64,20 @@ struct TerminationRenderer: Sendable {
     progress = ProgressLine(enabled: !quiet && Terminal.isTerminal(2))
   }
 
-  private var specList: String { specs.map(\.text).joined(separator: ", ") }
+  private var specList: String {
+    let ports = specs.map(\.text).joined(separator: ", ")
+    guard let project else { return ports }
+    let listeners = "the listeners of project \(TerminalText.escape(project))"
+    return specs.isEmpty ? listeners : "\(listeners) on \(ports)"
+  }
+
+  /// The arguments that name the targets again: the ports, and `--project DIR`.
+  private var targetArguments: String {
+    let ports = specs.map(\.text).joined(separator: " ")
+    guard let project else { return ports }
+    let option = "--project \(ShellQuoting.quote(project))"
+    return specs.isEmpty ? option : "\(option) \(ports)"
+  }
   private var printsText: Bool { !json && !quiet }
 
   // MARK: - consent
@@ -273,7 +301,11 @@ struct TerminationRenderer: Sendable {
     case .refused(.unseenHolders):
       status = ExitStatus.notPermitted
     case .nothingToSignal:
-      if printsText { print("nothing to kill: no process holds \(specList)") }
+      if printsText {
+        print(
+          project.map { "nothing listens in project \(TerminalText.escape($0))" }
+            ?? "nothing to kill: no process holds \(specList)")
+      }
       status = ExitStatus.negative
     case .dryRun:
       if printsText {
@@ -288,7 +320,7 @@ struct TerminationRenderer: Sendable {
         let owner = TerminalText.escape(
           result.process.user ?? result.process.uid.map { "uid \($0)" } ?? "another user")
         note(
-          "portctl: not permitted to signal \(TerminalText.escape(result.process.name)) (pid \(result.process.pid)), which belongs to \(owner); run: \(HostPlatform.current.elevatedCommand("\(command) \(specList)"))"
+          "portctl: not permitted to signal \(TerminalText.escape(result.process.name)) (pid \(result.process.pid)), which belongs to \(owner); run: \(HostPlatform.current.elevatedCommand("\(command) \(targetArguments)"))"
         )
       }
       status = ExitStatus.notPermitted
