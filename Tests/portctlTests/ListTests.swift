@@ -22,7 +22,9 @@ import Testing
   }
 
   @Test func textTableAlignsColumnsAndMarksInheritedHolders() throws {
-    let forked = try Holder("tcp:127.0.0.1:0", "udp:[::1]:0", "--fork", "2")
+    // Working in `/`, outside any project: no PROJECT column (ProjectTests covers it).
+    let forked = try Holder(
+      ["tcp:127.0.0.1:0", "udp:[::1]:0", "--fork", "2"], launcher: ["/usr/bin/env", "-C", "/", Products.holder.path])
     let text = try portctl("list", "--pid", "\(forked.pid)")
     #expect(text.status == 0)
     let lines = text.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
