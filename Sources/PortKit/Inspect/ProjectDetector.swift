@@ -205,7 +205,7 @@ public struct ProjectDetector: Sendable {
       guard let index else { return false }
       return names[(index + 1)...].contains { words.contains($0) }
     }
-    func path(_ fragment: String) -> Bool { commandLine.contains { $0.contains(fragment) } }
+    func path(_ fragment: String) -> Bool { commandLine.contains { Self.contains($0, fragment) } }
     func module(_ name: String) -> Bool {
       zip(names, names.dropFirst()).contains { $0 == "-m" && $1 == name }
     }
@@ -232,6 +232,21 @@ public struct ProjectDetector: Sendable {
     if followed(by: "server", "serve", at: named("hugo")) { return "Hugo" }
     if followed(by: "serve", "s", "server", at: named("jekyll")) { return "Jekyll" }
     return nil
+  }
+
+  /// True when `fragment` occurs in `text`: a plain search over the UTF-8 bytes (the standard
+  /// library's builds a table per call, which a listing of thousands of holders feels).
+  static func contains(_ text: String, _ fragment: String) -> Bool {
+    let haystack = Array(text.utf8)
+    let needle = Array(fragment.utf8)
+    guard !needle.isEmpty else { return true }
+    guard haystack.count >= needle.count else { return false }
+    for start in 0...(haystack.count - needle.count) where haystack[start] == needle[0] {
+      var offset = 1
+      while offset < needle.count, haystack[start + offset] == needle[offset] { offset += 1 }
+      if offset == needle.count { return true }
+    }
+    return false
   }
 
   /// The runtimes whose manifests name frameworks.

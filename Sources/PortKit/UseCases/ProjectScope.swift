@@ -59,13 +59,23 @@ extension PortInspection {
     return (listing, projects)
   }
 
-  /// Every holder of `listing`'s sockets, once each, in listing order.
+  /// Every holder of `listing`'s sockets, once each, in listing order: read from the
+  /// snapshot's references (a binary search per socket), not by joining each socket's owner.
   static func holders(of listing: SocketListing) -> [ProcessRecord] {
+    let snapshot = listing.snapshot
+    let links = snapshot.references.links
     var seen = Set<PID>()
     var holders: [ProcessRecord] = []
-    for entry in listing {
-      for holder in entry.owner.holders where seen.insert(holder.process.pid).inserted {
-        holders.append(holder.process)
+    func add(_ pid: PID) {
+      guard seen.insert(pid).inserted, let process = snapshot.processes[pid] else { return }
+      holders.append(process)
+    }
+    for position in listing.indices {
+      let socket = listing.socket(at: position)
+      if socket.id != 0 {
+        for link in links[snapshot.references.range(of: socket.id)] { add(link.pid) }
+      } else {
+        for holder in listing[position].owner.holders { add(holder.process.pid) }
       }
     }
     return holders
