@@ -327,6 +327,44 @@ private final class FakeFiles: ProjectFiles, @unchecked Sendable {
   }
 }
 
+@Suite struct ProjectScopeTests {
+  @Test func aHolderIsInScopeAtTheRootInsideItOrInTheProjectItLiesIn() {
+    let repo = ProjectScope(directory: "/w/repo", root: "/w/repo")
+    #expect(repo.contains(Project(root: "/w/repo")))
+    #expect(repo.contains(Project(root: "/w/repo/packages/web")))
+    #expect(!repo.contains(Project(root: "/w/repository")))
+    #expect(!repo.contains(Project(root: "/w")))
+    let source = ProjectScope(directory: "/w/repo/src", root: "/w/repo")
+    #expect(source.contains(Project(root: "/w/repo")))
+    #expect(!source.contains(Project(root: "/w/repo/packages/web")))
+    let folder = ProjectScope(directory: "/w", root: nil)
+    #expect(folder.contains(Project(root: "/w/repo")) && folder.contains(Project(root: "/w/other")))
+    #expect(!folder.contains(Project(root: "/x/repo")))
+    let everything = ProjectScope(directory: "/")
+    #expect(everything.contains(Project(root: "/srv/app")))
+  }
+
+  @Test func scopeOfADirectoryResolvesItAndFindsTheProjectItLiesIn() async throws {
+    let tree = try FixtureTree()
+    try tree.file("repo/Cargo.toml")
+    try tree.directory("repo/src/bin")
+    try FileManager.default.createSymbolicLink(
+      atPath: tree.root + "/link", withDestinationPath: tree.root + "/repo/src")
+    try tree.file("plain.txt")
+    let system = System(
+      backend: .procfs, source: NoSource(), control: nil, binder: nil, runner: SubprocessRunner(),
+      host: HostFacts(effectiveUID: 0, now: { 0 }))
+    let inspection = PortInspection(system: system)
+    #expect(
+      inspection.projectScope(tree.root + "/link/bin")
+        == ProjectScope(directory: tree.root + "/repo/src/bin", root: tree.root + "/repo"))
+    #expect(inspection.projectScope(tree.root) == ProjectScope(directory: tree.root, root: nil))
+    #expect(inspection.projectScope(tree.root + "/plain.txt") == nil)
+    #expect(inspection.projectScope(tree.root + "/missing") == nil)
+    #expect(inspection.projectScope("") == nil)
+  }
+}
+
 private struct NoSource: SystemSource {
   func snapshot(for query: SocketQuery) async throws(PortKitError) -> SystemSnapshot {
     SystemSnapshot(sockets: [], effectiveUID: 0, takenAt: 0)

@@ -109,6 +109,10 @@ import Testing
     let listed = try #require(processes(try listJSON.json()).first { $0["pid"] as? Int == Int(holder.pid) })
     #expect((listed["project"] as? [String: Any])?["branch"] as? String == "feature/x")
 
+    let whyJSON = try portctl("why", "\(holder.port)", "--json")
+    let explained = try #require(processes(try whyJSON.json()).first { $0["pid"] as? Int == Int(holder.pid) })
+    #expect((explained["project"] as? [String: Any])?["root"] as? String == projects.app)
+
     let why = try portctl("why", "\(holder.port)")
     #expect(
       why.stdout.contains("    project app on branch feature/x, Express (.git, package.json in \(projects.app))"),
