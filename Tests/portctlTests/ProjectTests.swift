@@ -119,6 +119,25 @@ import Testing
       "\(why.stdout)")
   }
 
+  /// The lsof backend (macOS's, run here) reads no working directory with the sockets: they
+  /// are read for the holders shown, with one `lsof -d cwd` run.
+  @Test(.enabled(if: canRun && Programs.installed("/usr/bin/lsof"), "needs lsof, node, git and env -C"))
+  func lsofBackendReadsTheWorkingDirectoriesToo() throws {
+    let projects = try Projects()
+    let holder = try projects.node(in: projects.app + "/server")
+    defer { holder.stop() }
+    let who = try portctl("who", "\(holder.port)", "--backend", "lsof", "--json")
+    #expect(who.status == 0, "\(who.stderr)")
+    let process = try #require(processes(try who.json()).first { $0["pid"] as? Int == Int(holder.pid) })
+    let project = try #require(process["project"] as? [String: Any], "\(who.stdout)")
+    #expect(project["root"] as? String == projects.app)
+    #expect(project["branch"] as? String == "feature/x")
+    #expect(project["framework"] as? String == "Express")
+    let list = try portctl("list", "--backend", "lsof", "--tcp")
+    let row = try #require(list.stdout.split(separator: "\n").first { $0.contains("127.0.0.1:\(holder.port) ") })
+    #expect(row.contains("app (feature/x)"), "\(row)")
+  }
+
   @Test(.enabled(if: canRun, "needs node, python3, git, script(1) and env -C"))
   func listProjectShowsExactlyTheProjectsListeners() throws {
     let projects = try Projects()

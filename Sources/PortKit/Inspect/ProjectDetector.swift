@@ -77,6 +77,10 @@ public struct ProjectDetector: Sendable {
     workingDirectory: String, commandLine: [String] = [], executable: String? = nil
   ) -> Project? {
     guard let base = base(for: workingDirectory) else { return nil }
+    // A backend that reads command lines from `ps` has each as one string: its words.
+    let commandLine =
+      commandLine.count == 1 && commandLine[0].contains(" ")
+      ? commandLine[0].split(separator: " ").map(String.init) : commandLine
     var project = Project(
       root: base.root, markers: base.markers, branch: base.branch, detachedCommit: base.detachedCommit)
     project.framework =

@@ -20,6 +20,8 @@ public protocol SystemSource: Sendable {
   /// The working directory of `pid`, where readable: what a listing read without it needs
   /// to find the process's project.
   func workingDirectory(of pid: PID) async -> String?
+  /// The working directories of `pids`, where readable, in one go where the backend can.
+  func workingDirectories(of pids: [PID]) async -> [PID: String]
 }
 
 extension SystemSource {
@@ -39,6 +41,15 @@ extension SystemSource {
 
   /// Not known.
   public func workingDirectory(of pid: PID) async -> String? { nil }
+
+  /// Each one's ``workingDirectory(of:)``.
+  public func workingDirectories(of pids: [PID]) async -> [PID: String] {
+    var found: [PID: String] = [:]
+    for pid in pids {
+      if let directory = await workingDirectory(of: pid) { found[pid] = directory }
+    }
+    return found
+  }
 
   /// Not read.
   public func smallFile(_ path: String, of pid: PID, limit: Int) async -> [UInt8]? { nil }

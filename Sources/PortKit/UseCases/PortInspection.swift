@@ -62,11 +62,11 @@ public struct PortInspection: Sendable {
   /// A record without a working directory (a listing reads none) has it read now.
   public func projects(for processes: [ProcessRecord]) async -> [PID: Project] {
     var detector = ProjectDetector(files: system.projectFiles, home: system.host.homeDirectory)
+    let unread = processes.filter { $0.workingDirectory == nil }.map(\.pid)
+    let read = unread.isEmpty ? [:] : await system.source.workingDirectories(of: unread)
     var projects: [PID: Project] = [:]
     for process in processes where projects[process.pid] == nil {
-      var directory = process.workingDirectory
-      if directory == nil { directory = await system.source.workingDirectory(of: process.pid) }
-      guard let directory else { continue }
+      guard let directory = process.workingDirectory ?? read[process.pid] else { continue }
       projects[process.pid] = detector.project(
         workingDirectory: directory, commandLine: process.commandLine, executable: process.executable)
     }

@@ -102,6 +102,29 @@ struct LsofSystemSource: SystemSource {
   }
 
   /// Process records for the holders and their parents, from one `ps` run.
+  /// The working directories of `pids` from `lsof -a -d cwd -p PID,…` (500 pids a run); a
+  /// directory lsof could not read (it says why after the path) is left out.
+  func workingDirectories(of pids: [PID]) async -> [PID: String] {
+    var found: [PID: String] = [:]
+    var rest = pids[...]
+    while !rest.isEmpty {
+      let chunk = rest.prefix(500)
+      rest = rest.dropFirst(chunk.count)
+      let list = chunk.map { "\($0)" }.joined(separator: ",")
+      guard let output = try? await runner.run("lsof", ["-a", "-nP", "-w", "-d", "cwd", "-p", list, "-Fpfn"]) else {
+        continue
+      }
+      for process in LsofParser.parse(output.standardOutput) {
+        for file in process.files {
+          guard let name = file.name, name.hasPrefix("/"), !name.contains(" (readlink: "), !name.contains(" (stat: ")
+          else { continue }
+          found[process.pid] = name
+        }
+      }
+    }
+    return found
+  }
+
   private func details(_ holders: [LsofParser.Process]) async throws(PortKitError) -> [PID: ProcessRecord] {
     guard !holders.isEmpty else { return [:] }
     let pids = Set(holders.map(\.pid) + holders.compactMap(\.ppid).filter { $0 > 0 })
