@@ -10,7 +10,9 @@ struct Who: AsyncParsableCommand {
       Only listeners (TCP LISTEN, bound UDP) unless --all. With an address \
       (127.0.0.1:3000, [::]:3000) every socket that would collide with a bind there is shown, \
       wildcards and dual-stack sockets included. A socket whose process cannot be seen is \
-      reported held, by its user, with how to see more: never as free.
+      reported held, by its user, with how to see more: never as free. Each holder's project \
+      (the folder its working directory lies in, its git branch and framework) is noted under \
+      the table.
 
       Exit status: 0 when at least one asked port is held, 1 when none is, 2 when the system \
       could not be inspected, 64 on a usage error.

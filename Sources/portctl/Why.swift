@@ -7,7 +7,8 @@ struct Why: AsyncParsableCommand {
     commandName: "why",
     abstract: "Who holds the ports, how each holder came to be, and how to stop it properly.",
     discussion: """
-      For each holder: the chain of ancestors up to pid 1, and the manager that owns its \
+      For each holder: the project it runs in (folder, git branch, framework), the chain of \
+      ancestors up to pid 1, and the manager that owns its \
       life with the command that stops it properly instead of kill: systemd system and user \
       units, Docker and Podman containers (and docker-proxy), supervisord programs, pm2, \
       nodemon, foreman/overmind/honcho, runit, s6, tmux sessions, screen sessions, ssh -L/-R/-D \

@@ -203,7 +203,7 @@ import Testing
   }
 
   @Test(.enabled(if: canRun, "needs node, python3, git, script(1) and env -C"))
-  func killProjectAsksOnceForAllItsHoldersOnATerminal() throws {
+  func freeProjectAsksOnceForAllItsHoldersOnATerminal() throws {
     let projects = try Projects()
     let first = try projects.node(in: projects.app)
     defer { first.stop() }
@@ -217,12 +217,14 @@ import Testing
     #expect(refused.status == 4, "\(refused.stdout)")
     #expect(isAlive(first.pid) && isAlive(second.pid))
 
-    let result = try onPseudoTerminal("\(Products.portctl.path) kill --project \(projects.app)", answering: "y")
+    let result = try onPseudoTerminal(
+      "\(Products.portctl.path) free --project \(projects.app) --respawn-window 0", answering: "y")
     let output = result.stdout
     #expect(result.status == 0, "\(output)")
     #expect(output.components(separatedBy: "[y/N]").count == 2, "one question: \(output)")
     #expect(
-      output.contains("portctl kill: these processes hold the listeners of project \(projects.app):"), "\(output)")
+      output.contains("portctl free: these processes hold the listeners of project \(projects.app):"), "\(output)")
+    #expect(output.contains("\(first.port)/tcp is free") && output.contains("\(second.port)/tcp is free"), "\(output)")
     #expect(output.contains("Send SIGTERM, then SIGKILL after 5 s? [y/N]"), "\(output)")
     #expect(output.contains("\(first.pid)") && output.contains("\(second.pid)"), "\(output)")
     #expect(!output.contains("\(outside.pid)"), "\(output)")
