@@ -6,10 +6,15 @@ import PortKit
 enum TerminationFlow {
   static func run(
     _ command: String, specs: [PortSpec], termination: TerminationOptions, selection: SocketSelectionOptions,
-    output: OutputOptions, backend: Backend, verification: PortFreeing.Verification?
+    output: OutputOptions, backend: Backend, verification: PortFreeing.Verification?,
+    check: (@Sendable (TerminationPlan) -> String?)? = nil
   ) async throws {
-    let renderer = TerminationRenderer(
-      command: command, specs: specs, termination: termination, quiet: output.quiet, json: output.json)
+    let renderer = {
+      var renderer = TerminationRenderer(
+        command: command, specs: specs, termination: termination, quiet: output.quiet, json: output.json)
+      renderer.check = check
+      return renderer
+    }()
     var request = PortFreeing.Request(
       specs: specs, protocols: selection.protocols, includeConnections: selection.all,
       termination: termination.request, dryRun: termination.dryRun, verification: verification)
@@ -37,6 +42,9 @@ struct TerminationRenderer: Sendable {
   /// The live line on standard error while something is waited for; off unless standard
   /// error is a terminal.
   let progress: ProgressLine
+  /// Refuses a plan before it is asked about (the live view: the plan must target the
+  /// process shown), with the sentence to print.
+  var check: (@Sendable (TerminationPlan) -> String?)?
 
   init(command: String, specs: [PortSpec], termination: TerminationOptions, quiet: Bool, json: Bool) {
     self.command = command
@@ -58,6 +66,11 @@ struct TerminationRenderer: Sendable {
   /// and for each group: the server and its master, its manager and the manager's stop
   /// command, what goes with it, and what will be sent when.
   func consent(_ plan: TerminationPlan) async -> PortFreeing.Consent {
+    if let refusal = check?(plan) {
+      note(refusal)
+      note("portctl: nothing was signalled.")
+      return .refused
+    }
     if yes { return viaManager ? .viaManager : .givenInAdvance }
     let table = targetTable(plan).render(style: Style(enabled: false))
     let groups = Self.describe(plan.groups, viaManager: viaManager)
