@@ -51,10 +51,10 @@ public enum LiveLayout {
       guard let drop = dropOrder.first(where: { shown.contains($0) }) else { break }
       shown.removeAll { $0 == drop }
     }
-    // What is left over widens the project and manager columns, up to their bounds.
+    // What is left over widens the project, manager and process columns, up to their widest cell.
     var spare = width - total()
     for index in [6, 8, 4] where shown.contains(index) && spare > 0 {
-      let natural = rows.map { min(DisplayWidth.of(cells($0, now: now)[index]), maximum[index]) }.max() ?? 0
+      let natural = rows.map { DisplayWidth.of(cells($0, now: now)[index]) }.max() ?? 0
       let grow = min(spare, max(0, natural - widths[index]))
       widths[index] += grow
       spare -= grow
