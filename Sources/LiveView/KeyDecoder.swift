@@ -6,6 +6,8 @@ public enum Key: Hashable, Sendable {
   case interrupt
   /// A printable character.
   case character(Character)
+  /// Another control key (Ctrl-N is `0x0E`, Ctrl-P `0x10`).
+  case control(UInt8)
   /// Anything else: an unknown escape sequence or control byte (ignored).
   case other
 }
@@ -58,7 +60,7 @@ public struct KeyDecoder: Sendable {
     case 0x7F, 0x08: return (.backspace, 1)
     case 0x09: return (.tab, 1)
     case 0x03: return (.interrupt, 1)
-    case 0x00..<0x20: return (.other, 1)
+    case 0x00..<0x20: return (.control(byte), 1)
     case 0x20..<0x7F: return (.character(Character(Unicode.Scalar(byte))), 1)
     default: return utf8(bytes, at: index)
     }

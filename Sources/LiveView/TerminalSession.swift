@@ -26,11 +26,11 @@ public final class TerminalSession {
     guard tcgetattr(descriptor, &saved) == 0 else { throw SessionError("The terminal's settings could not be read.") }
     SessionState.saved = saved
     SessionState.descriptor = descriptor
-    var pipe: [Int32] = [-1, -1]
-    if Glibc.pipe(&pipe) == 0 {
-      SessionState.wakeRead = pipe[0]
-      SessionState.wakeWrite = pipe[1]
-      for end in pipe { _ = fcntl(end, F_SETFL, fcntl(end, F_GETFL) | O_NONBLOCK) }
+    var ends: [Int32] = [-1, -1]
+    if SessionState.wakeRead < 0, pipe(&ends) == 0 {
+      SessionState.wakeRead = ends[0]
+      SessionState.wakeWrite = ends[1]
+      for end in ends { _ = fcntl(end, F_SETFL, fcntl(end, F_GETFL) | O_NONBLOCK) }
     }
     enter()
     SessionState.installHandlers()
@@ -76,7 +76,7 @@ public final class TerminalSession {
     _ = tcsetattr(descriptor, TCSAFLUSH, &raw)
     var byte: UInt8 = 0
     while true {
-      let count = Glibc.read(0, &byte, 1)
+      let count = readBytes(0, &byte, 1)
       if count >= 0 || errno != EINTR { break }
     }
     _ = tcsetattr(descriptor, TCSAFLUSH, &SessionState.saved)
@@ -119,17 +119,22 @@ public final class TerminalSession {
     var resized = false
     if ready > 0, fds.count > 1, fds[1].revents != 0 {
       var sink = [UInt8](repeating: 0, count: 64)
-      while Glibc.read(SessionState.wakeRead, &sink, sink.count) > 0 {}
+      while readBytes(SessionState.wakeRead, &sink, sink.count) > 0 {}
       resized = true
     }
     guard ready > 0, fds[0].revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 else { return ([], resized) }
     var buffer = [UInt8](repeating: 0, count: 4096)
-    let count = Glibc.read(0, &buffer, buffer.count)
+    let count = readBytes(0, &buffer, buffer.count)
     if count == 0 || (count < 0 && errno != EINTR && errno != EAGAIN) { return ([0x03], resized) }
     return (count > 0 ? Array(buffer[..<count]) : [], resized)
   }
 
   deinit { restore() }
+}
+
+/// `read(2)`, named apart from ``TerminalSession/read(timeout:)``.
+private func readBytes(_ descriptor: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int) -> Int {
+  read(descriptor, buffer, count)
 }
 
 /// Why the terminal could not be taken over.

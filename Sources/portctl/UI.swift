@@ -246,8 +246,8 @@ final class LiveViewLoop: @unchecked Sendable {
     case .escape:
       if model.filterText.isEmpty { return .quit }
       model.filterText = ""
-    case .down, .character("j"), .character("\u{0E}"): model.move(by: 1)
-    case .up: model.move(by: -1)
+    case .down, .character("j"), .control(0x0E): model.move(by: 1)
+    case .up, .control(0x10): model.move(by: -1)
     case .pageDown: model.move(by: tableHeight)
     case .pageUp: model.move(by: -tableHeight)
     case .home: model.move(by: -Int(Int32.max))
@@ -440,18 +440,29 @@ final class LiveViewLoop: @unchecked Sendable {
 
   /// Starts `path` with `arguments`, its streams on /dev/null.
   static func spawnDetached(_ path: String, _ arguments: [String]) -> pid_t? {
+    #if canImport(Darwin)
+    var actions: posix_spawn_file_actions_t? = nil
+    let environment = _NSGetEnviron().pointee
+    #else
     var actions = posix_spawn_file_actions_t()
+    let environment = environ
+    #endif
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
     for descriptor: Int32 in [0, 1, 2] {
       posix_spawn_file_actions_addopen(&actions, descriptor, "/dev/null", descriptor == 0 ? O_RDONLY : O_WRONLY, 0)
     }
     var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
-    defer { for pointer in argv { Glibc.free(pointer) } }
+    defer { for pointer in argv { releaseCString(pointer) } }
     var pid: pid_t = 0
-    let result = posix_spawn(&pid, path, &actions, nil, &argv, environ)
+    let result = posix_spawn(&pid, path, &actions, nil, &argv, environment)
     return result == 0 ? pid : nil
   }
+}
+
+/// `free(3)`, named apart from ``LiveViewLoop``'s `free`.
+private func releaseCString(_ pointer: UnsafeMutablePointer<CChar>?) {
+  free(pointer)
 }
 
 extension Duration {

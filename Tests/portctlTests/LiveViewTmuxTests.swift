@@ -92,7 +92,20 @@ import Testing
     #expect(why.contains("parent \(daemon.pid) "), "\(why)")
     // Esc closes the panel, the table is back.
     pane.send("Escape")
-    #expect(pane.waitFor { LiveViewPane.row(in: $0, port: port) != nil } != nil, "\(pane.capture())")
+    try #require(pane.waitFor { LiveViewPane.row(in: $0, port: port) != nil } != nil, "\(pane.capture())")
+    // m stops it through supervisorctl, after the same consent as `free --via-manager`.
+    pane.send("m")
+    let question = try #require(pane.waitFor(15) { $0.contains("[y/N]") }, "no consent asked:\n\(pane.capture())")
+    #expect(question.contains("runs: `supervisorctl -c \(config) stop uiweb`"), "\(question)")
+    #expect(question.contains("Run the stop command(s) above? [y/N]"), "\(question)")
+    pane.send("y", "Enter")
+    let proof = try #require(
+      pane.waitFor(40) { $0.contains("Press any key") }, "the stop did not end:\n\(pane.capture())")
+    #expect(proof.contains("running `supervisorctl -c \(config) stop uiweb`"), "\(proof)")
+    #expect(proof.contains("\(port)/tcp is free"), "\(proof)")
+    #expect(eventually { !isAlive(program) }, "the program \(program) still runs")
+    #expect(isAlive(daemon.pid), "supervisord itself was stopped")
+    pane.send("Space")
   }
 
   @Test func kThenYFreesThePortAndTheRowGoes() throws {
@@ -103,6 +116,17 @@ import Testing
     try pane.start()
     try #require(pane.waitFor { LiveViewPane.row(in: $0, port: holder.port) != nil }, "\(pane.capture())")
     pane.send("/", ":\(holder.port)", "Enter")
+    try #require(pane.waitFor { LiveViewPane.rows(in: $0).count == 1 }, "\(pane.capture())")
+    // K asks the same with SIGKILL; declined, nothing is signalled.
+    pane.send("K")
+    let forced = try #require(pane.waitFor(15) { $0.contains("[y/N]") }, "no consent asked:\n\(pane.capture())")
+    #expect(forced.contains("Send SIGKILL? [y/N]"), "\(forced)")
+    #expect(forced.contains("sends: SIGKILL to port-holder (pid \(holder.pid))"), "\(forced)")
+    pane.send("n", "Enter")
+    let declined = try #require(pane.waitFor(15) { $0.contains("Press any key") }, "\(pane.capture())")
+    #expect(declined.contains("nothing was signalled"), "\(declined)")
+    #expect(isAlive(holder.pid))
+    pane.send("Space")
     try #require(pane.waitFor { LiveViewPane.rows(in: $0).count == 1 }, "\(pane.capture())")
     pane.send("k")
     let question = try #require(pane.waitFor(15) { $0.contains("[y/N]") }, "no consent asked:\n\(pane.capture())")
@@ -219,6 +243,52 @@ import Testing
     #expect(pane.exitStatus() == 0)
   }
 
+  @Test func allSocketsGroupingColourAndResize() throws {
+    guard let coloured = try LiveViewPane.open(width: 80, height: 24) else { return }
+    defer { coloured.close() }
+    try coloured.start()
+    try #require(coloured.waitFor { $0.contains("?: help") }, "\(coloured.capture())")
+    #expect(coloured.capture(escapes: true).contains("\u{1B}[7m"), "no inverse title with colour")
+
+    let pane = try #require(try LiveViewPane.open(width: 80, height: 24))
+    defer { pane.close() }
+    // A listener with one accepted connection on it.
+    let holder = try Holder("tcp:127.0.0.1:0", "--self-connect")
+    try pane.start(environment: ["NO_COLOR": "1"])
+    try #require(pane.waitFor { LiveViewPane.row(in: $0, port: holder.port) != nil }, "\(pane.capture())")
+    let plain = pane.capture(escapes: true)
+    for code in ["[7m", "[1m", "[31m", "[32m"] { #expect(!plain.contains("\u{1B}\(code)"), "\(code) with NO_COLOR") }
+    pane.send("/", ":\(holder.port)", "Enter")
+    try #require(pane.waitFor { LiveViewPane.rows(in: $0).count == 1 }, "\(pane.capture())")
+    // a: every socket, the accepted connection too.
+    pane.send("a")
+    let all = try #require(
+      pane.waitFor { LiveViewPane.rows(in: $0).count >= 2 }, "no connection shown:\n\(pane.capture())")
+    #expect(all.contains("socket"), "\(all)")
+    pane.send("a")
+    try #require(pane.waitFor { LiveViewPane.rows(in: $0).count == 1 }, "\(pane.capture())")
+    // p: grouped by project, a header over the rows.
+    pane.send("p")
+    let grouped = try #require(pane.waitFor { $0.contains("by project") }, "\(pane.capture())")
+    #expect(grouped.split(separator: "\n").contains { $0.hasPrefix("▸ ") }, "\(grouped)")
+    // A resize lays the frame out again at the new size.
+    _ = detached(LiveViewPane.tmux, ["-L", pane.socket, "resize-window", "-t", "v", "-x", "120", "-y", "30"])
+    let resized = try #require(
+      pane.waitFor { screen in
+        let lines = screen.split(separator: "\n", omittingEmptySubsequences: false)
+        return lines.count >= 30 && lines[29].contains("Enter why")
+      }, "not redrawn at 120×30:\n\(pane.capture())")
+    #expect(resized.contains("filter :\(holder.port)"))
+  }
+
+  @Test func withoutATerminalPortctlAlonePrintsTheList() throws {
+    let holder = try Holder("tcp:127.0.0.1:0")
+    let result = try portctl([])
+    #expect(result.status == 0)
+    #expect(result.stdout.hasPrefix("PROTO"), "\(result.stdout)")
+    #expect(result.stdout.contains(" \(holder.pid) "))
+  }
+
   @Test func withoutATerminalUIPrintsTheList() throws {
     let holder = try Holder("tcp:127.0.0.1:0")
     let result = try portctl("ui")
@@ -255,11 +325,16 @@ final class LiveViewPane: @unchecked Sendable {
   }
 
   /// Starts the pane running `portctl` with `command` (`ui` by default) and `arguments`.
-  func start(_ arguments: [String] = [], command: [String] = ["ui"]) throws {
-    let words = ([Products.portctl.path] + command + arguments).map { "'\($0)'" }.joined(separator: " ")
+  func start(_ arguments: [String] = [], command: [String] = ["ui"], environment: [String: String] = [:]) throws {
+    let assignments = environment.map { "\($0.key)='\($0.value)'" }.sorted()
+    // The test's own NO_COLOR (if any) is not passed on: only `environment` sets it.
+    let words =
+      ["env", "-u", "NO_COLOR"] + assignments
+      + ([Products.portctl.path] + command + arguments).map { "'\($0)'" }
+    let command = words.joined(separator: " ")
     let dir = directory.path
     let script =
-      "\(words); echo $? > \(dir)/status; stty -a > \(dir)/stty.tmp; mv \(dir)/stty.tmp \(dir)/stty; sleep 600"
+      "\(command); echo $? > \(dir)/status; stty -a > \(dir)/stty.tmp; mv \(dir)/stty.tmp \(dir)/stty; sleep 600"
     let status = detached(
       Self.tmux,
       [
@@ -279,8 +354,11 @@ final class LiveViewPane: @unchecked Sendable {
     }
   }
 
-  func capture() -> String {
-    (try? run(URL(fileURLWithPath: Self.tmux), ["-L", socket, "capture-pane", "-p", "-t", "v"]).stdout) ?? ""
+  /// The screen's text; with `escapes`, with its attributes as escape sequences.
+  func capture(escapes: Bool = false) -> String {
+    let flags = escapes ? ["-p", "-e"] : ["-p"]
+    return (try? run(URL(fileURLWithPath: Self.tmux), ["-L", socket, "capture-pane"] + flags + ["-t", "v"]).stdout)
+      ?? ""
   }
 
   /// Polls the screen until `condition` holds (up to `seconds`); the screen then, or `nil`.

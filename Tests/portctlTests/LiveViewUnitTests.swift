@@ -16,6 +16,7 @@ import Testing
       ])
     #expect(!decoder.hasPending)
     #expect(decoder.feed(Array("\u{1B}[5~\u{1B}[6~\u{1B}[H\u{1B}[4~".utf8)) == [.pageUp, .pageDown, .home, .end])
+    #expect(decoder.feed([0x0E, 0x10]) == [.control(0x0E), .control(0x10)])
   }
 
   @Test func aSequenceSplitAcrossReadsIsOneKey() {
