@@ -34,9 +34,11 @@ struct Who: AsyncParsableCommand {
     if output.json {
       JSONOutput.streamReport(
         ReportDocument(
-          command: "who", exitCode: status, query: specs, report: report, excluded: excluded, provenance: provenance))
+          command: "who", exitCode: status, query: specs, report: report, excluded: excluded, provenance: provenance,
+          projects: result.projects))
     } else if !output.quiet {
-      ReportText.printWho(report, specs: specs, all: selection.all, provenance: provenance)
+      ReportText.printWho(
+        report, specs: specs, all: selection.all, provenance: provenance, projects: result.projects)
       for hit in excluded { print(TerminalText.escape(hit.advice)) }
     }
     if status != ExitStatus.success { throw ExitCode(status) }

@@ -40,9 +40,11 @@ struct Why: AsyncParsableCommand {
     let status = report.isHeld ? ExitStatus.success : ExitStatus.negative
     if output.json {
       JSONOutput.streamReport(
-        ReportDocument(command: "why", exitCode: status, query: specs, report: report, provenance: provenance))
+        ReportDocument(
+          command: "why", exitCode: status, query: specs, report: report, provenance: provenance,
+          projects: result.projects))
     } else if !output.quiet {
-      WhyText.print(report, provenance: provenance, specs: specs, all: selection.all)
+      WhyText.print(report, provenance: provenance, specs: specs, all: selection.all, projects: result.projects)
     }
     if status != ExitStatus.success { throw ExitCode(status) }
   }
@@ -51,10 +53,12 @@ struct Why: AsyncParsableCommand {
 enum WhyText {
   static func print(
     _ report: PortReport, provenance: [PID: Provenance], specs: [PortSpec], all: Bool,
-    width: Int? = Terminal.outputWidth
+    width: Int? = Terminal.outputWidth, projects: [PID: Project] = [:]
   ) {
     var lines: [String] = []
-    render(report, provenance: provenance, specs: specs, all: all, width: width, style: .standardOutput) {
+    render(
+      report, provenance: provenance, specs: specs, all: all, width: width, style: .standardOutput, projects: projects
+    ) {
       lines.append($0)
     }
     for line in lines { Swift.print(line) }
@@ -64,7 +68,7 @@ enum WhyText {
   /// it is given (a terminal); everything another process chose is escaped.
   static func render(
     _ report: PortReport, provenance: [PID: Provenance], specs: [PortSpec], all: Bool, width: Int?, style: Style,
-    emit: (String) -> Void
+    projects: [PID: Project] = [:], emit: (String) -> Void
   ) {
     if report.sockets.isEmpty {
       emit("\(all ? "no socket" : "nothing listening") on \(specs.map(\.text).joined(separator: ", "))")
@@ -84,6 +88,8 @@ enum WhyText {
             let layout = Layout(
               report: report, socket: socket, holders: holders, provenance: provenance, width: width, style: style)
             layout.server(server, emit: emit)
+            let project = projects[server.master.pid] ?? projects[process.pid]
+            if let project { emit("    \(ProjectText.summary(project))") }
             continue
           }
           let user = TerminalText.escape(process.user ?? process.uid.map { "uid \($0)" } ?? "?")
@@ -97,6 +103,7 @@ enum WhyText {
           emit("  \(style.bold("\(process.pid)")) \(command)\(suffix)")
           let layout = Layout(
             report: report, socket: socket, holders: holders, provenance: provenance, width: width, style: style)
+          if let project = projects[process.pid] { emit("    \(ProjectText.summary(project))") }
           layout.chain(provenance[process.pid]?.ancestry ?? [], emit: emit)
           let managers = provenance[process.pid]?.managers ?? []
           if managers.isEmpty {

@@ -34,6 +34,9 @@ public struct HostFacts: Sendable {
   public var userName: @Sendable (UInt32) -> String?
   /// The operating system.
   public var platform: HostPlatform = .current
+  /// The home directory of the user running portctl (`HOME`), where known: project detection
+  /// never walks above it.
+  public var homeDirectory: String? = nil
 
   /// Facts as given; a test passes fixed ones.
   public init(

@@ -18,12 +18,15 @@ public struct System: Sendable {
   public var runner: any CommandRunner
   /// Facts about the host: the effective uid, this pid, the clock.
   public var host: HostFacts
+  /// The files project detection reads (the real file system unless a test passes a fake).
+  public var projectFiles: any ProjectFiles
 
   /// A system from these seams; tests pass fakes.
   public init(
     backend: Backend, source: any SystemSource, control: (any ProcessControl)?, binder: (any PortBinder)?,
-    runner: any CommandRunner, host: HostFacts
+    runner: any CommandRunner, host: HostFacts, projectFiles: any ProjectFiles = LocalProjectFiles()
   ) {
+    self.projectFiles = projectFiles
     self.backend = backend
     self.source = source
     self.control = control

@@ -17,6 +17,9 @@ public protocol SystemSource: Sendable {
   /// its working directory), at most `limit` bytes: the script a shell runs. `nil` when it
   /// cannot be read, is not a regular file, or is larger than `limit`.
   func smallFile(_ path: String, of pid: PID, limit: Int) async -> [UInt8]?
+  /// The working directory of `pid`, where readable: what a listing read without it needs
+  /// to find the process's project.
+  func workingDirectory(of pid: PID) async -> String?
 }
 
 extension SystemSource {
@@ -33,6 +36,9 @@ extension SystemSource {
 
   /// Not known.
   public func children(of pid: PID, limit: Int) async -> [ProcessRecord] { [] }
+
+  /// Not known.
+  public func workingDirectory(of pid: PID) async -> String? { nil }
 
   /// Not read.
   public func smallFile(_ path: String, of pid: PID, limit: Int) async -> [UInt8]? { nil }

@@ -47,6 +47,9 @@ public struct PortFreeing: Sendable {
     /// Read what goes with each group besides the asked sockets (its other listeners and
     /// children) for the consent question; a caller that will not ask can skip it.
     public var readsBlastRadius: Bool = true
+    /// Only the sockets held by a process in this project (`--project DIR`); with no
+    /// `specs`, every listener of the project.
+    public var project: ProjectScope? = nil
 
     /// Listeners on `specs`, ended with SIGTERM then SIGKILL after 5 s, not proved free.
     public init(
@@ -63,7 +66,8 @@ public struct PortFreeing: Sendable {
 
     /// The sockets this request looks at.
     public var query: SocketQuery {
-      SocketQuery(specs: specs, protocols: protocols, listenersOnly: !includeConnections)
+      SocketQuery(
+        specs: specs.isEmpty && project != nil ? nil : specs, protocols: protocols, listenersOnly: !includeConnections)
     }
   }
 
@@ -162,7 +166,8 @@ public struct PortFreeing: Sendable {
   public enum Ending: Hashable, Sendable {
     /// Nothing was signalled (see the refusal).
     case refused(Refusal)
-    /// No process holds the ports (without verification: nothing to do).
+    /// No process holds the ports (without verification: nothing to do), or none in the
+    /// request's project does.
     case nothingToSignal
     /// A dry run: the plan only.
     case dryRun
@@ -231,7 +236,12 @@ public struct PortFreeing: Sendable {
       )
     }
     let query = request.query
-    let report = try await PortInspection(system: system).report(for: query)
+    var report = try await PortInspection(system: system).report(for: query)
+    if let scope = request.project {
+      let inspection = PortInspection(system: system)
+      let projects = await inspection.projects(for: report.sockets.flatMap(\.owner.holders).map(\.process))
+      report.sockets.removeAll { !scope.containsAny($0.owner.holders, projects: projects) }
+    }
     let protection = ProcessProtection(chain: await control.selfAndAncestors())
     let reads = FreeingReads(source: system.source, query: query, protection: protection)
     let peers = try await reads.peerListeners(of: report)
@@ -272,7 +282,8 @@ public struct PortFreeing: Sendable {
       return await refuse(.unseenHolders(hidden: plan.hidden, partlyHidden: plan.partlyHidden), outcome, events)
     }
     if plan.targets.isEmpty {
-      guard let verification = request.verification else {
+      // Nothing of the project listens: there is no port of its to prove free.
+      guard let verification = request.verification, request.project == nil else {
         outcome.ending = .nothingToSignal
         return outcome
       }

@@ -17,10 +17,13 @@ public struct PortInspection: Sendable {
     public var provenance: [PID: Provenance]
     /// Excluded port ranges (Windows) that overlap the asked specs.
     public var exclusions: [ExcludedPortHit]
+    /// The project every holder runs in, where it runs in one.
+    public var projects: [PID: Project] = [:]
   }
 
   /// The sockets bound on `specs` (listeners only unless `listenersOnly` is false), with
-  /// every holder's provenance and (with `exclusions`) the excluded ranges they fall in.
+  /// every holder's provenance and project and (with `exclusions`) the excluded ranges they
+  /// fall in.
   public func inspect(
     _ specs: [PortSpec], protocols: Set<TransportProtocol> = [.tcp, .udp], listenersOnly: Bool = true,
     exclusions: Bool = true
@@ -29,7 +32,8 @@ public struct PortInspection: Sendable {
     let report = try await report(for: query)
     return Result(
       report: report, provenance: await provenance(for: report),
-      exclusions: exclusions ? await self.exclusions(for: specs, protocols: protocols) : [])
+      exclusions: exclusions ? await self.exclusions(for: specs, protocols: protocols) : [],
+      projects: await projects(for: report.sockets.flatMap(\.owner.holders).map(\.process)))
   }
 
   /// The sockets `query` matches, each with every process that holds it.
@@ -51,6 +55,22 @@ public struct PortInspection: Sendable {
   /// Ancestry and managers of every holder in `report`.
   public func provenance(for report: PortReport) async -> [PID: Provenance] {
     await ProvenanceReader(source: system.source, runner: system.runner).provenance(for: report)
+  }
+
+  /// The project each of `processes` runs in (see ``ProjectDetector`` for the rules), keyed
+  /// by pid; a process with no project (or an unreadable working directory) has no entry.
+  /// A record without a working directory (a listing reads none) has it read now.
+  public func projects(for processes: [ProcessRecord]) async -> [PID: Project] {
+    var detector = ProjectDetector(files: system.projectFiles, home: system.host.homeDirectory)
+    var projects: [PID: Project] = [:]
+    for process in processes where projects[process.pid] == nil {
+      var directory = process.workingDirectory
+      if directory == nil { directory = await system.source.workingDirectory(of: process.pid) }
+      guard let directory else { continue }
+      projects[process.pid] = detector.project(
+        workingDirectory: directory, commandLine: process.commandLine, executable: process.executable)
+    }
+    return projects
   }
 
   /// Excluded port ranges (Windows) that overlap `specs`.

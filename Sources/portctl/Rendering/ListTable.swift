@@ -19,6 +19,9 @@ struct ListTable<Sockets: RandomAccessCollection<SocketReport>> {
   private let takenAt: Double
   private let style: Style
   private let showRemote: Bool
+  /// Each holder's project; the PROJECT column is shown when some holder has one.
+  private let projects: [PID: Project]
+  private let showProject: Bool
   private var widths: [Int]
   private var processes: [PID: ProcessCells] = [:]
   private var output = OutputBuffer()
@@ -30,14 +33,20 @@ struct ListTable<Sockets: RandomAccessCollection<SocketReport>> {
     var widths: [Int]
   }
 
-  /// `showRemote` adds the REMOTE column (when some socket has a peer).
-  init(_ sockets: Sockets, takenAt: Double, showRemote: Bool, style: Style) {
+  /// `showRemote` adds the REMOTE column (when some socket has a peer); `projects` adds the
+  /// PROJECT column when it is not empty.
+  init(_ sockets: Sockets, takenAt: Double, showRemote: Bool, style: Style, projects: [PID: Project] = [:]) {
     listing = sockets
     self.takenAt = takenAt
     self.style = style
     self.showRemote = showRemote
-    widths = ReportText.headers(showRemote: showRemote).map(\.unicodeScalars.count)
+    self.projects = projects
+    showProject = !projects.isEmpty
+    widths = ReportText.headers(showRemote: showRemote, showProject: showProject).map(\.unicodeScalars.count)
   }
+
+  /// The columns after PID: PPID, USER, UPTIME, (PROJECT,) COMMAND.
+  private var processColumns: Int { showProject ? 5 : 4 }
 
   /// Writes the table, then the notes under it when `withNotes`.
   mutating func write(withNotes: Bool = false) {
@@ -47,7 +56,7 @@ struct ListTable<Sockets: RandomAccessCollection<SocketReport>> {
       if withNotes { notes.add(entry) }
       measure(entry)
     }
-    let headers = ReportText.headers(showRemote: showRemote)
+    let headers = ReportText.headers(showRemote: showRemote, showProject: showProject)
     for (column, header) in headers.enumerated() {
       cell(header, column: column, width: header.unicodeScalars.count, tint: .bold)
     }
@@ -100,10 +109,12 @@ struct ListTable<Sockets: RandomAccessCollection<SocketReport>> {
 
   private mutating func processCells(_ process: ProcessRecord) -> ProcessCells {
     if let known = processes[process.pid] { return known }
-    let texts = [
+    var texts = [
       "\(process.ppid)", TerminalText.escape(process.user ?? process.uid.map { "\($0)" } ?? "?"),
-      process.startTime.map { Durations.compact(takenAt - $0) } ?? "-", TerminalText.escape(process.displayCommand),
+      process.startTime.map { Durations.compact(takenAt - $0) } ?? "-",
     ]
+    if showProject { texts.append(projects[process.pid].map { ProjectText.cell($0) } ?? "-") }
+    texts.append(TerminalText.escape(process.displayCommand))
     let made = ProcessCells(texts: texts, widths: texts.map(\.unicodeScalars.count))
     processes[process.pid] = made
     return made
@@ -151,8 +162,8 @@ struct ListTable<Sockets: RandomAccessCollection<SocketReport>> {
       cell("?", column: pid, width: 1, tint: .yellow)
       cell("-", column: pid + 1, width: 1)
       cell(user, column: pid + 2, width: user.unicodeScalars.count)
-      cell("-", column: pid + 3, width: 1)
-      cell("(owner hidden)", column: pid + 4, width: 14, tint: .yellow)
+      for offset in 3..<processColumns { cell("-", column: pid + offset, width: 1) }
+      cell("(owner hidden)", column: pid + processColumns, width: 14, tint: .yellow)
       endLine()
     case .kernel:
       socketCells(blank: false)
@@ -160,14 +171,14 @@ struct ListTable<Sockets: RandomAccessCollection<SocketReport>> {
       cell("-", column: pid, width: 1)
       cell("-", column: pid + 1, width: 1)
       cell(uid, column: pid + 2, width: uid.utf8.count)
-      cell("-", column: pid + 3, width: 1)
-      cell("(held by the kernel)", column: pid + 4, width: 20)
+      for offset in 3..<processColumns { cell("-", column: pid + offset, width: 1) }
+      cell("(held by the kernel)", column: pid + processColumns, width: 20)
       endLine()
     case .none:
       socketCells(blank: false)
       let timer = socket.timer.map { "; \(Durations.compact($0.remainingSeconds)) left" } ?? ""
-      for offset in 0..<4 { cell("-", column: pid + offset, width: 1) }
-      cell("(no process\(timer))", column: pid + 4, width: 0, tint: .dim)
+      for offset in 0..<processColumns { cell("-", column: pid + offset, width: 1) }
+      cell("(no process\(timer))", column: pid + processColumns, width: 0, tint: .dim)
       endLine()
     }
   }

@@ -8,19 +8,25 @@ import Foundation
 
 /// Human output for `who` and `list`.
 enum ReportText {
-  static func printWho(_ report: PortReport, specs: [PortSpec], all: Bool, provenance: [PID: Provenance] = [:]) {
+  static func printWho(
+    _ report: PortReport, specs: [PortSpec], all: Bool, provenance: [PID: Provenance] = [:],
+    projects: [PID: Project] = [:]
+  ) {
     let style = Style.standardOutput
     let what = all ? "no socket" : "nothing listening"
     if report.sockets.isEmpty {
       print("\(what) on \(specs.map(\.text).joined(separator: ", "))")
       return
     }
-    printTable(report, showRemote: report.sockets.contains { $0.socket.remote != nil })
+    printTable(report, showRemote: report.sockets.contains { $0.socket.remote != nil }, projects: projects)
     var notes = footnotes(report)
     for process in uniqueHolders(report) {
       if let manager = provenance[process.pid]?.managers.first {
         notes.append(
           "\(TerminalText.escape(process.name)) (pid \(process.pid)): \(TerminalText.escape(manager.summary))")
+      }
+      if let project = projects[process.pid] {
+        notes.append("\(TerminalText.escape(process.name)) (pid \(process.pid)): \(ProjectText.summary(project))")
       }
     }
     let unmatched = specs.filter { spec in !report.sockets.contains { spec.matches($0.socket) } }
@@ -59,25 +65,29 @@ enum ReportText {
   }
 
   /// Prints `list`'s table and notes (see ``ListTable``).
-  static func printList(_ listing: SocketListing) {
+  static func printList(_ listing: SocketListing, projects: [PID: Project] = [:], emptyMessage: String? = nil) {
     if listing.isEmpty {
-      print("no sockets matched")
+      print(emptyMessage ?? "no sockets matched")
       return
     }
     let showRemote = listing.indices.contains { listing.socket(at: $0).remote != nil }
-    var table = ListTable(listing, takenAt: listing.takenAt, showRemote: showRemote, style: .standardOutput)
+    var table = ListTable(
+      listing, takenAt: listing.takenAt, showRemote: showRemote, style: .standardOutput, projects: projects)
     table.write(withNotes: true)
   }
 
-  static func headers(showRemote: Bool) -> [String] {
+  static func headers(showRemote: Bool, showProject: Bool = false) -> [String] {
     var headers = ["PROTO", "LOCAL"]
     if showRemote { headers.append("REMOTE") }
-    return headers + ["STATE", "PID", "PPID", "USER", "UPTIME", "COMMAND"]
+    headers += ["STATE", "PID", "PPID", "USER", "UPTIME"]
+    if showProject { headers.append("PROJECT") }
+    return headers + ["COMMAND"]
   }
 
   /// The socket table of `report` (see ``ListTable``).
-  static func printTable(_ report: PortReport, showRemote: Bool) {
-    var table = ListTable(report.sockets, takenAt: report.takenAt, showRemote: showRemote, style: .standardOutput)
+  static func printTable(_ report: PortReport, showRemote: Bool, projects: [PID: Project] = [:]) {
+    var table = ListTable(
+      report.sockets, takenAt: report.takenAt, showRemote: showRemote, style: .standardOutput, projects: projects)
     table.write()
   }
 

@@ -291,6 +291,11 @@ public struct LinuxSystemSource: SystemSource {
     return Syscalls.readSmallRegularFile(full, limit: limit)
   }
 
+  /// `pid`'s working directory, the target of `/proc/PID/cwd`.
+  public func workingDirectory(of pid: PID) async -> String? {
+    Syscalls.readLink("\(reader.root)/\(pid)/cwd")
+  }
+
   /// `pid`'s environment from `/proc/PID/environ`, where readable.
   public func environment(of pid: PID) async -> [String: String]? {
     Syscalls.readFile("\(reader.root)/\(pid)/environ").map(ProcfsParsers.environment)

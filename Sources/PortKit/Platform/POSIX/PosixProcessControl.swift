@@ -101,7 +101,7 @@ struct PosixProcessControl: ProcessControl {
 extension HostFacts {
   /// This machine, through libc.
   static var current: HostFacts {
-    HostFacts(
+    var facts = HostFacts(
       effectiveUID: geteuid(), selfPID: getpid(),
       now: {
         var spec = timespec()
@@ -118,6 +118,8 @@ extension HostFacts {
         guard let entry = getpwuid(uid), let name = entry.pointee.pw_name else { return nil }
         return String(cString: name)
       })
+    facts.homeDirectory = getenv("HOME").map { String(cString: $0) }
+    return facts
   }
 }
 #endif

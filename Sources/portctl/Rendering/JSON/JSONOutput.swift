@@ -23,14 +23,14 @@ enum JSONOutput {
 
   /// `list --json`: the document ``ReportDocument`` would make, written one socket at a
   /// time so that a listing of tens of thousands of sockets is never held as one tree.
-  static func streamListing(_ listing: SocketListing, exitCode: Int32) {
+  static func streamListing(_ listing: SocketListing, exitCode: Int32, projects: [PID: Project]? = nil) {
     let empty = PortReport(
       sockets: [], takenAt: listing.takenAt, uninspectableCount: listing.uninspectableCount,
       effectiveUID: listing.snapshot.effectiveUID)
     let frame = ReportDocument(
       command: "list", exitCode: exitCode, query: nil, report: empty,
       held: listing.contains { $0.owner.holdsPort })
-    streamReport(frame, sockets: listing, takenAt: listing.takenAt)
+    streamReport(frame, sockets: listing, takenAt: listing.takenAt, projects: projects)
   }
 
   /// `who --json` and `why --json`: `document`, with its sockets encoded one at a time.
@@ -39,14 +39,15 @@ enum JSONOutput {
     frame.report.sockets = []
     frame.held = document.report.isHeld
     streamReport(
-      frame, sockets: document.report.sockets, takenAt: document.report.takenAt, provenance: document.provenance)
+      frame, sockets: document.report.sockets, takenAt: document.report.takenAt, provenance: document.provenance,
+      projects: document.projects)
   }
 
   /// Writes `frame` (a document whose `sockets` is empty) with `sockets` encoded into it one
   /// at a time: encoding the whole tree at once takes about 10 KB per socket.
   private static func streamReport(
     _ frame: ReportDocument, sockets: some Collection<SocketReport>, takenAt: Double,
-    provenance: [PID: Provenance]? = nil
+    provenance: [PID: Provenance]? = nil, projects: [PID: Project]? = nil
   ) {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
@@ -60,7 +61,10 @@ enum JSONOutput {
     var chunk = String(text[..<open.upperBound])
     for (position, entry) in sockets.enumerated() {
       chunk += position == 0 ? "\n" : ",\n"
-      guard let socket = try? encoder.encode(SocketJSON(entry, takenAt: takenAt, provenance: provenance)) else {
+      guard
+        let socket = try? encoder.encode(
+          SocketJSON(entry, takenAt: takenAt, provenance: provenance, projects: projects))
+      else {
         continue
       }
       var first = true

@@ -11,6 +11,9 @@ struct ReportDocument: Encodable {
   var provenance: [PID: Provenance]? = nil
   /// Whether something holds a port, when `report` does not carry the sockets.
   var held: Bool? = nil
+  /// Each holder's project; `nil` leaves the `project` field out (a listing that did not
+  /// read them).
+  var projects: [PID: Project]? = nil
 
   enum CodingKeys: String, CodingKey {
     case schemaVersion, command, exitCode, error, held, query, sockets, uninspectableProcesses, excludedRanges
@@ -26,7 +29,8 @@ struct ReportDocument: Encodable {
     try container.encode(held ?? report.isHeld, forKey: .held)
     try container.encode(query.map { $0.map(SpecJSON.init) }, forKey: .query)
     try container.encode(
-      report.sockets.map { SocketJSON($0, takenAt: report.takenAt, provenance: provenance) }, forKey: .sockets)
+      report.sockets.map { SocketJSON($0, takenAt: report.takenAt, provenance: provenance, projects: projects) },
+      forKey: .sockets)
     try container.encode(report.uninspectableCount, forKey: .uninspectableProcesses)
     var ranges = container.nestedUnkeyedContainer(forKey: .excludedRanges)
     for hit in excluded {
@@ -72,11 +76,15 @@ struct SocketJSON: Encodable {
   var entry: SocketReport
   var takenAt: Double
   var provenance: [PID: Provenance]?
+  var projects: [PID: Project]?
 
-  init(_ entry: SocketReport, takenAt: Double, provenance: [PID: Provenance]? = nil) {
+  init(
+    _ entry: SocketReport, takenAt: Double, provenance: [PID: Provenance]? = nil, projects: [PID: Project]? = nil
+  ) {
     self.entry = entry
     self.takenAt = takenAt
     self.provenance = provenance
+    self.projects = projects
   }
 
   enum CodingKeys: String, CodingKey {
@@ -139,10 +147,11 @@ struct SocketJSON: Encodable {
     }
     try encode(entry.unseenHolders, advice: \.alsoHeldAdvice, forKey: .unseenHolders)
     try container.encode(
-      entry.owner.holders.map {
-        ProcessJSON(
-          $0, takenAt: takenAt, socket: socket, provenance: provenance?[$0.process.pid],
-          withProvenance: provenance != nil)
+      entry.owner.holders.map { holder in
+        let project: Project?? = projects.map { known in known[holder.process.pid] }
+        return ProcessJSON(
+          holder, takenAt: takenAt, socket: socket, provenance: provenance?[holder.process.pid],
+          withProvenance: provenance != nil, project: project)
       }, forKey: .processes)
   }
 }
@@ -153,22 +162,26 @@ struct ProcessJSON: Encodable {
   var socket: SocketEntry
   var provenance: Provenance?
   var withProvenance: Bool
+  /// The holder's project: `.some(nil)` writes `"project": null`, `nil` leaves the field out.
+  var project: Project??
 
   init(
     _ holder: HolderProcess, takenAt: Double, socket: SocketEntry, provenance: Provenance? = nil,
-    withProvenance: Bool = false
+    withProvenance: Bool = false, project: Project?? = nil
   ) {
     self.holder = holder
     self.takenAt = takenAt
     self.socket = socket
     self.provenance = provenance
     self.withProvenance = withProvenance
+    self.project = project
   }
 
   enum CodingKeys: String, CodingKey {
     case pid, ppid, uid, user, name, command, commandLine, executable, cwd, startTime, uptimeSeconds
-    case fds, role, sharesWith, services, hint, ancestry, managers, server
+    case fds, role, sharesWith, services, hint, ancestry, managers, server, project
   }
+  enum ProjectKeys: String, CodingKey { case root, name, markers, branch, detachedCommit, framework }
   enum AncestorKeys: String, CodingKey { case pid, ppid, name, command, startTime }
   enum ManagerKeys: String, CodingKey { case kind, name, detail, stop, evidence, selfReported }
 
@@ -191,6 +204,19 @@ struct ProcessJSON: Encodable {
     try container.encode(holder.sharesWith, forKey: .sharesWith)
     try container.encode(process.services, forKey: .services)
     try container.encode(HolderHints.hint(for: process, socket: socket), forKey: .hint)
+    if let project {
+      if let project {
+        var item = container.nestedContainer(keyedBy: ProjectKeys.self, forKey: .project)
+        try item.encode(project.root, forKey: .root)
+        try item.encode(project.name, forKey: .name)
+        try item.encode(project.markers, forKey: .markers)
+        try item.encode(project.branch, forKey: .branch)
+        try item.encode(project.detachedCommit, forKey: .detachedCommit)
+        try item.encode(project.framework, forKey: .framework)
+      } else {
+        try container.encodeNil(forKey: .project)
+      }
+    }
     guard withProvenance else { return }
     var ancestry = container.nestedUnkeyedContainer(forKey: .ancestry)
     for ancestor in provenance?.ancestry ?? [] {
