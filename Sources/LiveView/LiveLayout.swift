@@ -104,7 +104,8 @@ public enum LiveLayout {
       let shown = panel.lines.dropFirst(panel.scroll).prefix(body - 1)
       for line in shown { lines.append(DisplayWidth.fit(line, to: width)) }
     } else {
-      let shown = model.lines
+      // Only the lines on screen are read: the columns fit what is shown.
+      let shown = model.lines(from: model.scroll, count: body - 1)
       let rows = shown.compactMap { if case .row(let row, _) = $0 { row } else { nil } }
       let columns = columns(for: rows, width: width, now: model.now)
       let indices = columns.map { column in titles.firstIndex(of: column.title) ?? 0 }
@@ -123,7 +124,8 @@ public enum LiveLayout {
         paint.apply(
           DisplayWidth.fit(String(repeating: " ", count: markerWidth) + join(columns.map(\.title)), to: width), "1"))
       let selectedLine = model.selectedLine
-      for (number, line) in shown.enumerated().dropFirst(model.scroll).prefix(body - 1) {
+      for (offset, line) in shown.enumerated() {
+        let number = model.scroll + offset
         switch line {
         case .group(let name):
           lines.append(paint.apply(DisplayWidth.fit("▸ " + name, to: width), "1;36"))

@@ -35,12 +35,25 @@ public struct LiveModel: Sendable {
   public private(set) var selected: RowKey?
   /// What `/` typed.
   public var filterText: String = "" {
-    didSet { filter = LiveFilter(filterText) }
+    didSet {
+      filter = LiveFilter(filterText)
+      reorder()
+    }
   }
   /// The parsed filter.
   public private(set) var filter = LiveFilter.everything
   /// Rows grouped by project (`p`).
-  public var grouped = false
+  public var grouped = false {
+    didSet { reorder() }
+  }
+  /// The visible rows (filtered, with the closing ones) in order, with group headers: kept
+  /// between changes, so that a frame of thousands of rows is not sorted again.
+  private var ordered: [Entry] = []
+
+  private enum Entry {
+    case group(String)
+    case row(LiveRow, closed: Bool)
+  }
   /// The first line shown (scrolling).
   public private(set) var scroll = 0
   /// Where the selection was last, to pick it up again after its row went.
@@ -61,6 +74,7 @@ public struct LiveModel: Sendable {
     }
     current = rows
     primed = true
+    reorder()
     expire(now: now)
     if selected == nil, first { selectFirst() }
   }
@@ -68,7 +82,12 @@ public struct LiveModel: Sendable {
   /// Lets highlights and closed rows expire at `now` (between snapshots).
   public mutating func expire(now: Double) {
     self.now = max(self.now, now)
-    for (key, entry) in closed where now - entry.at >= Self.closedFor { closed[key] = nil }
+    var expired = false
+    for (key, entry) in closed where now - entry.at >= Self.closedFor {
+      closed[key] = nil
+      expired = true
+    }
+    if expired { reorder() }
     let live = Set(current.map(\.key))
     for key in firstSeen.keys where !live.contains(key) && closed[key] == nil { firstSeen[key] = nil }
     if let selected, !live.contains(selected), closed[selected] == nil {
@@ -78,30 +97,40 @@ public struct LiveModel: Sendable {
 
   /// The visible lines: the filtered rows (and the closing ones) in port order, or grouped
   /// by project with a header for each.
-  public var lines: [Line] {
-    var rows: [(LiveRow, RowState)] = current.map { row in
-      let seen = firstSeen[row.key] ?? -Double.infinity
-      return (row, now - seen < Self.newFor ? .new : .normal)
+  public var lines: [Line] { ordered.map(line) }
+
+  private func line(_ entry: Entry) -> Line {
+    switch entry {
+    case .group(let name): .group(name)
+    case .row(let row, true): .row(row, .closed)
+    case .row(let row, false): .row(row, isNew(row.key) ? .new : .normal)
     }
-    rows += closed.values.map { ($0.row, .closed) }
-    rows = rows.filter { filter.matches($0.0) }
+  }
+
+  private mutating func reorder() {
+    var rows: [(LiveRow, Bool)] = current.filter(filter.matches).map { ($0, false) }
+    rows += closed.values.filter { filter.matches($0.row) }.map { ($0.row, true) }
     rows.sort { Self.order($0.0, $1.0) }
-    guard grouped else { return rows.map { .row($0.0, $0.1) } }
+    guard grouped else {
+      ordered = rows.map { .row($0.0, closed: $0.1) }
+      return
+    }
     let groups = Dictionary(grouping: rows) { $0.0.project }
     let names = groups.keys.sorted { ($0.isEmpty ? 1 : 0, $0) < ($1.isEmpty ? 1 : 0, $1) }
-    var lines: [Line] = []
+    ordered = []
     for name in names {
       let members = groups[name] ?? []
-      lines.append(.group(name.isEmpty ? "no project (\(members.count))" : "\(name) (\(members.count))"))
-      lines += members.map { .row($0.0, $0.1) }
+      ordered.append(.group(name.isEmpty ? "no project (\(members.count))" : "\(name) (\(members.count))"))
+      ordered += members.map { .row($0.0, closed: $0.1) }
     }
-    return lines
   }
 
   static func order(_ a: LiveRow, _ b: LiveRow) -> Bool {
-    let left = (a.port, a.key.proto.rawValue, "\(a.key.local.address)", a.key.pid ?? 0, a.key.socketID)
-    let right = (b.port, b.key.proto.rawValue, "\(b.key.local.address)", b.key.pid ?? 0, b.key.socketID)
-    return left < right
+    if a.key.local.port != b.key.local.port { return a.key.local.port < b.key.local.port }
+    if a.key.proto != b.key.proto { return a.key.proto < b.key.proto }
+    if a.key.local.address != b.key.local.address { return a.key.local < b.key.local }
+    if a.key.pid != b.key.pid { return (a.key.pid ?? 0) < (b.key.pid ?? 0) }
+    return a.key.socketID < b.key.socketID
   }
 
   /// The selected row, while it is shown and still open.
@@ -113,11 +142,20 @@ public struct LiveModel: Sendable {
   /// The selected row as shown, open or closing.
   public var selectedLine: Int? {
     guard let selected else { return nil }
-    return lines.firstIndex {
+    return ordered.firstIndex {
       if case .row(let row, _) = $0 { return row.key == selected }
       return false
     }
   }
+
+  /// The rows shown from line `start`, at most `count` (what a frame draws).
+  public func lines(from start: Int, count: Int) -> [Line] {
+    guard start < ordered.count, count > 0 else { return [] }
+    return ordered[start..<min(ordered.count, start + count)].map(line)
+  }
+
+  /// How many lines there are.
+  public var lineCount: Int { ordered.count }
 
   /// Selects the first row shown.
   public mutating func selectFirst() {
@@ -152,7 +190,7 @@ public struct LiveModel: Sendable {
 
   /// Keeps the selection on screen in a table of `height` lines.
   public mutating func scrollToSelection(height: Int) {
-    let count = lines.count
+    let count = ordered.count
     guard height > 0 else { return }
     if let line = selectedLine {
       if line < scroll { scroll = line }

@@ -47,7 +47,8 @@ public final class TerminalSession {
       cc[Int(VMIN)] = 0
       cc[Int(VTIME)] = 0
     }
-    _ = tcsetattr(descriptor, TCSAFLUSH, &raw)
+    // TCSADRAIN, not TCSAFLUSH: keys typed before the view was up are kept and read.
+    _ = tcsetattr(descriptor, TCSADRAIN, &raw)
     SessionState.active = 1
     SessionState.writeAll(descriptor, Array(SessionState.enterSequence.utf8))
     previous = []

@@ -82,6 +82,10 @@ final class LiveViewLoop: @unchecked Sendable {
   private var managers: [ProcessIdentity: ProcessManager?] = [:]
   private var projects: [ProcessIdentity: Project?] = [:]
   private var refreshError: String?
+  /// True while holders seen are still waiting for their managers and projects to be read.
+  private var learning = false
+  /// The latest snapshot's sockets and when it was taken.
+  private var snapshot: (reports: [SocketReport], takenAt: Double)?
   private var tableHeight = 20
   private var openers: [pid_t] = []
 
@@ -109,9 +113,12 @@ final class LiveViewLoop: @unchecked Sendable {
       }
       model.expire(now: Self.wallClock())
       draw(session)
+      // Managers and projects of new holders are read after their rows are on screen.
+      await enrich()
+      draw(session)
       reapOpeners()
       let untilRefresh = max(0, (nextRefresh - clock.now).milliseconds)
-      let timeout = decoder.hasPending ? 40 : Int32(min(untilRefresh, 250))
+      let timeout = decoder.hasPending ? 40 : learning ? 5 : Int32(min(untilRefresh, 250))
       let (bytes, resized) = session.read(timeout: timeout)
       if resized { session.invalidate() }
       let keys = bytes.isEmpty && !resized && decoder.hasPending ? decoder.flush() : decoder.feed(bytes)
@@ -133,36 +140,70 @@ final class LiveViewLoop: @unchecked Sendable {
     do {
       let listing = try await inspection.listing(for: query)
       let reports = Array(listing)
-      await learn(reports)
-      var projectsByPID: [PID: Project] = [:]
-      var managersByPID: [PID: ProcessManager] = [:]
-      for entry in reports {
-        for holder in entry.owner.holders {
-          let identity = ProcessIdentity(holder.process)
-          if let project = projects[identity] ?? nil { projectsByPID[holder.process.pid] = project }
-          if let manager = managers[identity] ?? nil { managersByPID[holder.process.pid] = manager }
-        }
-      }
-      let rows = LiveRow.rows(from: reports, projects: projectsByPID, managers: managersByPID)
-      model.update(rows, now: listing.takenAt)
+      snapshot = (reports, listing.takenAt)
+      update()
       refreshError = nil
     } catch {
       refreshError = "could not read the sockets: \(TerminalText.escape(error.message))"
     }
   }
 
-  /// Reads the managers (and projects) of holders not seen before, once each.
-  private func learn(_ reports: [SocketReport]) async {
-    var unseen: [SocketReport] = []
-    var processes: [ProcessRecord] = []
+  /// Reads the managers and projects of holders not seen before (after the rows were drawn
+  /// without them), a few at a time so that keys are never kept waiting, the rows on screen
+  /// first; and shows them.
+  private func enrich() async {
+    guard let reports = snapshot?.reports else { return }
+    let onScreen = Set(
+      model.lines(from: model.scroll, count: tableHeight).compactMap { line -> UInt64? in
+        if case .row(let row, _) = line { return row.key.socketID }
+        return nil
+      })
+    let first = reports.filter { onScreen.contains($0.socket.id) }
+    let learned = await learn(first.isEmpty ? reports : first + reports, limit: 32)
+    guard learned else { return }
+    update()
+  }
+
+  /// The rows of the latest snapshot, with the managers and projects known so far.
+  private func update() {
+    guard let (reports, takenAt) = snapshot else { return }
+    var projectsByPID: [PID: Project] = [:]
+    var managersByPID: [PID: ProcessManager] = [:]
     for entry in reports {
-      let fresh = entry.owner.holders.filter { managers[ProcessIdentity($0.process)] == nil }
-      if !fresh.isEmpty {
-        unseen.append(entry)
-        processes += fresh.map(\.process)
+      for holder in entry.owner.holders {
+        let identity = ProcessIdentity(holder.process)
+        if let project = projects[identity] ?? nil { projectsByPID[holder.process.pid] = project }
+        if let manager = managers[identity] ?? nil { managersByPID[holder.process.pid] = manager }
       }
     }
-    guard !unseen.isEmpty else { return }
+    model.update(LiveRow.rows(from: reports, projects: projectsByPID, managers: managersByPID), now: takenAt)
+  }
+
+  /// Reads the managers (and projects) of up to `limit` holders not seen before, once
+  /// each; true when it read some. ``learning`` says whether more are left.
+  @discardableResult
+  private func learn(_ reports: [SocketReport], limit: Int) async -> Bool {
+    var unseen: [SocketReport] = []
+    var processes: [ProcessRecord] = []
+    var picked = Set<ProcessIdentity>()
+    learning = false
+    for entry in reports {
+      let fresh = entry.owner.holders.filter {
+        let identity = ProcessIdentity($0.process)
+        return managers[identity] == nil && !picked.contains(identity)
+      }
+      guard !fresh.isEmpty else { continue }
+      if processes.count >= limit {
+        learning = true
+        break
+      }
+      unseen.append(entry)
+      for holder in fresh {
+        picked.insert(ProcessIdentity(holder.process))
+        processes.append(holder.process)
+      }
+    }
+    guard !unseen.isEmpty else { return false }
     let report = PortReport(sockets: unseen, takenAt: Self.wallClock(), effectiveUID: geteuid())
     let provenance = await PortInspection(system: system).provenance(for: report)
     let found = await ProjectColumn.projects(for: processes, system: system)
@@ -177,6 +218,7 @@ final class LiveViewLoop: @unchecked Sendable {
       managers = managers.filter { live.contains($0.key) }
       projects = projects.filter { live.contains($0.key) }
     }
+    return true
   }
 
   // MARK: - drawing
@@ -323,7 +365,9 @@ final class LiveViewLoop: @unchecked Sendable {
       var lines: [String] = []
       let width = max(40, (Terminal.outputWidth ?? 80) - 1)
       WhyText.render(
-        report, provenance: result.provenance, specs: specs, all: allSockets, width: width, style: Style(enabled: false)
+        report, provenance: result.provenance, specs: specs, all: allSockets, width: width,
+        style: Style(enabled: false),
+        projects: result.projects
       ) { lines.append($0) }
       if let pid = row.key.pid,
         !report.sockets.contains(where: { entry in
@@ -472,11 +516,10 @@ extension Duration {
   }
 }
 
-/// The project column: ``PortInspection`` gives each holder's project once project
-/// detection is there; until then the column stays empty.
+/// The project column: each holder's project, from ``PortInspection/projects(for:)``.
 enum ProjectColumn {
   static func projects(for processes: [ProcessRecord], system: System) async -> [PID: Project] {
-    [:]
+    await PortInspection(system: system).projects(for: processes)
   }
 }
 #endif

@@ -11,26 +11,28 @@ import Testing
     let first = try Holder("tcp:127.0.0.1:0")
     let second = try Holder("tcp:127.0.0.1:0")
     try pane.start()
+    // Other people's listeners may fill the screen: each holder is looked for by its port.
     for holder in [first, second] {
+      pane.send("/", ":\(holder.port)")
+      let narrowed = try #require(
+        pane.waitFor { LiveViewPane.rows(in: $0).count == 1 && LiveViewPane.row(in: $0, port: holder.port) != nil },
+        "the filter did not narrow to port \(holder.port):\n\(pane.capture())")
+      #expect(LiveViewPane.row(in: narrowed, port: holder.port)?.contains(" \(holder.pid) ") == true, "\(narrowed)")
+      #expect(narrowed.contains("filter :\(holder.port)"))
+      // Esc clears the filter: more than one row again.
+      pane.send("Escape")
       try #require(
-        pane.waitFor { LiveViewPane.row(in: $0, port: holder.port)?.contains(" \(holder.pid) ") == true },
-        "no row for port \(holder.port) held by \(holder.pid):\n\(pane.capture())")
+        pane.waitFor { !$0.contains("filter :") && LiveViewPane.rows(in: $0).count > 1 }, "\(pane.capture())")
     }
-    pane.send("/", ":\(first.port)")
-    let narrowed = try #require(
-      pane.waitFor { LiveViewPane.row(in: $0, port: second.port) == nil && LiveViewPane.rows(in: $0).count == 1 },
-      "the filter did not narrow to one row:\n\(pane.capture())")
-    #expect(LiveViewPane.row(in: narrowed, port: first.port)?.contains(" \(first.pid) ") == true, "\(narrowed)")
-    #expect(narrowed.contains("filter :\(first.port)"))
-    // Enter keeps the filter, Esc clears it.
-    pane.send("Enter", "Escape")
-    try #require(pane.waitFor { LiveViewPane.row(in: $0, port: second.port) != nil }, "\(pane.capture())")
-    // A holder started after the view opened appears, marked new.
-    let late = try Holder("tcp:127.0.0.1:0")
+    // Enter keeps the filter; a holder started after the view opened appears, marked new.
+    let port = try portFreeEverywhere()
+    pane.send("/", ":\(port)", "Enter")
+    try #require(pane.waitFor { $0.contains("no row matches the filter") }, "\(pane.capture())")
+    let late = try Holder("tcp:127.0.0.1:\(port)")
     let shown = try #require(
-      pane.waitFor { LiveViewPane.row(in: $0, port: late.port)?.contains(" \(late.pid) ") == true },
+      pane.waitFor { LiveViewPane.row(in: $0, port: port)?.contains(" \(late.pid) ") == true },
       "the late holder \(late.pid) did not appear:\n\(pane.capture())")
-    #expect(LiveViewPane.row(in: shown, port: late.port)?.dropFirst().first == "+", "\(shown)")
+    #expect(LiveViewPane.row(in: shown, port: port)?.dropFirst().first == "+", "\(shown)")
     // Every line fits the 80 columns.
     for line in shown.split(separator: "\n") { #expect(line.count <= 80) }
   }
@@ -40,6 +42,7 @@ import Testing
     defer { pane.close() }
     let holder = try Holder("tcp:127.0.0.1:0")
     try pane.start()
+    pane.send("/", ":\(holder.port)", "Enter")
     let screen = try #require(
       pane.waitFor { LiveViewPane.row(in: $0, port: holder.port) != nil }, "\(pane.capture())")
     let header = try #require(screen.split(separator: "\n").dropFirst().first.map(String.init))
@@ -75,13 +78,13 @@ import Testing
         return loopbackTaken(port)
       }, "supervisord did not start the program")
     try pane.start()
-    try #require(
-      pane.waitFor(20) { LiveViewPane.row(in: $0, port: port)?.contains(" \(program) ") == true },
-      "\(pane.capture())")
     pane.send("/", ":\(port)", "Enter")
     let row = try #require(
-      pane.waitFor { LiveViewPane.rows(in: $0).count == 1 && LiveViewPane.row(in: $0, port: port) != nil }
-        .flatMap { LiveViewPane.row(in: $0, port: port) })
+      pane.waitFor(20) { screen in
+        LiveViewPane.rows(in: screen).count == 1
+          && LiveViewPane.row(in: screen, port: port)?.contains("supervisord") == true
+      }.flatMap { LiveViewPane.row(in: $0, port: port) }, "\(pane.capture())")
+    #expect(row.contains(" \(program) "), "\(row)")
     #expect(row.contains("supervisord uiweb"), "\(row)")
     pane.send("Enter")
     let why = try #require(
@@ -114,9 +117,10 @@ import Testing
     let other = try Holder("tcp:127.0.0.1:0")
     let holder = try Holder("tcp:127.0.0.1:0")
     try pane.start()
-    try #require(pane.waitFor { LiveViewPane.row(in: $0, port: holder.port) != nil }, "\(pane.capture())")
     pane.send("/", ":\(holder.port)", "Enter")
-    try #require(pane.waitFor { LiveViewPane.rows(in: $0).count == 1 }, "\(pane.capture())")
+    try #require(
+      pane.waitFor { LiveViewPane.rows(in: $0).count == 1 && LiveViewPane.row(in: $0, port: holder.port) != nil },
+      "\(pane.capture())")
     // K asks the same with SIGKILL; declined, nothing is signalled.
     pane.send("K")
     let forced = try #require(pane.waitFor(15) { $0.contains("[y/N]") }, "no consent asked:\n\(pane.capture())")
@@ -155,10 +159,12 @@ import Testing
     let port = first.port
     // No refresh after the first: the view still shows the first holder when k is pressed.
     try pane.start(["--interval", "10m"])
-    try #require(
-      pane.waitFor { LiveViewPane.row(in: $0, port: port)?.contains(" \(first.pid) ") == true }, "\(pane.capture())")
     pane.send("/", ":\(port)", "Enter")
-    try #require(pane.waitFor { LiveViewPane.rows(in: $0).count == 1 }, "\(pane.capture())")
+    try #require(
+      pane.waitFor {
+        LiveViewPane.rows(in: $0).count == 1 && LiveViewPane.row(in: $0, port: port)?.contains(" \(first.pid) ") == true
+      },
+      "\(pane.capture())")
     first.stop()
     let second = try Holder("tcp:127.0.0.1:\(port)")
     #expect(second.pid != first.pid)
@@ -179,12 +185,13 @@ import Testing
     let first = try Holder("tcp:127.0.0.1:0")
     let port = first.port
     try pane.start()
-    try #require(
-      pane.waitFor { LiveViewPane.row(in: $0, port: port)?.contains(" \(first.pid) ") == true }, "\(pane.capture())")
     pane.send("/", ":\(port)", "Enter")
     try #require(
-      pane.waitFor { LiveViewPane.rows(in: $0).count == 1 && LiveViewPane.rows(in: $0)[0].hasPrefix(">") },
-      "\(pane.capture())")
+      pane.waitFor { screen in
+        LiveViewPane.rows(in: screen).count == 1
+          && LiveViewPane.row(in: screen, port: port)?.contains(" \(first.pid) ") == true
+          && LiveViewPane.rows(in: screen)[0].hasPrefix(">")
+      }, "\(pane.capture())")
     first.stop()
     let second = try Holder("tcp:127.0.0.1:\(port)")
     // The new holder's row appears, and is not selected.
@@ -255,11 +262,12 @@ import Testing
     // A listener with one accepted connection on it.
     let holder = try Holder("tcp:127.0.0.1:0", "--self-connect")
     try pane.start(environment: ["NO_COLOR": "1"])
-    try #require(pane.waitFor { LiveViewPane.row(in: $0, port: holder.port) != nil }, "\(pane.capture())")
+    pane.send("/", ":\(holder.port)", "Enter")
+    try #require(
+      pane.waitFor { LiveViewPane.rows(in: $0).count == 1 && LiveViewPane.row(in: $0, port: holder.port) != nil },
+      "\(pane.capture())")
     let plain = pane.capture(escapes: true)
     for code in ["[7m", "[1m", "[31m", "[32m"] { #expect(!plain.contains("\u{1B}\(code)"), "\(code) with NO_COLOR") }
-    pane.send("/", ":\(holder.port)", "Enter")
-    try #require(pane.waitFor { LiveViewPane.rows(in: $0).count == 1 }, "\(pane.capture())")
     // a: every socket, the accepted connection too.
     pane.send("a")
     let all = try #require(
@@ -279,6 +287,35 @@ import Testing
         return lines.count >= 30 && lines[29].contains("Enter why")
       }, "not redrawn at 120×30:\n\(pane.capture())")
     #expect(resized.contains("filter :\(holder.port)"))
+  }
+
+  @Test func theProjectColumnShowsTheFolderAndBranchAndPGroupsByIt() throws {
+    guard let pane = try LiveViewPane.open(width: 120, height: 24) else { return }
+    defer { pane.close() }
+    let root = try RealServers.directory("ui-project")
+    defer { try? FileManager.default.removeItem(at: root) }
+    let project = root.appendingPathComponent("shop-frontend")
+    let git = project.appendingPathComponent(".git")
+    try FileManager.default.createDirectory(at: git, withIntermediateDirectories: true)
+    try "ref: refs/heads/ui-branch\n".write(to: git.appendingPathComponent("HEAD"), atomically: true, encoding: .utf8)
+    let source = project.appendingPathComponent("src")
+    try FileManager.default.createDirectory(at: source, withIntermediateDirectories: true)
+    let port = try portFreeEverywhere()
+    let holder = try Spawned(
+      "/bin/sh", ["-c", "cd '\(source.path)' && exec '\(Products.holder.path)' tcp:127.0.0.1:\(port)"])
+    try #require(eventually { loopbackTaken(port) }, "the holder did not listen")
+    try pane.start()
+    pane.send("/", ":\(port)", "Enter")
+    let screen = try #require(
+      pane.waitFor { LiveViewPane.row(in: $0, port: port)?.contains("shop-frontend (ui-branch)") == true },
+      "no project on the row:\n\(pane.capture())")
+    #expect(LiveViewPane.row(in: screen, port: port)?.contains(" \(holder.pid) ") == true, "\(screen)")
+    // The filter finds it by its path, and p puts it under its project's header.
+    pane.send("Escape", "/", "/shop-frontend", "Enter")
+    try #require(pane.waitFor { LiveViewPane.rows(in: $0).count == 1 }, "\(pane.capture())")
+    pane.send("p")
+    #expect(
+      pane.waitFor { $0.contains("▸ shop-frontend (ui-branch) (1)") } != nil, "no project header:\n\(pane.capture())")
   }
 
   @Test func withoutATerminalPortctlAlonePrintsTheList() throws {
@@ -342,6 +379,8 @@ final class LiveViewPane: @unchecked Sendable {
         "-c", script,
       ])
     try #require(status == 0, "tmux did not start")
+    // Keys are sent once the view is up (its title line drawn).
+    try #require(waitFor(30) { $0.contains("?: help") }, "the view did not open:\n\(capture())")
   }
 
   func send(_ keys: String...) {
@@ -362,7 +401,7 @@ final class LiveViewPane: @unchecked Sendable {
   }
 
   /// Polls the screen until `condition` holds (up to `seconds`); the screen then, or `nil`.
-  func waitFor(_ seconds: Double = 10, _ condition: (String) -> Bool) -> String? {
+  func waitFor(_ seconds: Double = 15, _ condition: (String) -> Bool) -> String? {
     let deadline = Date().addingTimeInterval(seconds)
     repeat {
       let screen = capture()
