@@ -15,7 +15,7 @@ import Testing
     for holder in [first, second] {
       pane.send("/", ":\(holder.port)")
       let narrowed = try #require(
-        pane.waitFor { LiveViewPane.rows(in: $0).count == 1 && LiveViewPane.row(in: $0, port: holder.port) != nil },
+        pane.waitFor { LiveViewPane.narrowed(to: holder.port, in: $0) },
         "the filter did not narrow to port \(holder.port):\n\(pane.capture())")
       #expect(LiveViewPane.row(in: narrowed, port: holder.port)?.contains(" \(holder.pid) ") == true, "\(narrowed)")
       #expect(narrowed.contains("filter :\(holder.port)"))
@@ -81,7 +81,7 @@ import Testing
     pane.send("/", ":\(port)", "Enter")
     let row = try #require(
       pane.waitFor(20) { screen in
-        LiveViewPane.rows(in: screen).count == 1
+        LiveViewPane.narrowed(to: port, in: screen)
           && LiveViewPane.row(in: screen, port: port)?.contains("supervisord") == true
       }.flatMap { LiveViewPane.row(in: $0, port: port) }, "\(pane.capture())")
     #expect(row.contains(" \(program) "), "\(row)")
@@ -119,7 +119,7 @@ import Testing
     try pane.start()
     pane.send("/", ":\(holder.port)", "Enter")
     try #require(
-      pane.waitFor { LiveViewPane.rows(in: $0).count == 1 && LiveViewPane.row(in: $0, port: holder.port) != nil },
+      pane.waitFor { LiveViewPane.narrowed(to: holder.port, in: $0) },
       "\(pane.capture())")
     // K asks the same with SIGKILL; declined, nothing is signalled.
     pane.send("K")
@@ -131,7 +131,7 @@ import Testing
     #expect(declined.contains("nothing was signalled"), "\(declined)")
     #expect(isAlive(holder.pid))
     pane.send("Space")
-    try #require(pane.waitFor { LiveViewPane.rows(in: $0).count == 1 }, "\(pane.capture())")
+    try #require(pane.waitFor { LiveViewPane.narrowed(to: holder.port, in: $0) }, "\(pane.capture())")
     pane.send("k")
     let question = try #require(pane.waitFor(15) { $0.contains("[y/N]") }, "no consent asked:\n\(pane.capture())")
     // The same consent as `free`: targets, what will be sent.
@@ -147,7 +147,9 @@ import Testing
     pane.send("Space")
     // Back in the view: the row goes (red for a moment, then gone).
     try #require(
-      pane.waitFor(10) { $0.contains("filter :\(holder.port)") && LiveViewPane.rows(in: $0).isEmpty },
+      pane.waitFor(10) {
+        $0.contains("filter :\(holder.port)") && LiveViewPane.ours(in: $0, port: holder.port).isEmpty
+      },
       "the row did not disappear:\n\(pane.capture())")
     #expect(canBindLoopback(holder.port))
   }
@@ -162,7 +164,8 @@ import Testing
     pane.send("/", ":\(port)", "Enter")
     try #require(
       pane.waitFor {
-        LiveViewPane.rows(in: $0).count == 1 && LiveViewPane.row(in: $0, port: port)?.contains(" \(first.pid) ") == true
+        LiveViewPane.narrowed(to: port, in: $0)
+          && LiveViewPane.row(in: $0, port: port)?.contains(" \(first.pid) ") == true
       },
       "\(pane.capture())")
     first.stop()
@@ -188,16 +191,16 @@ import Testing
     pane.send("/", ":\(port)", "Enter")
     try #require(
       pane.waitFor { screen in
-        LiveViewPane.rows(in: screen).count == 1
+        LiveViewPane.narrowed(to: port, in: screen)
           && LiveViewPane.row(in: screen, port: port)?.contains(" \(first.pid) ") == true
-          && LiveViewPane.rows(in: screen)[0].hasPrefix(">")
+          && LiveViewPane.row(in: screen, port: port)?.hasPrefix(">") == true
       }, "\(pane.capture())")
     first.stop()
     let second = try Holder("tcp:127.0.0.1:\(port)")
     // The new holder's row appears, and is not selected.
     let screen = try #require(
       pane.waitFor(10) { screen in
-        LiveViewPane.rows(in: screen).count == 1
+        LiveViewPane.narrowed(to: port, in: screen)
           && LiveViewPane.row(in: screen, port: port)?.contains(" \(second.pid) ") == true
       }, "\(pane.capture())")
     #expect(LiveViewPane.row(in: screen, port: port)?.hasPrefix(">") == false, "\(screen)")
@@ -264,17 +267,18 @@ import Testing
     try pane.start(environment: ["NO_COLOR": "1"])
     pane.send("/", ":\(holder.port)", "Enter")
     try #require(
-      pane.waitFor { LiveViewPane.rows(in: $0).count == 1 && LiveViewPane.row(in: $0, port: holder.port) != nil },
+      pane.waitFor { LiveViewPane.narrowed(to: holder.port, in: $0) },
       "\(pane.capture())")
     let plain = pane.capture(escapes: true)
     for code in ["[7m", "[1m", "[31m", "[32m"] { #expect(!plain.contains("\u{1B}\(code)"), "\(code) with NO_COLOR") }
     // a: every socket, the accepted connection too.
     pane.send("a")
     let all = try #require(
-      pane.waitFor { LiveViewPane.rows(in: $0).count >= 2 }, "no connection shown:\n\(pane.capture())")
+      pane.waitFor { LiveViewPane.ours(in: $0, port: holder.port).count >= 2 },
+      "no connection shown:\n\(pane.capture())")
     #expect(all.contains("socket"), "\(all)")
     pane.send("a")
-    try #require(pane.waitFor { LiveViewPane.rows(in: $0).count == 1 }, "\(pane.capture())")
+    try #require(pane.waitFor { LiveViewPane.ours(in: $0, port: holder.port).count == 1 }, "\(pane.capture())")
     // p: grouped by project, a header over the rows.
     pane.send("p")
     let grouped = try #require(pane.waitFor { $0.contains("by project") }, "\(pane.capture())")
@@ -474,9 +478,26 @@ final class LiveViewPane: @unchecked Sendable {
     }
   }
 
-  /// The row of `port`, when one is shown.
+  /// The rows of `port` on 127.0.0.1 (where the tests' holders listen: other people's
+  /// listeners may use the same port on another address).
+  static func ours(in screen: String, port: UInt16) -> [String] {
+    rows(in: screen).filter { line in
+      let fields = line.dropFirst(2).split(separator: " ")
+      return fields.first == Substring("\(port)") && fields.count > 2 && fields[2] == "127.0.0.1"
+    }
+  }
+
+  /// The first row of `port` on 127.0.0.1, when one is shown.
   static func row(in screen: String, port: UInt16) -> String? {
-    rows(in: screen).first { $0.dropFirst(2).split(separator: " ").first == Substring("\(port)") }
+    ours(in: screen, port: port).first
+  }
+
+  /// True when the filter narrowed the table to `port`: one row of ours, and no row of
+  /// another port.
+  static func narrowed(to port: UInt16, in screen: String) -> Bool {
+    let rows = rows(in: screen)
+    return ours(in: screen, port: port).count == 1
+      && rows.allSatisfy { $0.dropFirst(2).split(separator: " ").first == Substring("\(port)") }
   }
 
   func close() {
