@@ -101,7 +101,9 @@ public final class TerminalSession {
       previousSize = size
     }
     for (row, line) in lines.enumerated() where row >= previous.count || previous[row] != line {
-      output += "\u{1B}[\(row + 1);1H\u{1B}[0m" + line + "\u{1B}[0m\u{1B}[K"
+      // Each line fills the width: no erase after it (with wrap off, an erase at the last
+      // column would take the last character with it).
+      output += "\u{1B}[\(row + 1);1H\u{1B}[0m" + line + "\u{1B}[0m"
     }
     previous = lines
     guard !output.isEmpty else { return }
