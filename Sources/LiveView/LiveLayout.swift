@@ -90,9 +90,11 @@ public enum LiveLayout {
     }
   }
 
-  /// The frame: `height` lines of exactly `width` columns.
+  /// The frame: `height` lines of exactly `width` columns. `empty` replaces the line shown
+  /// when there is no row (before the first snapshot).
   public static func frame(
-    _ model: LiveModel, width: Int, height: Int, title: String, status: String, panel: Panel?, paint: Paint
+    _ model: LiveModel, width: Int, height: Int, title: String, status: String, panel: Panel?, paint: Paint,
+    empty: String? = nil
   ) -> [String] {
     let width = max(width, 10)
     let height = max(height, 3)
@@ -142,9 +144,8 @@ public enum LiveLayout {
         }
       }
       if shown.isEmpty {
-        lines.append(
-          DisplayWidth.fit(
-            model.filterText.isEmpty ? "  nothing is listening" : "  no row matches the filter", to: width))
+        let text = empty ?? (model.filterText.isEmpty ? "nothing is listening" : "no row matches the filter")
+        lines.append(DisplayWidth.fit("  " + text, to: width))
       }
     }
     while lines.count < height - 1 { lines.append(String(repeating: " ", count: width)) }

@@ -106,6 +106,7 @@ final class LiveViewLoop: @unchecked Sendable {
     defer { session.restore() }
     let clock = ContinuousClock()
     var nextRefresh = clock.now
+    draw(session)
     while true {
       if clock.now >= nextRefresh {
         await refresh()
@@ -248,7 +249,8 @@ final class LiveViewLoop: @unchecked Sendable {
     let paint = LiveLayout.Paint(enabled: Self.colour)
     session.draw(
       LiveLayout.frame(
-        model, width: size.columns, height: size.rows, title: title, status: status, panel: panel, paint: paint))
+        model, width: size.columns, height: size.rows, title: title, status: status, panel: panel, paint: paint,
+        empty: snapshot == nil ? "reading the sockets…" : nil))
   }
 
   /// Colour unless NO_COLOR (non-empty) or TERM=dumb.

@@ -298,7 +298,8 @@ import Testing
     defer { pane.close() }
     let root = try RealServers.directory("ui-project")
     defer { try? FileManager.default.removeItem(at: root) }
-    let project = root.appendingPathComponent("shop-frontend")
+    let name = "ui-shop-\(getpid())"
+    let project = root.appendingPathComponent(name)
     let git = project.appendingPathComponent(".git")
     try FileManager.default.createDirectory(at: git, withIntermediateDirectories: true)
     try "ref: refs/heads/ui-branch\n".write(to: git.appendingPathComponent("HEAD"), atomically: true, encoding: .utf8)
@@ -311,15 +312,15 @@ import Testing
     try pane.start()
     pane.send("/", ":\(port)", "Enter")
     let screen = try #require(
-      pane.waitFor { LiveViewPane.row(in: $0, port: port)?.contains("shop-frontend (ui-branch)") == true },
+      pane.waitFor { LiveViewPane.row(in: $0, port: port)?.contains("\(name) (ui-branch)") == true },
       "no project on the row:\n\(pane.capture())")
     #expect(LiveViewPane.row(in: screen, port: port)?.contains(" \(holder.pid) ") == true, "\(screen)")
     // The filter finds it by its path, and p puts it under its project's header.
-    pane.send("Escape", "/", "/shop-frontend", "Enter")
+    pane.send("Escape", "/", "/\(name)", "Enter")
     try #require(pane.waitFor { LiveViewPane.rows(in: $0).count == 1 }, "\(pane.capture())")
     pane.send("p")
     #expect(
-      pane.waitFor { $0.contains("▸ shop-frontend (ui-branch) (1)") } != nil, "no project header:\n\(pane.capture())")
+      pane.waitFor { $0.contains("▸ \(name) (ui-branch) (1)") } != nil, "no project header:\n\(pane.capture())")
   }
 
   @Test func withoutATerminalPortctlAlonePrintsTheList() throws {
