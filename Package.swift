@@ -43,10 +43,13 @@ let package = Package(
         .linkedLibrary("ws2_32", .when(platforms: [.windows])),
         .linkedLibrary("advapi32", .when(platforms: [.windows])),
       ]),
+    // The live view's terminal handling and layout (`portctl ui`): presentation only.
+    .target(name: "LiveView", dependencies: ["PortKit"], swiftSettings: swiftSettings),
     .executableTarget(
       name: "portctl",
       dependencies: [
         "PortKit",
+        "LiveView",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: swiftSettings
@@ -55,7 +58,7 @@ let package = Package(
     .executableTarget(name: "port-holder", swiftSettings: swiftSettings),
     .testTarget(
       name: "PortKitTests", dependencies: ["PortKit"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
-    .testTarget(name: "portctlTests", dependencies: ["PortKit"], swiftSettings: swiftSettings),
+    .testTarget(name: "portctlTests", dependencies: ["PortKit", "LiveView"], swiftSettings: swiftSettings),
   ],
   swiftLanguageModes: [.v6]
 )

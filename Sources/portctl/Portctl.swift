@@ -7,7 +7,8 @@ struct Portctl: AsyncParsableCommand {
     commandName: "portctl",
     abstract: "Find out who holds a port, and why.",
     discussion: """
-      `portctl PORT…` is the same as `portctl who PORT…`; `portctl` alone is `portctl list`.
+      `portctl PORT…` is the same as `portctl who PORT…`; `portctl` alone is `portctl ui` (the \
+      live view) on a terminal, and `portctl list` otherwise.
 
       Port specs: \(PortSpec.acceptedForms); ranges and lists combine, and a \
       protocol or address narrows a spec (udp:[::1]:5353, 127.0.0.1:3000-3010/tcp).
@@ -24,7 +25,9 @@ struct Portctl: AsyncParsableCommand {
         64  usage error: bad port spec, unknown option, bad value
       """,
     version: "0.1.0",
-    subcommands: [Who.self, List.self, Why.self, Check.self, Kill.self, Free.self, Find.self, Wait.self, Explain.self],
+    subcommands: [
+      Who.self, List.self, Why.self, Check.self, Kill.self, Free.self, Find.self, Wait.self, Explain.self, UI.self,
+    ],
     defaultSubcommand: Who.self
   )
 
@@ -40,8 +43,8 @@ struct Portctl: AsyncParsableCommand {
     Syscalls.tuneAllocator()
     #endif
     var arguments = Array(CommandLine.arguments.dropFirst())
-    // Bare `portctl` lists the listeners.
-    if arguments.isEmpty { arguments = ["list"] }
+    // Bare `portctl` opens the live view on a terminal, and lists the listeners otherwise.
+    if arguments.isEmpty { arguments = UI.canRun ? ["ui"] : ["list"] }
     #if !os(Windows)
     ProcessResources.raiseDescriptorLimit()
     if let shortfall = ProcessResources.shortfall() {
@@ -104,7 +107,7 @@ struct Portctl: AsyncParsableCommand {
   }
 
   /// Every subcommand's name.
-  static let commandNames = ["who", "list", "why", "check", "kill", "free", "find", "wait", "explain"]
+  static let commandNames = ["who", "list", "why", "check", "kill", "free", "find", "wait", "explain", "ui"]
 
   /// `--json` and `--quiet` as they appear in `arguments`, before parsing.
   static func outputOptions(_ arguments: [String]) -> OutputOptions {

@@ -7,11 +7,15 @@ enum TerminationFlow {
   static func run(
     _ command: String, specs: [PortSpec], project: String? = nil, termination: TerminationOptions,
     selection: SocketSelectionOptions, output: OutputOptions, backend: Backend,
-    verification: PortFreeing.Verification?
+    verification: PortFreeing.Verification?, check: (@Sendable (TerminationPlan) -> String?)? = nil
   ) async throws {
-    let renderer = TerminationRenderer(
-      command: command, specs: specs, project: project, termination: termination, quiet: output.quiet,
-      json: output.json)
+    let renderer = {
+      var renderer = TerminationRenderer(
+        command: command, specs: specs, project: project, termination: termination, quiet: output.quiet,
+        json: output.json)
+      renderer.check = check
+      return renderer
+    }()
     var request = PortFreeing.Request(
       specs: specs, protocols: selection.protocols, includeConnections: selection.all,
       termination: termination.request, dryRun: termination.dryRun, verification: verification)
@@ -48,6 +52,9 @@ struct TerminationRenderer: Sendable {
   /// The live line on standard error while something is waited for; off unless standard
   /// error is a terminal.
   let progress: ProgressLine
+  /// Refuses a plan before it is asked about (the live view: the plan must target the
+  /// process shown), with the sentence to print.
+  var check: (@Sendable (TerminationPlan) -> String?)?
 
   init(
     command: String, specs: [PortSpec], project: String? = nil, termination: TerminationOptions, quiet: Bool,
@@ -86,6 +93,11 @@ struct TerminationRenderer: Sendable {
   /// and for each group: the server and its master, its manager and the manager's stop
   /// command, what goes with it, and what will be sent when.
   func consent(_ plan: TerminationPlan) async -> PortFreeing.Consent {
+    if let refusal = check?(plan) {
+      note(refusal)
+      note("portctl: nothing was signalled.")
+      return .refused
+    }
     if yes { return viaManager ? .viaManager : .givenInAdvance }
     let table = targetTable(plan).render(style: Style(enabled: false))
     let groups = Self.describe(plan.groups, viaManager: viaManager)
