@@ -24,7 +24,7 @@ struct Portctl: AsyncParsableCommand {
         64  usage error: bad port spec, unknown option, bad value
       """,
     version: "0.1.0",
-    subcommands: [Who.self, List.self, Why.self, Check.self, Kill.self, Free.self, Find.self, Wait.self, Explain.self],
+    subcommands: [Who.self, List.self, Why.self, Check.self, Kill.self, Free.self, Find.self, Wait.self, Explain.self, Watch.self],
     defaultSubcommand: Who.self
   )
 
@@ -104,7 +104,7 @@ struct Portctl: AsyncParsableCommand {
   }
 
   /// Every subcommand's name.
-  static let commandNames = ["who", "list", "why", "check", "kill", "free", "find", "wait", "explain"]
+  static let commandNames = ["who", "list", "why", "check", "kill", "free", "find", "wait", "explain", "watch"]
 
   /// `--json` and `--quiet` as they appear in `arguments`, before parsing.
   static func outputOptions(_ arguments: [String]) -> OutputOptions {

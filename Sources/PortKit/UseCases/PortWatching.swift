@@ -1,0 +1,124 @@
+/// Follows listeners as they appear, change holders and close: `watch` as one library call.
+///
+/// ```swift
+/// let watching = PortWatching(system: try System.make())
+/// for try await event in watching.events(for: try PortSpec.parseList("3000")) {
+///   print(event.kind, event.listener?.key.local as Any)
+/// }
+/// ```
+public struct PortWatching: Sendable {
+  /// The machine watched.
+  public var system: System
+
+  /// A watcher on `system`.
+  public init(system: System) {
+    self.system = system
+  }
+
+  /// The events for the listeners on `specs` (every port when `nil`) of `protocols`,
+  /// polling every `interval`: first the starting state (a `present` event per listener,
+  /// then `ready`), then a `listening`, `changed` or `closed` event per change, until the
+  /// task is cancelled (the sequence then ends).
+  ///
+  /// Each poll reads listeners only, with the ports handed to the backend (netlink filters
+  /// them in the kernel) and a summary of each holder (name, command line, user, start
+  /// time); no ancestry, manager or environment is read. A socket table that cannot be read
+  /// ends the sequence with that error: it is never reported as every listener closing.
+  public func events(
+    for specs: [PortSpec]? = nil, protocols: Set<TransportProtocol> = [.tcp, .udp],
+    interval: Duration = .milliseconds(250)
+  ) -> PortWatchEvents {
+    PortWatchEvents(
+      source: system.source,
+      query: SocketQuery(specs: specs, protocols: protocols, listenersOnly: true, detail: .summary),
+      interval: interval)
+  }
+}
+
+/// The events of a watch: an `AsyncSequence` that polls when asked for the next event.
+/// It ends when the task iterating it is cancelled, and throws when a poll fails.
+public struct PortWatchEvents: AsyncSequence, Sendable {
+  /// One change, or a marker of the starting state.
+  public typealias Element = PortWatchEvent
+  /// A poll that failed (the socket table could not be read).
+  public typealias Failure = PortKitError
+
+  /// Where the sockets are read.
+  public var source: any SystemSource
+  /// What each poll reads.
+  public var query: SocketQuery
+  /// The time from one poll's start to the next's.
+  public var interval: Duration
+
+  /// Events from polling `source` for `query` every `interval`.
+  public init(source: any SystemSource, query: SocketQuery, interval: Duration) {
+    self.source = source
+    self.query = query
+    self.interval = interval
+  }
+
+  /// An iterator that starts with the first poll.
+  public func makeAsyncIterator() -> Iterator {
+    Iterator(source: source, query: query, interval: interval)
+  }
+
+  /// Polls, and hands out each poll's events in order.
+  public struct Iterator: AsyncIteratorProtocol {
+    let source: any SystemSource
+    let query: SocketQuery
+    let interval: Duration
+    private let clock = ContinuousClock()
+    private var pending: [PortWatchEvent] = []
+    private var last: [WatchedListener]?
+    private var nextPoll: ContinuousClock.Instant?
+    private var finished = false
+
+    init(source: any SystemSource, query: SocketQuery, interval: Duration) {
+      self.source = source
+      self.query = query
+      self.interval = interval
+    }
+
+    /// The next event; `nil` once the task is cancelled; throws when a poll fails (and
+    /// ends the sequence).
+    public mutating func next() async throws(PortKitError) -> PortWatchEvent? {
+      try await next(isolation: nil)
+    }
+
+    /// The same, on the caller's actor.
+    public mutating func next(isolation actor: isolated (any Actor)?) async throws(PortKitError) -> PortWatchEvent? {
+      while pending.isEmpty {
+        guard !finished, !Task.isCancelled else {
+          finished = true
+          return nil
+        }
+        if let nextPoll {
+          do {
+            try await clock.sleep(until: nextPoll)
+          } catch {
+            finished = true
+            return nil
+          }
+        }
+        nextPoll = clock.now.advanced(by: interval)
+        let snapshot: SystemSnapshot
+        do {
+          snapshot = try await source.snapshot(for: query)
+        } catch {
+          finished = true
+          throw error
+        }
+        // A poll that the cancellation interrupted reports nothing.
+        if Task.isCancelled { continue }
+        let listeners = ListenerChanges.listeners(in: snapshot, query: query)
+        if let last {
+          pending = ListenerChanges.changes(from: last, to: listeners, at: snapshot.takenAt)
+        } else {
+          pending = ListenerChanges.start(with: listeners, at: snapshot.takenAt)
+        }
+        last = listeners
+      }
+      return pending.removeFirst()
+    }
+  }
+}
