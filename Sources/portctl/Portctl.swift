@@ -24,7 +24,9 @@ struct Portctl: AsyncParsableCommand {
         64  usage error: bad port spec, unknown option, bad value
       """,
     version: "0.1.0",
-    subcommands: [Who.self, List.self, Why.self, Check.self, Kill.self, Free.self, Find.self, Wait.self, Explain.self, Watch.self],
+    subcommands: [
+      Who.self, List.self, Why.self, Check.self, Kill.self, Free.self, Find.self, Wait.self, Explain.self, Watch.self,
+    ],
     defaultSubcommand: Who.self
   )
 
