@@ -43,8 +43,9 @@ struct Watch: AsyncParsableCommand {
   @Flag(name: .long, help: "Only TCP listeners.") var tcp = false
   @Flag(name: .long, help: "Only UDP sockets.") var udp = false
   @Flag(name: .long, help: "Write one JSON object per line (NDJSON; schema: docs/json.md).") var json = false
+  // Unconditional: `--interval -1s` is a bad interval, not a missing one.
   @Option(
-    name: .long,
+    name: .long, parsing: .unconditional,
     help: ArgumentHelp("How often to read the socket table: 250ms, 1s, 2.5s, or seconds.", valueName: "duration"))
   var interval = "250ms"
   @OptionGroup var backend: BackendOptions

@@ -17,6 +17,25 @@ public protocol SystemSource: Sendable {
   /// its working directory), at most `limit` bytes: the script a shell runs. `nil` when it
   /// cannot be read, is not a regular file, or is larger than `limit`.
   func smallFile(_ path: String, of pid: PID, limit: Int) async -> [UInt8]?
+  /// The sockets `query` matches, without their holders: the cheap read a watch polls
+  /// with. `nil` where the backend has no read cheaper than ``snapshot(for:)``.
+  func socketsOnly(for query: SocketQuery) async throws(PortKitError) -> [SocketEntry]?
+  /// Checks that every link of `references` (a process's descriptor to a socket) still
+  /// stands, and reads the children of those processes (a fork shares the sockets): the
+  /// answer is the same as long as the holders stay the same. `nil` when a link is gone or
+  /// the backend cannot tell cheaply.
+  func holderCheck(_ references: SocketHolders) async -> HolderCheck?
+}
+
+/// What ``SystemSource/holderCheck(_:)`` saw: the holders' children, by holder.
+public struct HolderCheck: Hashable, Sendable {
+  /// Each holder's children, sorted.
+  public var children: [PID: [PID]]
+
+  /// A check that found these children.
+  public init(children: [PID: [PID]]) {
+    self.children = children
+  }
 }
 
 extension SystemSource {
@@ -33,6 +52,12 @@ extension SystemSource {
 
   /// Not known.
   public func children(of pid: PID, limit: Int) async -> [ProcessRecord] { [] }
+
+  /// No cheaper read than a snapshot.
+  public func socketsOnly(for query: SocketQuery) async throws(PortKitError) -> [SocketEntry]? { nil }
+
+  /// Cannot tell cheaply.
+  public func holderCheck(_ references: SocketHolders) async -> HolderCheck? { nil }
 
   /// Not read.
   public func smallFile(_ path: String, of pid: PID, limit: Int) async -> [UInt8]? { nil }

@@ -63,6 +63,12 @@ public struct PortWatchEvents: AsyncSequence, Sendable {
   }
 
   /// Polls, and hands out each poll's events in order.
+  ///
+  /// A poll reads the socket table alone where the backend can (``SystemSource/socketsOnly(for:)``)
+  /// and checks the last holders cheaply (``SystemSource/holderCheck(_:)``: their links still
+  /// stand and they have the same children); only when either differs, or every
+  /// ``PortWatchEvents/fullReadEvery``, does it take a full snapshot (every process's
+  /// descriptors walked) and compare listeners.
   public struct Iterator: AsyncIteratorProtocol {
     let source: any SystemSource
     let query: SocketQuery
@@ -72,6 +78,11 @@ public struct PortWatchEvents: AsyncSequence, Sendable {
     private var last: [WatchedListener]?
     private var nextPoll: ContinuousClock.Instant?
     private var finished = false
+    /// What the last full snapshot saw, for the cheap comparison.
+    private var lastSockets: Set<SocketSignature> = []
+    private var lastReferences = SocketHolders()
+    private var lastCheck: HolderCheck?
+    private var lastFullRead: ContinuousClock.Instant?
 
     init(source: any SystemSource, query: SocketQuery, interval: Duration) {
       self.source = source
@@ -100,25 +111,62 @@ public struct PortWatchEvents: AsyncSequence, Sendable {
             return nil
           }
         }
-        nextPoll = clock.now.advanced(by: interval)
-        let snapshot: SystemSnapshot
+        let started = clock.now
+        nextPoll = started.advanced(by: interval)
         do {
-          snapshot = try await source.snapshot(for: query)
+          try await poll(at: started, isolation: actor)
         } catch {
           finished = true
           throw error
         }
-        // A poll that the cancellation interrupted reports nothing.
-        if Task.isCancelled { continue }
-        let listeners = ListenerChanges.listeners(in: snapshot, query: query)
-        if let last {
-          pending = ListenerChanges.changes(from: last, to: listeners, at: snapshot.takenAt)
-        } else {
-          pending = ListenerChanges.start(with: listeners, at: snapshot.takenAt)
-        }
-        last = listeners
       }
       return pending.removeFirst()
     }
+
+    /// One poll: the cheap comparison, then a full snapshot only when it differs.
+    private mutating func poll(
+      at now: ContinuousClock.Instant, isolation actor: isolated (any Actor)?
+    ) async throws(PortKitError) {
+      if last != nil, let lastFullRead, now - lastFullRead < PortWatchEvents.fullReadEvery, let lastCheck,
+        let sockets = try await source.socketsOnly(for: query)
+      {
+        if Set(sockets.lazy.map(SocketSignature.init)) == lastSockets,
+          await source.holderCheck(lastReferences) == lastCheck
+        {
+          return
+        }
+      }
+      let snapshot = try await source.snapshot(for: query)
+      // A poll that the cancellation interrupted reports nothing.
+      if Task.isCancelled { return }
+      let listeners = ListenerChanges.listeners(in: snapshot, query: query)
+      if let last {
+        pending = ListenerChanges.changes(from: last, to: listeners, at: snapshot.takenAt)
+      } else {
+        pending = ListenerChanges.start(with: listeners, at: snapshot.takenAt)
+      }
+      last = listeners
+      lastFullRead = now
+      lastSockets = Set(snapshot.sockets.lazy.filter(query.matches).map(SocketSignature.init))
+      lastReferences = snapshot.references
+      lastCheck = await source.holderCheck(snapshot.references)
+    }
+  }
+
+  /// The longest time between two full snapshots: a holder that gains a socket other than
+  /// by a fork (passed over a Unix socket) is seen within it.
+  public static let fullReadEvery: Duration = .seconds(10)
+}
+
+/// What identifies a socket between two polls: its id (inode) and its address.
+struct SocketSignature: Hashable {
+  var id: UInt64
+  var proto: TransportProtocol
+  var local: Endpoint
+
+  init(_ socket: SocketEntry) {
+    id = socket.id
+    proto = socket.proto
+    local = socket.local
   }
 }

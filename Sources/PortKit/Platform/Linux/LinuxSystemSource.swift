@@ -265,6 +265,13 @@ public struct LinuxSystemSource: SystemSource {
   public func children(of pid: PID, limit: Int) async -> [ProcessRecord] {
     let bootTime = reader.bootTime()
     let ticks = Syscalls.clockTicksPerSecond
+    return childPIDs(of: pid).prefix(max(0, limit)).compactMap {
+      reader.process($0, bootTime: bootTime, ticksPerSecond: ticks)
+    }.filter { $0.ppid == pid }
+  }
+
+  /// The pids every thread of `pid` lists as its children, sorted.
+  func childPIDs(of pid: PID) -> [PID] {
     var threads: [PID] = []
     if case .success(let taskFD) = Syscalls.open("\(reader.root)/\(pid)/task", directoryOnly: true) {
       Syscalls.forEachDirectoryEntry(taskFD) { name in
@@ -277,9 +284,38 @@ public struct LinuxSystemSource: SystemSource {
       guard let text = Syscalls.readFile("\(reader.root)/\(pid)/task/\(thread)/children") else { continue }
       pids += String(decoding: text, as: UTF8.self).split(separator: " ").compactMap { PID($0) }
     }
-    return pids.sorted().prefix(max(0, limit)).compactMap {
-      reader.process($0, bootTime: bootTime, ticksPerSecond: ticks)
-    }.filter { $0.ppid == pid }
+    return pids.sorted()
+  }
+
+  /// The socket table alone, as ``snapshot(for:)`` reads it (netlink with the ports and
+  /// states filtered in the kernel): no walk of `/proc`.
+  public func socketsOnly(for query: SocketQuery) async throws(PortKitError) -> [SocketEntry]? {
+    try await BlockingWork.run { () throws(PortKitError) -> [SocketEntry]? in
+      var sockets = try tables.sockets(for: query)
+      sockets.removeAll { !query.matches($0) }
+      return sockets
+    }
+  }
+
+  /// Reads each link (`/proc/PID/fd/FD` must still be `socket:[ID]`) and each holder's
+  /// children: a few reads per holder, where a snapshot walks every process.
+  public func holderCheck(_ references: SocketHolders) async -> HolderCheck? {
+    await BlockingWork.run { () -> HolderCheck? in
+      var children: [PID: [PID]] = [:]
+      var byPID: [PID: [SocketHolders.Link]] = [:]
+      for link in references.links { byPID[link.pid, default: []].append(link) }
+      for (pid, links) in byPID {
+        guard case .success(let fdDir) = Syscalls.open("\(reader.root)/\(pid)/fd", directoryOnly: true) else {
+          return nil
+        }
+        defer { Syscalls.close(fdDir) }
+        for link in links {
+          guard Syscalls.readLink("\(link.fd)", relativeTo: fdDir) == "socket:[\(link.id)]" else { return nil }
+        }
+        children[pid] = childPIDs(of: pid)
+      }
+      return HolderCheck(children: children)
+    }
   }
 
   /// A small regular file as `pid` names it: a relative path is taken from its working
