@@ -137,7 +137,7 @@ private func holder(_ pid: PID, started: Double = 100, name: String = "node") ->
 }
 
 /// A socket source that plays back a script of snapshots, one per read, then fails.
-private final class PlaybackSource: SystemSource, Sendable {
+final class PlaybackSource: SystemSource, Sendable {
   private let script: Mutex<[Result<[SocketEntry], PortKitError>]>
   private let reads = Atomic(0)
   let queries = Mutex<[SocketQuery]>([])
@@ -170,11 +170,11 @@ private final class PlaybackSource: SystemSource, Sendable {
   }
 }
 
-private func listener(port: UInt16, pid: UInt64) -> SocketEntry {
+func listeningSocket(port: UInt16, pid: UInt64) -> SocketEntry {
   SocketEntry(proto: .tcp, local: Endpoint(address: loopback, port: port), state: .listen, id: pid)
 }
 
-private func fakeSystem(_ source: any SystemSource) -> System {
+func watchSystem(_ source: any SystemSource) -> System {
   System(
     backend: .procfs, source: source, control: nil, binder: nil, runner: SubprocessRunner(),
     host: HostFacts(effectiveUID: 0, now: { 0 }))
@@ -183,16 +183,16 @@ private func fakeSystem(_ source: any SystemSource) -> System {
 @Suite struct PortWatchingTests {
   @Test func pollsTurnIntoEventsInOrder() async throws {
     let source = PlaybackSource([
-      .success([listener(port: 3000, pid: 7)]),
-      .success([listener(port: 3000, pid: 7)]),
-      .success([listener(port: 3000, pid: 7), listener(port: 4000, pid: 8)]),
-      .success([listener(port: 3000, pid: 9)]),
+      .success([listeningSocket(port: 3000, pid: 7)]),
+      .success([listeningSocket(port: 3000, pid: 7)]),
+      .success([listeningSocket(port: 3000, pid: 7), listeningSocket(port: 4000, pid: 8)]),
+      .success([listeningSocket(port: 3000, pid: 9)]),
       .success([]),
     ])
     let specs = try PortSpec.parseList("3000,4000")
     var seen: [String] = []
     do {
-      for try await event in PortWatching(system: fakeSystem(source)).events(
+      for try await event in PortWatching(system: watchSystem(source)).events(
         for: specs, protocols: [.tcp], interval: .milliseconds(10))
       {
         let holders = event.listener?.holders.map { "\($0.pid)" }.joined(separator: "+") ?? ""
@@ -218,7 +218,7 @@ private func fakeSystem(_ source: any SystemSource) -> System {
 
   @Test func aFailedFirstReadIsAnErrorNotAnEmptyState() async throws {
     let source = PlaybackSource([.failure(PortKitError(.permissionDenied, "Denied."))])
-    var iterator = PortWatching(system: fakeSystem(source)).events(interval: .milliseconds(10)).makeAsyncIterator()
+    var iterator = PortWatching(system: watchSystem(source)).events(interval: .milliseconds(10)).makeAsyncIterator()
     await #expect(throws: PortKitError.self) { _ = try await iterator.next() }
     // Ended: no further poll.
     #expect(try await iterator.next() == nil)
@@ -227,8 +227,8 @@ private func fakeSystem(_ source: any SystemSource) -> System {
 
   @Test func cancellationEndsTheSequenceCleanly() async throws {
     // A listener that never changes: only the cancellation ends this watch.
-    let source = PlaybackSource(Array(repeating: .success([listener(port: 3000, pid: 7)]), count: 100_000))
-    let events = PortWatching(system: fakeSystem(source)).events(interval: .seconds(30))
+    let source = PlaybackSource(Array(repeating: .success([listeningSocket(port: 3000, pid: 7)]), count: 100_000))
+    let events = PortWatching(system: watchSystem(source)).events(interval: .seconds(30))
     let task = Task { () async throws -> [PortWatchEvent.Kind] in
       var kinds: [PortWatchEvent.Kind] = []
       for try await event in events { kinds.append(event.kind) }
@@ -240,5 +240,98 @@ private func fakeSystem(_ source: any SystemSource) -> System {
     // The 30 s sleep is cut short: the sequence ends (no error) with the starting state only.
     #expect(try await task.value == [.present, .ready])
     #expect(source.readCount == 1)
+  }
+}
+
+/// A source with a cheap read: the table alone and a holder check, both scripted, and a
+/// count of the full snapshots taken.
+final class CheapReadSource: SystemSource, Sendable {
+  /// The sockets every read sees; the holder check's answer.
+  let state: Mutex<(sockets: [SocketEntry], check: HolderCheck?)>
+  private let snapshots = Atomic(0)
+  private let cheapReads = Atomic(0)
+
+  init(sockets: [SocketEntry], check: HolderCheck?) {
+    state = Mutex((sockets, check))
+  }
+
+  var snapshotCount: Int { snapshots.load(ordering: .relaxed) }
+  var cheapReadCount: Int { cheapReads.load(ordering: .relaxed) }
+
+  func snapshot(for query: SocketQuery) async throws(PortKitError) -> SystemSnapshot {
+    snapshots.add(1, ordering: .relaxed)
+    let sockets = state.withLock { $0.sockets }
+    let links = sockets.map { SocketHolders.Link(id: $0.id, pid: PID($0.id), fd: 3) }
+    var processes: [PID: ProcessRecord] = [:]
+    for link in links { processes[link.pid] = ProcessRecord(pid: link.pid, ppid: 1, name: "p", startTime: 1) }
+    return SystemSnapshot(
+      sockets: sockets, references: SocketHolders(links: links), processes: processes, effectiveUID: 0, takenAt: 0)
+  }
+
+  func socketsOnly(for query: SocketQuery) async throws(PortKitError) -> [SocketEntry]? {
+    cheapReads.add(1, ordering: .relaxed)
+    return state.withLock { $0.sockets }
+  }
+
+  func holderCheck(_ references: SocketHolders, previous: HolderCheck?) async -> HolderCheck? {
+    state.withLock { $0.check }
+  }
+}
+
+@Suite struct WatchCheapPollTests {
+  /// Iterates `events` on a task of its own until cancelled; what it saw.
+  func watch(_ source: CheapReadSource, while body: () async throws -> Void) async throws -> [PortWatchEvent.Kind] {
+    let events = PortWatching(system: watchSystem(source)).events(interval: .milliseconds(5))
+    let task = Task { () async throws -> [PortWatchEvent.Kind] in
+      var kinds: [PortWatchEvent.Kind] = []
+      for try await event in events { kinds.append(event.kind) }
+      return kinds
+    }
+    try await body()
+    task.cancel()
+    return try await task.value
+  }
+
+  func waitFor(_ condition: () -> Bool) async throws {
+    let deadline = ContinuousClock.now + .seconds(60)
+    while !condition(), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(2)) }
+    #expect(condition())
+  }
+
+  @Test func unchangedTableAndHoldersTakeNoSnapshot() async throws {
+    let source = CheapReadSource(sockets: [listeningSocket(port: 3000, pid: 7)], check: HolderCheck(children: [7: []]))
+    let kinds = try await watch(source) {
+      try await waitFor { source.cheapReadCount >= 20 }
+    }
+    // The first poll's snapshot only: nineteen polls and more read the table alone.
+    #expect(source.snapshotCount == 1)
+    #expect(kinds == [.present, .ready])
+  }
+
+  @Test func aForkOrALostLinkTakesASnapshot() async throws {
+    let source = CheapReadSource(sockets: [listeningSocket(port: 3000, pid: 7)], check: HolderCheck(children: [7: []]))
+    _ = try await watch(source) {
+      try await waitFor { source.cheapReadCount >= 3 }
+      // The holder forks a child (which shares its sockets): another snapshot.
+      source.state.withLock { $0.check = HolderCheck(children: [7: [8]]) }
+      try await waitFor { source.snapshotCount >= 2 }
+      let settled = source.snapshotCount
+      try await waitFor { source.cheapReadCount >= 10 }
+      // A link that no longer stands (nil): a snapshot at every poll until it does.
+      source.state.withLock { $0.check = nil }
+      try await waitFor { source.snapshotCount >= settled + 3 }
+    }
+  }
+
+  @Test func anotherSocketOnTheSameAddressTakesASnapshot() async throws {
+    // A respawn: the same address, a new socket (id 9, held by pid 9).
+    let source = CheapReadSource(sockets: [listeningSocket(port: 3000, pid: 7)], check: HolderCheck(children: [7: []]))
+    let kinds = try await watch(source) {
+      try await waitFor { source.cheapReadCount >= 3 }
+      source.state.withLock { $0.sockets = [listeningSocket(port: 3000, pid: 9)] }
+      try await waitFor { source.snapshotCount >= 2 }
+      try await waitFor { source.cheapReadCount >= 8 }
+    }
+    #expect(kinds == [.present, .ready, .changed])
   }
 }

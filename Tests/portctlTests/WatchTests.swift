@@ -161,6 +161,26 @@ extension [String: Any] {
     #expect(end.rest.isEmpty, "\(end.rest)")
   }
 
+  @Test func aHandOffKeepsTheSocketAndChangesItsHolder() throws {
+    // Every 300 ms the holder forks a successor that keeps the socket, and exits: the socket
+    // never closes, so the watch sees changes of holder only, never a close.
+    let holder = try Holder("--handoff", "300", "tcp:127.0.0.1:0")
+    let watch = try WatchRun(["\(holder.port)", "--json", "--interval", "50ms"])
+    let present = try watch.nextEvent()
+    #expect(present.event == "present")
+    #expect(present.holderPIDs == [Int(holder.pid)])
+    #expect(try watch.nextEvent().event == "ready")
+    var previous = present.holderPIDs
+    for _ in 0..<3 {
+      let changed = try watch.nextEvent()
+      #expect(changed.event == "changed", "\(changed)")
+      #expect(changed.previousPIDs == previous)
+      #expect(changed.holderPIDs != previous)
+      previous = changed.holderPIDs
+    }
+    #expect(watch.stop(SIGTERM).status == 0)
+  }
+
   @Test func listenersAlreadyThereArePresentBeforeReady() throws {
     let holder = try Holder("tcp:127.0.0.1:0", "udp:127.0.0.1:0")
     let tcpPort = holder.ports[0]

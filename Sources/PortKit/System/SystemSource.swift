@@ -22,19 +22,25 @@ public protocol SystemSource: Sendable {
   func socketsOnly(for query: SocketQuery) async throws(PortKitError) -> [SocketEntry]?
   /// Checks that every link of `references` (a process's descriptor to a socket) still
   /// stands, and reads the children of those processes (a fork shares the sockets): the
-  /// answer is the same as long as the holders stay the same. `nil` when a link is gone or
-  /// the backend cannot tell cheaply.
-  func holderCheck(_ references: SocketHolders) async -> HolderCheck?
+  /// answer is the same as long as the holders stay the same. `previous`, the last answer
+  /// for the same references, lets the backend skip reading children when it can tell that
+  /// no process was created since. `nil` when a link is gone or the backend cannot tell
+  /// cheaply.
+  func holderCheck(_ references: SocketHolders, previous: HolderCheck?) async -> HolderCheck?
 }
 
-/// What ``SystemSource/holderCheck(_:)`` saw: the holders' children, by holder.
+/// What ``SystemSource/holderCheck(_:previous:)`` saw: the holders' children, by holder.
 public struct HolderCheck: Hashable, Sendable {
   /// Each holder's children, sorted.
   public var children: [PID: [PID]]
+  /// The last pid the system handed out when the children were read (Linux: the last
+  /// field of `/proc/loadavg`), where known: while it stays, no process was created.
+  public var lastPID: PID?
 
   /// A check that found these children.
-  public init(children: [PID: [PID]]) {
+  public init(children: [PID: [PID]], lastPID: PID? = nil) {
     self.children = children
+    self.lastPID = lastPID
   }
 }
 
@@ -57,7 +63,7 @@ extension SystemSource {
   public func socketsOnly(for query: SocketQuery) async throws(PortKitError) -> [SocketEntry]? { nil }
 
   /// Cannot tell cheaply.
-  public func holderCheck(_ references: SocketHolders) async -> HolderCheck? { nil }
+  public func holderCheck(_ references: SocketHolders, previous: HolderCheck?) async -> HolderCheck? { nil }
 
   /// Not read.
   public func smallFile(_ path: String, of pid: PID, limit: Int) async -> [UInt8]? { nil }

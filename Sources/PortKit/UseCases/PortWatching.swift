@@ -65,7 +65,7 @@ public struct PortWatchEvents: AsyncSequence, Sendable {
   /// Polls, and hands out each poll's events in order.
   ///
   /// A poll reads the socket table alone where the backend can (``SystemSource/socketsOnly(for:)``)
-  /// and checks the last holders cheaply (``SystemSource/holderCheck(_:)``: their links still
+  /// and checks the last holders cheaply (``SystemSource/holderCheck(_:previous:)``: their links still
   /// stand and they have the same children); only when either differs, or every
   /// ``PortWatchEvents/fullReadEvery``, does it take a full snapshot (every process's
   /// descriptors walked) and compare listeners.
@@ -130,9 +130,12 @@ public struct PortWatchEvents: AsyncSequence, Sendable {
       if last != nil, let lastFullRead, now - lastFullRead < PortWatchEvents.fullReadEvery, let lastCheck,
         let sockets = try await source.socketsOnly(for: query)
       {
+        // The same sockets, every link standing and the same children: nothing changed.
         if Set(sockets.lazy.map(SocketSignature.init)) == lastSockets,
-          await source.holderCheck(lastReferences) == lastCheck
+          let check = await source.holderCheck(lastReferences, previous: lastCheck),
+          check.children == lastCheck.children
         {
+          self.lastCheck = check
           return
         }
       }
@@ -149,7 +152,7 @@ public struct PortWatchEvents: AsyncSequence, Sendable {
       lastFullRead = now
       lastSockets = Set(snapshot.sockets.lazy.filter(query.matches).map(SocketSignature.init))
       lastReferences = snapshot.references
-      lastCheck = await source.holderCheck(snapshot.references)
+      lastCheck = await source.holderCheck(snapshot.references, previous: nil)
     }
   }
 

@@ -297,11 +297,17 @@ public struct LinuxSystemSource: SystemSource {
     }
   }
 
-  /// Reads each link (`/proc/PID/fd/FD` must still be `socket:[ID]`) and each holder's
-  /// children: a few reads per holder, where a snapshot walks every process.
-  public func holderCheck(_ references: SocketHolders) async -> HolderCheck? {
+  /// Reads each link (`/proc/PID/fd/FD` must still be `socket:[ID]`) and, unless no
+  /// process was created since `previous` (the last pid in `/proc/loadavg` is the same),
+  /// each holder's children: a few reads per holder, where a snapshot walks every process.
+  public func holderCheck(_ references: SocketHolders, previous: HolderCheck?) async -> HolderCheck? {
     await BlockingWork.run { () -> HolderCheck? in
-      var children: [PID: [PID]] = [:]
+      let lastPID = Syscalls.readFile("\(reader.root)/loadavg").flatMap { bytes in
+        String(decoding: bytes, as: UTF8.self).split(whereSeparator: { $0 == " " || $0 == "\n" }).last
+          .flatMap { PID($0) }
+      }
+      let childrenKnown = lastPID != nil && previous?.lastPID == lastPID
+      var children: [PID: [PID]] = childrenKnown ? previous?.children ?? [:] : [:]
       var byPID: [PID: [SocketHolders.Link]] = [:]
       for link in references.links { byPID[link.pid, default: []].append(link) }
       for (pid, links) in byPID {
@@ -312,9 +318,9 @@ public struct LinuxSystemSource: SystemSource {
         for link in links {
           guard Syscalls.readLink("\(link.fd)", relativeTo: fdDir) == "socket:[\(link.id)]" else { return nil }
         }
-        children[pid] = childPIDs(of: pid)
+        if !childrenKnown { children[pid] = childPIDs(of: pid) }
       }
-      return HolderCheck(children: children)
+      return HolderCheck(children: children, lastPID: lastPID)
     }
   }
 
