@@ -97,10 +97,12 @@ extension [String: Any] {
   var previousPIDs: [Int] { (self["previous"] as? [String: Any])?.holderPIDs ?? [] }
 }
 
+/// Every watch names 127.0.0.1 with its port: a port free there may be held on another
+/// address (another test's crowd of 127.x.y.1 listeners) at the same time.
 @Suite(.serialized) struct WatchTests {
   @Test func aListenerAppearsWithItsPidAndGoes() throws {
     let port = try unusedPort()
-    let watch = try WatchRun(["\(port)", "--json"])
+    let watch = try WatchRun(["127.0.0.1:\(port)", "--json"])
     let ready = try watch.nextEvent()
     #expect(ready.event == "ready")
     #expect(ready["command"] as? String == "watch")
@@ -130,7 +132,7 @@ extension [String: Any] {
     let port = try unusedPort()
     // Polls 1.5 s apart: the respawn below takes milliseconds, so it falls between two polls
     // and is seen as it would be under a fast supervisor, one holder replaced by another.
-    let watch = try WatchRun(["\(port)", "--json", "--interval", "1.5s"])
+    let watch = try WatchRun(["127.0.0.1:\(port)", "--json", "--interval", "1.5s"])
     #expect(try watch.nextEvent().event == "ready")
     let supervisor = try Holder("--supervise", "tcp:127.0.0.1:\(port)")
     let first = try #require(supervisor.children.first)
@@ -165,7 +167,7 @@ extension [String: Any] {
     // Every 300 ms the holder forks a successor that keeps the socket, and exits: the socket
     // never closes, so the watch sees changes of holder only, never a close.
     let holder = try Holder("--handoff", "300", "tcp:127.0.0.1:0")
-    let watch = try WatchRun(["\(holder.port)", "--json", "--interval", "50ms"])
+    let watch = try WatchRun(["127.0.0.1:\(holder.port)", "--json", "--interval", "50ms"])
     let present = try watch.nextEvent()
     #expect(present.event == "present")
     #expect(present.holderPIDs == [Int(holder.pid)])
@@ -181,11 +183,61 @@ extension [String: Any] {
     #expect(watch.stop(SIGTERM).status == 0)
   }
 
+  @Test(
+    .enabled(
+      if: Programs.installed(Programs.python) || ProcessInfo.processInfo.environment["CI"] == "true",
+      "needs python3 (required under CI)"))
+  func aForkThatSharesTheSocketIsAChange() throws {
+    // The same socket the whole time: only the check of the holders' children between full
+    // reads can see the child that shares it.
+    let script = """
+      import os, signal, socket
+      s = socket.socket()
+      s.bind(('127.0.0.1', 0))
+      s.listen()
+      def fork(*_):
+          if os.fork() == 0:
+              while os.read(0, 1024):
+                  pass
+              os._exit(0)
+      signal.signal(signal.SIGUSR1, fork)
+      # The test runner's threads block most signals, and a child inherits the mask.
+      signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGUSR1])
+      print(f"ready pid={os.getpid()} ports={s.getsockname()[1]} children=", flush=True)
+      while True:
+          try:
+              if not os.read(0, 1024):
+                  break
+          except InterruptedError:
+              pass
+      """
+    let server = try Holder([], launcher: [Programs.python, "-c", script])
+    let watch = try WatchRun(["127.0.0.1:\(server.port)", "--json", "--interval", "100ms"])
+    let present = try watch.nextEvent()
+    #expect(present.event == "present" && present.holderPIDs == [Int(server.pid)])
+    #expect(try watch.nextEvent().event == "ready")
+    // Two full reads' worth of quiet polls first: the cheap path is the one in use.
+    usleep(300_000)
+    kill(server.pid, SIGUSR1)
+    #expect(eventually { childPIDs(of: server.pid).count == 1 })
+    let child = try #require(childPIDs(of: server.pid).first)
+    // Well within the 10 s between full reads.
+    let changed = try watch.nextEvent(within: 5)
+    #expect(changed.event == "changed")
+    #expect(changed.holderPIDs == [Int(server.pid), Int(child)])
+    #expect(changed.previousPIDs == [Int(server.pid)])
+    server.stop()
+    let gone = try watch.nextEvent()
+    #expect(gone.event == "closed")
+    #expect(gone.holderPIDs == [Int(server.pid), Int(child)])
+    #expect(watch.stop(SIGINT).status == 0)
+  }
+
   @Test func listenersAlreadyThereArePresentBeforeReady() throws {
     let holder = try Holder("tcp:127.0.0.1:0", "udp:127.0.0.1:0")
     let tcpPort = holder.ports[0]
     let udpPort = holder.ports[1]
-    let watch = try WatchRun(["tcp:\(tcpPort)", "udp:\(udpPort)", "--json"])
+    let watch = try WatchRun(["tcp:127.0.0.1:\(tcpPort)", "udp:127.0.0.1:\(udpPort)", "--json"])
     let first = try watch.nextEvent()
     let second = try watch.nextEvent()
     #expect(try watch.nextEvent().event == "ready")
@@ -201,7 +253,7 @@ extension [String: Any] {
 
   @Test func onlyTheAskedProtocolIsWatched() throws {
     let holder = try Holder("tcp:127.0.0.1:0")
-    let watch = try WatchRun(["\(holder.port)", "--udp", "--json"])
+    let watch = try WatchRun(["127.0.0.1:\(holder.port)", "--udp", "--json"])
     let ready = try watch.nextEvent()
     #expect(ready.event == "ready")
     #expect(ready["protocols"] as? [String] == ["udp"])
@@ -214,7 +266,7 @@ extension [String: Any] {
   func aSignalEndsTheWatchWithStatusZeroAndFlushedOutput(_ signal: Int32) throws {
     let holder = try Holder("tcp:127.0.0.1:0")
     // Output to a pipe is block-buffered unless flushed: every line must be out already.
-    let watch = try WatchRun(["\(holder.port)"])
+    let watch = try WatchRun(["127.0.0.1:\(holder.port)"])
     let present = try #require(watch.nextLine())
     #expect(present.contains("present"))
     let ready = try #require(watch.nextLine())
@@ -243,7 +295,7 @@ extension [String: Any] {
       """
     let named = try Holder([], launcher: [Programs.python, "-c", script])
     let port = try unusedPort()
-    let watch = try WatchRun(["\(named.port)", "\(port)", "--interval", "100ms"])
+    let watch = try WatchRun(["127.0.0.1:\(named.port)", "127.0.0.1:\(port)", "--interval", "100ms"])
     let present = try #require(watch.nextLine())
     let stamp = #"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"#
     #expect(
@@ -253,7 +305,9 @@ extension [String: Any] {
     #expect(!present.contains("\u{1B}"))
     let ready = try #require(watch.nextLine())
     #expect(
-      ready.wholeMatch(of: try Regex("\(stamp)  ready      tcp,udp  \(named.port),\(port)  every 0\\.1 s")) != nil,
+      ready.wholeMatch(
+        of: try Regex(
+          "\(stamp)  ready      tcp,udp  127\\.0\\.0\\.1:\(named.port),127\\.0\\.0\\.1:\(port)  every 0\\.1 s")) != nil,
       "\(ready)")
     let holder = try Holder("tcp:127.0.0.1:\(port)")
     let appeared = try #require(watch.nextLine())
@@ -283,7 +337,7 @@ extension [String: Any] {
 
   @Test(arguments: [("250ms", 0.25), ("1s", 1.0), ("2.5s", 2.5), ("3", 3.0), ("0.5", 0.5)])
   func intervalForms(_ interval: String, _ seconds: Double) throws {
-    let watch = try WatchRun(["\(try unusedPort())", "--json", "--interval", interval])
+    let watch = try WatchRun(["127.0.0.1:\(try unusedPort())", "--json", "--interval", interval])
     let ready = try watch.nextEvent()
     #expect(ready.event == "ready")
     #expect(ready["intervalSeconds"] as? Double == seconds)

@@ -22,16 +22,20 @@ public struct PortWatching: Sendable {
   ///
   /// Each poll reads listeners only, with the ports handed to the backend (netlink filters
   /// them in the kernel) and a summary of each holder (name, command line, user, start
-  /// time); no ancestry, manager or environment is read. A socket table that cannot be read
-  /// ends the sequence with that error: it is never reported as every listener closing.
+  /// time); no ancestry, manager or environment is read. Between full reads a poll reads
+  /// the socket table alone and checks the last holders (see ``PortWatchEvents/Iterator``);
+  /// `fullReadEvery` bounds the time between two full reads. A socket table that cannot be
+  /// read ends the sequence with that error: it is never reported as every listener closing.
   public func events(
     for specs: [PortSpec]? = nil, protocols: Set<TransportProtocol> = [.tcp, .udp],
-    interval: Duration = .milliseconds(250)
+    interval: Duration = .milliseconds(250), fullReadEvery: Duration = PortWatchEvents.fullReadEvery
   ) -> PortWatchEvents {
-    PortWatchEvents(
+    var events = PortWatchEvents(
       source: system.source,
       query: SocketQuery(specs: specs, protocols: protocols, listenersOnly: true, detail: .summary),
       interval: interval)
+    events.fullReadEvery = fullReadEvery
+    return events
   }
 }
 
@@ -49,6 +53,8 @@ public struct PortWatchEvents: AsyncSequence, Sendable {
   public var query: SocketQuery
   /// The time from one poll's start to the next's.
   public var interval: Duration
+  /// The longest time between two full snapshots.
+  public var fullReadEvery: Duration = Self.fullReadEvery
 
   /// Events from polling `source` for `query` every `interval`.
   public init(source: any SystemSource, query: SocketQuery, interval: Duration) {
@@ -59,7 +65,7 @@ public struct PortWatchEvents: AsyncSequence, Sendable {
 
   /// An iterator that starts with the first poll.
   public func makeAsyncIterator() -> Iterator {
-    Iterator(source: source, query: query, interval: interval)
+    Iterator(source: source, query: query, interval: interval, fullReadEvery: fullReadEvery)
   }
 
   /// Polls, and hands out each poll's events in order.
@@ -67,12 +73,13 @@ public struct PortWatchEvents: AsyncSequence, Sendable {
   /// A poll reads the socket table alone where the backend can (``SystemSource/socketsOnly(for:)``)
   /// and checks the last holders cheaply (``SystemSource/holderCheck(_:previous:)``: their links still
   /// stand and they have the same children); only when either differs, or every
-  /// ``PortWatchEvents/fullReadEvery``, does it take a full snapshot (every process's
+  /// ``fullReadEvery``, does it take a full snapshot (every process's
   /// descriptors walked) and compare listeners.
   public struct Iterator: AsyncIteratorProtocol {
     let source: any SystemSource
     let query: SocketQuery
     let interval: Duration
+    let fullReadEvery: Duration
     private let clock = ContinuousClock()
     private var pending: [PortWatchEvent] = []
     private var last: [WatchedListener]?
@@ -84,10 +91,11 @@ public struct PortWatchEvents: AsyncSequence, Sendable {
     private var lastCheck: HolderCheck?
     private var lastFullRead: ContinuousClock.Instant?
 
-    init(source: any SystemSource, query: SocketQuery, interval: Duration) {
+    init(source: any SystemSource, query: SocketQuery, interval: Duration, fullReadEvery: Duration) {
       self.source = source
       self.query = query
       self.interval = interval
+      self.fullReadEvery = fullReadEvery
     }
 
     /// The next event; `nil` once the task is cancelled; throws when a poll fails (and
@@ -127,7 +135,7 @@ public struct PortWatchEvents: AsyncSequence, Sendable {
     private mutating func poll(
       at now: ContinuousClock.Instant, isolation actor: isolated (any Actor)?
     ) async throws(PortKitError) {
-      if last != nil, let lastFullRead, now - lastFullRead < PortWatchEvents.fullReadEvery, let lastCheck,
+      if last != nil, let lastFullRead, now - lastFullRead < fullReadEvery, let lastCheck,
         let sockets = try await source.socketsOnly(for: query)
       {
         // The same sockets, every link standing and the same children: nothing changed.
@@ -156,8 +164,8 @@ public struct PortWatchEvents: AsyncSequence, Sendable {
     }
   }
 
-  /// The longest time between two full snapshots: a holder that gains a socket other than
-  /// by a fork (passed over a Unix socket) is seen within it.
+  /// The longest time between two full snapshots by default: a holder that gains a socket
+  /// other than by a fork (passed over a Unix socket) is seen within it.
   public static let fullReadEvery: Duration = .seconds(10)
 }
 
