@@ -20,8 +20,8 @@ public protocol SystemSource: Sendable {
   /// The sockets `query` matches, without their holders: the cheap read a watch polls
   /// with. `nil` where the backend has no read cheaper than ``snapshot(for:)``.
   func socketsOnly(for query: SocketQuery) async throws(PortKitError) -> [SocketEntry]?
-  /// Checks that every link of `references` (a process's descriptor to a socket) still
-  /// stands, and reads the children of those processes (a fork shares the sockets): the
+  /// Checks that the holders in `references` still hold their sockets (a backend may check
+  /// one link per process: a process's descriptor to a socket), and reads their children (a fork shares the sockets): the
   /// answer is the same as long as the holders stay the same. `previous`, the last answer
   /// for the same references, lets the backend skip reading children when it can tell that
   /// no process was created since. `nil` when a link is gone or the backend cannot tell

@@ -297,9 +297,12 @@ public struct LinuxSystemSource: SystemSource {
     }
   }
 
-  /// Reads each link (`/proc/PID/fd/FD` must still be `socket:[ID]`) and, unless no
-  /// process was created since `previous` (the last pid in `/proc/loadavg` is the same),
-  /// each holder's children: a few reads per holder, where a snapshot walks every process.
+  /// Reads one link of each holder (`/proc/PID/fd/FD` must still be `socket:[ID]`: the
+  /// process lives, is not a zombie, and keeps that socket) and, unless no process was
+  /// created since `previous` (the last pid in `/proc/loadavg` is the same), each holder's
+  /// children: one read per holder on a quiet machine, where a snapshot walks every
+  /// process's descriptors. A holder that closes one of several sockets it holds while
+  /// another process keeps that socket is left to the next full read.
   public func holderCheck(_ references: SocketHolders, previous: HolderCheck?) async -> HolderCheck? {
     await BlockingWork.run { () -> HolderCheck? in
       let lastPID = Syscalls.readFile("\(reader.root)/loadavg").flatMap { bytes in
@@ -308,17 +311,12 @@ public struct LinuxSystemSource: SystemSource {
       }
       let childrenKnown = lastPID != nil && previous?.lastPID == lastPID
       var children: [PID: [PID]] = childrenKnown ? previous?.children ?? [:] : [:]
-      var byPID: [PID: [SocketHolders.Link]] = [:]
-      for link in references.links { byPID[link.pid, default: []].append(link) }
-      for (pid, links) in byPID {
-        guard case .success(let fdDir) = Syscalls.open("\(reader.root)/\(pid)/fd", directoryOnly: true) else {
+      var checked = Set<PID>()
+      for link in references.links where checked.insert(link.pid).inserted {
+        guard Syscalls.readLink("\(reader.root)/\(link.pid)/fd/\(link.fd)") == "socket:[\(link.id)]" else {
           return nil
         }
-        defer { Syscalls.close(fdDir) }
-        for link in links {
-          guard Syscalls.readLink("\(link.fd)", relativeTo: fdDir) == "socket:[\(link.id)]" else { return nil }
-        }
-        if !childrenKnown { children[pid] = childPIDs(of: pid) }
+        if !childrenKnown { children[link.pid] = childPIDs(of: link.pid) }
       }
       return HolderCheck(children: children, lastPID: lastPID)
     }
