@@ -41,7 +41,7 @@ struct Watch: AsyncParsableCommand {
   var ports: [String] = []
 
   @Flag(name: .long, help: "Only TCP listeners.") var tcp = false
-  @Flag(name: .long, help: "Only UDP sockets.") var udp = false
+  @Flag(name: .long, help: "Only UDP listeners (bound, unconnected sockets).") var udp = false
   @Flag(name: .long, help: "Write one JSON object per line (NDJSON; schema: docs/json.md).") var json = false
   // Unconditional: `--interval -1s` is a bad interval, not a missing one.
   @Option(

@@ -71,10 +71,10 @@ public struct PortWatchEvents: AsyncSequence, Sendable {
   /// Polls, and hands out each poll's events in order.
   ///
   /// A poll reads the socket table alone where the backend can (``SystemSource/socketsOnly(for:)``)
-  /// and checks the last holders cheaply (``SystemSource/holderCheck(_:previous:)``: their links still
-  /// stand and they have the same children); only when either differs, or every
-  /// ``fullReadEvery``, does it take a full snapshot (every process's
-  /// descriptors walked) and compare listeners.
+  /// and checks the last holders cheaply (``SystemSource/holderCheck(_:previous:)``: they
+  /// still hold their sockets and have the same children); only when either differs, or
+  /// every ``fullReadEvery``, does it take a full snapshot (every process's descriptors
+  /// walked) and compare listeners.
   public struct Iterator: AsyncIteratorProtocol {
     let source: any SystemSource
     let query: SocketQuery
@@ -138,7 +138,7 @@ public struct PortWatchEvents: AsyncSequence, Sendable {
       if last != nil, let lastFullRead, now - lastFullRead < fullReadEvery, let lastCheck,
         let sockets = try await source.socketsOnly(for: query)
       {
-        // The same sockets, every link standing and the same children: nothing changed.
+        // The same sockets, the holders still holding them, the same children: no change.
         if Set(sockets.lazy.map(SocketSignature.init)) == lastSockets,
           let check = await source.holderCheck(lastReferences, previous: lastCheck),
           check.children == lastCheck.children
