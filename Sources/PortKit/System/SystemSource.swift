@@ -22,6 +22,31 @@ public protocol SystemSource: Sendable {
   func workingDirectory(of pid: PID) async -> String?
   /// The working directories of `pids`, where readable, in one go where the backend can.
   func workingDirectories(of pids: [PID]) async -> [PID: String]
+  /// The sockets `query` matches, without their holders: the cheap read a watch polls
+  /// with. `nil` where the backend has no read cheaper than ``snapshot(for:)``.
+  func socketsOnly(for query: SocketQuery) async throws(PortKitError) -> [SocketEntry]?
+  /// Checks that the holders in `references` still hold their sockets (a backend may check
+  /// one link per process: a process's descriptor to a socket), and reads their children (a fork shares the sockets): the
+  /// answer is the same as long as the holders stay the same. `previous`, the last answer
+  /// for the same references, lets the backend skip reading children when it can tell that
+  /// no process was created since. `nil` when a link is gone or the backend cannot tell
+  /// cheaply.
+  func holderCheck(_ references: SocketHolders, previous: HolderCheck?) async -> HolderCheck?
+}
+
+/// What ``SystemSource/holderCheck(_:previous:)`` saw: the holders' children, by holder.
+public struct HolderCheck: Hashable, Sendable {
+  /// Each holder's children, sorted.
+  public var children: [PID: [PID]]
+  /// The last pid the system handed out when the children were read (Linux: the last
+  /// field of `/proc/loadavg`), where known: while it stays, no process was created.
+  public var lastPID: PID?
+
+  /// A check that found these children.
+  public init(children: [PID: [PID]], lastPID: PID? = nil) {
+    self.children = children
+    self.lastPID = lastPID
+  }
 }
 
 extension SystemSource {
@@ -50,6 +75,12 @@ extension SystemSource {
     }
     return found
   }
+
+  /// No cheaper read than a snapshot.
+  public func socketsOnly(for query: SocketQuery) async throws(PortKitError) -> [SocketEntry]? { nil }
+
+  /// Cannot tell cheaply.
+  public func holderCheck(_ references: SocketHolders, previous: HolderCheck?) async -> HolderCheck? { nil }
 
   /// Not read.
   public func smallFile(_ path: String, of pid: PID, limit: Int) async -> [UInt8]? { nil }

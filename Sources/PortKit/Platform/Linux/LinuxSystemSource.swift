@@ -265,6 +265,13 @@ public struct LinuxSystemSource: SystemSource {
   public func children(of pid: PID, limit: Int) async -> [ProcessRecord] {
     let bootTime = reader.bootTime()
     let ticks = Syscalls.clockTicksPerSecond
+    return childPIDs(of: pid).prefix(max(0, limit)).compactMap {
+      reader.process($0, bootTime: bootTime, ticksPerSecond: ticks)
+    }.filter { $0.ppid == pid }
+  }
+
+  /// The pids every thread of `pid` lists as its children, sorted.
+  func childPIDs(of pid: PID) -> [PID] {
     var threads: [PID] = []
     if case .success(let taskFD) = Syscalls.open("\(reader.root)/\(pid)/task", directoryOnly: true) {
       Syscalls.forEachDirectoryEntry(taskFD) { name in
@@ -277,9 +284,42 @@ public struct LinuxSystemSource: SystemSource {
       guard let text = Syscalls.readFile("\(reader.root)/\(pid)/task/\(thread)/children") else { continue }
       pids += String(decoding: text, as: UTF8.self).split(separator: " ").compactMap { PID($0) }
     }
-    return pids.sorted().prefix(max(0, limit)).compactMap {
-      reader.process($0, bootTime: bootTime, ticksPerSecond: ticks)
-    }.filter { $0.ppid == pid }
+    return pids.sorted()
+  }
+
+  /// The socket table alone, as ``snapshot(for:)`` reads it (netlink with the ports and
+  /// states filtered in the kernel): no walk of `/proc`.
+  public func socketsOnly(for query: SocketQuery) async throws(PortKitError) -> [SocketEntry]? {
+    try await BlockingWork.run { () throws(PortKitError) -> [SocketEntry]? in
+      var sockets = try tables.sockets(for: query)
+      sockets.removeAll { !query.matches($0) }
+      return sockets
+    }
+  }
+
+  /// Reads one link of each holder (`/proc/PID/fd/FD` must still be `socket:[ID]`: the
+  /// process lives, is not a zombie, and keeps that socket) and, unless no process was
+  /// created since `previous` (the last pid in `/proc/loadavg` is the same), each holder's
+  /// children: one read per holder on a quiet machine, where a snapshot walks every
+  /// process's descriptors. A holder that closes one of several sockets it holds while
+  /// another process keeps that socket is left to the next full read.
+  public func holderCheck(_ references: SocketHolders, previous: HolderCheck?) async -> HolderCheck? {
+    await BlockingWork.run { () -> HolderCheck? in
+      let lastPID = Syscalls.readFile("\(reader.root)/loadavg").flatMap { bytes in
+        String(decoding: bytes, as: UTF8.self).split(whereSeparator: { $0 == " " || $0 == "\n" }).last
+          .flatMap { PID($0) }
+      }
+      let childrenKnown = lastPID != nil && previous?.lastPID == lastPID
+      var children: [PID: [PID]] = childrenKnown ? previous?.children ?? [:] : [:]
+      var checked = Set<PID>()
+      for link in references.links where checked.insert(link.pid).inserted {
+        guard Syscalls.readLink("\(reader.root)/\(link.pid)/fd/\(link.fd)") == "socket:[\(link.id)]" else {
+          return nil
+        }
+        if !childrenKnown { children[link.pid] = childPIDs(of: link.pid) }
+      }
+      return HolderCheck(children: children, lastPID: lastPID)
+    }
   }
 
   /// A small regular file as `pid` names it: a relative path is taken from its working
