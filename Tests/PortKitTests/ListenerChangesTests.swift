@@ -294,8 +294,10 @@ final class CheapReadSource: SystemSource, Sendable {
     return try await task.value
   }
 
+  /// Waits for `condition`, bounded by 300 s: blocking end-to-end tests in the same process
+  /// can hold both cooperative threads for tens of seconds, and the polls wait with them.
   func waitFor(_ condition: () -> Bool) async throws {
-    let deadline = ContinuousClock.now + .seconds(60)
+    let deadline = ContinuousClock.now + .seconds(300)
     while !condition(), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(2)) }
     #expect(condition())
   }
