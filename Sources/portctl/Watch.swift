@@ -92,13 +92,17 @@ struct Watch: AsyncParsableCommand {
       let what = specs.isEmpty ? "every listener" : specs.map(\.text).joined(separator: ", ")
       Terminal.printError("portctl: watching \(TerminalText.escape(what)) every \(interval); Ctrl-C to stop")
     }
+    // The signals are caught before the watch prints anything: one sent as soon as the
+    // first line is out must end it, not be lost between the two.
+    let stopper = WatchStopper()
+    let stop = WatchSignals.onTermination { stopper.stop() }
+    defer { withExtendedLifetime(stop) {} }
     let consumer = Task { () async throws -> Void in
       for try await event in events {
         renderer.write(event)
       }
     }
-    let stop = WatchSignals.cancelOnTermination(consumer)
-    defer { withExtendedLifetime(stop) {} }
+    stopper.attach(consumer)
     switch await consumer.result {
     case .success: break
     case .failure(let error as PortKitError): throw fail(error)
@@ -118,17 +122,49 @@ struct Watch: AsyncParsableCommand {
   }
 }
 
+/// The task consuming a watch, cancelled when a signal asks, also when the signal comes
+/// before the task exists.
+final class WatchStopper: @unchecked Sendable {
+  private var task: Task<Void, any Error>?
+  private var requested = false
+  #if canImport(Dispatch) && !os(Windows)
+  /// Serialises `task` and `requested` between the signal handler and the main task.
+  private let queue = DispatchQueue(label: "portctl.watch.stop")
+  private func locked(_ body: () -> Void) { queue.sync(execute: body) }
+  #else
+  private func locked(_ body: () -> Void) { body() }
+  #endif
+
+  /// Ends the watch: cancels the task, or the task given later.
+  func stop() {
+    locked {
+      requested = true
+      task?.cancel()
+    }
+  }
+
+  /// The task to cancel; cancelled at once when a stop came first.
+  func attach(_ task: Task<Void, any Error>) {
+    locked {
+      self.task = task
+      if requested { task.cancel() }
+    }
+  }
+}
+
 /// SIGINT and SIGTERM end a watch cleanly: the consuming task is cancelled, the sequence
 /// ends, the output is flushed, and the status is 0.
 enum WatchSignals {
-  /// Starts listening for SIGINT and SIGTERM; what it returns must stay alive meanwhile.
-  static func cancelOnTermination(_ task: Task<Void, any Error>) -> [Any] {
+  /// Starts listening for SIGINT and SIGTERM, calling `stop` for each; what it returns must
+  /// stay alive meanwhile. Called before the watch prints anything, so that a signal sent
+  /// once its first line is out is never one that came before the sources listened.
+  static func onTermination(_ stop: @escaping @Sendable () -> Void) -> [Any] {
     #if canImport(Dispatch) && !os(Windows)
     var sources: [Any] = []
     for number in [SIGINT, SIGTERM] {
       signal(number, SIG_IGN)
       let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-      source.setEventHandler { task.cancel() }
+      source.setEventHandler { stop() }
       source.resume()
       sources.append(source)
     }

@@ -73,6 +73,12 @@ final class WatchRun: @unchecked Sendable {
   /// line, if any, last).
   func stop(_ signal: Int32) -> (status: Int32, rest: [String], partial: String) {
     kill(process.processIdentifier, signal)
+    // Bounded: a watch that ignores the signal fails the test instead of hanging the suite.
+    let ended = eventually(120) { !process.isRunning }
+    if !ended {
+      Issue.record("portctl watch did not exit within 120 s of signal \(signal); killed")
+      kill(process.processIdentifier, SIGKILL)
+    }
     process.waitUntilExit()
     _ = eventually { lock.withLock { ended } }
     return lock.withLock {
