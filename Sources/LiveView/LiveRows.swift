@@ -123,13 +123,7 @@ public struct LiveRow: Hashable, Sendable {
   /// How long the process has run at `now`: `42s`, `3m05s`, `2h10m`, `4d03h`; `-` unknown.
   public func uptime(at now: Double) -> String {
     guard let startTime, now >= startTime else { return "-" }
-    let total = Int(now - startTime)
-    let (days, hours, minutes, seconds) = (total / 86400, total / 3600 % 24, total / 60 % 60, total % 60)
-    func two(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
-    if days > 0 { return "\(days)d\(two(hours))h" }
-    if hours > 0 { return "\(hours)h\(two(minutes))m" }
-    if minutes > 0 { return "\(minutes)m\(two(seconds))s" }
-    return "\(seconds)s"
+    return Durations.compact(now - startTime)
   }
 }
 

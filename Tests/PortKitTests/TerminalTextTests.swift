@@ -105,3 +105,14 @@ import Testing
     #expect(!ShellQuoting.quote("x' ; y").contains("\\"))
   }
 }
+
+@Suite struct DurationsTests {
+  @Test func compactDurationsInAtMostTwoUnits() {
+    #expect(Durations.compact(45) == "45s")
+    #expect(Durations.compact(725) == "12m05s")
+    #expect(Durations.compact(3 * 3600 + 4 * 60) == "3h04m")
+    #expect(Durations.compact(2 * 86400 + 3 * 3600) == "2d03h")
+    // Odd input never traps.
+    for odd in [-1, .nan, .infinity, 1e300] { #expect(Durations.compact(odd) == "-") }
+  }
+}

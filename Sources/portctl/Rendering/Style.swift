@@ -101,17 +101,3 @@ struct TextTable {
     withoutActuallyEscaping(output) { print in rows { print(line($0)) } }
   }
 }
-
-/// Compact durations: `45s`, `12m05s`, `3h04m`, `2d03h`.
-enum Durations {
-  static func compact(_ seconds: Double) -> String {
-    guard seconds.isFinite, seconds >= 0 else { return "-" }
-    let total = Int(seconds)
-    let (days, hours, minutes, secs) = (total / 86400, total / 3600 % 24, total / 60 % 60, total % 60)
-    func two(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
-    if days > 0 { return "\(days)d\(two(hours))h" }
-    if hours > 0 { return "\(hours)h\(two(minutes))m" }
-    if minutes > 0 { return "\(minutes)m\(two(secs))s" }
-    return "\(secs)s"
-  }
-}
