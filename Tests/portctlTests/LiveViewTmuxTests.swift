@@ -21,13 +21,13 @@ import Testing
       #expect(narrowed.contains("filter :\(holder.port)"))
       // Esc clears the filter: more than one row again.
       pane.send("Escape")
-      try #require(
+      _ = try #require(
         pane.waitFor { !$0.contains("filter :") && LiveViewPane.rows(in: $0).count > 1 }, "\(pane.capture())")
     }
     // Enter keeps the filter; a holder started after the view opened appears, marked new.
     let port = try portFreeEverywhere()
     pane.send("/", ":\(port)", "Enter")
-    try #require(pane.waitFor { $0.contains("no row matches the filter") }, "\(pane.capture())")
+    _ = try #require(pane.waitFor { $0.contains("no row matches the filter") }, "\(pane.capture())")
     let late = try Holder("tcp:127.0.0.1:\(port)")
     let shown = try #require(
       pane.waitFor { LiveViewPane.row(in: $0, port: port)?.contains(" \(late.pid) ") == true },
@@ -118,7 +118,7 @@ import Testing
     let holder = try Holder("tcp:127.0.0.1:0")
     try pane.start()
     pane.send("/", ":\(holder.port)", "Enter")
-    try #require(
+    _ = try #require(
       pane.waitFor { LiveViewPane.narrowed(to: holder.port, in: $0) },
       "\(pane.capture())")
     // K asks the same with SIGKILL; declined, nothing is signalled.
@@ -131,7 +131,7 @@ import Testing
     #expect(declined.contains("nothing was signalled"), "\(declined)")
     #expect(isAlive(holder.pid))
     pane.send("Space")
-    try #require(pane.waitFor { LiveViewPane.narrowed(to: holder.port, in: $0) }, "\(pane.capture())")
+    _ = try #require(pane.waitFor { LiveViewPane.narrowed(to: holder.port, in: $0) }, "\(pane.capture())")
     pane.send("k")
     let question = try #require(pane.waitFor(15) { $0.contains("[y/N]") }, "no consent asked:\n\(pane.capture())")
     // The same consent as `free`: targets, what will be sent.
@@ -146,7 +146,7 @@ import Testing
     #expect(isAlive(other.pid), "another holder was signalled")
     pane.send("Space")
     // Back in the view: the row goes (red for a moment, then gone).
-    try #require(
+    _ = try #require(
       pane.waitFor(10) {
         $0.contains("filter :\(holder.port)") && LiveViewPane.ours(in: $0, port: holder.port).isEmpty
       },
@@ -162,7 +162,7 @@ import Testing
     // No refresh after the first: the view still shows the first holder when k is pressed.
     try pane.start(["--interval", "10m"])
     pane.send("/", ":\(port)", "Enter")
-    try #require(
+    _ = try #require(
       pane.waitFor {
         LiveViewPane.narrowed(to: port, in: $0)
           && LiveViewPane.row(in: $0, port: port)?.contains(" \(first.pid) ") == true
@@ -189,7 +189,7 @@ import Testing
     let port = first.port
     try pane.start()
     pane.send("/", ":\(port)", "Enter")
-    try #require(
+    _ = try #require(
       pane.waitFor { screen in
         LiveViewPane.narrowed(to: port, in: screen)
           && LiveViewPane.row(in: screen, port: port)?.contains(" \(first.pid) ") == true
@@ -215,7 +215,7 @@ import Testing
     guard let pane = try LiveViewPane.open(width: 80, height: 24) else { return }
     defer { pane.close() }
     try pane.start()
-    try #require(pane.waitFor { $0.contains("PORT") && $0.contains("?: help") }, "\(pane.capture())")
+    _ = try #require(pane.waitFor { $0.contains("PORT") && $0.contains("?: help") }, "\(pane.capture())")
     #expect(pane.alternateScreen == true)
     let before = try #require(pane.stty(), "stty in the pane")
     #expect(before.contains("-icanon") && before.contains("-echo "), "\(before)")
@@ -231,7 +231,7 @@ import Testing
     guard let pane = try LiveViewPane.open(width: 80, height: 24) else { return }
     defer { pane.close() }
     try pane.start()
-    try #require(pane.waitFor { $0.contains("PORT") && $0.contains("?: help") }, "\(pane.capture())")
+    _ = try #require(pane.waitFor { $0.contains("PORT") && $0.contains("?: help") }, "\(pane.capture())")
     let pid = try #require(pane.portctlPID, "portctl's pid")
     #expect(kill(pid, SIGTERM) == 0)
     let status = try #require(pane.exitStatus(), "portctl did not exit:\n\(pane.capture())")
@@ -245,7 +245,7 @@ import Testing
     guard let pane = try LiveViewPane.open(width: 80, height: 24) else { return }
     defer { pane.close() }
     try pane.start([], command: [])
-    try #require(pane.waitFor { $0.contains("PORT") && $0.contains("?: help") }, "\(pane.capture())")
+    _ = try #require(pane.waitFor { $0.contains("PORT") && $0.contains("?: help") }, "\(pane.capture())")
     #expect(pane.alternateScreen == true)
     pane.send("?")
     #expect(pane.waitFor { $0.contains("portctl ui: keys") } != nil, "\(pane.capture())")
@@ -257,7 +257,7 @@ import Testing
     guard let coloured = try LiveViewPane.open(width: 80, height: 24) else { return }
     defer { coloured.close() }
     try coloured.start()
-    try #require(coloured.waitFor { $0.contains("?: help") }, "\(coloured.capture())")
+    _ = try #require(coloured.waitFor { $0.contains("?: help") }, "\(coloured.capture())")
     #expect(coloured.capture(escapes: true).contains("\u{1B}[7m"), "no inverse title with colour")
 
     let pane = try #require(try LiveViewPane.open(width: 80, height: 24))
@@ -266,7 +266,7 @@ import Testing
     let holder = try Holder("tcp:127.0.0.1:0", "--self-connect")
     try pane.start(environment: ["NO_COLOR": "1"])
     pane.send("/", ":\(holder.port)", "Enter")
-    try #require(
+    _ = try #require(
       pane.waitFor { LiveViewPane.narrowed(to: holder.port, in: $0) },
       "\(pane.capture())")
     let plain = pane.capture(escapes: true)
@@ -278,7 +278,7 @@ import Testing
       "no connection shown:\n\(pane.capture())")
     #expect(all.contains("socket"), "\(all)")
     pane.send("a")
-    try #require(pane.waitFor { LiveViewPane.ours(in: $0, port: holder.port).count == 1 }, "\(pane.capture())")
+    _ = try #require(pane.waitFor { LiveViewPane.ours(in: $0, port: holder.port).count == 1 }, "\(pane.capture())")
     // p: grouped by project, a header over the rows.
     pane.send("p")
     let grouped = try #require(pane.waitFor { $0.contains("by project") }, "\(pane.capture())")
@@ -317,7 +317,7 @@ import Testing
     #expect(LiveViewPane.row(in: screen, port: port)?.contains(" \(holder.pid) ") == true, "\(screen)")
     // The filter finds it by its path, and p puts it under its project's header.
     pane.send("Escape", "/", "/\(name)", "Enter")
-    try #require(pane.waitFor { LiveViewPane.rows(in: $0).count == 1 }, "\(pane.capture())")
+    _ = try #require(pane.waitFor { LiveViewPane.rows(in: $0).count == 1 }, "\(pane.capture())")
     pane.send("p")
     #expect(
       pane.waitFor { $0.contains("▸ \(name) (ui-branch) (1)") } != nil, "no project header:\n\(pane.capture())")
@@ -385,7 +385,7 @@ final class LiveViewPane: @unchecked Sendable {
       ])
     try #require(status == 0, "tmux did not start")
     // Keys are sent once the view is up (its title line drawn).
-    try #require(waitFor(30) { $0.contains("?: help") }, "the view did not open:\n\(capture())")
+    _ = try #require(waitFor(30) { $0.contains("?: help") }, "the view did not open:\n\(capture())")
   }
 
   func send(_ keys: String...) {
