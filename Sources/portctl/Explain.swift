@@ -125,8 +125,13 @@ enum ExplainText {
     case .permissionDenied: what = "permission was denied"
     case .accessForbidden: what = "Windows forbade the access (often an excluded port range)"
     case .addressNotAvailable: what = "the address is not available on this machine"
+    case .unspecified: what = "the message does not say why"
     }
     let proto = failure.proto.map { " (\($0.rawValue))" } ?? ""
+    if failure.operation == .remoteBind {
+      return
+        "\(failure.runtime): the server at the other end of the ssh connection could not listen\(target)\(proto) for the remote forward (ssh -R)."
+    }
     if failure.operation == .connect {
       let peer =
         failure.address.map { $0.isWildcard ? "" : " to \(Endpoint(address: $0, port: failure.port ?? 0))" }

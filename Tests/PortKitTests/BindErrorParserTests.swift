@@ -39,7 +39,7 @@ import Testing
     Case(file: "go-udp", kind: .addressInUse, runtime: "Go", port: 55697, proto: .udp),
     Case(file: "ruby-eaddrinuse", kind: .addressInUse, runtime: "Ruby", port: 55697, address: "0.0.0.0"),
     Case(file: "java-bindexception", kind: .addressInUse, runtime: "Java", port: nil, proto: .tcp),
-    Case(file: "nginx", kind: .addressInUse, runtime: "nginx", port: 55697, address: "0.0.0.0"),
+    Case(file: "nginx", kind: .addressInUse, runtime: "nginx", port: 55697, address: "0.0.0.0", proto: .tcp),
     Case(file: "redis", kind: .addressInUse, runtime: "Redis", port: 55697, proto: .tcp),
     Case(file: "socat", kind: .addressInUse, runtime: "socat", port: 55697, address: "0.0.0.0", reuseAddress: false),
     Case(file: "rust", kind: .addressInUse, runtime: "Rust", port: nil),
@@ -71,10 +71,10 @@ import Testing
       file: "python-connect-errno99", kind: .addressNotAvailable, runtime: "Python", port: nil, operation: .connect),
     Case(
       file: "node-connect-eaddrnotavail", kind: .addressNotAvailable, runtime: "Node.js", port: 5555,
-      address: "127.0.0.1", operation: .connect),
+      address: "127.0.0.1", proto: .tcp, operation: .connect),
     Case(
       file: "node-connect-local-port", kind: .addressInUse, runtime: "Node.js", port: 5555, address: "0.0.0.0",
-      operation: .connect),
+      proto: .tcp, operation: .connect),
   ]
 
   // …and written from the programs' documented messages.
@@ -88,7 +88,7 @@ import Testing
     Case(file: "hummingbird", kind: .addressInUse, runtime: "Hummingbird", port: nil, proto: .tcp),
     Case(file: "uvicorn", kind: .addressInUse, runtime: "uvicorn", port: 8000, address: "127.0.0.1", proto: .tcp),
     Case(file: "django", kind: .addressInUse, runtime: "Django", port: 8000, address: "127.0.0.1", proto: .tcp),
-    Case(file: "puma", kind: .addressInUse, runtime: "Puma (Rails)", port: 3000, address: "127.0.0.1", proto: .tcp),
+    Case(file: "puma", kind: .addressInUse, runtime: "Puma", port: 3000, address: "127.0.0.1", proto: .tcp),
     Case(file: "spring-boot", kind: .addressInUse, runtime: "Spring Boot", port: 8080, proto: .tcp),
     Case(file: "postgresql", kind: .addressInUse, runtime: "PostgreSQL", port: 5432, address: "127.0.0.1", proto: .tcp),
     Case(file: "mysql", kind: .addressInUse, runtime: "MySQL", port: 3306, proto: .tcp),

@@ -10,6 +10,9 @@ public struct BindFailure: Hashable, Sendable {
     case accessForbidden = "access-forbidden"
     /// EADDRNOTAVAIL: the address is not on this machine.
     case addressNotAvailable = "address-not-available"
+    /// The program says its bind or listen failed but not why ("no acceptor", "could not
+    /// create listening sockets"): the check of the port decides.
+    case unspecified
   }
 
   /// What kind of bind failure it is.
@@ -41,32 +44,264 @@ public struct BindFailure: Hashable, Sendable {
     case bind
     /// A client connecting out.
     case connect
+    /// An ssh remote forward (`ssh -R`): the server at the other end could not listen, so
+    /// the port to look at is on that machine.
+    case remoteBind = "remote-bind"
   }
 }
 
-/// Recognises bind failures as real programs print them. Plain text matching, tested on
-/// messages captured from the programs themselves.
+/// Recognises bind failures as real programs print them: the error on the line that names
+/// it, the endpoint by the shapes programs print (``BindEndpoints``), the protocol from the
+/// words near the error, and the program from ``KnownPrograms``. Plain text matching, tested on
+/// the messages in `Tests/PortKitTests/Fixtures/explain-corpus`.
 enum BindErrorParser {
   static func parse(_ text: String) -> BindFailure? {
-    let lower = text.lowercased()
-    guard let (kind, errorName) = kind(lower) else { return nil }
-    let (address, host, port) = endpoint(text)
-    let program = runtime(lower)
-    return BindFailure(
+    let lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
+    let lowered = lines.map { $0.lowercased() }
+    // A message wrapped across lines ("…forbidden by its access\npermissions") is read whole too.
+    let flat = lowered.joined(separator: " ")
+    let settled = lowered.filter { line in !ambiguousPhrases.contains(where: line.contains) }
+    guard let (kind, errorName, anchors) = kind(lowered, flat: settled.joined(separator: " ")) else { return nil }
+    let (address, host, port) = BindEndpoints.find(in: lines, anchors: anchors)
+    let signature = KnownPrograms.signature(in: lowered.joined(separator: "\n"))
+    let program = signature?.name ?? KnownPrograms.unnamed
+    var failure = BindFailure(
       kind: kind, runtime: program, errorName: errorName, port: port, address: address, host: host,
-      proto: proto(lower, runtime: program), operation: operation(text, lower),
+      proto: proto(lowered, anchors: anchors, flat: flat, listenMeansTCP: signature?.datagram != true)
+        ?? signature?.proto,
+      operation: operation(text, flat, program: program, kind: kind, lines: lowered, anchors: anchors),
       reuseAddress: reuseAddress(text, program))
+    if failure.operation == .connect, failure.kind == .unspecified { failure.kind = .addressInUse }
+    return failure
+  }
+
+  /// What each kind of failure is called, in the order a line is judged: a line naming two
+  /// counts as the first.
+  struct KindMarkers {
+    var kind: BindFailure.Kind
+    var errorName: String
+    var phrases: [String]
+    /// Error numbers that stand as numbers of their own (`(98)`, `errno=98`, `WinError 10048`).
+    var codes: [String]
+  }
+
+  static let kinds: [KindMarkers] = [
+    KindMarkers(
+      kind: .accessForbidden, errorName: "WSAEACCES 10013",
+      phrases: ["forbidden by its access permissions", "wsaeacces"], codes: ["10013"]),
+    KindMarkers(
+      kind: .addressNotAvailable, errorName: "EADDRNOTAVAIL",
+      phrases: [
+        "eaddrnotavail", "cannot assign requested address", "can't assign requested address", "errno 99]",
+        "errno 49]", "address not available", "requested address is not valid in its context", "can't be assigned to",
+        "addrnotavailable", "os error 99", "os error 49", "wsaeaddrnotavail",
+      ], codes: ["10049"]),
+    // WSAENOBUFS: Windows ran out of ephemeral ports or socket buffers (connect side).
+    KindMarkers(
+      kind: .addressInUse, errorName: "WSAENOBUFS 10055",
+      phrases: ["wsaenobufs", "no buffer space available", "系统缓冲区空间不足"], codes: ["10055"]),
+    KindMarkers(
+      kind: .addressInUse, errorName: "WSAEADDRINUSE 10048",
+      phrases: ["only one usage of each socket address", "wsaeaddrinuse"], codes: ["10048"]),
+    KindMarkers(
+      kind: .addressInUse, errorName: "EADDRINUSE",
+      phrases: [
+        "eaddrinuse", "address already in use", "errno 98]", "errno 48]", "port is already allocated",
+        "already in use", "is in use", "addrinuse", "os error 98", "os error 48", "(98: address", "(48: address",
+        "not free on", "already running on port", "another instance of", "another server running on port",
+        "another postmaster", "0x80070020", "being used by another process", "address in use", "port is taken",
+        "is already being used", "already bound", "already be in use",
+      ], codes: []),
+    KindMarkers(
+      kind: .permissionDenied, errorName: "EACCES",
+      phrases: [
+        "eacces", "permission denied", "errno 13]", "access is denied", "access denied", "requires root",
+        "privileged port", "operation not permitted",
+      ], codes: []),
+  ]
+
+  /// Said when a bind failed without a reason ("no acceptor", "could not create listening
+  /// sockets", "remote port forwarding failed"); also lines worth reading for the endpoint.
+  static let failurePhrases = [
+    "no acceptor", "could not create listening socket", "unable to listen on any", "port forwarding failed",
+    "failed to bind", "unable to bind", "could not bind", "can't bind", "cannot bind", "bind failed",
+    "failed to listen",
+    "couldn't listen", "cannot listen", "unable to listen", "error listening", "failed to start listener",
+    "could not open ports", "listen failure", "listen sockets", "failed to register url", "can't grab",
+    "cannot start the server on port", "failed to start server",
+  ]
+
+  /// A failure to open, bind or listen on something network-like, in other words:
+  /// `Error opening specified endpoint`, `Cannot open listening socket`, `Could not listen on port`.
+  nonisolated(unsafe) static let failedEndpoint =
+    #/(?:fail(?:ed|ure)?|error|unable|cannot|can't|could ?not|couldn't)\s+(?:to\s+)?(?:open|opening|create|creating|bind|binding|listen|listening|start|starting|allocate|set ?up)\b[^.\n]{0,40}?\b(?:endpoint|socket|port|listener|address|interface)/#
+
+  /// Lines that name two causes and so settle neither: EventMachine's "no acceptor (port is
+  /// in use or requires root privileges)".
+  static let ambiguousPhrases = ["no acceptor", "in use or requires root", "are you root, or"]
+
+  /// Lines whose "permission denied" is about a file, not a socket.
+  static let fileWords = [
+    "/dev/", "log file", "cannot open", "can't open", "no such file", "open(", ".log", "pid file", "pidfile",
+  ]
+
+  /// The kind, its error's name, and the lines that say it (the anchors the endpoint is
+  /// looked for around). A kind said on a line about a bind (or next to one) wins over one
+  /// said elsewhere, then the order of ``kinds``.
+  static func kind(_ lines: [String], flat: String) -> (BindFailure.Kind, String, [Int])? {
+    var found: [(markers: Int, line: Int)] = []
+    for (index, line) in lines.enumerated() where !ambiguousPhrases.contains(where: line.contains) {
+      for (order, markers) in kinds.enumerated() where says(markers, line) {
+        if markers.kind == .permissionDenied, fileWords.contains(where: line.contains) { continue }
+        found.append((order, index))
+      }
+    }
+    let failureLines = lines.indices.filter { index in
+      failurePhrases.contains(where: lines[index].contains) || lines[index].contains(failedEndpoint)
+    }
+    if found.isEmpty {
+      // Wrapped across lines: the phrase is only whole in the joined text.
+      if let order = kinds.firstIndex(where: { says($0, flat) }) {
+        let first = lines.indices.first { index in
+          let pair = lines[index] + " " + (index + 1 < lines.count ? lines[index + 1] : "")
+          return says(kinds[order], pair)
+        }
+        return (kinds[order].kind, kinds[order].errorName, first.map { [$0, $0 + 1] } ?? failureLines)
+      }
+      guard !failureLines.isEmpty else { return nil }
+      return (.unspecified, "no error code", failureLines)
+    }
+    func aboutBind(_ line: Int) -> Bool {
+      let window = lines[max(0, line - 1)...min(lines.count - 1, line + 1)]
+      return window.contains { text in
+        ["bind", "listen", "socket", "port", "address", "serve", "10048", "10013"].contains(where: text.contains)
+      }
+    }
+    let chosen = found.min {
+      (aboutBind($0.line) ? 0 : 1, $0.markers, $0.line) < (aboutBind($1.line) ? 0 : 1, $1.markers, $1.line)
+    }!
+    let markers = kinds[chosen.markers]
+    let anchors = found.filter { kinds[$0.markers].kind == markers.kind }.map(\.line) + failureLines
+    return (markers.kind, markers.errorName, anchors)
+  }
+
+  static func says(_ markers: KindMarkers, _ line: String) -> Bool {
+    markers.phrases.contains(where: line.contains) || markers.codes.contains { containsCode(line, $0) }
+      || (markers.kind == .addressInUse && markers.codes.isEmpty && errno(line, ["98", "48"]))
+      || (markers.kind == .addressNotAvailable && errno(line, ["99", "49"]))
+      || (markers.kind == .permissionDenied && errno(line, ["13"]))
+  }
+
+  /// `errno 98`, `errno=98`, `error 98`, `error: 98`, `(98)`, `[98]` for one of `numbers`.
+  static func errno(_ line: String, _ numbers: [String]) -> Bool {
+    numbers.contains { number in
+      [
+        "errno \(number)", "errno=\(number)", "errno: \(number)", "error \(number)", "error: \(number)", "(\(number))",
+        "[\(number)]",
+      ].contains { form in
+        var rest = line[...]
+        while let range = rest.firstRange(of: form) {
+          let after = range.upperBound < line.endIndex ? line[range.upperBound] : " "
+          if !after.isNumber { return true }
+          rest = line[range.upperBound...]
+        }
+        return false
+      }
+    }
+  }
+
+  /// The protocol the words on and around the error lines say, then the whole text's:
+  /// UDP words first (`listen udp`, dgram, DatagramSocket, `udp://`), then TCP ones (`listen
+  /// tcp`, Node's `listen E…`, ServerSocket, `tcp://`, HTTP); `nil` when no word says.
+  ///
+  /// Failing that, listening (`listen`, `listener`, `listening socket`) on or next to the error
+  /// line means TCP, as only stream sockets listen, unless the program is one that also
+  /// listens on UDP in its own words (DNS and VPN servers): then `nil`, and both are checked.
+  static func proto(_ lines: [String], anchors: [Int], flat: String, listenMeansTCP: Bool) -> TransportProtocol? {
+    var near = Set<Int>()
+    for anchor in anchors where anchor < lines.count {
+      near.formUnion(max(0, anchor - 2)...min(lines.count - 1, anchor + 2))
+    }
+    // "TCP/UDP" (OpenVPN) names both and so settles nothing.
+    func plain(_ text: String) -> String {
+      text.replacing("tcp/udp", with: " ").replacing("udp/tcp", with: " ")
+    }
+    let onLines = plain(anchors.filter { $0 < lines.count }.map { lines[$0] }.joined(separator: " "))
+    let nearby = plain(near.sorted().map { lines[$0] }.joined(separator: " "))
+    for text in [onLines, nearby, plain(flat)] {
+      if let found = protocolWords(text) { return found }
+    }
+    guard listenMeansTCP else { return nil }
+    let listening = ["listen", "listener", "listening"]
+    if listening.contains(where: { KnownPrograms.containsWord(nearby, $0) }) { return .tcp }
+    return nil
+  }
+
+  static func protocolWords(_ text: String) -> TransportProtocol? {
+    let udp = [
+      "listen udp", "(udp)", "port udp", "node:dgram", "dgram", "datagram", "udp://", "udp socket", "sock_dgram",
+      "udpsocket", "udp:port=", "listenudp",
+    ]
+    if udp.contains(where: text.contains) || KnownPrograms.containsWord(text, "udp") { return .udp }
+    let tcp = [
+      "listen tcp", "(tcp)", "port tcp", "tcp/ip", "tcp://", "tcp socket", "sock_stream", "serversocket", "tcpserver",
+      "tcplistener", "listen eaddrinuse", "listen eacces", "listen eaddrnotavail", "http/server.py", "httpserver",
+      "start_tcp_server", "listen socket", "listener for connections", "failed to listen", "cannot listen:",
+      "listen(", "tcp:port=", "stream_socket", "web server", "listentcp", "node:net:", "node:internal/cluster",
+      "{listen,",
+    ]
+    if tcp.contains(where: text.contains)
+      || ["tcp", "http", "https"].contains(where: { KnownPrograms.containsWord(text, $0) })
+    {
+      return .tcp
+    }
+    return nil
   }
 
   /// Outgoing connections: Node's `connect E…` and `internalConnect`, Go's `dial`, Python's
-  /// `create_connection`/`.connect(`, clients that say they could not connect.
-  static func operation(_ text: String, _ lower: String) -> BindFailure.Operation {
-    let markers = [
-      "connect eaddrinuse", "connect eaddrnotavail", "internalconnect", "dial tcp", "dial udp", ": connect: ",
-      "in create_connection", "could not connect", "failed to connect", "unable to connect", "connectexception",
-      "bindexception: cannot assign requested address: connect", "- local (",
+  /// `create_connection`/`.connect(`, Java's `Net.connect`, socat's `connect(`, clients that
+  /// say they could not connect; a client's own fixed local port (curl's `--local-port`);
+  /// ssh's remote forward, which the server at the other end failed to listen on.
+  /// Each marker counts only near an error line (Syncthing logs a `dial tcp` DNS failure two
+  /// lines above its bind error): Go's and Node's on the line itself, a client's "could not
+  /// connect" on it or the line before, a stack frame within a traceback's reach.
+  static func operation(
+    _ text: String, _ lower: String, program: String, kind: BindFailure.Kind, lines: [String], anchors: [Int]
+  ) -> BindFailure.Operation {
+    if lower.contains("remote port forwarding failed") { return .remoteBind }
+    if lower.contains("stream_socket_server") { return .bind }
+    // WSAENOBUFS is a connecting side running out of ports; a server's bind does not see it.
+    if containsCode(lower, "10055") || lower.contains("no buffer space available") { return .connect }
+    func window(_ before: Int, _ after: Int) -> String {
+      var near = Set<Int>()
+      for anchor in anchors where anchor < lines.count {
+        near.formUnion(max(0, anchor - before)...min(lines.count - 1, anchor + after))
+      }
+      return near.sorted().map { lines[$0] }.joined(separator: "\n")
+    }
+    let onLine = window(0, 0)
+    let onLineMarkers = [
+      "connect eaddrinuse", "connect eaddrnotavail", "dial tcp", "dial udp", ": connect: ", "- local (",
+      "connect(2) for", "connect to host", " e connect(", "error trying to connect", "bind local error", "connectex",
+      "bindexception: cannot assign requested address: connect",
     ]
-    if markers.contains(where: lower.contains) { return .connect }
+    if onLineMarkers.contains(where: onLine.contains) || onLine.contains(#/connect to [\w.:\[\]]+ port \d/#) {
+      return .connect
+    }
+    let clients = ["could not connect", "failed to connect", "unable to connect"]
+    if clients.contains(where: window(1, 0).contains) { return .connect }
+    let frames = [
+      "internalconnect", "in create_connection", "connectexception", "net.connect(", "socket.connect(", "connect0(",
+      "create_connection",
+    ]
+    if frames.contains(where: window(8, 12).contains) { return .connect }
+    // The error line says connect: "{backend-connect}: Cannot assign requested address"
+    // (and not "connect/bind").
+    if KnownPrograms.containsWord(onLine, "connect"), !KnownPrograms.containsWord(onLine, "bind") { return .connect }
+    // curl and ncat are clients: a bind of theirs is the local end of a connection (curl's
+    // --local-port, --interface), and ncat says "bind to" when it listens.
+    if program == "curl", kind == .addressInUse { return .connect }
+    if program == "Ncat", !lower.contains("bind to"), !lower.contains("listen") { return .connect }
     // Python: the innermost frame's source line is a `.connect(` call.
     if let frame = PythonTraceback(text).innermost, frame.source.contains(".connect(") { return .connect }
     return .bind
@@ -127,147 +362,5 @@ enum BindErrorParser {
       rest = text[range.upperBound...]
     }
     return false
-  }
-
-  static func kind(_ lower: String) -> (BindFailure.Kind, String)? {
-    if lower.contains("forbidden by its access permissions") || containsCode(lower, "10013") {
-      return (.accessForbidden, "WSAEACCES 10013")
-    }
-    let notAvailable = [
-      "eaddrnotavail", "cannot assign requested address", "can't assign requested address", "errno 99]", "errno 49]",
-      "address not available",
-    ]
-    if notAvailable.contains(where: lower.contains) || containsCode(lower, "10049") {
-      return (.addressNotAvailable, "EADDRNOTAVAIL")
-    }
-    if containsCode(lower, "10048") || lower.contains("only one usage of each socket address") {
-      return (.addressInUse, "WSAEADDRINUSE 10048")
-    }
-    let inUse = [
-      "eaddrinuse", "address already in use", "errno 98]", "errno 48]", "port is already allocated",
-      "port is already in use", "was already in use", "is already in use", "is in use", "addrinuse", "os error 98",
-      "os error 48", "(98: address", "(48: address",
-    ]
-    if inUse.contains(where: lower.contains) { return (.addressInUse, "EADDRINUSE") }
-    if ["eacces", "permission denied", "errno 13]"].contains(where: lower.contains) {
-      return (.permissionDenied, "EACCES")
-    }
-    return nil
-  }
-
-  /// The first marker found names the program; frameworks before the languages they run on.
-  static let runtimes: [(String, [String])] = [
-    ("Docker", ["error response from daemon", "port is already allocated", "ports are not available"]),
-    ("Spring Boot", ["web server failed to start"]),
-    ("ASP.NET Core (Kestrel)", ["failed to bind to address", "aspnetcore"]),
-    (".NET", ["system.net.sockets.socketexception"]),
-    ("Vapor", ["[ notice ] server starting on", "vapor"]),
-    ("Hummingbird", ["hummingbird"]),
-    ("SwiftNIO", ["bind(descriptor:ptr:bytes:)"]),
-    ("Next.js", ["next.js"]),
-    ("Vite", ["vite", "error when starting dev server"]),
-    ("uvicorn", ["error while attempting to bind on address", "uvicorn"]),
-    ("Django", ["that port is already in use", "django"]),
-    ("Flask", ["is in use by another program", "flask"]),
-    ("Puma (Rails)", ["puma"]),
-    ("Ruby", ["errno::eaddrinuse", "errno::eacces", "errno::eaddrnotavail", "bind(2) for"]),
-    (
-      "Node.js",
-      ["listen eaddrinuse", "listen eacces", "listen eaddrnotavail", "node:events", "node:net", "node:dgram"]
-    ),
-    ("Go", ["listen tcp", "listen udp"]),
-    ("Java", ["java.net.bindexception", "java.net."]),
-    ("Rust", ["kind: addrinuse", "os error", "panicked at"]),
-    ("nginx", ["nginx:", "[emerg] bind()"]),
-    ("Apache httpd", ["ah00072", "make_sock"]),
-    ("Redis", ["could not create server tcp listening socket", "redis"]),
-    ("PostgreSQL", ["postmaster", "could not bind ipv4 address", "could not bind ipv6 address"]),
-    ("MySQL", ["mysqld", "bind on tcp/ip port"]),
-    ("socat", ["socat["]),
-    ("Python", ["oserror", "permissionerror", "[errno", "[winerror", "traceback (most recent call last)"]),
-  ]
-
-  static func runtime(_ lower: String) -> String {
-    runtimes.first { $0.1.contains(where: lower.contains) }?.0 ?? "a program"
-  }
-
-  /// UDP markers first (Node's dgram, Java's DatagramSocket, `udp://`, the word UDP), then
-  /// TCP ones (Node's `listen`, which is net's, Java's ServerSocket, `tcp://`, HTTP servers),
-  /// then programs that only serve TCP; `nil` when the text does not settle it.
-  static func proto(_ lower: String, runtime: String) -> TransportProtocol? {
-    let udp = [
-      "listen udp", "(udp)", "port udp", "node:dgram", "dgram", "datagramsocket", "datagramchannel", "udp://",
-      "udp socket", "sock_dgram", "udpsocket",
-    ]
-    if udp.contains(where: lower.contains) || lower.contains(#/\budp[46]?\b/#) { return .udp }
-    let tcp = [
-      "listen tcp", "(tcp)", "port tcp", "tcp/ip", "tcp://", "tcp socket", "sock_stream", "serversocket",
-      "serversocketchannel", "tcpserver", "tcplistener", "listen eaddrinuse", "listen eacces", "listen eaddrnotavail",
-      "http/server.py", "http://", "https://",
-    ]
-    if tcp.contains(where: lower.contains) || lower.contains(#/\btcp[46]?\b/#) { return .tcp }
-    let tcpOnly: Set<String> = [
-      "Spring Boot", "ASP.NET Core (Kestrel)", "Vapor", "Hummingbird", "Next.js", "Vite", "uvicorn", "Django", "Flask",
-      "Puma (Rails)", "Apache httpd", "Redis", "PostgreSQL", "MySQL",
-    ]
-    return tcpOnly.contains(runtime) ? .tcp : nil
-  }
-
-  /// Address and port, by the patterns programs print, most specific first.
-  static func endpoint(_ text: String) -> (IPAddress?, String?, UInt16?) {
-    // Node: "address already in use :::3000", "permission denied 0.0.0.0:80"; dgram and
-    // connect: "bind EADDRINUSE 0.0.0.0:41234", "connect EADDRNOTAVAIL 127.0.0.1:5432".
-    if let match = text.firstMatch(
-      of: #/(?:already in use|permission denied|address not available|(?:bind|connect) E[A-Z]+) (\S+):(\d+)/#)
-    {
-      return resolved(String(match.1), String(match.2))
-    }
-    // Python source lines in a traceback: sock.bind(("10.9.9.9", 8080)).
-    if let match = text.firstMatch(of: #/\.bind\(\(\s*['"]([^'"]*)['"]\s*,\s*(\d+)\s*\)\)/#) {
-      return resolved(String(match.1), String(match.2))
-    }
-    // Go: "listen tcp 127.0.0.1:8080: bind", "listen udp :53: bind".
-    if let match = text.firstMatch(of: #/listen (?:tcp|udp)[46]? (\S*):(\d+):/#) {
-      return resolved(String(match.1), String(match.2))
-    }
-    // Ruby: bind(2) for "0.0.0.0" port 3000.
-    if let match = text.firstMatch(of: #/bind\(2\) for "([^"]*)" port (\d+)/#) {
-      return resolved(String(match.1), String(match.2))
-    }
-    // uvicorn: ('127.0.0.1', 8000).
-    if let match = text.firstMatch(of: #/\('([^']*)', (\d+)\)/#) {
-      return resolved(String(match.1), String(match.2))
-    }
-    // nginx, Apache, Docker, socat, Redis: an endpoint after the words that introduce it.
-    if let match = text.firstMatch(
-      of:
-        #/(?:bind\(\) to|bind to address|Bind for|exposing port (?:TCP|UDP)|listening socket|AF=\d+) (\[[^\]]+\]|[^\s:]*):(\d+)/#
-    ) {
-      return resolved(String(match.1), String(match.2))
-    }
-    // URLs: Kestrel, Vapor, Django.
-    if let match = text.firstMatch(of: #/https?://(\[[^\]]+\]|[^/:\s]+):(\d+)/#) {
-      return resolved(String(match.1), String(match.2))
-    }
-    // "port 5432", "Port 8080 was", "port: 3306".
-    var address: IPAddress?
-    if let match = text.firstMatch(of: #/address "([^"]+)"/#) { address = IPAddress(match.1) }
-    if let match = text.firstMatch(of: #/[Pp]ort:? (\d+)/#), let port = UInt16(match.1), port > 0 {
-      return (address, nil, port)
-    }
-    // Anything that looks like ADDRESS:PORT.
-    if let match = text.firstMatch(of: #/(\[[0-9A-Fa-f:.%]+\]|\d+\.\d+\.\d+\.\d+|\*):(\d+)\b/#) {
-      return resolved(String(match.1), String(match.2))
-    }
-    return (nil, nil, nil)
-  }
-
-  static func resolved(_ host: String, _ port: String) -> (IPAddress?, String?, UInt16?) {
-    let number = UInt16(port).flatMap { $0 > 0 ? $0 : nil }
-    var name = host
-    if name.hasPrefix("["), name.hasSuffix("]") { name = String(name.dropFirst().dropLast()) }
-    if name.isEmpty || name == "*" { return (nil, nil, number) }
-    if let address = IPAddress(name) { return (address, nil, number) }
-    return (nil, name, number)
   }
 }

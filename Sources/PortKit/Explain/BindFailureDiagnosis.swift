@@ -21,6 +21,12 @@ public enum BindFailureDiagnosis {
         "\(reason). This is not a server failing to bind, and the peer's port is not the problem: reuse connections (keep-alive, a connection pool), close them from the client side less often, widen net.ipv4.ip_local_port_range, or let new connections reuse TIME_WAIT ports (sysctl net.ipv4.tcp_tw_reuse=1); ss -tan state time-wait counts them"
       )
     }
+    if failure.operation == .remoteBind {
+      let port = failure.port.map { " \($0)" } ?? ""
+      return .advise(
+        "The port\(port) is on the ssh server, not here: run portctl who\(port) (or ss -ltnp) on that machine, or pick another remote port. If nothing holds it there, the server refuses the forward: sshd_config's AllowTcpForwarding, PermitListen, or GatewayPorts for a non-loopback address; a port below 1024 needs root there"
+      )
+    }
     if failure.kind == .addressNotAvailable {
       if failure.address != nil {
         // Judged by the address: is it assigned to an interface here?

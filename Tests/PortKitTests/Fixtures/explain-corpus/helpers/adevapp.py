@@ -1,0 +1,3 @@
+from aiohttp import web
+def app():
+    return web.Application()

@@ -1,0 +1,3 @@
+use Mojolicious::Lite;
+get "/" => {text => "ok"};
+app->start;
