@@ -30,6 +30,10 @@ import Testing
     }
   }()
 
+  @Test func everyShapeCompiles() {
+    #expect(BindEndpoints.shapes.allSatisfy { $0.regex != nil })
+  }
+
   @Test func theManifestListsEveryMessage() throws {
     #expect(Self.rows.count >= 350)
     #expect(Set(Self.rows.map(\.file)).count == Self.rows.count)
