@@ -115,9 +115,9 @@ enum BindEndpoints {
   /// The endpoint of the failing bind: its address (an IP, or a name), and its port.
   static func find(in lines: [Substring], anchors: [Int]) -> (address: IPAddress?, host: String?, port: UInt16?) {
     var candidates: [Candidate] = []
-    for (index, line) in lines.enumerated() {
+    for index in linesToRead(lines.count, anchors: anchors) {
       // A line longer than this is not a message (ErrorExcerpt.focus has cut it already).
-      let text = line.prefix(4096)
+      let text = lines[index].prefix(4096)
       // A bind that worked ("bound to TCP address 127.0.0.1:35923") is not the one that failed.
       if successWords.contains(where: text.lowercased().contains) { continue }
       for shape in shapes {
@@ -183,6 +183,20 @@ enum BindEndpoints {
   static func erlangAddress(_ host: String) -> String {
     let parts = host.split(separator: ",")
     return parts.count == 4 && parts.allSatisfy({ UInt8($0) != nil }) ? parts.joined(separator: ".") : host
+  }
+
+  /// The lines worth matching shapes on: those within `reach` lines of an error line,
+  /// nearest first, at most `limit` of them, so a long log costs no more than a short one.
+  static func linesToRead(_ count: Int, anchors: [Int], reach: Int = 60, limit: Int = 400) -> [Int] {
+    guard !anchors.isEmpty else { return Array(0..<min(count, limit)) }
+    var distance = [Int](repeating: Int.max, count: count)
+    for anchor in anchors where anchor < count {
+      for index in max(0, anchor - reach)...min(count - 1, anchor + reach) {
+        distance[index] = min(distance[index], abs(index - anchor))
+      }
+    }
+    let near = distance.indices.filter { distance[$0] != Int.max }
+    return near.sorted { (distance[$0], $0) < (distance[$1], $1) }.prefix(limit).sorted()
   }
 
   static let successWords = ["bound to", "auto-assigned", "successfully"]

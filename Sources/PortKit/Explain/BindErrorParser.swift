@@ -60,7 +60,7 @@ enum BindErrorParser {
     let lowered = lines.map { $0.lowercased() }
     // A message wrapped across lines ("…forbidden by its access\npermissions") is read whole too.
     let flat = lowered.joined(separator: " ")
-    let settled = lowered.filter { line in !ambiguousPhrases.contains(where: line.contains) }
+    let settled = lowered.filter { line in !ambiguousPhrases.contains(where: line.has) }
     guard let (kind, errorName, anchors) = kind(lowered, flat: settled.joined(separator: " ")) else { return nil }
     let (address, host, port) = BindEndpoints.find(in: lines, anchors: anchors)
     let signature = KnownPrograms.signature(in: lowered.joined(separator: "\n"))
@@ -136,6 +136,9 @@ enum BindErrorParser {
   nonisolated(unsafe) static let failedEndpoint =
     #/(?:fail(?:ed|ure)?|error|unable|cannot|can't|could ?not|couldn't)\s+(?:to\s+)?(?:open|opening|create|creating|bind|binding|listen|listening|start|starting|allocate|set ?up)\b[^.\n]{0,40}?\b(?:endpoint|socket|port|listener|address|interface)/#
 
+  /// Words one of which `failedEndpoint` needs, looked for first because they are cheap.
+  static let failureVerbs = ["fail", "error", "unable", "cannot", "can't", "could", "couldn't"]
+
   /// Lines that name two causes and so settle neither: EventMachine's "no acceptor (port is
   /// in use or requires root privileges)".
   static let ambiguousPhrases = ["no acceptor", "in use or requires root", "are you root, or"]
@@ -150,14 +153,15 @@ enum BindErrorParser {
   /// said elsewhere, then the order of ``kinds``.
   static func kind(_ lines: [String], flat: String) -> (BindFailure.Kind, String, [Int])? {
     var found: [(markers: Int, line: Int)] = []
-    for (index, line) in lines.enumerated() where !ambiguousPhrases.contains(where: line.contains) {
+    for (index, line) in lines.enumerated() where !ambiguousPhrases.contains(where: line.has) {
       for (order, markers) in kinds.enumerated() where says(markers, line) {
-        if markers.kind == .permissionDenied, fileWords.contains(where: line.contains) { continue }
+        if markers.kind == .permissionDenied, fileWords.contains(where: line.has) { continue }
         found.append((order, index))
       }
     }
     let failureLines = lines.indices.filter { index in
-      failurePhrases.contains(where: lines[index].contains) || lines[index].contains(failedEndpoint)
+      failurePhrases.contains(where: lines[index].has)
+        || (failureVerbs.contains(where: lines[index].has) && lines[index].contains(failedEndpoint))
     }
     if found.isEmpty {
       // Wrapped across lines: the phrase is only whole in the joined text.
@@ -174,7 +178,7 @@ enum BindErrorParser {
     func aboutBind(_ line: Int) -> Bool {
       let window = lines[max(0, line - 1)...min(lines.count - 1, line + 1)]
       return window.contains { text in
-        ["bind", "listen", "socket", "port", "address", "serve", "10048", "10013"].contains(where: text.contains)
+        ["bind", "listen", "socket", "port", "address", "serve", "10048", "10013"].contains(where: text.has)
       }
     }
     let chosen = found.min {
@@ -186,7 +190,7 @@ enum BindErrorParser {
   }
 
   static func says(_ markers: KindMarkers, _ line: String) -> Bool {
-    markers.phrases.contains(where: line.contains) || markers.codes.contains { containsCode(line, $0) }
+    markers.phrases.contains(where: line.has) || markers.codes.contains { line.hasNumber($0) }
       || (markers.kind == .addressInUse && markers.codes.isEmpty && errno(line, ["98", "48"]))
       || (markers.kind == .addressNotAvailable && errno(line, ["99", "49"]))
       || (markers.kind == .permissionDenied && errno(line, ["13"]))
@@ -194,7 +198,8 @@ enum BindErrorParser {
 
   /// `errno 98`, `errno=98`, `error 98`, `error: 98`, `(98)`, `[98]` for one of `numbers`.
   static func errno(_ line: String, _ numbers: [String]) -> Bool {
-    numbers.contains { number in
+    guard numbers.contains(where: line.has) else { return false }
+    return numbers.contains { number in
       [
         "errno \(number)", "errno=\(number)", "errno: \(number)", "error \(number)", "error: \(number)", "(\(number))",
         "[\(number)]",
@@ -242,7 +247,7 @@ enum BindErrorParser {
       "listen udp", "(udp)", "port udp", "node:dgram", "dgram", "datagram", "udp://", "udp socket", "sock_dgram",
       "udpsocket", "udp:port=", "listenudp",
     ]
-    if udp.contains(where: text.contains) || KnownPrograms.containsWord(text, "udp") { return .udp }
+    if udp.contains(where: text.has) || KnownPrograms.containsWord(text, "udp") { return .udp }
     let tcp = [
       "listen tcp", "(tcp)", "port tcp", "tcp/ip", "tcp://", "tcp socket", "sock_stream", "serversocket", "tcpserver",
       "tcplistener", "listen eaddrinuse", "listen eacces", "listen eaddrnotavail", "http/server.py", "httpserver",
@@ -250,7 +255,7 @@ enum BindErrorParser {
       "listen(", "tcp:port=", "stream_socket", "web server", "listentcp", "node:net:", "node:internal/cluster",
       "{listen,",
     ]
-    if tcp.contains(where: text.contains)
+    if tcp.contains(where: text.has)
       || ["tcp", "http", "https"].contains(where: { KnownPrograms.containsWord(text, $0) })
     {
       return .tcp
@@ -285,16 +290,16 @@ enum BindErrorParser {
       "connect(2) for", "connect to host", " e connect(", "error trying to connect", "bind local error", "connectex",
       "bindexception: cannot assign requested address: connect",
     ]
-    if onLineMarkers.contains(where: onLine.contains) || onLine.contains(#/connect to [\w.:\[\]]+ port \d/#) {
+    if onLineMarkers.contains(where: onLine.has) || onLine.contains(#/connect to [\w.:\[\]]+ port \d/#) {
       return .connect
     }
     let clients = ["could not connect", "failed to connect", "unable to connect"]
-    if clients.contains(where: window(1, 0).contains) { return .connect }
+    if clients.contains(where: window(1, 0).has) { return .connect }
     let frames = [
       "internalconnect", "in create_connection", "connectexception", "net.connect(", "socket.connect(", "connect0(",
       "create_connection",
     ]
-    if frames.contains(where: window(8, 12).contains) { return .connect }
+    if frames.contains(where: window(8, 12).has) { return .connect }
     // The error line says connect: "{backend-connect}: Cannot assign requested address"
     // (and not "connect/bind").
     if KnownPrograms.containsWord(onLine, "connect"), !KnownPrograms.containsWord(onLine, "bind") { return .connect }
@@ -337,7 +342,9 @@ enum BindErrorParser {
     init(_ text: String) {
       let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
       for (index, line) in lines.enumerated() {
-        guard let match = line.firstMatch(of: #/^\s*File "([^"]*)", line \d+, in (\S+)/#) else { continue }
+        guard String(line).has("File \""),
+          let match = line.firstMatch(of: #/^\s*File "([^"]*)", line \d+, in (\S+)/#)
+        else { continue }
         var source = ""
         if index + 1 < lines.count, !lines[index + 1].contains("File \""),
           lines[index + 1].hasPrefix("    ")
@@ -353,14 +360,6 @@ enum BindErrorParser {
 
   /// True when `code` stands in `text` as a number of its own (`WinError 10013`,
   /// `(10048)`), not inside another word or number (`file10013.js`, `110048`).
-  static func containsCode(_ text: String, _ code: String) -> Bool {
-    var rest = text[...]
-    while let range = rest.firstRange(of: code) {
-      let before = range.lowerBound > text.startIndex ? text[text.index(before: range.lowerBound)] : " "
-      let after = range.upperBound < text.endIndex ? text[range.upperBound] : " "
-      if !before.isLetter, !before.isNumber, !after.isLetter, !after.isNumber { return true }
-      rest = text[range.upperBound...]
-    }
-    return false
-  }
+  static func containsCode(_ text: String, _ code: String) -> Bool { text.hasNumber(code) }
+
 }

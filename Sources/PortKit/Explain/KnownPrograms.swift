@@ -333,26 +333,18 @@ enum KnownPrograms {
     signatures.first { signature in
       signature.markers.contains { marker in
         if marker.hasPrefix("^") { return startsLine(lower, String(marker.dropFirst())) }
-        if marker.allSatisfy(\.isLetter) { return containsWord(lower, marker) }
-        return lower.contains(marker)
+        if marker.allSatisfy(\.isLetter) { return lower.hasWord(marker) }
+        return lower.has(marker)
       }
     }
   }
 
   /// True when `word` stands in `text` with no letter right before or after it.
-  static func containsWord(_ text: String, _ word: String) -> Bool {
-    var rest = text[...]
-    while let range = rest.firstRange(of: word) {
-      let before = range.lowerBound > text.startIndex ? text[text.index(before: range.lowerBound)] : " "
-      let after = range.upperBound < text.endIndex ? text[range.upperBound] : " "
-      if !before.isLetter, !after.isLetter { return true }
-      rest = text[range.upperBound...]
-    }
-    return false
-  }
+  static func containsWord(_ text: String, _ word: String) -> Bool { text.hasWord(word) }
 
   /// True when some line of `text` starts with `prefix` (after leading spaces).
   static func startsLine(_ text: String, _ prefix: String) -> Bool {
+    guard text.has(prefix) else { return false }
     var rest = text[...]
     while let range = rest.firstRange(of: prefix) {
       var start = range.lowerBound
@@ -361,5 +353,58 @@ enum KnownPrograms {
       rest = text[range.upperBound...]
     }
     return false
+  }
+}
+
+extension String {
+  /// `contains` over the UTF-8 bytes: the same answer for these markers, without the cost of
+  /// comparing Characters, which made a 50 KiB log take a second.
+  func has(_ needle: String) -> Bool { firstMatch(of: needle) { _, _ in true } }
+
+  /// True when `needle` stands with no ASCII letter right before or after it.
+  func hasWord(_ needle: String) -> Bool {
+    firstMatch(of: needle) { before, after in !Self.isLetter(before) && !Self.isLetter(after) }
+  }
+
+  /// True when `needle` stands with neither a letter nor a digit right before or after it.
+  func hasNumber(_ needle: String) -> Bool {
+    firstMatch(of: needle) { before, after in
+      !Self.isLetter(before) && !Self.isDigit(before) && !Self.isLetter(after) && !Self.isDigit(after)
+    }
+  }
+
+  private static func isLetter(_ byte: UInt8?) -> Bool {
+    guard let byte else { return false }
+    return (byte | 0x20) >= UInt8(ascii: "a") && (byte | 0x20) <= UInt8(ascii: "z")
+  }
+
+  private static func isDigit(_ byte: UInt8?) -> Bool {
+    guard let byte else { return false }
+    return byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")
+  }
+
+  /// Whether some occurrence of `needle` satisfies `accept`, given the bytes around it.
+  private func firstMatch(of needle: String, _ accept: (UInt8?, UInt8?) -> Bool) -> Bool {
+    var text = self
+    var pattern = needle
+    return text.withUTF8 { hay in
+      pattern.withUTF8 { needle in
+        guard let first = needle.first, needle.count <= hay.count else { return false }
+        var index = 0
+        let last = hay.count - needle.count
+        while index <= last {
+          if hay[index] == first {
+            var matched = 1
+            while matched < needle.count, hay[index + matched] == needle[matched] { matched += 1 }
+            if matched == needle.count {
+              let end = index + needle.count
+              if accept(index > 0 ? hay[index - 1] : nil, end < hay.count ? hay[end] : nil) { return true }
+            }
+          }
+          index += 1
+        }
+        return false
+      }
+    }
   }
 }
