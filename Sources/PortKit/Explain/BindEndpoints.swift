@@ -100,8 +100,10 @@ enum BindEndpoints {
     Shape(
       #"(?i)\b(?:tcp[46]?|udp[46]?|on|to|at|address|socket|bind)\s+([A-Za-z][A-Za-z0-9.-]*[A-Za-z0-9]):"# + port,
       host: 1, port: 2, strength: 2),
+    // Go's %v of local and remote port pairs: "the requested ports: [{8080 80}]".
+    Shape(#"(?i)\bports?:?\s*\[\{(\d{1,5}) \d{1,5}\}"#, host: nil, port: 1, strength: 1),
     // A port in words: port 5432, Port 8080 was, port: 3306, port '3306', PORT=3000.
-    Shape(#"(?i)\bports?(?:\s+number)?\s*[:=,]?\s*['"\[(]?"# + port, host: nil, port: 1, strength: 1),
+    Shape(#"(?i)\bports?(?:\s+(?:number|to|on))?\s*[:=,]?\s*['"\[(]?"# + port, host: nil, port: 1, strength: 1),
     // An address in words: address "127.0.0.1" (PostgreSQL), interface(s) 127.0.0.1 (memcached),
     // socket for 127.0.0.1 (dnsmasq), bind to 0.0.0.0 (git daemon), IP: '0.0.0.0'.
     Shape(
@@ -128,6 +130,8 @@ enum BindEndpoints {
           if shape.port != nil, port == nil || port == 0 { continue }
           if shape.port == nil, host.flatMap(address(of:)) == nil { continue }
           if shape.addressLike, let host, !looksLikeHost(host) { continue }
+          // A colon makes it IPv6 or nothing: "2026:03:48" in a timestamp is not a host.
+          if let host, host.contains(":"), meaningful(host).map({ address(of: $0) == nil }) == true { continue }
           let position = text.distance(from: text.startIndex, to: match.range.lowerBound)
           candidates.append(
             Candidate(host: host, port: port, line: index, position: position, strength: shape.strength))

@@ -94,7 +94,7 @@ enum BindErrorParser {
       phrases: [
         "eaddrnotavail", "cannot assign requested address", "can't assign requested address", "errno 99]",
         "errno 49]", "address not available", "requested address is not valid in its context", "can't be assigned to",
-        "addrnotavailable", "os error 99", "os error 49", "wsaeaddrnotavail",
+        "addrnotavailable", "os error 99", "os error 49", "wsaeaddrnotavail", "address is not available",
       ], codes: ["10049"]),
     // WSAENOBUFS: Windows ran out of ephemeral ports or socket buffers (connect side).
     KindMarkers(
@@ -110,7 +110,7 @@ enum BindErrorParser {
         "already in use", "is in use", "addrinuse", "os error 98", "os error 48", "(98: address", "(48: address",
         "not free on", "already running on port", "another instance of", "another server running on port",
         "another postmaster", "0x80070020", "being used by another process", "address in use", "port is taken",
-        "is already being used", "already bound", "already be in use",
+        "is already being used", "already bound", "already be in use", "may be another",
       ], codes: []),
     KindMarkers(
       kind: .permissionDenied, errorName: "EACCES",
@@ -288,6 +288,7 @@ enum BindErrorParser {
     let onLineMarkers = [
       "connect eaddrinuse", "connect eaddrnotavail", "dial tcp", "dial udp", ": connect: ", "- local (",
       "connect(2) for", "connect to host", " e connect(", "error trying to connect", "bind local error", "connectex",
+      "connecting to ",
       "bindexception: cannot assign requested address: connect",
     ]
     if onLineMarkers.contains(where: onLine.has) || onLine.contains(#/connect to [\w.:\[\]]+ port \d/#) {

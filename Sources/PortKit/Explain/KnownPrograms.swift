@@ -41,6 +41,8 @@ enum KnownPrograms {
     ProgramSignature("Podman", ["podman", "rootlessport"]),
     ProgramSignature("kubectl port-forward", ["unable to listen on port", "unable to create listener"], .tcp),
     ProgramSignature("minikube", ["minikube"]),
+    ProgramSignature("Vagrant", ["vagrant"]),
+    ProgramSignature("adb (Android Debug Bridge)", ["adb server", "android debug bridge", "adb.exe", "^adb: "], .tcp),
     ProgramSignature("WSL", ["wslrelay", "wsl2"]),
   ]
 
@@ -51,6 +53,7 @@ enum KnownPrograms {
         "web server failed to start", "springframework.boot", "spring boot", "failureanalysis",
         "error starting applicationcontext",
       ], .tcp),
+    ProgramSignature("Keycloak", ["keycloak"], .tcp),
     ProgramSignature("Quarkus", ["quarkus"], .tcp),
     ProgramSignature("Micronaut", ["micronaut"], .tcp),
     ProgramSignature("WildFly", ["wildfly", "jboss", "undertow"], .tcp),
@@ -60,7 +63,6 @@ enum KnownPrograms {
     ProgramSignature("Kafka", ["kafka"], .tcp),
     ProgramSignature("ZooKeeper", ["zookeeper"], .tcp),
     ProgramSignature("Jenkins", ["jenkins", "hudson"], .tcp),
-    ProgramSignature("Keycloak", ["keycloak"], .tcp),
     ProgramSignature("Minecraft server", ["minecraft", "failed to bind to port"], .tcp),
     ProgramSignature("Vert.x", ["io.vertx"]),
     ProgramSignature("Netty", ["io.netty"]),
@@ -106,6 +108,10 @@ enum KnownPrograms {
   ]
 
   static let python: [ProgramSignature] = [
+    ProgramSignature("Flower", ["flower"], .tcp),
+    ProgramSignature("Locust", ["locust"], .tcp),
+    ProgramSignature("TensorBoard", ["tensorboard"], .tcp),
+    ProgramSignature("urllib3", ["urllib3"], .tcp),
     ProgramSignature(
       "uvicorn",
       [
@@ -141,7 +147,6 @@ enum KnownPrograms {
     ProgramSignature("Twisted", ["twisted", "twistd", "cannotlistenerror"]),
     ProgramSignature("Home Assistant", ["homeassistant", "home assistant"], .tcp),
     ProgramSignature("mitmproxy", ["mitmproxy", "mitmdump"], .tcp),
-    ProgramSignature("Locust", ["locust"], .tcp),
   ]
 
   static let ruby: [ProgramSignature] = [
@@ -169,6 +174,7 @@ enum KnownPrograms {
     ProgramSignature("EMQX", ["emqx"], .tcp),
     ProgramSignature("inets httpd", ["httpd_acceptor_sup", "httpd_instance_sup", "inets"], .tcp),
     ProgramSignature("Plack (plackup)", ["plackup", "starman", "plack"], .tcp),
+    ProgramSignature("spamd (SpamAssassin)", ["spamd", "spamassassin"], .tcp),
     ProgramSignature("Perl", ["io::socket", "perl"]),
     ProgramSignature("Tcl", ["couldn't open socket"]),
     ProgramSignature("Lua", ["lua5.", "^lua:", "luasocket"]),
@@ -212,7 +218,7 @@ enum KnownPrograms {
 
   static let webServers: [ProgramSignature] = [
     ProgramSignature("nginx", ["nginx", "[emerg]"], .tcp),
-    ProgramSignature("Apache httpd", ["ah00072", "make_sock", "apache", "httpd.conf"], .tcp),
+    ProgramSignature("Apache httpd", ["ah00072", "make_sock", "apache2", "apache/2", "httpd.conf"], .tcp),
     ProgramSignature("lighttpd", ["lighttpd", "network.c."], .tcp),
     ProgramSignature("HAProxy", ["haproxy"], .tcp),
     ProgramSignature("Varnish", ["varnish", "could not get socket", "(-? gives usage)"], .tcp),
@@ -254,6 +260,10 @@ enum KnownPrograms {
   ]
 
   static let network: [ProgramSignature] = [
+    ProgramSignature("Mumble server (murmurd)", ["murmur", "murmurd", "mumble-server"]),
+    ProgramSignature("CUPS (cupsd)", ["cupsd", "/cups/"], .tcp),
+    ProgramSignature("ser2net", ["ser2net"], .tcp),
+    ProgramSignature("telnet", ["^telnet: "], .tcp),
     ProgramSignature(
       "OpenSSH",
       [
@@ -269,6 +279,7 @@ enum KnownPrograms {
     ProgramSignature("Unbound", ["unbound["], datagram: true),
     ProgramSignature("NSD", ["nsd["], datagram: true),
     ProgramSignature("Knot DNS", ["knotd", "knot dns"], datagram: true),
+    ProgramSignature("PowerDNS Recursor", ["pdns_recursor", "pdns-recursor", "powerdns recursor"], datagram: true),
     ProgramSignature("PowerDNS Authoritative Server", ["pdns_server", "powerdns authoritative"], datagram: true),
     ProgramSignature("PowerDNS", ["pdns", "powerdns"], datagram: true),
     ProgramSignature("systemd-resolved", ["systemd-resolved"], datagram: true),
