@@ -9,10 +9,12 @@ struct Explain: AsyncParsableCommand {
     discussion: """
       Give the message as arguments, or pipe it in (or pass -): `npm run dev 2>&1 | portctl \
       explain`. portctl recognises the error (address in use, permission denied, address not \
-      available, Windows WSAEACCES 10013), the program that printed it (Node.js, Python, \
-      uvicorn, Flask, Django, Go, Ruby, Puma, Java, Spring Boot, .NET/Kestrel, Rust, SwiftNIO, \
-      Vapor, Hummingbird, nginx, Apache, Redis, PostgreSQL, MySQL, Docker, Vite, Next.js, \
-      socat), the port, address and protocol, then runs `check` on that port.
+      available, Windows 10048/10013/10049/10055, or a bind that failed without saying why), \
+      the program that printed it (over 200 servers, frameworks, runtimes and tools: gunicorn, \
+      Vite, Kestrel, MariaDB, nginx, sshd, dnsmasq, Docker …; "a program" when nothing says \
+      more), the port and address in the shapes programs print them (host:port, [v6]:port, \
+      host@port, tuples, "port N on ADDR", URLs, connector names), and the protocol from the \
+      message's words, then runs `check` on that port.
 
       The check is made the way the failing program binds: both TCP and UDP when the message \
       does not settle the protocol (Node's dgram, Java's DatagramSocket or "UDP" mean UDP), a \
