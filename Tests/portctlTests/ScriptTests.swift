@@ -151,5 +151,76 @@ import Testing
     #expect(try nothing.json()["recognized"] as? Bool == false)
     #expect((try nothing.json()["problem"] as? String)?.contains("no bind error recognised") == true)
   }
+
+  /// The port the failing bind named, not the fallback a dev server announces after it, nor a
+  /// timestamp on the error line.
+  @Test func thePortOfTheFailingBindNotTheFallbackAfterIt() throws {
+    let holder = try Holder("tcp:127.0.0.1:0")
+    let fallback = try unusedPort()
+    let vite = """
+      Port \(holder.port) is in use, trying another one...
+
+        VITE v5.4.8  ready in 312 ms
+
+        ➜  Local:   http://localhost:\(fallback)/
+      """
+    let result = try run(Products.portctl, ["explain", "--json"], input: vite)
+    #expect(result.status == 1, "\(result.stdout)")
+    let failure = try #require(try result.json()["failure"] as? [String: Any])
+    #expect(failure["port"] as? Int == Int(holder.port))
+    #expect(failure["runtime"] as? String == "Vite")
+    let check = try #require(try result.json()["check"] as? [String: Any])
+    #expect((check["reasons"] as? [[String: Any]])?.first?["pids"] as? [Int] == [Int(holder.pid)])
+    let cups =
+      "E [29/Nov/2026:03:48:38 +0000] Unable to open listen socket for address 127.0.0.1:\(holder.port) - Address already in use."
+    let read = try #require(try portctl("explain", cups, "--json").json()["failure"] as? [String: Any])
+    #expect(read["port"] as? Int == Int(holder.port))
+    #expect(read["address"] as? String == "127.0.0.1")
+  }
+
+  /// A bind that failed without a reason is checked, and the check says why: here a holder.
+  @Test func anUnspecifiedFailureIsDecidedByTheCheck() throws {
+    let holder = try Holder("tcp:0.0.0.0:0")
+    let thin = """
+      /usr/lib/ruby/vendor_ruby/eventmachine.rb:532:in `start_tcp_server': no acceptor (port is in use or requires root privileges) (RuntimeError)
+      2026-11-29 03:16:29 +0000 Thin web server (v1.8.1 codename Infinite Smoothie)
+      2026-11-29 03:16:29 +0000 Listening on 0.0.0.0:\(holder.port), CTRL+C to stop
+      """
+    let result = try run(Products.portctl, ["explain", "--json"], input: thin)
+    #expect(result.status == 1)
+    let failure = try #require(try result.json()["failure"] as? [String: Any])
+    #expect(failure["kind"] as? String == "unspecified")
+    #expect(failure["errorName"] as? String == "no error code")
+    #expect(failure["runtime"] as? String == "Thin")
+    #expect(failure["port"] as? Int == Int(holder.port))
+    let check = try #require(try result.json()["check"] as? [String: Any])
+    #expect((check["reasons"] as? [[String: Any]])?.first?["pids"] as? [Int] == [Int(holder.pid)])
+    let text = try run(Products.portctl, ["explain"], input: thin)
+    #expect(text.stdout.hasPrefix("Thin could not bind on 0.0.0.0:\(holder.port) (tcp): the message does not say why"))
+  }
+
+  /// Not a local bind: an ssh remote forward, and Windows running out of ephemeral ports.
+  @Test func remoteForwardsAndWindowsEphemeralExhaustionGetAdvice() throws {
+    let ssh = try portctl("explain", "Warning: remote port forwarding failed for listen port 8080", "--json")
+    #expect(ssh.status == 1)
+    let forward = try #require(try ssh.json()["failure"] as? [String: Any])
+    #expect(forward["operation"] as? String == "remote-bind")
+    #expect(forward["runtime"] as? String == "OpenSSH")
+    #expect(forward["port"] as? Int == 8080)
+    #expect((try ssh.json()["advice"] as? String)?.contains("on the ssh server, not here") == true)
+    #expect(try ssh.json()["checks"] as? [Any] == nil || (try ssh.json()["checks"] as? [Any])?.isEmpty == true)
+
+    let windows = """
+      error: [Errno 10055] An operation on a socket could not be performed because the system lacked sufficient buffer space or because a queue was full
+      """
+    let nobufs = try portctl("explain", windows, "--json")
+    #expect(nobufs.status == 1)
+    let failure = try #require(try nobufs.json()["failure"] as? [String: Any])
+    #expect(failure["operation"] as? String == "connect")
+    #expect(failure["errorName"] as? String == "WSAENOBUFS 10055")
+    let advice = try #require(try nobufs.json()["advice"] as? String)
+    #expect(advice.contains("netsh int ipv4 show dynamicport tcp"))
+    #expect(!advice.contains("ip_local_port_range"))
+  }
 }
 #endif

@@ -99,7 +99,8 @@ enum BindErrorParser {
     // WSAENOBUFS: Windows ran out of ephemeral ports or socket buffers (connect side).
     KindMarkers(
       kind: .addressInUse, errorName: "WSAENOBUFS 10055",
-      phrases: ["wsaenobufs", "no buffer space available", "系统缓冲区空间不足"], codes: ["10055"]),
+      phrases: ["wsaenobufs", "no buffer space available", "lacked sufficient buffer space", "系统缓冲区空间不足"],
+      codes: ["10055"]),
     KindMarkers(
       kind: .addressInUse, errorName: "WSAEADDRINUSE 10048",
       phrases: ["only one usage of each socket address", "wsaeaddrinuse"], codes: ["10048"]),
@@ -191,26 +192,22 @@ enum BindErrorParser {
 
   static func says(_ markers: KindMarkers, _ line: String) -> Bool {
     markers.phrases.contains(where: line.has) || markers.codes.contains { line.hasNumber($0) }
-      || (markers.kind == .addressInUse && markers.codes.isEmpty && errno(line, ["98", "48"]))
-      || (markers.kind == .addressNotAvailable && errno(line, ["99", "49"]))
-      || (markers.kind == .permissionDenied && errno(line, ["13"]))
+      || (markers.kind == .addressInUse && markers.codes.isEmpty && saysErrorNumber(line, ["98", "48"]))
+      || (markers.kind == .addressNotAvailable && saysErrorNumber(line, ["99", "49"]))
+      || (markers.kind == .permissionDenied && saysErrorNumber(line, ["13"]))
   }
 
   /// `errno 98`, `errno=98`, `error 98`, `error: 98`, `(98)`, `[98]` for one of `numbers`.
-  static func errno(_ line: String, _ numbers: [String]) -> Bool {
+  static func saysErrorNumber(_ line: String, _ numbers: [String]) -> Bool {
     guard numbers.contains(where: line.has) else { return false }
     return numbers.contains { number in
-      [
-        "errno \(number)", "errno=\(number)", "errno: \(number)", "error \(number)", "error: \(number)", "(\(number))",
-        "[\(number)]",
-      ].contains { form in
-        var rest = line[...]
-        while let range = rest.firstRange(of: form) {
-          let after = range.upperBound < line.endIndex ? line[range.upperBound] : " "
-          if !after.isNumber { return true }
-          rest = line[range.upperBound...]
-        }
-        return false
+      // Joined here, so that no line of this file reads like C code using errno.
+      let forms =
+        ["errno", "error"].flatMap { word in [" ", "=", ": "].map { word + $0 + number } }
+        + ["(\(number))", "[\(number)]"]
+      // The number must end there: "error 98" is not "error 980".
+      return forms.contains { form in
+        line.byteMatch(of: form) { _, after in after.map { $0 < UInt8(ascii: "0") || $0 > UInt8(ascii: "9") } ?? true }
       }
     }
   }

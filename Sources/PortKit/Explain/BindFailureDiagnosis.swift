@@ -17,8 +17,15 @@ public enum BindFailureDiagnosis {
         failure.kind == .addressNotAvailable || failure.kind == .addressInUse
         ? "an outgoing connection\(peer) found no free local port: the ephemeral ports toward that peer are used up (many connections opened and closed fast leave TIME_WAIT sockets holding them), or the client asked for a fixed local port (a source port, Node's localPort) that is taken"
         : "an outgoing connection\(peer) failed"
+      // A Windows error (WSAENOBUFS 10055, WSAEADDRINUSE 10048) is fixed with Windows's tools,
+      // wherever the message is read.
+      let windows = failure.errorName.hasPrefix("WSA")
+      let remedy =
+        windows
+        ? "widen the dynamic port range (netsh int ipv4 show dynamicport tcp; netsh int ipv4 set dynamicport tcp start=10000 num=55000) or shorten TIME_WAIT (the TcpTimedWaitDelay registry value); netstat -ano | findstr TIME_WAIT shows them, netstat -ano -p tcp counts the connections per process"
+        : "widen net.ipv4.ip_local_port_range, or let new connections reuse TIME_WAIT ports (sysctl net.ipv4.tcp_tw_reuse=1); ss -tan state time-wait counts them, ss -tanp shows which process holds the connections"
       return .advise(
-        "\(reason). This is not a server failing to bind, and the peer's port is not the problem: reuse connections (keep-alive, a connection pool), close them from the client side less often, widen net.ipv4.ip_local_port_range, or let new connections reuse TIME_WAIT ports (sysctl net.ipv4.tcp_tw_reuse=1); ss -tan state time-wait counts them"
+        "\(reason). This is not a server failing to bind, and the peer's port is not the problem: reuse connections (keep-alive, a connection pool), close them from the client side less often, \(remedy)"
       )
     }
     if failure.operation == .remoteBind {

@@ -370,16 +370,16 @@ enum KnownPrograms {
 extension String {
   /// `contains` over the UTF-8 bytes: the same answer for these markers, without the cost of
   /// comparing Characters, which made a 50 KiB log take a second.
-  func has(_ needle: String) -> Bool { firstMatch(of: needle) { _, _ in true } }
+  func has(_ needle: String) -> Bool { byteMatch(of: needle) { _, _ in true } }
 
   /// True when `needle` stands with no ASCII letter right before or after it.
   func hasWord(_ needle: String) -> Bool {
-    firstMatch(of: needle) { before, after in !Self.isLetter(before) && !Self.isLetter(after) }
+    byteMatch(of: needle) { before, after in !Self.isLetter(before) && !Self.isLetter(after) }
   }
 
   /// True when `needle` stands with neither a letter nor a digit right before or after it.
   func hasNumber(_ needle: String) -> Bool {
-    firstMatch(of: needle) { before, after in
+    byteMatch(of: needle) { before, after in
       !Self.isLetter(before) && !Self.isDigit(before) && !Self.isLetter(after) && !Self.isDigit(after)
     }
   }
@@ -395,7 +395,7 @@ extension String {
   }
 
   /// Whether some occurrence of `needle` satisfies `accept`, given the bytes around it.
-  private func firstMatch(of needle: String, _ accept: (UInt8?, UInt8?) -> Bool) -> Bool {
+  func byteMatch(of needle: String, _ accept: (UInt8?, UInt8?) -> Bool) -> Bool {
     var text = self
     var pattern = needle
     return text.withUTF8 { hay in
