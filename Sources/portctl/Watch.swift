@@ -155,20 +155,35 @@ final class WatchStopper: @unchecked Sendable {
 /// SIGINT and SIGTERM end a watch cleanly: the consuming task is cancelled, the sequence
 /// ends, the output is flushed, and the status is 0.
 enum WatchSignals {
+  /// The pipe's write end the handler writes a byte to (-1 until there is one).
+  nonisolated(unsafe) static var wakeUp: Int32 = -1
+
   /// Starts listening for SIGINT and SIGTERM, calling `stop` for each; what it returns must
-  /// stay alive meanwhile. Called before the watch prints anything, so that a signal sent
-  /// once its first line is out is never one that came before the sources listened.
+  /// stay alive meanwhile. Called before the watch prints anything.
+  ///
+  /// The handler is installed here and now (`signal`), and only writes a byte to a pipe that
+  /// a dispatch source reads: a dispatch signal source alone registers later, on its own
+  /// thread, and a signal sent right after the first line could arrive before it and be lost.
+  /// A byte in the pipe waits for the reader.
   static func onTermination(_ stop: @escaping @Sendable () -> Void) -> [Any] {
     #if canImport(Dispatch) && !os(Windows)
-    var sources: [Any] = []
-    for number in [SIGINT, SIGTERM] {
-      signal(number, SIG_IGN)
-      let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-      source.setEventHandler { stop() }
-      source.resume()
-      sources.append(source)
+    var ends: [Int32] = [-1, -1]
+    guard pipe(&ends) == 0 else { return [] }
+    wakeUp = ends[1]
+    let source = DispatchSource.makeReadSource(fileDescriptor: ends[0], queue: .global())
+    source.setEventHandler {
+      var byte: UInt8 = 0
+      _ = read(ends[0], &byte, 1)
+      stop()
     }
-    return sources
+    source.resume()
+    for number in [SIGINT, SIGTERM] {
+      signal(number) { _ in
+        var byte: UInt8 = 1
+        _ = write(WatchSignals.wakeUp, &byte, 1)
+      }
+    }
+    return [source]
     #else
     return []
     #endif
