@@ -6,7 +6,7 @@ import PortKit
 enum TerminationFlow {
   static func run(
     _ command: String, specs: [PortSpec], project: String? = nil, termination: TerminationOptions,
-    selection: SocketSelectionOptions, output: OutputOptions, backend: Backend,
+    selection: SocketSelectionOptions, output: OutputOptions, backend: Backend, host: RemoteHost? = nil,
     verification: PortFreeing.Verification?, check: (@Sendable (TerminationPlan) -> String?)? = nil
   ) async throws {
     let renderer = {
@@ -14,6 +14,7 @@ enum TerminationFlow {
         command: command, specs: specs, project: project, termination: termination, quiet: output.quiet,
         json: output.json)
       renderer.check = check
+      renderer.host = host?.destination
       return renderer
     }()
     var request = PortFreeing.Request(
@@ -22,7 +23,7 @@ enum TerminationFlow {
     request.viaManager = termination.viaManager
     // Read only for the question and the dry run: --yes asks nothing.
     request.readsBlastRadius = termination.dryRun || !termination.yes
-    let outcome = try await Inspection.run(command, output: output, backend: backend) { system in
+    let outcome = try await Inspection.run(command, output: output, backend: backend, host: host) { system in
       var request = request
       if let project {
         guard let scope = PortInspection(system: system).projectScope(project) else {
@@ -55,6 +56,8 @@ struct TerminationRenderer: Sendable {
   /// Refuses a plan before it is asked about (the live view: the plan must target the
   /// process shown), with the sentence to print.
   var check: (@Sendable (TerminationPlan) -> String?)?
+  /// `--host`'s machine, named in the question and the document; `nil` for this one.
+  var host: String?
 
   init(
     command: String, specs: [PortSpec], project: String? = nil, termination: TerminationOptions, quiet: Bool,
@@ -110,7 +113,8 @@ struct TerminationRenderer: Sendable {
       for line in groups { note("  " + line) }
       return .refused
     }
-    note("portctl \(command): these processes hold \(specList):")
+    let on = host.map { " on \(TerminalText.escape($0))" } ?? ""
+    note("portctl \(command): these processes\(on) hold \(specList):")
     for line in table { note("  " + line) }
     for line in groups { note("  " + line) }
     let managed = !plan.groups.isEmpty && plan.groups.allSatisfy { $0.managerCommand != nil }
@@ -284,6 +288,7 @@ struct TerminationRenderer: Sendable {
   func finish(_ outcome: PortFreeing.Outcome) throws {
     progress.clear()
     var document = TerminationDocument(command: command, dryRun: dryRun)
+    document.host = host
     document.plan = outcome.plan
     document.parents = outcome.parents
     document.consent = outcome.consent.map {

@@ -30,10 +30,13 @@ struct Why: AsyncParsableCommand {
   @OptionGroup var selection: SocketSelectionOptions
   @OptionGroup var output: OutputOptions
   @OptionGroup var backend: BackendOptions
+  @OptionGroup var remote: RemoteHostOptions
 
   func run() async throws {
     let specs = target.specs
-    let result = try await Inspection.run("why", output: output, backend: backend.backend) { system in
+    let result = try await Inspection.run(
+      "why", output: output, backend: backend.backend, host: remote.remoteHost
+    ) { system in
       try await PortInspection(system: system).inspect(
         specs, protocols: selection.protocols, listenersOnly: !selection.all, exclusions: false)
     }
@@ -43,7 +46,7 @@ struct Why: AsyncParsableCommand {
       JSONOutput.streamReport(
         ReportDocument(
           command: "why", exitCode: status, query: specs, report: report, provenance: provenance,
-          projects: result.projects))
+          projects: result.projects, host: remote.host))
     } else if !output.quiet {
       WhyText.print(report, provenance: provenance, specs: specs, all: selection.all, projects: result.projects)
     }

@@ -107,7 +107,7 @@ enum PortVerdictText {
         "\(port) is NOT free: \(closing(result.lingering)), owned by no process, \(one ? "blocks" : "block") \(reuse); \(one ? "it closes" : "they close")\(left(result.lingering, "within")) (--wait waits for \(one ? "it" : "them"))"
     case .freeUnprobed:
       return result.probe == nil
-        ? "\(port) is free by the socket table (no bind test on this platform)"
+        ? "\(port) is free by the socket table (no bind test is made on this platform or over --host)"
         : "\(port) is free by the socket table; a bind test needs privilege for this port"
     case .held:
       let holders = result.stillHeld.flatMap(\.owner.holders).map {
