@@ -40,6 +40,7 @@ struct Check: AsyncParsableCommand {
   }
 
   func run() async throws {
+    Inspection.suggestionSuffix = remote.suggestionSuffix
     let checks = try await Inspection.run(
       "check", output: output, backend: backend.backend, host: remote.remoteHost
     ) { system in
@@ -86,9 +87,9 @@ enum CheckText {
   static func text(_ reason: BindReason) -> String {
     switch reason.remedy {
     case .stopHolders(let port)?:
-      "\(reason.message): stop it properly (portctl why \(port)) or free it (portctl free \(port))"
+      "\(reason.message): stop it properly (portctl why \(port)\(Inspection.suggestionSuffix)) or free it (portctl free \(port)\(Inspection.suggestionSuffix))"
     case .endConnections(let port)?:
-      "\(reason.message): binds fail while it stays open; end those processes too (portctl free \(port) --all)"
+      "\(reason.message): binds fail while it stays open; end those processes too (portctl free \(port) --all\(Inspection.suggestionSuffix))"
     case nil:
       reason.message
     }

@@ -5,6 +5,11 @@ import PortKit
 /// inside ``run(_:output:backend:_:)``, and whatever `PortKitError` they throw is printed
 /// once (or becomes the JSON error document) and ends the command with exit status 2.
 enum Inspection {
+  /// Appended to the portctl commands that output suggests (`portctl free 8080`), so that they
+  /// act on the same machine: ` --host HOST …` with `--host`, empty otherwise. Set once, before
+  /// anything is read, by the command that takes `--host`.
+  nonisolated(unsafe) static var suggestionSuffix = ""
+
   /// Makes the ``System`` for `backend` and runs `body` with it.
   /// With `host`, the system is that machine, over ssh.
   static func run<T>(

@@ -51,6 +51,7 @@ struct Kill: AsyncParsableCommand {
   func validate() throws { try remote.refuseProject(target.project) }
 
   func run() async throws {
+    Inspection.suggestionSuffix = remote.suggestionSuffix
     try await TerminationFlow.run(
       "kill", specs: target.specs, project: target.projectDirectory, termination: termination,
       selection: selection, output: output, backend: backend.backend, host: remote.remoteHost, verification: nil)
@@ -116,6 +117,7 @@ struct Free: AsyncParsableCommand {
   func validate() throws { try remote.refuseProject(target.project) }
 
   func run() async throws {
+    Inspection.suggestionSuffix = remote.suggestionSuffix
     try await TerminationFlow.run(
       "free", specs: target.specs, project: target.projectDirectory, termination: termination,
       selection: selection, output: output, backend: backend.backend, host: remote.remoteHost,

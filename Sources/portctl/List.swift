@@ -46,6 +46,7 @@ struct List: AsyncParsableCommand {
   }
 
   func run() async throws {
+    Inspection.suggestionSuffix = remote.suggestionSuffix
     let query = SocketQuery(specs: nil, protocols: selection.protocols, listenersOnly: !selection.all, detail: .summary)
     let filter = ListFilter(process: process, pid: pid, user: user)
     let directory = try project.map(ProjectArgument.resolve)

@@ -77,6 +77,13 @@ struct RemoteHostOptions: ParsableArguments {
   /// The host, `nil` for this machine.
   var remoteHost: RemoteHost? { try? remote() }
 
+  /// What the suggested portctl commands add to act on the same machine: ` --host HOST`
+  /// (shell-quoted; the `--ssh-option`s are left out to keep them readable), empty for this
+  /// machine.
+  var suggestionSuffix: String {
+    host.map { " --host " + ShellQuoting.quote($0) } ?? ""
+  }
+
   /// Refuses `--project` with `--host`: the directory is on this machine.
   func refuseProject(_ project: String?) throws {
     if host != nil, project != nil {

@@ -337,7 +337,7 @@ struct TerminationRenderer: Sendable {
         let owner = TerminalText.escape(
           result.process.user ?? result.process.uid.map { "uid \($0)" } ?? "another user")
         note(
-          "portctl: not permitted to signal \(TerminalText.escape(result.process.name)) (pid \(result.process.pid)), which belongs to \(owner); run: \(HostPlatform.current.elevatedCommand("\(command) \(targetArguments)"))"
+          "portctl: not permitted to signal \(TerminalText.escape(result.process.name)) (pid \(result.process.pid)), which belongs to \(owner); run: \(elevatedCommand("\(command) \(targetArguments)"))"
         )
       }
       status = ExitStatus.notPermitted
@@ -376,9 +376,22 @@ struct TerminationRenderer: Sendable {
       "portctl: not a target: \(entry.socket.proto.rawValue) \(entry.socket.local)\(remote)\(by) is a connection made from port \(entry.socket.local.port), not one a server there accepted."
   }
 
+  /// `portctl ARGUMENTS` with the privilege that was missing: through sudo (or an elevated
+  /// terminal) here; as root on the other machine with `--host`.
+  private func elevatedCommand(_ arguments: String) -> String {
+    guard let host else { return HostPlatform.current.elevatedCommand(arguments) }
+    return "portctl \(arguments) --host \(ShellQuoting.quote("root@" + Self.hostName(host)))"
+  }
+
+  /// The host part of `[USER@]HOST`.
+  static func hostName(_ destination: String) -> String {
+    destination.lastIndex(of: "@").map { String(destination[destination.index(after: $0)...]) } ?? destination
+  }
+
   /// How to run `arguments` again with the privilege that was missing.
-  private static func withPrivilege(_ arguments: String) -> String {
-    HostPlatform.current == .windows
+  private func withPrivilege(_ arguments: String) -> String {
+    if host != nil { return "run it as root there: \(elevatedCommand(arguments))" }
+    return HostPlatform.current == .windows
       ? "run \(HostPlatform.current.elevatedCommand(arguments))" : "run it with sudo: sudo portctl \(arguments)"
   }
 
@@ -389,7 +402,7 @@ struct TerminationRenderer: Sendable {
     let owner = TerminalText.escape(unseen.ownerDescription)
     let advice =
       unseen.reason == .needsPrivilege
-      ? Self.withPrivilege("\(command) \(entry.socket.local.port)")
+      ? withPrivilege("\(command) \(entry.socket.local.port)")
       : "stop them, or what runs them, first"
     return
       "portctl: \(entry.socket.proto.rawValue) \(entry.socket.local) belongs to \(owner); portctl sees it held by \(visible), but processes of \(owner) that it cannot see or signal may hold it too, and would keep the port (a master process starting new workers); \(advice)."
@@ -399,7 +412,7 @@ struct TerminationRenderer: Sendable {
     guard case .hidden(let owner) = entry.owner else { return nil }
     let advice =
       owner.reason == .needsPrivilege
-      ? Self.withPrivilege("\(command) \(entry.socket.local.port)")
+      ? withPrivilege("\(command) \(entry.socket.local.port)")
       : "its process is not visible from here (another PID namespace such as a container); stop it where it runs"
     return
       "portctl: \(entry.socket.proto.rawValue) \(entry.socket.local) is held by \(TerminalText.escape(owner.ownerDescription)) and portctl may not see or signal that process; \(advice)."

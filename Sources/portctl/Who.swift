@@ -27,6 +27,7 @@ struct Who: AsyncParsableCommand {
   @OptionGroup var remote: RemoteHostOptions
 
   func run() async throws {
+    Inspection.suggestionSuffix = remote.suggestionSuffix
     let specs = target.specs
     let result = try await Inspection.run(
       "who", output: output, backend: backend.backend, host: remote.remoteHost

@@ -33,6 +33,7 @@ struct Why: AsyncParsableCommand {
   @OptionGroup var remote: RemoteHostOptions
 
   func run() async throws {
+    Inspection.suggestionSuffix = remote.suggestionSuffix
     let specs = target.specs
     let result = try await Inspection.run(
       "why", output: output, backend: backend.backend, host: remote.remoteHost
@@ -111,7 +112,9 @@ enum WhyText {
           layout.chain(provenance[process.pid]?.ancestry ?? [], emit: emit)
           let managers = provenance[process.pid]?.managers ?? []
           if managers.isEmpty {
-            emit("    managed by: nothing portctl recognises; stop it with portctl kill \(socket.local.port)")
+            emit(
+              "    managed by: nothing portctl recognises; stop it with portctl kill \(socket.local.port)\(Inspection.suggestionSuffix)"
+            )
           }
           layout.managers(managers, emit: emit)
           if let hint = HolderHints.hint(for: process, socket: socket) {
@@ -254,7 +257,7 @@ enum WhyText {
         ? "each of its \(server.pids.count) processes"
         : "the master \(master.pid)\(server.workers.isEmpty ? "" : " (its workers stop with it)")"
       emit(
-        "    portctl kill \(socket.local.port) sends \(server.stopSignal) to \(targets), and SIGKILL if it has not exited after \(Int(server.grace.seconds.rounded())) s"
+        "    portctl kill \(socket.local.port)\(Inspection.suggestionSuffix) sends \(server.stopSignal) to \(targets), and SIGKILL if it has not exited after \(Int(server.grace.seconds.rounded())) s"
       )
       if holding[master.pid] != nil, let hint = HolderHints.hint(for: master, socket: socket) {
         emit("    note: \(TerminalText.escape(master.name)) is \(TerminalText.escape(hint))")

@@ -125,6 +125,9 @@ import Testing
     let checks = try check.json()["checks"] as? [[String: Any]] ?? []
     let reasons = checks.flatMap { $0["reasons"] as? [[String: Any]] ?? [] }
     #expect(reasons.contains { $0["code"] as? String == "held" && ($0["pids"] as? [Int]) == [Int(holder.pid)] })
+    // The commands it suggests act on the same machine.
+    let message = reasons.first?["message"] as? String ?? ""
+    #expect(message.contains("(portctl free \(holder.ports[0]) --host root@127.0.0.1)"), "\(message)")
     let notes = checks.flatMap { $0["notes"] as? [[String: Any]] ?? [] }
     #expect(notes.contains { $0["code"] as? String == "unprobed" })
     holder.stop()

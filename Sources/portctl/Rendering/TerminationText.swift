@@ -99,7 +99,7 @@ enum PortVerdictText {
         "\(port) is free for servers that set SO_REUSEADDR (most do); \(closing(result.lingering)), owned by no process, \(one ? "blocks" : "block") a plain bind\(left(result.lingering, "for up to")) (--wait waits for \(one ? "it" : "them"))"
     case .freeExceptConnections:
       return
-        "\(port) is free for servers that set SO_REUSEADDR (most do); a plain bind fails while \(connections(result.connections)); \(result.connections.count == 1 ? "it does not close on its own: end it" : "they do not close on their own: end them") too with portctl free \(result.item.port) --all"
+        "\(port) is free for servers that set SO_REUSEADDR (most do); a plain bind fails while \(connections(result.connections)); \(result.connections.count == 1 ? "it does not close on its own: end it" : "they do not close on their own: end them") too with portctl free \(result.item.port) --all\(Inspection.suggestionSuffix)"
     case .timeWait:
       let reuse =
         result.probe?.isBindable == true ? "a plain bind" : "any bind (the old server did not set SO_REUSEADDR)"
@@ -124,7 +124,7 @@ enum PortVerdictText {
           case (false, false): "they block every bind until they close"
           }
         return
-          "\(port) is NOT free: no listener is left, but \(connections(result.connections)); \(why): end \(single ? "it" : "them") too with portctl free \(result.item.port) --all"
+          "\(port) is NOT free: no listener is left, but \(connections(result.connections)); \(why): end \(single ? "it" : "them") too with portctl free \(result.item.port) --all\(Inspection.suggestionSuffix)"
       }
       let by = holders.isEmpty ? "" : " by \(holders.joined(separator: ", "))"
       return "\(port) is NOT free: still held\(by)"

@@ -18,10 +18,29 @@ enum RemoteScript {
   /// The most processes whose details one snapshot sends.
   static let processLimit = 4096
 
+  /// The most ports the script narrows the details to; a wider query reads every holder's.
+  static let portFilterLimit = 1024
+
+  /// The ports `query` asks about, as the socket tables print them (`1F90`), for the script to
+  /// read only their holders' details; `nil` for every holder (a listing, a wide range).
+  static func portFilter(_ query: SocketQuery) -> [String]? {
+    guard let specs = query.specs else { return nil }
+    var ports = Set<UInt16>()
+    for spec in specs {
+      guard spec.ports.count + ports.count <= portFilterLimit else { return nil }
+      ports.formUnion(spec.ports)
+    }
+    return ports.sorted().map { port in
+      let hex = String(port, radix: 16, uppercase: true)
+      return String(repeating: "0", count: 4 - hex.count) + hex
+    }
+  }
+
   /// The snapshot script: host facts, then either the socket tables, the socket links of
   /// every process and the details of their holders and their ancestors (`@kind procfs`), or
-  /// one lsof and one ps run (`@kind lsof`), or `@kind none`.
-  static func snapshot(mode: Mode) -> String {
+  /// one lsof and one ps run (`@kind lsof`), or `@kind none`. With `ports` (hex, as
+  /// ``portFilter(_:)`` gives them), only the holders of sockets on those ports are detailed.
+  static func snapshot(mode: Mode, ports: [String]? = nil) -> String {
     let script = #"""
       exec 2>/dev/null
       LC_ALL=C
@@ -54,7 +73,7 @@ enum RemoteScript {
         awk '$1 == "btime" { print "@btime " $2 }' /proc/stat
         s=$(for t in tcp tcp6 udp udp6; do echo "@table $t"; cat "/proc/net/$t"; done; echo "@fds"; ls -lq /proc/[0-9]*/fd | grep -E '^/proc/[0-9]+/fd:$| -> socket:\[[0-9]+\]$')
         printf '%s\n' "$s"
-        pids=$(printf '%s\n' "$s" | awk '/^@table/ { m = 1; next } /^@fds/ { m = 2; next } m == 1 && $10 ~ /^[0-9]+$/ && $10 != "0" { i[$10] = 1; next } m == 2 && /^\/proc\/[0-9]+\/fd:$/ { split($0, a, "/"); p = a[3]; next } m == 2 { n = $NF; gsub(/[^0-9]/, "", n); if ((n in i) && p != "" && !(p in w) && c < @LIMIT@) { w[p] = 1; c++; print p } }')
+        pids=$(printf '%s\n' "$s" | awk -v P="@PORTS@" '/^@table/ { m = 1; next } /^@fds/ { m = 2; next } m == 1 && $10 ~ /^[0-9]+$/ && $10 != "0" { if (P == "" || index(P, " " substr($2, index($2, ":") + 1) " ") > 0) i[$10] = 1; next } m == 2 && /^\/proc\/[0-9]+\/fd:$/ { split($0, a, "/"); p = a[3]; next } m == 2 { n = $NF; gsub(/[^0-9]/, "", n); if ((n in i) && p != "" && !(p in w) && c < @LIMIT@) { w[p] = 1; c++; print p } }')
         echo "@procs"
         seen=" "
         for p in $pids; do
@@ -99,6 +118,7 @@ enum RemoteScript {
       script
       .replacing("@MODE@", with: mode.rawValue)
       .replacing("@LIMIT@", with: "\(processLimit)")
+      .replacing("@PORTS@", with: ports.map { " " + $0.joined(separator: " ") + " " } ?? "")
   }
 
   /// The shell function `st PID EXPECTED`: prints `same` while PID is alive (not a zombie)

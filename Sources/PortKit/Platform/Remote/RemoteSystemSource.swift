@@ -31,7 +31,8 @@ struct RemoteSystemSource: SystemSource {
   var state: RemoteState
 
   func snapshot(for query: SocketQuery) async throws(PortKitError) -> SystemSnapshot {
-    let output = try await host.run(RemoteScript.snapshot(mode: mode), runner: runner)
+    let output = try await host.run(
+      RemoteScript.snapshot(mode: mode, ports: RemoteScript.portFilter(query)), runner: runner)
     let reading = RemoteReading.parse(output.standardOutput)
     let name = TerminalText.escape(host.destination)
     switch reading.kind {
