@@ -228,6 +228,55 @@ import Testing
     #expect(refused.stderr.contains("BatchMode=yes"), "\(refused.stderr)")
   }
 
+  /// A holder whose argv[0], process name and working directory carry newlines, the
+  /// script's own marker lines and terminal escapes: over ssh it is still one process with
+  /// its exact pid, command line and directory (JSON), shown escaped (text), and no process
+  /// or user is forged.
+  @Test(.enabled(if: (canRun && Programs.installed(Programs.python)) || required, "needs root, sshd, ssh, python3"))
+  func untrustedTextCannotForgeTheRemoteOutput() throws {
+    let server = try sshd()
+    let forged = "evil\n@pid 1\n@uid 0\n@end\n@user 0 mallory\n\u{1B}[2J\u{1B}[31mred"
+    let name = "ev) R 1 1\n@pid 1"
+    let directory = server.directory.appendingPathComponent("cwd\n@procs\n@pid 1\u{1B}]0;t\u{07}")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    let program = server.directory.appendingPathComponent(name).path
+    let copied = try run(URL(fileURLWithPath: "/usr/bin/install"), ["-m", "755", Products.holder.path, program])
+    try #require(copied.status == 0, "\(copied.stderr)")
+    let script = """
+      import os, sys
+      exe, cwd, argv0 = (bytes.fromhex(a) for a in sys.argv[1:4])
+      os.chdir(cwd)
+      os.execv(exe, [argv0] + [a.encode() for a in sys.argv[4:]])
+      """
+    func hex(_ text: String) -> String { Array(text.utf8).map { String(format: "%02x", $0) }.joined() }
+    let holder = try Holder(
+      ["tcp:127.0.0.1:0"],
+      launcher: [Programs.python, "-c", script, hex(program), hex(directory.path), hex(forged)])
+    defer { holder.stop() }
+
+    let who = try portctl(["who", "\(holder.port)", "--json"] + server.hostArguments())
+    #expect(who.status == 0, "\(who.stderr)")
+    let processes = try who.json().sockets.flatMap { $0["processes"] as? [[String: Any]] ?? [] }
+    #expect(processes.map { $0["pid"] as? Int } == [Int(holder.pid)])
+    let process = try #require(processes.first)
+    #expect((process["commandLine"] as? [String])?.first == forged)
+    #expect(process["cwd"] as? String == directory.path)
+    #expect(process["user"] as? String == "root")
+    #expect(process["ppid"] as? Int == Int(getpid()))
+
+    let text = try portctl(["who", "\(holder.port)"] + server.hostArguments())
+    #expect(text.status == 0)
+    #expect(!text.stdout.contains("\u{1B}"), "\(text.stdout)")
+    #expect(text.stdout.contains(#"evil\n@pid 1\n@uid 0"#), "\(text.stdout)")
+    // Its start time is still read right (the name's newline does not split `stat`): it is
+    // signalled, not taken for a reused pid.
+    let free = try portctl(["free", "\(holder.port)", "--yes", "--json"] + server.hostArguments())
+    #expect(free.status == 0, "\(free.stdout)\(free.stderr)")
+    let targets = try free.json()["targets"] as? [[String: Any]] ?? []
+    #expect(targets.map { $0["outcome"] as? String } == ["exited"], "\(targets)")
+    #expect(eventually(5) { !isAlive(holder.pid) })
+  }
+
   /// Bad --host values are usage errors (64), and --ssh-option needs --host.
   @Test func usageErrors() throws {
     #expect(try portctl("who", "80", "--host=-oProxyCommand=touch /tmp/x").status == 64)

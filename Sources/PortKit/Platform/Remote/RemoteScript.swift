@@ -54,7 +54,8 @@ enum RemoteScript {
       echo "@now $(date +%s)"
       echo "@zone $(date +%z)"
       echo "@self $$"
-      parent() { if [ -r "/proc/$1/stat" ]; then l=; read -r l < "/proc/$1/stat"; r=${l##*) }; set -- $r; echo "$2"; else ps -o ppid= -p "$1"; fi; }
+      rdstat() { l=; { while IFS= read -r x || [ -n "$x" ]; do l="$l $x"; done < "/proc/$1/stat"; } 2>/dev/null; }
+      parent() { if [ -r "/proc/$1/stat" ]; then rdstat "$1"; r=${l##*) }; set -- $r; echo "$2"; else ps -o ppid= -p "$1"; fi; }
       p=$$
       n=0
       while [ "$n" -lt 64 ]; do
@@ -121,14 +122,15 @@ enum RemoteScript {
       .replacing("@PORTS@", with: ports.map { " " + $0.joined(separator: " ") + " " } ?? "")
   }
 
-  /// The shell function `st PID EXPECTED`: prints `same` while PID is alive (not a zombie)
+  /// The shell function `st PID EXPECTED` (the lines of `stat` are joined first: a command
+  /// name may hold a newline): prints `same` while PID is alive (not a zombie)
   /// and started at EXPECTED (procfs: `stat` field 22, the start in clock ticks after boot;
   /// lsof remotes: `ps -o lstart=` with single spaces), `replaced` when PID names another
   /// process, `gone` otherwise.
   static func startCheck(kind: RemoteKind) -> String {
     switch kind {
     case .procfs:
-      #"st() { w=$2; l=; { read -r l < "/proc/$1/stat"; } 2>/dev/null || { echo gone; return; }; r=${l##*) }; set -- $r; if [ "$1" = Z ] || [ "$1" = X ]; then echo gone; elif [ "${20}" = "$w" ]; then echo same; else echo replaced; fi; }"#
+      #"st() { w=$2; l=; { while IFS= read -r x || [ -n "$x" ]; do l="$l $x"; done < "/proc/$1/stat"; } 2>/dev/null; case "$l" in *")"*) ;; *) echo gone; return ;; esac; r=${l##*) }; set -- $r; if [ "$1" = Z ] || [ "$1" = X ]; then echo gone; elif [ "${20}" = "$w" ]; then echo same; else echo replaced; fi; }"#
     case .lsof:
       #"st() { w=$2; s=$(ps -o stat=,lstart= -p "$1" 2>/dev/null); set -- $s; if [ $# -lt 6 ]; then echo gone; return; fi; case "$1" in Z*) echo gone; return ;; esac; shift; if [ "$*" = "$w" ]; then echo same; else echo replaced; fi; }"#
     }
