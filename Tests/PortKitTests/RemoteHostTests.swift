@@ -186,3 +186,74 @@ import Testing
     #expect(arguments.contains("Port=2222"))
   }
 }
+
+#if os(Linux)
+/// The remote start-time guard, run by this machine's `/bin/sh` exactly as ssh would run it
+/// there, against a real process this test started: `same` only for the start recorded,
+/// `replaced` for any other, `gone` once it exited; a signal with the wrong start is not sent.
+@Suite(.serialized) struct RemoteGuardTests {
+  private func sh(_ script: String) throws -> String {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/bin/sh")
+    process.arguments = ["-c", script]
+    let output = Pipe()
+    process.standardOutput = output
+    try process.run()
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+  }
+
+  private func sleeper() throws -> Process {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/bin/sleep")
+    process.arguments = ["30"]
+    try process.run()
+    return process
+  }
+
+  @Test func procfsGuardComparesStatField22() throws {
+    let child = try sleeper()
+    defer { child.terminate() }
+    let pid = child.processIdentifier
+    let stat = try #require(ProcfsParsers.stat(Array(try Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/stat")))))
+    #expect(try sh(RemoteScript.check(pid: pid, expected: "\(stat.startTicks)", kind: .procfs)) == "same")
+    #expect(try sh(RemoteScript.check(pid: pid, expected: "\(stat.startTicks + 1)", kind: .procfs)) == "replaced")
+    #expect(
+      try sh(RemoteScript.signal(.terminate, pid: pid, expected: "\(stat.startTicks + 1)", kind: .procfs))
+        == "replaced")
+    usleep(100_000)
+    #expect(child.isRunning, "signalled with the wrong start time")
+    // SIGKILL: the test runner may leave SIGTERM ignored in its children.
+    #expect(try sh(RemoteScript.signal(.kill, pid: pid, expected: "\(stat.startTicks)", kind: .procfs)) == "sent")
+    child.waitUntilExit()
+    #expect(child.terminationReason == .uncaughtSignal)
+    #expect(try sh(RemoteScript.check(pid: pid, expected: "\(stat.startTicks)", kind: .procfs)) == "gone")
+  }
+
+  @Test func lsofGuardComparesPsLstart() throws {
+    guard
+      FileManager.default.isExecutableFile(atPath: "/bin/ps")
+        || FileManager.default.isExecutableFile(atPath: "/usr/bin/ps")
+    else {
+      Issue.record("ps is needed")
+      return
+    }
+    let child = try sleeper()
+    defer { child.terminate() }
+    let pid = child.processIdentifier
+    let line = try sh("ps -o pid=,ppid=,uid=,lstart=,command= -p \(pid)")
+    let row = try #require(PsParser.row(line))
+    let expected = RemoteProcessControl.lstart(Int64(row.start.epochSeconds(utcOffset: 0)))
+    #expect(try sh(RemoteScript.check(pid: pid, expected: expected, kind: .lsof)) == "same")
+    let wrong = RemoteProcessControl.lstart(Int64(row.start.epochSeconds(utcOffset: 0)) - 1)
+    #expect(try sh(RemoteScript.signal(.terminate, pid: pid, expected: wrong, kind: .lsof)) == "replaced")
+    usleep(100_000)
+    #expect(child.isRunning, "signalled with the wrong start time")
+    // The wait script sees it go.
+    #expect(try sh(RemoteScript.signal(.kill, pid: pid, expected: expected, kind: .lsof)) == "sent")
+    let waited = try sh(RemoteScript.wait([(pid, expected)], rounds: 30, kind: .lsof))
+    #expect(waited.hasPrefix("@exit \(pid) "), "\(waited)")
+  }
+}
+#endif
