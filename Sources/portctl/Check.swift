@@ -13,7 +13,8 @@ struct Check: AsyncParsableCommand {
       (--json): held, address-overlap, held-hidden, held-by-kernel, time-wait, privileged, \
       address-unavailable, excluded-range, permission-denied, unexplained; and notes:
       ephemeral-range, reserved-port, privileged-allowed, well-known-port, unprobed, \
-      v6-only-bindable. [::] is bound dual-stack, as servers bind it where that is the \
+      v6-only-bindable. With --host the answer comes from the remote socket table alone (no \
+      bind is made there: the unprobed note says so). [::] is bound dual-stack, as servers bind it where that is the \
       host's default (net.ipv6.bindv6only = 0); on a host without IPv6 it does not apply.
 
       Exit status: 0 every asked port can be bound; 1 at least one cannot; 2 the system could \
@@ -25,6 +26,7 @@ struct Check: AsyncParsableCommand {
 
   @OptionGroup var output: OutputOptions
   @OptionGroup var backend: BackendOptions
+  @OptionGroup var remote: RemoteHostOptions
 
   static let maximumPorts = 4096
 
@@ -38,12 +40,15 @@ struct Check: AsyncParsableCommand {
   }
 
   func run() async throws {
-    let checks = try await Inspection.run("check", output: output, backend: backend.backend) { system in
+    Inspection.suggestionSuffix = remote.suggestionSuffix
+    let checks = try await Inspection.run(
+      "check", output: output, backend: backend.backend, host: remote.remoteHost
+    ) { system in
       try await BindDiagnosis(system: system).checks(for: target.specs)
     }
     let status = checks.allSatisfy(\.bindable) ? ExitStatus.success : ExitStatus.negative
     if output.json {
-      JSONOutput.emit(CheckDocument(exitCode: status, checks: checks))
+      JSONOutput.emit(CheckDocument(exitCode: status, checks: checks, host: remote.host))
     } else if !output.quiet {
       CheckText.print(checks)
     }
@@ -82,9 +87,9 @@ enum CheckText {
   static func text(_ reason: BindReason) -> String {
     switch reason.remedy {
     case .stopHolders(let port)?:
-      "\(reason.message): stop it properly (portctl why \(port)) or free it (portctl free \(port))"
+      "\(reason.message): stop it properly (portctl why \(port)\(Inspection.suggestionSuffix)) or free it (portctl free \(port)\(Inspection.suggestionSuffix))"
     case .endConnections(let port)?:
-      "\(reason.message): binds fail while it stays open; end those processes too (portctl free \(port) --all)"
+      "\(reason.message): binds fail while it stays open; end those processes too (portctl free \(port) --all\(Inspection.suggestionSuffix))"
     case nil:
       reason.message
     }

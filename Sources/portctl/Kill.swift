@@ -46,11 +46,15 @@ struct Kill: AsyncParsableCommand {
   @OptionGroup var selection: SocketSelectionOptions
   @OptionGroup var output: OutputOptions
   @OptionGroup var backend: BackendOptions
+  @OptionGroup var remote: RemoteHostOptions
+
+  func validate() throws { try remote.refuseProject(target.project) }
 
   func run() async throws {
+    Inspection.suggestionSuffix = remote.suggestionSuffix
     try await TerminationFlow.run(
       "kill", specs: target.specs, project: target.projectDirectory, termination: termination,
-      selection: selection, output: output, backend: backend.backend, verification: nil)
+      selection: selection, output: output, backend: backend.backend, host: remote.remoteHost, verification: nil)
   }
 }
 
@@ -108,11 +112,15 @@ struct Free: AsyncParsableCommand {
   @OptionGroup var selection: SocketSelectionOptions
   @OptionGroup var output: OutputOptions
   @OptionGroup var backend: BackendOptions
+  @OptionGroup var remote: RemoteHostOptions
+
+  func validate() throws { try remote.refuseProject(target.project) }
 
   func run() async throws {
+    Inspection.suggestionSuffix = remote.suggestionSuffix
     try await TerminationFlow.run(
       "free", specs: target.specs, project: target.projectDirectory, termination: termination,
-      selection: selection, output: output, backend: backend.backend,
+      selection: selection, output: output, backend: backend.backend, host: remote.remoteHost,
       verification: .init(respawnWindow: respawnWindow?.duration, drainTimeWait: wait ? waitTimeout.duration : nil))
   }
 }

@@ -35,8 +35,10 @@ struct List: AsyncParsableCommand {
 
   @OptionGroup var output: OutputOptions
   @OptionGroup var backend: BackendOptions
+  @OptionGroup var remote: RemoteHostOptions
 
   func validate() throws {
+    try remote.refuseProject(project)
     if let pid, pid <= 0 { throw ValidationError("--pid takes a process id above 0, not \(pid)") }
     if let process, process.isEmpty { throw ValidationError("--process takes a non-empty name") }
     if let user, user.isEmpty { throw ValidationError("--user takes a user name or uid") }
@@ -44,10 +46,13 @@ struct List: AsyncParsableCommand {
   }
 
   func run() async throws {
+    Inspection.suggestionSuffix = remote.suggestionSuffix
     let query = SocketQuery(specs: nil, protocols: selection.protocols, listenersOnly: !selection.all, detail: .summary)
     let filter = ListFilter(process: process, pid: pid, user: user)
     let directory = try project.map(ProjectArgument.resolve)
-    let (listing, projects) = try await Inspection.run("list", output: output, backend: backend.backend) { system in
+    let (listing, projects) = try await Inspection.run(
+      "list", output: output, backend: backend.backend, host: remote.remoteHost
+    ) { system in
       let inspection = PortInspection(system: system)
       if let directory {
         guard let scope = inspection.projectScope(directory) else {
@@ -60,7 +65,7 @@ struct List: AsyncParsableCommand {
     }
     let status = listing.isEmpty ? ExitStatus.negative : ExitStatus.success
     if output.json {
-      JSONOutput.streamListing(listing, exitCode: status, projects: projects)
+      JSONOutput.streamListing(listing, exitCode: status, projects: projects, host: remote.host)
     } else if !output.quiet {
       ReportText.printList(
         listing, projects: projects, emptyMessage: directory.map { "nothing listens in project \($0)" })

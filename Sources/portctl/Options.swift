@@ -43,6 +43,55 @@ struct BackendOptions: ParsableArguments {
   var backend: Backend = .automatic
 }
 
+/// `--host [USER@]HOST` and `--ssh-option`: the same answers for another machine over ssh.
+struct RemoteHostOptions: ParsableArguments {
+  @Option(
+    name: .long,
+    help: ArgumentHelp(
+      "Ask another machine over ssh (nothing is installed there; it needs sh and /proc or lsof). See README: --host.",
+      valueName: "[user@]host"))
+  var host: String?
+
+  @Option(
+    name: .customLong("ssh-option"),
+    help: ArgumentHelp(
+      "An option for ssh with --host, passed as -o OPTION (Port=2222, IdentityFile=~/.ssh/id_ed25519); repeatable.",
+      valueName: "option"))
+  var sshOptions: [String] = []
+
+  func validate() throws {
+    if host == nil, !sshOptions.isEmpty { throw ValidationError("--ssh-option needs --host") }
+    _ = try remote()
+  }
+
+  /// The host (already validated), or `nil` for this machine.
+  func remote() throws -> RemoteHost? {
+    guard let host else { return nil }
+    do {
+      return try RemoteHost(host, sshOptions: sshOptions)
+    } catch {
+      throw ValidationError(error.message)
+    }
+  }
+
+  /// The host, `nil` for this machine.
+  var remoteHost: RemoteHost? { try? remote() }
+
+  /// What the suggested portctl commands add to act on the same machine: ` --host HOST`
+  /// (shell-quoted; the `--ssh-option`s are left out to keep them readable), empty for this
+  /// machine.
+  var suggestionSuffix: String {
+    host.map { " --host " + ShellQuoting.quote($0) } ?? ""
+  }
+
+  /// Refuses `--project` with `--host`: the directory is on this machine.
+  func refuseProject(_ project: String?) throws {
+    if host != nil, project != nil {
+      throw ValidationError("--project names a directory on this machine; it cannot be used with --host")
+    }
+  }
+}
+
 /// The port specs a command works on: one or more arguments, each checked when parsed.
 struct PortSpecArguments: ParsableArguments {
   @Argument(

@@ -6,7 +6,7 @@ import PortKit
 enum TerminationFlow {
   static func run(
     _ command: String, specs: [PortSpec], project: String? = nil, termination: TerminationOptions,
-    selection: SocketSelectionOptions, output: OutputOptions, backend: Backend,
+    selection: SocketSelectionOptions, output: OutputOptions, backend: Backend, host: RemoteHost? = nil,
     verification: PortFreeing.Verification?, check: (@Sendable (TerminationPlan) -> String?)? = nil
   ) async throws {
     let renderer = {
@@ -14,6 +14,7 @@ enum TerminationFlow {
         command: command, specs: specs, project: project, termination: termination, quiet: output.quiet,
         json: output.json)
       renderer.check = check
+      renderer.host = host?.destination
       return renderer
     }()
     var request = PortFreeing.Request(
@@ -22,7 +23,7 @@ enum TerminationFlow {
     request.viaManager = termination.viaManager
     // Read only for the question and the dry run: --yes asks nothing.
     request.readsBlastRadius = termination.dryRun || !termination.yes
-    let outcome = try await Inspection.run(command, output: output, backend: backend) { system in
+    let outcome = try await Inspection.run(command, output: output, backend: backend, host: host) { system in
       var request = request
       if let project {
         guard let scope = PortInspection(system: system).projectScope(project) else {
@@ -55,6 +56,8 @@ struct TerminationRenderer: Sendable {
   /// Refuses a plan before it is asked about (the live view: the plan must target the
   /// process shown), with the sentence to print.
   var check: (@Sendable (TerminationPlan) -> String?)?
+  /// `--host`'s machine, named in the question and the document; `nil` for this one.
+  var host: String?
 
   init(
     command: String, specs: [PortSpec], project: String? = nil, termination: TerminationOptions, quiet: Bool,
@@ -110,7 +113,8 @@ struct TerminationRenderer: Sendable {
       for line in groups { note("  " + line) }
       return .refused
     }
-    note("portctl \(command): these processes hold \(specList):")
+    let on = host.map { " on \(TerminalText.escape($0))" } ?? ""
+    note("portctl \(command): these processes\(on) hold \(specList):")
     for line in table { note("  " + line) }
     for line in groups { note("  " + line) }
     let managed = !plan.groups.isEmpty && plan.groups.allSatisfy { $0.managerCommand != nil }
@@ -284,6 +288,7 @@ struct TerminationRenderer: Sendable {
   func finish(_ outcome: PortFreeing.Outcome) throws {
     progress.clear()
     var document = TerminationDocument(command: command, dryRun: dryRun)
+    document.host = host
     document.plan = outcome.plan
     document.parents = outcome.parents
     document.consent = outcome.consent.map {
@@ -332,7 +337,7 @@ struct TerminationRenderer: Sendable {
         let owner = TerminalText.escape(
           result.process.user ?? result.process.uid.map { "uid \($0)" } ?? "another user")
         note(
-          "portctl: not permitted to signal \(TerminalText.escape(result.process.name)) (pid \(result.process.pid)), which belongs to \(owner); run: \(HostPlatform.current.elevatedCommand("\(command) \(targetArguments)"))"
+          "portctl: not permitted to signal \(TerminalText.escape(result.process.name)) (pid \(result.process.pid)), which belongs to \(owner); run: \(elevatedCommand("\(command) \(targetArguments)"))"
         )
       }
       status = ExitStatus.notPermitted
@@ -371,9 +376,22 @@ struct TerminationRenderer: Sendable {
       "portctl: not a target: \(entry.socket.proto.rawValue) \(entry.socket.local)\(remote)\(by) is a connection made from port \(entry.socket.local.port), not one a server there accepted."
   }
 
+  /// `portctl ARGUMENTS` with the privilege that was missing: through sudo (or an elevated
+  /// terminal) here; as root on the other machine with `--host`.
+  private func elevatedCommand(_ arguments: String) -> String {
+    guard let host else { return HostPlatform.current.elevatedCommand(arguments) }
+    return "portctl \(arguments) --host \(ShellQuoting.quote("root@" + Self.hostName(host)))"
+  }
+
+  /// The host part of `[USER@]HOST`.
+  static func hostName(_ destination: String) -> String {
+    destination.lastIndex(of: "@").map { String(destination[destination.index(after: $0)...]) } ?? destination
+  }
+
   /// How to run `arguments` again with the privilege that was missing.
-  private static func withPrivilege(_ arguments: String) -> String {
-    HostPlatform.current == .windows
+  private func withPrivilege(_ arguments: String) -> String {
+    if host != nil { return "run it as root there: \(elevatedCommand(arguments))" }
+    return HostPlatform.current == .windows
       ? "run \(HostPlatform.current.elevatedCommand(arguments))" : "run it with sudo: sudo portctl \(arguments)"
   }
 
@@ -384,7 +402,7 @@ struct TerminationRenderer: Sendable {
     let owner = TerminalText.escape(unseen.ownerDescription)
     let advice =
       unseen.reason == .needsPrivilege
-      ? Self.withPrivilege("\(command) \(entry.socket.local.port)")
+      ? withPrivilege("\(command) \(entry.socket.local.port)")
       : "stop them, or what runs them, first"
     return
       "portctl: \(entry.socket.proto.rawValue) \(entry.socket.local) belongs to \(owner); portctl sees it held by \(visible), but processes of \(owner) that it cannot see or signal may hold it too, and would keep the port (a master process starting new workers); \(advice)."
@@ -394,7 +412,7 @@ struct TerminationRenderer: Sendable {
     guard case .hidden(let owner) = entry.owner else { return nil }
     let advice =
       owner.reason == .needsPrivilege
-      ? Self.withPrivilege("\(command) \(entry.socket.local.port)")
+      ? withPrivilege("\(command) \(entry.socket.local.port)")
       : "its process is not visible from here (another PID namespace such as a container); stop it where it runs"
     return
       "portctl: \(entry.socket.proto.rawValue) \(entry.socket.local) is held by \(TerminalText.escape(owner.ownerDescription)) and portctl may not see or signal that process; \(advice)."

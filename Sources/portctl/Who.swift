@@ -24,10 +24,14 @@ struct Who: AsyncParsableCommand {
   @OptionGroup var selection: SocketSelectionOptions
   @OptionGroup var output: OutputOptions
   @OptionGroup var backend: BackendOptions
+  @OptionGroup var remote: RemoteHostOptions
 
   func run() async throws {
+    Inspection.suggestionSuffix = remote.suggestionSuffix
     let specs = target.specs
-    let result = try await Inspection.run("who", output: output, backend: backend.backend) { system in
+    let result = try await Inspection.run(
+      "who", output: output, backend: backend.backend, host: remote.remoteHost
+    ) { system in
       try await PortInspection(system: system).inspect(
         specs, protocols: selection.protocols, listenersOnly: !selection.all)
     }
@@ -37,7 +41,7 @@ struct Who: AsyncParsableCommand {
       JSONOutput.streamReport(
         ReportDocument(
           command: "who", exitCode: status, query: specs, report: report, excluded: excluded, provenance: provenance,
-          projects: result.projects))
+          projects: result.projects, host: remote.host))
     } else if !output.quiet {
       ReportText.printWho(
         report, specs: specs, all: selection.all, provenance: provenance, projects: result.projects)

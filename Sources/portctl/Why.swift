@@ -30,10 +30,14 @@ struct Why: AsyncParsableCommand {
   @OptionGroup var selection: SocketSelectionOptions
   @OptionGroup var output: OutputOptions
   @OptionGroup var backend: BackendOptions
+  @OptionGroup var remote: RemoteHostOptions
 
   func run() async throws {
+    Inspection.suggestionSuffix = remote.suggestionSuffix
     let specs = target.specs
-    let result = try await Inspection.run("why", output: output, backend: backend.backend) { system in
+    let result = try await Inspection.run(
+      "why", output: output, backend: backend.backend, host: remote.remoteHost
+    ) { system in
       try await PortInspection(system: system).inspect(
         specs, protocols: selection.protocols, listenersOnly: !selection.all, exclusions: false)
     }
@@ -43,7 +47,7 @@ struct Why: AsyncParsableCommand {
       JSONOutput.streamReport(
         ReportDocument(
           command: "why", exitCode: status, query: specs, report: report, provenance: provenance,
-          projects: result.projects))
+          projects: result.projects, host: remote.host))
     } else if !output.quiet {
       WhyText.print(report, provenance: provenance, specs: specs, all: selection.all, projects: result.projects)
     }
@@ -108,7 +112,9 @@ enum WhyText {
           layout.chain(provenance[process.pid]?.ancestry ?? [], emit: emit)
           let managers = provenance[process.pid]?.managers ?? []
           if managers.isEmpty {
-            emit("    managed by: nothing portctl recognises; stop it with portctl kill \(socket.local.port)")
+            emit(
+              "    managed by: nothing portctl recognises; stop it with portctl kill \(socket.local.port)\(Inspection.suggestionSuffix)"
+            )
           }
           layout.managers(managers, emit: emit)
           if let hint = HolderHints.hint(for: process, socket: socket) {
@@ -251,7 +257,7 @@ enum WhyText {
         ? "each of its \(server.pids.count) processes"
         : "the master \(master.pid)\(server.workers.isEmpty ? "" : " (its workers stop with it)")"
       emit(
-        "    portctl kill \(socket.local.port) sends \(server.stopSignal) to \(targets), and SIGKILL if it has not exited after \(Int(server.grace.seconds.rounded())) s"
+        "    portctl kill \(socket.local.port)\(Inspection.suggestionSuffix) sends \(server.stopSignal) to \(targets), and SIGKILL if it has not exited after \(Int(server.grace.seconds.rounded())) s"
       )
       if holding[master.pid] != nil, let hint = HolderHints.hint(for: master, socket: socket) {
         emit("    note: \(TerminalText.escape(master.name)) is \(TerminalText.escape(hint))")

@@ -72,7 +72,11 @@ public struct BindCheck: Hashable, Sendable {
       }
     } else {
       bindable = holding.isEmpty && reservations.exclusion(containing: port) == nil
-      notes.append(BindReason(.unprobed, "not probed with a real bind on this platform; decided from the socket table"))
+      notes.append(
+        BindReason(
+          .unprobed,
+          "not probed with a real bind (none is made on this platform, or on another host over --host); decided from the socket table"
+        ))
     }
 
     if !bindable {

@@ -43,3 +43,32 @@ public struct System: Sendable {
       binder: try? SystemSources.binder(), runner: SubprocessRunner(), host: .local)
   }
 }
+
+extension System {
+  /// Another machine, read and signalled over ssh (`--host`): `backend` is `automatic`
+  /// (`/proc` where the remote has it, lsof otherwise), `procfs` or `lsof`. There is no bind
+  /// probe (the remote socket table decides), project files are not read, and programs such
+  /// as a manager's stop command run on the remote host.
+  public static func remote(_ host: RemoteHost, backend: Backend = .automatic) throws(PortKitError) -> System {
+    let mode: RemoteScript.Mode
+    switch backend {
+    case .automatic: mode = .automatic
+    case .procfs: mode = .procfs
+    case .lsof: mode = .lsof
+    case .netstat, .windows:
+      throw PortKitError(
+        .unsupportedPlatform, "--host reads the remote host through /proc or lsof, not the \(backend.rawValue) backend."
+      )
+    }
+    // Bounded: what another machine prints is not trusted.
+    let local = SubprocessRunner(outputLimit: 48 << 20)
+    let state = RemoteState()
+    var facts = HostFacts(effectiveUID: .max, now: { 0 })
+    facts.platform = .other
+    return System(
+      backend: backend == .automatic ? .procfs : backend,
+      source: RemoteSystemSource(host: host, mode: mode, runner: local, state: state),
+      control: RemoteProcessControl(host: host, runner: local, state: state), binder: nil,
+      runner: RemoteCommandRunner(host: host, runner: local), host: facts, projectFiles: NoProjectFiles())
+  }
+}

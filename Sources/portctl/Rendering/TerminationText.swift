@@ -99,7 +99,7 @@ enum PortVerdictText {
         "\(port) is free for servers that set SO_REUSEADDR (most do); \(closing(result.lingering)), owned by no process, \(one ? "blocks" : "block") a plain bind\(left(result.lingering, "for up to")) (--wait waits for \(one ? "it" : "them"))"
     case .freeExceptConnections:
       return
-        "\(port) is free for servers that set SO_REUSEADDR (most do); a plain bind fails while \(connections(result.connections)); \(result.connections.count == 1 ? "it does not close on its own: end it" : "they do not close on their own: end them") too with portctl free \(result.item.port) --all"
+        "\(port) is free for servers that set SO_REUSEADDR (most do); a plain bind fails while \(connections(result.connections)); \(result.connections.count == 1 ? "it does not close on its own: end it" : "they do not close on their own: end them") too with portctl free \(result.item.port) --all\(Inspection.suggestionSuffix)"
     case .timeWait:
       let reuse =
         result.probe?.isBindable == true ? "a plain bind" : "any bind (the old server did not set SO_REUSEADDR)"
@@ -107,7 +107,7 @@ enum PortVerdictText {
         "\(port) is NOT free: \(closing(result.lingering)), owned by no process, \(one ? "blocks" : "block") \(reuse); \(one ? "it closes" : "they close")\(left(result.lingering, "within")) (--wait waits for \(one ? "it" : "them"))"
     case .freeUnprobed:
       return result.probe == nil
-        ? "\(port) is free by the socket table (no bind test on this platform)"
+        ? "\(port) is free by the socket table (no bind test is made on this platform or over --host)"
         : "\(port) is free by the socket table; a bind test needs privilege for this port"
     case .held:
       let holders = result.stillHeld.flatMap(\.owner.holders).map {
@@ -124,7 +124,7 @@ enum PortVerdictText {
           case (false, false): "they block every bind until they close"
           }
         return
-          "\(port) is NOT free: no listener is left, but \(connections(result.connections)); \(why): end \(single ? "it" : "them") too with portctl free \(result.item.port) --all"
+          "\(port) is NOT free: no listener is left, but \(connections(result.connections)); \(why): end \(single ? "it" : "them") too with portctl free \(result.item.port) --all\(Inspection.suggestionSuffix)"
       }
       let by = holders.isEmpty ? "" : " by \(holders.joined(separator: ", "))"
       return "\(port) is NOT free: still held\(by)"

@@ -5,7 +5,10 @@ struct CheckDocument: Encodable {
   var exitCode: Int32
   var checks: [BindCheck]
 
-  enum CodingKeys: String, CodingKey { case schemaVersion, command, exitCode, error, bindable, checks }
+  /// `--host`'s machine; `nil` (null) for this one.
+  var host: String? = nil
+
+  enum CodingKeys: String, CodingKey { case schemaVersion, command, host, exitCode, error, bindable, checks }
   enum CheckKeys: String, CodingKey {
     case proto = "protocol", port, address, bindable, binds, plainBindable, reasons, notes
   }
@@ -15,6 +18,7 @@ struct CheckDocument: Encodable {
     var container = encoder.container(keyedBy: CodingKeys.self)
     try container.encode(JSONOutput.schemaVersion, forKey: .schemaVersion)
     try container.encode("check", forKey: .command)
+    try container.encode(host, forKey: .host)
     try container.encode(exitCode, forKey: .exitCode)
     try container.encodeNil(forKey: .error)
     try container.encode(checks.allSatisfy(\.bindable), forKey: .bindable)

@@ -23,13 +23,15 @@ enum JSONOutput {
 
   /// `list --json`: the document ``ReportDocument`` would make, written one socket at a
   /// time so that a listing of tens of thousands of sockets is never held as one tree.
-  static func streamListing(_ listing: SocketListing, exitCode: Int32, projects: [PID: Project]? = nil) {
+  static func streamListing(
+    _ listing: SocketListing, exitCode: Int32, projects: [PID: Project]? = nil, host: String? = nil
+  ) {
     let empty = PortReport(
       sockets: [], takenAt: listing.takenAt, uninspectableCount: listing.uninspectableCount,
       effectiveUID: listing.snapshot.effectiveUID)
     let frame = ReportDocument(
       command: "list", exitCode: exitCode, query: nil, report: empty,
-      held: listing.contains { $0.owner.holdsPort })
+      held: listing.contains { $0.owner.holdsPort }, host: host)
     streamReport(frame, sockets: listing, takenAt: listing.takenAt, projects: projects)
   }
 

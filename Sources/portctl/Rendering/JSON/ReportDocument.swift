@@ -14,9 +14,11 @@ struct ReportDocument: Encodable {
   /// Each holder's project; `nil` leaves the `project` field out (a listing that did not
   /// read them).
   var projects: [PID: Project]? = nil
+  /// `--host`'s machine; `nil` (null) for this one.
+  var host: String? = nil
 
   enum CodingKeys: String, CodingKey {
-    case schemaVersion, command, exitCode, error, held, query, sockets, uninspectableProcesses, excludedRanges
+    case schemaVersion, command, host, exitCode, error, held, query, sockets, uninspectableProcesses, excludedRanges
   }
   enum ExcludedKeys: String, CodingKey { case proto = "protocol", spec, firstPort, lastPort, administered, advice }
 
@@ -24,6 +26,7 @@ struct ReportDocument: Encodable {
     var container = encoder.container(keyedBy: CodingKeys.self)
     try container.encode(JSONOutput.schemaVersion, forKey: .schemaVersion)
     try container.encode(command, forKey: .command)
+    try container.encode(host, forKey: .host)
     try container.encode(exitCode, forKey: .exitCode)
     try container.encodeNil(forKey: .error)
     try container.encode(held ?? report.isHeld, forKey: .held)

@@ -13,9 +13,12 @@ struct TerminationDocument: Encodable {
   var ports: [FreeVerifier.PortResult]?
   var respawnWatch: FreeVerifier.Watch?
   var managerStops: [PortFreeing.ManagerStop] = []
+  /// `--host`'s machine; `nil` (null) for this one.
+  var host: String? = nil
 
   enum CodingKeys: String, CodingKey {
-    case schemaVersion, command, exitCode, error, dryRun, consent, targets, protected, hidden, clients, respawnRisks
+    case schemaVersion, command, host, exitCode, error, dryRun, consent, targets, protected, hidden, clients,
+      respawnRisks
     case ports, managerStops
     case freed
     case respawnWatch
@@ -25,6 +28,7 @@ struct TerminationDocument: Encodable {
     var container = encoder.container(keyedBy: CodingKeys.self)
     try container.encode(JSONOutput.schemaVersion, forKey: .schemaVersion)
     try container.encode(command, forKey: .command)
+    try container.encode(host, forKey: .host)
     try container.encode(exitCode, forKey: .exitCode)
     try container.encodeNil(forKey: .error)
     try container.encode(dryRun, forKey: .dryRun)
