@@ -44,8 +44,10 @@ struct Run: AsyncParsableCommand {
       diagnosis (the holders and their pids) is printed on standard error and the status is \
       1, COMMAND not run.
 
-      COMMAND keeps standard input; its standard output and error pass through portctl as \
-      they come (through pipes: a program that colours only on a terminal will not). \
+      COMMAND keeps standard input, and standard output when that is a terminal; its \
+      standard error (and standard output when that is not a terminal) passes through \
+      portctl as it comes, through a pipe (a program that colours its errors only on a \
+      terminal will not). \
       SIGINT, SIGTERM and SIGHUP sent to portctl are passed on to it (a terminal's Ctrl-C \
       reaches it directly). When it exits with a failure and its output shows a bind error \
       (EADDRINUSE, EACCES …), `explain`'s diagnosis of it follows on standard error.
@@ -125,7 +127,10 @@ struct Run: AsyncParsableCommand {
     fflush(nil)
     let completion: PortHandoff.Completion
     do {
-      completion = try await handoff.launch(command, port: granted, variable: env)
+      // Standard output on a terminal is left to the command, which then sees a terminal
+      // (and writes line by line, in colour); elsewhere it is read too.
+      completion = try await handoff.launch(
+        command, port: granted, variable: env, captureOutput: !Terminal.stdoutIsTTY)
     } catch  where error.code == .spawnFailed {
       Terminal.printError("portctl: \(TerminalText.escape(error.message))")
       // As a shell says it: 127 not found, 126 found but not runnable.

@@ -106,16 +106,20 @@ public struct PortHandoff: Sendable {
 
   /// Runs `command` (a program looked up in `PATH`, then its arguments, `{port}` replaced)
   /// with `variable` set to `port` in its environment, standard input inherited, its
-  /// standard output and error written on to this process's (file descriptors 1 and 2) as
-  /// they come, and SIGINT, SIGTERM and SIGHUP sent to this process passed on to it. Returns
-  /// when it exits. Throws `spawn-failed` when it cannot be started.
-  public func launch(_ command: [String], port: UInt16, variable: String = "PORT") async throws(PortKitError)
-    -> Completion
-  {
+  /// standard error (and standard output, with `captureOutput`) written on to this process's
+  /// (file descriptors 2 and 1) as it comes and read for the excerpt, and SIGINT, SIGTERM and
+  /// SIGHUP sent to this process passed on to it. Without `captureOutput` it writes to this
+  /// process's standard output itself (a terminal stays a terminal to it: its colours and
+  /// line buffering stay). Returns when it exits. Throws `spawn-failed` when it cannot be
+  /// started.
+  public func launch(
+    _ command: [String], port: UInt16, variable: String = "PORT", captureOutput: Bool = true
+  ) async throws(PortKitError) -> Completion {
     #if (canImport(Glibc) || canImport(Darwin)) && canImport(Dispatch)
     let child = try ChildProcess.spawn(
       Self.substitute(command, port: port),
-      environment: Self.environment(Self.currentEnvironment(), variable: variable, port: port))
+      environment: Self.environment(Self.currentEnvironment(), variable: variable, port: port),
+      captureOutput: captureOutput)
     ChildProcess.forwardSignals(to: child.pid)
     let (exit, excerpt) = await BlockingWork.run { child.relay(to: 1, 2, excerpt: ErrorExcerpt()) }
     return Completion(exit: exit, pid: child.pid, excerpt: excerpt)

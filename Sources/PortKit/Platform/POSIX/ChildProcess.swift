@@ -5,26 +5,30 @@ import Glibc
 import Darwin
 #endif
 
-/// A program `run` starts: standard input inherited, standard output and error read through
-/// pipes and written on to this process's own (so that the bind error it prints can be read
-/// afterwards), SIGINT, SIGTERM and SIGHUP sent to this process passed on to it.
+/// A program `run` starts: standard input inherited, standard error (and standard output,
+/// unless it is left to the program) read through pipes and written on to this process's
+/// own, so that the bind error it prints can be read afterwards; SIGINT, SIGTERM and SIGHUP
+/// sent to this process passed on to it.
 struct ChildProcess {
   /// The child's pid.
   let pid: pid_t
-  /// The read ends of the child's standard output and standard error.
+  /// The read ends of the child's standard output (-1: not captured) and standard error.
   private let output: Int32
   private let error: Int32
 
   /// Starts `arguments[0]` (looked up in `PATH` as a shell does) with `arguments` and the
-  /// environment `environment` (`NAME=value` strings). Throws with the errno when it cannot
-  /// be started (not found, not executable).
-  static func spawn(_ arguments: [String], environment: [String]) throws(PortKitError) -> ChildProcess {
+  /// environment `environment` (`NAME=value` strings); `captureOutput` false leaves it this
+  /// process's standard output as it is. Throws with the errno when it cannot be started (not
+  /// found, not executable).
+  static func spawn(_ arguments: [String], environment: [String], captureOutput: Bool = true) throws(PortKitError)
+    -> ChildProcess
+  {
     guard let program = arguments.first else {
       throw PortKitError(.spawnFailed, "No command was given to run.")
     }
     var outputEnds: [Int32] = [-1, -1]
     var errorEnds: [Int32] = [-1, -1]
-    guard makePipe(&outputEnds), makePipe(&errorEnds) else {
+    guard !captureOutput || makePipe(&outputEnds), makePipe(&errorEnds) else {
       let code = errno
       for fd in outputEnds + errorEnds where fd >= 0 { close(fd) }
       throw PortKitError(.spawnFailed, "Could not make a pipe for the command's output (errno \(code)).", errno: code)
@@ -32,7 +36,7 @@ struct ChildProcess {
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_adddup2(&actions, outputEnds[1], 1)
+    if captureOutput { posix_spawn_file_actions_adddup2(&actions, outputEnds[1], 1) }
     posix_spawn_file_actions_adddup2(&actions, errorEnds[1], 2)
     // As a shell starts a program: nothing blocked (Dispatch's threads block signals) and
     // the default action for the signals this process catches or ignores.
@@ -55,11 +59,9 @@ struct ChildProcess {
     }
     var pid: pid_t = 0
     let result = posix_spawnp(&pid, program, &actions, &attributes, argv, envp)
-    close(outputEnds[1])
-    close(errorEnds[1])
+    for fd in [outputEnds[1], errorEnds[1]] where fd >= 0 { close(fd) }
     guard result == 0 else {
-      close(outputEnds[0])
-      close(errorEnds[0])
+      for fd in [outputEnds[0], errorEnds[0]] where fd >= 0 { close(fd) }
       let reason = String(cString: strerror(result))
       throw PortKitError(.spawnFailed, "Could not run '\(program)': \(reason).", errno: result)
     }
@@ -79,7 +81,9 @@ struct ChildProcess {
   /// waited for). Returns its wait status and the excerpt.
   func relay(to outputTarget: Int32, _ errorTarget: Int32, excerpt: ErrorExcerpt) -> (ChildExit, ErrorExcerpt) {
     var excerpt = excerpt
-    var streams: [(source: Int32, target: Int32)] = [(output, outputTarget), (error, errorTarget)]
+    var streams: [(source: Int32, target: Int32)] = [(output, outputTarget), (error, errorTarget)].filter {
+      $0.source >= 0
+    }
     for stream in streams { _ = fcntl(stream.source, F_SETFL, fcntl(stream.source, F_GETFL) | O_NONBLOCK) }
     var buffer = [UInt8](repeating: 0, count: 1 << 16)
     var exit: ChildExit?
