@@ -81,7 +81,8 @@ struct Find: AsyncParsableCommand {
     if output.json {
       JSONOutput.emit(
         FindDocument(
-          exitCode: status, proto: proto, host: found.request.host, ports: found.ports, skipped: found.skipped))
+          exitCode: status, proto: proto, host: found.request.host, ports: found.ports, skipped: found.skipped,
+          stableKey: stable))
     } else if !output.quiet {
       for port in found.ports { print(port) }
       let searched = found.request.range

@@ -64,8 +64,10 @@ import Testing
 
   @Test func stableStaysInsideTheRangeAndRefusesRandomAndFrom() throws {
     let result = try portctl("find", "--stable", "web", "--range", "20000-20999", "--json")
-    let port = try #require((try result.json()["ports"] as? [Int])?.first)
+    let document = try result.json()
+    let port = try #require((document["ports"] as? [Int])?.first)
     #expect((20000...20999).contains(port))
+    #expect(document["stableKey"] as? String == "web")
     #expect(
       (try portctl("find", "--stable", "web", "--range", "20000-20999", "--json").json()["ports"] as? [Int]) == [port])
     let random = try portctl("find", "--stable", "web", "--random")

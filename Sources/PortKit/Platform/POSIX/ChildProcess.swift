@@ -121,13 +121,30 @@ struct ChildProcess {
     return (exit ?? Self.reap(pid, blocking: true) ?? .exited(code: 1), excerpt)
   }
 
-  /// The child's exit, once it has exited (`blocking`: waits for it).
+  /// The child's exit, once it has exited (`blocking`: waits for it). Signals stop being
+  /// passed on before it is reaped, so that none can reach another process given its pid.
   private static func reap(_ pid: pid_t, blocking: Bool) -> ChildExit? {
+    var info = siginfo_t()
+    while true {
+      // WNOWAIT: see that it exited, leaving it a zombie for now (its pid still taken).
+      let result = waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT | (blocking ? 0 : WNOHANG))
+      if result < 0, errno == EINTR { continue }
+      if result < 0 { break }
+      #if canImport(Glibc)
+      let exited = info._sifields._sigchld.si_pid == pid
+      #else
+      let exited = info.si_pid == pid
+      #endif
+      if !exited { return nil }
+      break
+    }
+    forwardedChild = 0
+    for number in [SIGINT, SIGTERM, SIGHUP] { signal(number, SIG_DFL) }
     var status: Int32 = 0
     while true {
-      let result = waitpid(pid, &status, blocking ? 0 : WNOHANG)
+      let result = waitpid(pid, &status, 0)
       if result < 0, errno == EINTR { continue }
-      guard result == pid else { return result < 0 ? .exited(code: 1) : nil }
+      guard result == pid else { return .exited(code: 1) }
       let signal = status & 0x7F
       return signal == 0 ? .exited(code: (status >> 8) & 0xFF) : .signalled(signal: signal)
     }
