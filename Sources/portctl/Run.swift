@@ -5,6 +5,8 @@ import PortKit
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
+#elseif os(Windows)
+import CRT
 #endif
 
 /// `--port auto` or `--port N`.

@@ -33,14 +33,19 @@ struct ChildProcess {
       for fd in outputEnds + errorEnds where fd >= 0 { close(fd) }
       throw PortKitError(.spawnFailed, "Could not make a pipe for the command's output (errno \(code)).", errno: code)
     }
+    #if canImport(Darwin)
+    var actions: posix_spawn_file_actions_t? = nil
+    var attributes: posix_spawnattr_t? = nil
+    #else
     var actions = posix_spawn_file_actions_t()
+    var attributes = posix_spawnattr_t()
+    #endif
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
     if captureOutput { posix_spawn_file_actions_adddup2(&actions, outputEnds[1], 1) }
     posix_spawn_file_actions_adddup2(&actions, errorEnds[1], 2)
     // As a shell starts a program: nothing blocked (Dispatch's threads block signals) and
     // the default action for the signals this process catches or ignores.
-    var attributes = posix_spawnattr_t()
     posix_spawnattr_init(&attributes)
     defer { posix_spawnattr_destroy(&attributes) }
     var empty = sigset_t()
