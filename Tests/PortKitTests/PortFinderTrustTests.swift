@@ -63,3 +63,21 @@ import Testing
     }
   }
 }
+
+/// What `run` gives the program.
+@Suite struct PortHandoffTests {
+  @Test func everyPlaceholderIsReplacedAndTheVariableIsSetOnce() {
+    #expect(
+      PortHandoff.substitute(["serve", "--port={port}", "http://localhost:{port}/{port}", "{PORT}"], port: 4321)
+        == ["serve", "--port=4321", "http://localhost:4321/4321", "{PORT}"])
+    #expect(
+      PortHandoff.environment(["HOME=/root", "PORT=80", "PORTS=1", "APP_PORT=2"], variable: "PORT", port: 4321)
+        == ["HOME=/root", "PORTS=1", "APP_PORT=2", "PORT=4321"])
+  }
+
+  @Test func aSignalsEndIsStatus128PlusItsNumber() {
+    #expect(ChildExit.exited(code: 3).status == 3)
+    #expect(ChildExit.signalled(signal: 15).status == 143)
+    #expect(ChildExit.signalled(signal: 9).status == 137)
+  }
+}
