@@ -42,7 +42,8 @@ struct Run: AsyncParsableCommand {
       --port N: when N is free, the same with N. When something holds it: on a terminal, \
       `free`'s question (who holds it, what would be sent, y/N), and COMMAND runs once the \
       port is proved free; declined or not freed, COMMAND does not run and the status is \
-      `free`'s (4 refused, 1 not freed, 3 not permitted). Without a terminal, `check`'s \
+      `free`'s (4 refused, 1 not freed, 3 not permitted). Without a terminal, or when no \
+      process holds it (a privileged port, an address not on this machine), `check`'s \
       diagnosis (the holders and their pids) is printed on standard error and the status is \
       1, COMMAND not run.
 
@@ -109,7 +110,12 @@ struct Run: AsyncParsableCommand {
       Terminal.printError("portctl: found no free tcp port to run the command on; nothing was run.")
       throw ExitCode(ExitStatus.negative)
     case .taken(let check):
-      guard Terminal.stdinIsTTY else {
+      // Only holders `free` can stop are worth the question (not a privileged port, an
+      // address not here, a socket only the kernel holds).
+      let stoppable = check.reasons.contains { reason in
+        if case .stopHolders? = reason.remedy { true } else { false }
+      }
+      guard Terminal.stdinIsTTY, stoppable else {
         Terminal.printError("portctl: port \(check.port) cannot be bound, so the command was not run:")
         CheckText.print([check], style: style) { Terminal.printError($0) }
         throw ExitCode(ExitStatus.negative)

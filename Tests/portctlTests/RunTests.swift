@@ -88,6 +88,22 @@ import Testing
     }
   }
 
+  /// A command that leaves a background process holding its output pipes: run ends when
+  /// the command does, not when the pipes close.
+  @Test func aProcessLeftHoldingTheOutputDoesNotKeepRunWaiting() throws {
+    // Started through posix_spawn with its output in a file, and waited for by pid: a pipe
+    // of the test's own would be held open by the background sleep too.
+    let file = FileManager.default.temporaryDirectory.appendingPathComponent("portctl-run-out-\(getpid())")
+    defer { try? FileManager.default.removeItem(at: file) }
+    let shell = try Spawned(
+      "/bin/sh",
+      ["-c", "\"$0\" run -- sh -c 'sleep 10 & echo started; exit 4' > \"$1\"", Products.portctl.path, file.path])
+    let (status, seconds) = timed { shell.exitStatus(within: 9) }
+    #expect(status == 4)
+    #expect(seconds < 8, "run waited \(seconds) s for the pipes")
+    #expect((try? String(contentsOf: file, encoding: .utf8)) == "started\n")
+  }
+
   /// A taken port without a terminal: check's diagnosis with the holder's pid, status 1,
   /// and the command never started.
   @Test func aTakenPortWithoutATerminalIsDiagnosedAndTheCommandDoesNotRun() throws {
