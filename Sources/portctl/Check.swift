@@ -57,8 +57,10 @@ struct Check: AsyncParsableCommand {
 }
 
 enum CheckText {
-  static func print(_ checks: [BindCheck]) {
-    let style = Style.standardOutput
+  /// Prints `checks` on standard output, or through `write` (one line at a time) in `style`.
+  static func print(
+    _ checks: [BindCheck], style: Style = .standardOutput, write: (String) -> Void = { Swift.print($0) }
+  ) {
     for check in checks {
       let target = check.address.map { "\(Endpoint(address: $0, port: check.port))" } ?? "\(check.port)"
       // An address the host does not have (IPv6 on a host without it) is not applicable.
@@ -75,11 +77,11 @@ enum CheckText {
         ? (certain ? style.green("can bind") : style.yellow("can bind"))
           + (check.binds.isEmpty ? "" : " (\(addresses))")
         : style.red("cannot bind") + (check.binds.isEmpty ? "" : " (\(addresses))")
-      Swift.print("\(check.proto.rawValue) \(target): \(verdict)")
+      write("\(check.proto.rawValue) \(target): \(verdict)")
       for reason in check.reasons {
-        Swift.print("  \(style.bold(reason.code.rawValue)): \(TerminalText.escape(text(reason)))")
+        write("  \(style.bold(reason.code.rawValue)): \(TerminalText.escape(text(reason)))")
       }
-      for note in check.notes { Swift.print("  note \(note.code.rawValue): \(TerminalText.escape(note.message))") }
+      for note in check.notes { write("  note \(note.code.rawValue): \(TerminalText.escape(note.message))") }
     }
   }
 

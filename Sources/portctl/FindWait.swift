@@ -22,10 +22,16 @@ struct Find: AsyncParsableCommand {
     discussion: """
       A port is printed only when a real bind works on every address a server would use:
       0.0.0.0 and [::] (a port free on one family but taken on the other is no use), or the \
-      --host address. Without --range it skips the ephemeral range, reserved and excluded \
-      ranges and well-known service ports, and searches upwards from --from (3000) through \
-      the unprivileged ports. With --range every port in it may be printed, except excluded \
-      ones and busy ones.
+      --host address; on a host without IPv6, 0.0.0.0 alone. Without --range it skips the \
+      ephemeral range, reserved and excluded ranges, the ports Chrome and Firefox refuse to \
+      open (6000, 6665-6669, 10080 …: ERR_UNSAFE_PORT) and well-known service ports, and \
+      searches upwards from --from (3000) through the unprivileged ports. With --range every \
+      port in it may be printed, except excluded ones and busy ones.
+
+      --stable KEY (a project directory, a service name) starts at the port a fixed hash of \
+      KEY picks among the ports find would print: the same port for the same key on every \
+      run while it is free, the next free one after it (wrapping) when it is not. With \
+      --count, the free ports that follow it; with --range, a port within it.
 
       Exit status: 0 --count ports were found; 1 fewer were (those found are printed); \
       2 the system could not be inspected; 64 usage error.
@@ -40,10 +46,19 @@ struct Find: AsyncParsableCommand {
   @Option(name: .long, help: ArgumentHelp("Only this address (default: 0.0.0.0 and [::]).", valueName: "address"))
   var host: String?
   @Flag(name: .long, help: "Try ports in random order.") var random = false
+  @Option(
+    name: .long,
+    help: ArgumentHelp(
+      "The same port for this key every time it is free (e.g. the project directory).", valueName: "key"))
+  var stable: String?
   @OptionGroup var output: OutputOptions
   @OptionGroup var backend: BackendOptions
 
   func validate() throws {
+    if stable != nil, random { throw ValidationError("--stable and --random exclude each other: choose one") }
+    if stable != nil, from != nil {
+      throw ValidationError("--stable picks the first port itself; it does not combine with --from")
+    }
     if !(1...1000).contains(count) { throw ValidationError("--count takes 1 to 1000, not \(count)") }
     if let from, from == 0 { throw ValidationError("--from takes a port from 1 to 65535") }
     if let host, IPAddress(host) == nil {
@@ -57,7 +72,7 @@ struct Find: AsyncParsableCommand {
   func run() async throws {
     let request = PortFinding.Request(
       from: from, range: range?.range, count: count, proto: udp ? .udp : .tcp, host: host.flatMap { IPAddress($0) },
-      random: random)
+      random: random, stableKey: stable)
     let found = try await Inspection.run("find", output: output, backend: backend.backend) { system in
       try await PortFinding(system: system).find(request)
     }
@@ -66,7 +81,8 @@ struct Find: AsyncParsableCommand {
     if output.json {
       JSONOutput.emit(
         FindDocument(
-          exitCode: status, proto: proto, host: found.request.host, ports: found.ports, skipped: found.skipped))
+          exitCode: status, proto: proto, host: found.request.host, ports: found.ports, skipped: found.skipped,
+          stableKey: stable))
     } else if !output.quiet {
       for port in found.ports { print(port) }
       let searched = found.request.range

@@ -22,12 +22,14 @@ struct Portctl: AsyncParsableCommand {
         3   not permitted: another user's process (use sudo; on Windows an elevated terminal)
         4   refused: no consent, or a protected process
         5   explain: no bind error recognised, or no port in it
+        run: the command's own status (128+N for signal N; 126/127
+            when it could not be started)
         64  usage error: bad port spec, unknown option, bad value
       """,
     version: "0.1.0",
     subcommands: [
       Who.self, List.self, Why.self, Check.self, Kill.self, Free.self, Find.self, Wait.self, Explain.self, UI.self,
-      Watch.self,
+      Watch.self, Run.self,
     ],
     defaultSubcommand: Who.self
   )
@@ -108,7 +110,9 @@ struct Portctl: AsyncParsableCommand {
   }
 
   /// Every subcommand's name.
-  static let commandNames = ["who", "list", "why", "check", "kill", "free", "find", "wait", "explain", "ui", "watch"]
+  static let commandNames = [
+    "who", "list", "why", "check", "kill", "free", "find", "wait", "explain", "ui", "watch", "run",
+  ]
 
   /// `--json` and `--quiet` as they appear in `arguments`, before parsing.
   static func outputOptions(_ arguments: [String]) -> OutputOptions {

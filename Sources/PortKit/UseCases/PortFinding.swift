@@ -28,12 +28,17 @@ public struct PortFinding: Sendable {
     public var host: IPAddress?
     /// Try candidates in random order.
     public var random: Bool
+    /// Start at the port this key maps to (a fixed hash of it), instead of `from`: the
+    /// same key gives the same port every time while that port is free, and the next free
+    /// one after it otherwise. Takes precedence over `random`.
+    public var stableKey: String?
 
     /// A request; every argument may be left out.
     public init(
       from: UInt16? = nil, range: ClosedRange<UInt16>? = nil, count: Int = 1, proto: TransportProtocol = .tcp,
-      host: IPAddress? = nil, random: Bool = false
+      host: IPAddress? = nil, random: Bool = false, stableKey: String? = nil
     ) {
+      self.stableKey = stableKey
       self.from = from
       self.range = range
       self.count = count
@@ -69,9 +74,9 @@ public struct PortFinding: Sendable {
     let lowest = max(1, privileges.mayBindPrivileged ? 1024 : (privileges.unprivilegedPortStart ?? 1024))
     let resolved = PortFinder.Request(
       range: request.range ?? UInt16(lowest)...65535,
-      from: request.range == nil ? (request.from ?? 3000) : request.from,
+      from: request.range == nil && request.stableKey == nil ? (request.from ?? 3000) : request.from,
       count: request.count, proto: request.proto, host: request.host, random: request.random,
-      explicitRange: request.range != nil)
+      explicitRange: request.range != nil, stableKey: request.stableKey)
     let finder = PortFinder(probe: BindProbe(binder: binder), reservations: reservations, privileges: privileges)
     let (ports, skipped) = finder.find(resolved)
     return Result(

@@ -7,9 +7,11 @@ struct FindDocument: Encodable {
   var host: IPAddress?
   var ports: [UInt16]
   var skipped: [PortFinder.Skip: Int]
+  /// `--stable`'s key, when given.
+  var stableKey: String? = nil
 
   enum CodingKeys: String, CodingKey {
-    case schemaVersion, command, exitCode, error, proto = "protocol", host, ports, skipped
+    case schemaVersion, command, exitCode, error, proto = "protocol", host, ports, skipped, stableKey
   }
 
   func encode(to encoder: any Encoder) throws {
@@ -23,5 +25,6 @@ struct FindDocument: Encodable {
     try container.encode(ports, forKey: .ports)
     try container.encode(
       Dictionary(uniqueKeysWithValues: skipped.map { ($0.key.rawValue, $0.value) }), forKey: .skipped)
+    try container.encode(stableKey, forKey: .stableKey)
   }
 }

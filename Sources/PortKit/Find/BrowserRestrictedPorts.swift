@@ -1,0 +1,22 @@
+/// The ports web browsers refuse to connect to, whatever listens there: a dev server on one
+/// of them cannot be opened in Chrome (`ERR_UNSAFE_PORT`) or Firefox ("This address is
+/// restricted").
+///
+/// The union of two lists, read from the browsers' sources:
+/// - Chromium, `net/base/port_util.cc`, `kRestrictedPorts` (the list the Fetch standard's
+///   "bad port" step follows, https://fetch.spec.whatwg.org/#port-blocking);
+/// - Firefox, `netwerk/base/nsIOService.cpp`, `gBadPortList` (which adds 4190 and 6679).
+///
+/// Port 0, on Chromium's list too, is never a candidate anyway.
+public enum BrowserRestrictedPorts {
+  /// Every port on either list.
+  public static let all: Set<UInt16> = [
+    1, 7, 9, 11, 13, 15, 17, 19, 20, 21, 22, 23, 25, 37, 42, 43, 53, 69, 77, 79, 87, 95, 101, 102, 103, 104, 109,
+    110, 111, 113, 115, 117, 119, 123, 135, 137, 139, 143, 161, 179, 389, 427, 465, 512, 513, 514, 515, 526, 530,
+    531, 532, 540, 548, 554, 556, 563, 587, 601, 636, 989, 990, 993, 995, 1719, 1720, 1723, 2049, 3659, 4045, 4190,
+    5060, 5061, 6000, 6566, 6665, 6666, 6667, 6668, 6669, 6679, 6697, 10080,
+  ]
+
+  /// True when Chrome or Firefox refuses `port`.
+  public static func contains(_ port: UInt16) -> Bool { all.contains(port) }
+}
