@@ -130,14 +130,3 @@ struct Portctl: AsyncParsableCommand {
     message.hasPrefix("Error: ") ? String(message.dropFirst(7)) : message
   }
 }
-
-/// Exit statuses, one table for every command (README: "Exit codes").
-enum ExitStatus {
-  static let success: Int32 = 0
-  static let negative: Int32 = 1
-  static let systemError: Int32 = 2
-  static let notPermitted: Int32 = 3
-  static let refused: Int32 = 4
-  static let notUnderstood: Int32 = 5
-  static let usage: Int32 = 64
-}

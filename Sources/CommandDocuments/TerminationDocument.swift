@@ -1,27 +1,33 @@
 import PortKit
 
 /// The JSON document of `kill` and `free` (docs/json.md).
-struct TerminationDocument: Encodable {
-  var command: String
-  var dryRun: Bool
-  var exitCode: Int32 = 0
-  var consent: String?
-  var plan: TerminationPlan?
-  var parents: [PID: ProcessRecord] = [:]
-  var results: [TerminationResult]?
-  var respawnRisks: [String] = []
-  var ports: [FreeVerifier.PortResult]?
-  var respawnWatch: FreeVerifier.Watch?
-  var managerStops: [PortFreeing.ManagerStop] = []
+package struct TerminationDocument: Encodable {
+  package var command: String
+  package var dryRun: Bool
+  package var exitCode: Int32 = 0
+  package var consent: String?
+  package var plan: TerminationPlan?
+  package var parents: [PID: ProcessRecord] = [:]
+  package var results: [TerminationResult]?
+  package var respawnRisks: [String] = []
+  package var ports: [FreeVerifier.PortResult]?
+  package var respawnWatch: FreeVerifier.Watch?
+  package var managerStops: [PortFreeing.ManagerStop] = []
 
-  enum CodingKeys: String, CodingKey {
+  /// The document of `kill` or `free` (`command`); the rest is filled in as the call goes.
+  package init(command: String, dryRun: Bool) {
+    self.command = command
+    self.dryRun = dryRun
+  }
+
+  package enum CodingKeys: String, CodingKey {
     case schemaVersion, command, exitCode, error, dryRun, consent, targets, protected, hidden, clients, respawnRisks
     case ports, managerStops
     case freed
     case respawnWatch
   }
 
-  func encode(to encoder: any Encoder) throws {
+  package func encode(to encoder: any Encoder) throws {
     var container = encoder.container(keyedBy: CodingKeys.self)
     try container.encode(JSONOutput.schemaVersion, forKey: .schemaVersion)
     try container.encode(command, forKey: .command)
@@ -52,14 +58,14 @@ struct TerminationDocument: Encodable {
 }
 
 /// How the watch for a respawn went.
-struct RespawnWatchJSON: Encodable {
-  var watch: FreeVerifier.Watch
+package struct RespawnWatchJSON: Encodable {
+  package var watch: FreeVerifier.Watch
 
-  enum CodingKeys: String, CodingKey {
+  package enum CodingKeys: String, CodingKey {
     case windowSeconds, watchedSeconds, ended
   }
 
-  func encode(to encoder: any Encoder) throws {
+  package func encode(to encoder: any Encoder) throws {
     var container = encoder.container(keyedBy: CodingKeys.self)
     try container.encode(watch.window.seconds, forKey: .windowSeconds)
     try container.encode(watch.watched.seconds, forKey: .watchedSeconds)
@@ -67,19 +73,19 @@ struct RespawnWatchJSON: Encodable {
   }
 }
 
-struct TargetJSON: Encodable {
-  var target: TerminationPlan.Target
-  var result: TerminationResult?
-  var dryRun: Bool
-  var group: TerminationPlan.Group?
+package struct TargetJSON: Encodable {
+  package var target: TerminationPlan.Target
+  package var result: TerminationResult?
+  package var dryRun: Bool
+  package var group: TerminationPlan.Group?
 
-  enum CodingKeys: String, CodingKey {
+  package enum CodingKeys: String, CodingKey {
     case pid, ppid, uid, user, name, command, ports, sharesWith, outcome, signals, seconds
     case server, manager, master, signal, graceSeconds
   }
-  enum ManagerKeys: String, CodingKey { case kind, name, stop, evidence, runnable }
+  package enum ManagerKeys: String, CodingKey { case kind, name, stop, evidence, runnable }
 
-  func encode(to encoder: any Encoder) throws {
+  package func encode(to encoder: any Encoder) throws {
     let process = target.process
     var container = encoder.container(keyedBy: CodingKeys.self)
     try container.encode(process.pid, forKey: .pid)
@@ -113,13 +119,13 @@ struct TargetJSON: Encodable {
   }
 }
 
-struct ProtectedJSON: Encodable {
-  var pid: PID
-  var name: String
-  var command: String
-  var reason: String
+package struct ProtectedJSON: Encodable {
+  package var pid: PID
+  package var name: String
+  package var command: String
+  package var reason: String
 
-  init(_ entry: TerminationPlan.Protected) {
+  package init(_ entry: TerminationPlan.Protected) {
     pid = entry.process.pid
     name = entry.process.name
     command = entry.process.displayCommand
@@ -127,22 +133,22 @@ struct ProtectedJSON: Encodable {
   }
 }
 
-struct PortResultJSON: Encodable {
-  var result: FreeVerifier.PortResult
+package struct PortResultJSON: Encodable {
+  package var result: FreeVerifier.PortResult
 
-  init(_ result: FreeVerifier.PortResult) {
+  package init(_ result: FreeVerifier.PortResult) {
     self.result = result
   }
 
-  enum CodingKeys: String, CodingKey {
+  package enum CodingKeys: String, CodingKey {
     case proto = "protocol", port, verdict, free, binds, plainBindable, timeWait, timeWaitSeconds, stillHeldBy
     case closing, closingSeconds, connectionsHeldBy, respawn
   }
-  enum RespawnKeys: String, CodingKey { case pids, command, supervisor, alreadyRunning, hiddenOwner }
-  enum ProcessKeys: String, CodingKey { case pid, name, command }
-  enum HiddenKeys: String, CodingKey { case uid, user }
+  package enum RespawnKeys: String, CodingKey { case pids, command, supervisor, alreadyRunning, hiddenOwner }
+  package enum ProcessKeys: String, CodingKey { case pid, name, command }
+  package enum HiddenKeys: String, CodingKey { case uid, user }
 
-  func encode(to encoder: any Encoder) throws {
+  package func encode(to encoder: any Encoder) throws {
     var container = encoder.container(keyedBy: CodingKeys.self)
     try container.encode(result.item.proto.rawValue, forKey: .proto)
     try container.encode(result.item.port, forKey: .port)
@@ -190,7 +196,7 @@ struct PortResultJSON: Encodable {
     }
   }
 
-  static func code(_ outcome: BindOutcome) -> String {
+  package static func code(_ outcome: BindOutcome) -> String {
     switch outcome {
     case .bindable: "bindable"
     case .inUse: "in-use"
@@ -202,20 +208,20 @@ struct PortResultJSON: Encodable {
   }
 }
 
-struct ManagerStopJSON: Encodable {
-  var command: String
-  var exitCode: Int32?
-  var message: String
+package struct ManagerStopJSON: Encodable {
+  package var command: String
+  package var exitCode: Int32?
+  package var message: String
 
-  init(_ stop: PortFreeing.ManagerStop) {
+  package init(_ stop: PortFreeing.ManagerStop) {
     command = stop.command
     exitCode = stop.exitCode
     message = stop.message
   }
 
-  enum CodingKeys: String, CodingKey { case command, exitCode, message }
+  package enum CodingKeys: String, CodingKey { case command, exitCode, message }
 
-  func encode(to encoder: any Encoder) throws {
+  package func encode(to encoder: any Encoder) throws {
     var container = encoder.container(keyedBy: CodingKeys.self)
     try container.encode(command, forKey: .command)
     try container.encode(exitCode, forKey: .exitCode)
