@@ -33,7 +33,9 @@ package struct ReportDocument: Encodable {
   package enum CodingKeys: String, CodingKey {
     case schemaVersion, command, exitCode, error, held, query, sockets, uninspectableProcesses, excludedRanges
   }
-  package enum ExcludedKeys: String, CodingKey { case proto = "protocol", spec, firstPort, lastPort, administered, advice }
+  package enum ExcludedKeys: String, CodingKey {
+    case proto = "protocol", spec, firstPort, lastPort, administered, advice
+  }
 
   package func encode(to encoder: any Encoder) throws {
     var container = encoder.container(keyedBy: CodingKeys.self)

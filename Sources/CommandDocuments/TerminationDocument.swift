@@ -13,6 +13,11 @@ package struct TerminationDocument: Encodable {
   package var ports: [FreeVerifier.PortResult]?
   package var respawnWatch: FreeVerifier.Watch?
   package var managerStops: [PortFreeing.ManagerStop] = []
+  /// The MCP server's plan id (docs/json.md, "MCP results"); left out when `nil`, as the
+  /// command line always leaves it.
+  package var planId: String? = nil
+  /// Why the MCP server acted on nothing (`code`, `message`); `error` is `null` without it.
+  package var failure: (code: String, message: String)? = nil
 
   /// The document of `kill` or `free` (`command`); the rest is filled in as the call goes.
   package init(command: String, dryRun: Bool) {
@@ -20,19 +25,54 @@ package struct TerminationDocument: Encodable {
     self.dryRun = dryRun
   }
 
+  /// The document of `outcome`, with `consent` as it is named there (`yes-flag`, `prompt`,
+  /// `refused`) and the exit status ``exitStatus(for:)`` gives.
+  package init(command: String, dryRun: Bool, outcome: PortFreeing.Outcome, consent: String?) {
+    self.init(command: command, dryRun: dryRun)
+    plan = outcome.plan
+    parents = outcome.parents
+    self.consent = consent
+    results = outcome.results
+    respawnRisks = outcome.respawnRisks
+    respawnWatch = outcome.respawnWatch
+    ports = outcome.ports
+    managerStops = outcome.managerStops
+    exitCode = Self.exitStatus(for: outcome)
+  }
+
+  /// The exit status of `kill` and `free` for `outcome` (README: "Exit codes").
+  package static func exitStatus(for outcome: PortFreeing.Outcome) -> Int32 {
+    switch outcome.ending {
+    case .refused(.protected), .refused(.noConsent), .refused(.noManager): ExitStatus.refused
+    case .refused(.unseenHolders), .notPermitted: ExitStatus.notPermitted
+    case .managerStopFailed, .nothingToSignal: ExitStatus.negative
+    case .dryRun, .nothingHolds: ExitStatus.success
+    case .terminated, .verified: outcome.freed ? ExitStatus.success : ExitStatus.negative
+    }
+  }
+
   package enum CodingKeys: String, CodingKey {
     case schemaVersion, command, exitCode, error, dryRun, consent, targets, protected, hidden, clients, respawnRisks
     case ports, managerStops
     case freed
     case respawnWatch
+    case planId
   }
+  package enum FailureKeys: String, CodingKey { case code, message }
 
   package func encode(to encoder: any Encoder) throws {
     var container = encoder.container(keyedBy: CodingKeys.self)
     try container.encode(JSONOutput.schemaVersion, forKey: .schemaVersion)
     try container.encode(command, forKey: .command)
     try container.encode(exitCode, forKey: .exitCode)
-    try container.encodeNil(forKey: .error)
+    if let failure {
+      var error = container.nestedContainer(keyedBy: FailureKeys.self, forKey: .error)
+      try error.encode(failure.code, forKey: .code)
+      try error.encode(failure.message, forKey: .message)
+    } else {
+      try container.encodeNil(forKey: .error)
+    }
+    try container.encodeIfPresent(planId, forKey: .planId)
     try container.encode(dryRun, forKey: .dryRun)
     try container.encode(consent, forKey: .consent)
     let outcomes = Dictionary((results ?? []).map { ($0.process.pid, $0) }, uniquingKeysWith: { first, _ in first })
@@ -80,7 +120,7 @@ package struct TargetJSON: Encodable {
   package var group: TerminationPlan.Group?
 
   package enum CodingKeys: String, CodingKey {
-    case pid, ppid, uid, user, name, command, ports, sharesWith, outcome, signals, seconds
+    case pid, ppid, uid, user, name, command, startTime, ports, sharesWith, outcome, signals, seconds
     case server, manager, master, signal, graceSeconds
   }
   package enum ManagerKeys: String, CodingKey { case kind, name, stop, evidence, runnable }
@@ -94,6 +134,7 @@ package struct TargetJSON: Encodable {
     try container.encode(process.user, forKey: .user)
     try container.encode(process.name, forKey: .name)
     try container.encode(process.displayCommand, forKey: .command)
+    try container.encode(process.startTime.map(JSONOutput.iso8601), forKey: .startTime)
     let ports = Set(target.sockets.map { "\($0.local.port)/\($0.proto.rawValue)" }).sorted()
     try container.encode(ports, forKey: .ports)
     try container.encode(target.sharesWith, forKey: .sharesWith)

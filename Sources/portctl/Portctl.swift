@@ -27,7 +27,7 @@ struct Portctl: AsyncParsableCommand {
     version: "0.1.0",
     subcommands: [
       Who.self, List.self, Why.self, Check.self, Kill.self, Free.self, Find.self, Wait.self, Explain.self, UI.self,
-      Watch.self,
+      Watch.self, MCP.self,
     ],
     defaultSubcommand: Who.self
   )
@@ -108,7 +108,9 @@ struct Portctl: AsyncParsableCommand {
   }
 
   /// Every subcommand's name.
-  static let commandNames = ["who", "list", "why", "check", "kill", "free", "find", "wait", "explain", "ui", "watch"]
+  static let commandNames = [
+    "who", "list", "why", "check", "kill", "free", "find", "wait", "explain", "ui", "watch", "mcp",
+  ]
 
   /// `--json` and `--quiet` as they appear in `arguments`, before parsing.
   static func outputOptions(_ arguments: [String]) -> OutputOptions {
