@@ -294,6 +294,13 @@ final class MCPSession: @unchecked Sendable {
     #expect(session.finish() == 0)
   }
 
+  @Test func serverRefusesAnUnknownArgument() throws {
+    let result = try run(Products.directory.appendingPathComponent("portctl-mcp"), ["--all"])
+    #expect(result.status == 64)
+    #expect(result.stdout.isEmpty)
+    #expect(result.stderr == "portctl mcp: unknown argument '--all'; the only option is --allow-stop.\n")
+  }
+
   @Test func mcpWithoutTheServerBesideItFails() throws {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("portctl-mcp-\(getpid())")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
