@@ -10,6 +10,8 @@ final class MCPSession: @unchecked Sendable {
   private let lock = NSLock()
   private var buffer = Data()
   private var nextID = 1
+  /// The raw line of the last response taken.
+  private(set) var lastLine = Data()
 
   /// Starts `executable` with `arguments` (by default `portctl mcp`).
   init(_ executable: URL = Products.portctl, _ arguments: [String] = ["mcp"]) throws {
@@ -86,6 +88,7 @@ final class MCPSession: @unchecked Sendable {
         if let object = try? JSONSerialization.jsonObject(with: line) as? [String: Any],
           object["id"] as? Int == id
         {
+          lastLine = Data(line)
           buffer.removeSubrange(start...newline)
           return object
         }
@@ -220,6 +223,34 @@ final class MCPSession: @unchecked Sendable {
     let (wrong, usage) = try session.call("find", ["ports": [port]])
     #expect(wrong["isError"] as? Bool == true)
     #expect(usage["exitCode"] as? Int == 64)
+    #expect(session.finish() == 0)
+  }
+
+  @Test(
+    .enabled(
+      if: Programs.installed(Programs.python) || ProcessInfo.processInfo.environment["CI"] == "true", "needs python3"))
+  func textFromTheHolderStaysEscaped() throws {
+    let hostile = "evil\nFORGED\u{1B}]0;pwned\u{07}\u{1B}[31mred\u{85}c1\u{7F}del\u{202E}txt\u{2028}ls"
+    let script = "import os, sys; os.execv(sys.argv[1], [bytes.fromhex(sys.argv[2])] + sys.argv[3:])"
+    let argv0 = Array(hostile.utf8).map { String(format: "%02x", $0) }.joined()
+    let holder = try Holder(
+      ["tcp:127.0.0.1:0"], launcher: [Programs.python, "-c", script, Products.holder.path, argv0])
+    let session = try MCPSession()
+    _ = try session.initialize()
+    let (_, document) = try session.call("who", ["ports": [Int(holder.port)]])
+    let process = try #require((document.sockets.first?["processes"] as? [[String: Any]])?.first)
+    #expect(process["pid"] as? Int == Int(holder.pid))
+    // The document carries the exact string; the bytes on the wire carry no control or
+    // format character, not even inside the text content.
+    #expect((process["commandLine"] as? [String])?.first == hostile)
+    let wire = String(decoding: session.lastLine, as: UTF8.self)
+    let raw = wire.unicodeScalars.filter { scalar in
+      switch scalar.properties.generalCategory {
+      case .control, .format, .lineSeparator, .paragraphSeparator: return true
+      default: return false
+      }
+    }
+    #expect(raw.isEmpty, "\(raw.map { String(format: "U+%04X", $0.value) })")
     #expect(session.finish() == 0)
   }
 
