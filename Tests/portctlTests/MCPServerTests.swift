@@ -299,6 +299,37 @@ final class MCPSession: @unchecked Sendable {
     #expect(session.finish() == 0)
   }
 
+  @Test func killRefusesAPlanWhoseHolderWasReplaced() throws {
+    let first = try Holder("tcp:127.0.0.1:0")
+    let port = first.port
+    let session = try MCPSession(Products.portctl, ["mcp", "--allow-stop"])
+    _ = try session.initialize()
+    let (_, plan) = try session.call("kill", ["ports": Int(port)])
+    let planID = try #require(plan["planId"] as? String)
+    #expect((plan["targets"] as? [[String: Any]])?.compactMap { $0["pid"] as? Int } == [Int(first.pid)])
+
+    // Another process takes the port: the old plan's id no longer fits.
+    first.stop()
+    let second = try Holder("tcp:127.0.0.1:\(port)")
+    let (refused, changed) = try session.call("kill", ["ports": Int(port), "planId": planID])
+    #expect(refused["isError"] as? Bool == true)
+    #expect(changed["exitCode"] as? Int == 4)
+    #expect((changed["error"] as? [String: Any])?["code"] as? String == "plan-changed")
+    let newID = try #require(changed["planId"] as? String)
+    #expect(newID != planID)
+    #expect((changed["targets"] as? [[String: Any]])?.compactMap { $0["pid"] as? Int } == [Int(second.pid)])
+    #expect(isAlive(second.pid))
+
+    // The new plan's id: kill signals it, and says nothing of freeing.
+    let (acted, killed) = try session.call("kill", ["ports": Int(port), "planId": newID])
+    #expect(acted["isError"] as? Bool == false, "\(killed)")
+    #expect(killed["exitCode"] as? Int == 0)
+    #expect(killed["freed"] is NSNull)
+    #expect((killed["targets"] as? [[String: Any]])?.first?["signals"] as? [String] == ["TERM"])
+    #expect(eventually { !isAlive(second.pid) })
+    #expect(session.finish() == 0)
+  }
+
   @Test(
     .enabled(
       if: Programs.installed(Programs.python) || ProcessInfo.processInfo.environment["CI"] == "true", "needs python3"))
