@@ -15,6 +15,7 @@ let package = Package(
   platforms: [.macOS(.v13)],
   products: [
     .executable(name: "portctl", targets: ["portctl"]),
+    .executable(name: "portctl-mcp", targets: ["portctl-mcp"]),
     .library(name: "PortKit", targets: ["PortKit"]),
   ],
   dependencies: [
@@ -23,6 +24,8 @@ let package = Package(
     // Runs lsof, ps, netstat, tasklist, netsh and taskkill; its Foundation trait is off to
     // keep Foundation out of start-up.
     .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2", traits: []),
+    // The Model Context Protocol SDK: only `portctl-mcp` links it, so `portctl` starts as fast.
+    .package(url: "https://github.com/modelcontextprotocol/swift-sdk", from: "0.12.1"),
   ],
   targets: [
     .target(
@@ -45,12 +48,26 @@ let package = Package(
       ]),
     // The live view's terminal handling and layout (`portctl ui`): presentation only.
     .target(name: "LiveView", dependencies: ["PortKit"], swiftSettings: swiftSettings),
+    // The `--json` documents (docs/json.md), shared by `portctl` and `portctl-mcp`.
+    .target(name: "CommandDocuments", dependencies: ["PortKit"], swiftSettings: swiftSettings),
     .executableTarget(
       name: "portctl",
       dependencies: [
         "PortKit",
         "LiveView",
+        "CommandDocuments",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ],
+      swiftSettings: swiftSettings
+    ),
+    // `portctl mcp` execs this: a Model Context Protocol server over stdio. The MCP SDK is linked
+    // here only, so it adds nothing to `portctl`'s start-up.
+    .executableTarget(
+      name: "portctl-mcp",
+      dependencies: [
+        "PortKit",
+        "CommandDocuments",
+        .product(name: "MCP", package: "swift-sdk"),
       ],
       swiftSettings: swiftSettings
     ),

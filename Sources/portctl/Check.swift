@@ -86,14 +86,5 @@ enum CheckText {
   }
 
   /// A reason's message with its remedy as the portctl commands that carry it out.
-  static func text(_ reason: BindReason) -> String {
-    switch reason.remedy {
-    case .stopHolders(let port)?:
-      "\(reason.message): stop it properly (portctl why \(port)\(Inspection.suggestionSuffix)) or free it (portctl free \(port)\(Inspection.suggestionSuffix))"
-    case .endConnections(let port)?:
-      "\(reason.message): binds fail while it stays open; end those processes too (portctl free \(port) --all\(Inspection.suggestionSuffix))"
-    case nil:
-      reason.message
-    }
-  }
+  static func text(_ reason: BindReason) -> String { ReasonText.withRemedy(reason) }
 }

@@ -8,7 +8,10 @@ enum Inspection {
   /// Appended to the portctl commands that output suggests (`portctl free 8080`), so that they
   /// act on the same machine: ` --host HOST …` with `--host`, empty otherwise. Set once, before
   /// anything is read, by the command that takes `--host`.
-  nonisolated(unsafe) static var suggestionSuffix = ""
+  static var suggestionSuffix: String {
+    get { ReasonText.suggestionSuffix }
+    set { ReasonText.suggestionSuffix = newValue }
+  }
 
   /// Makes the ``System`` for `backend` and runs `body` with it.
   /// With `host`, the system is that machine, over ssh.

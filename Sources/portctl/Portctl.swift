@@ -29,7 +29,7 @@ struct Portctl: AsyncParsableCommand {
     version: "0.1.0",
     subcommands: [
       Who.self, List.self, Why.self, Check.self, Kill.self, Free.self, Find.self, Wait.self, Explain.self, UI.self,
-      Watch.self, Run.self,
+      Watch.self, Run.self, MCP.self,
     ],
     defaultSubcommand: Who.self
   )
@@ -111,7 +111,7 @@ struct Portctl: AsyncParsableCommand {
 
   /// Every subcommand's name.
   static let commandNames = [
-    "who", "list", "why", "check", "kill", "free", "find", "wait", "explain", "ui", "watch", "run",
+    "who", "list", "why", "check", "kill", "free", "find", "wait", "explain", "ui", "watch", "run", "mcp",
   ]
 
   /// `--json` and `--quiet` as they appear in `arguments`, before parsing.
@@ -133,15 +133,4 @@ struct Portctl: AsyncParsableCommand {
   static func cleaned(_ message: String) -> String {
     message.hasPrefix("Error: ") ? String(message.dropFirst(7)) : message
   }
-}
-
-/// Exit statuses, one table for every command (README: "Exit codes").
-enum ExitStatus {
-  static let success: Int32 = 0
-  static let negative: Int32 = 1
-  static let systemError: Int32 = 2
-  static let notPermitted: Int32 = 3
-  static let refused: Int32 = 4
-  static let notUnderstood: Int32 = 5
-  static let usage: Int32 = 64
 }

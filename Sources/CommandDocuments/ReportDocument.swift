@@ -1,28 +1,46 @@
 import PortKit
 
 /// The result of `who` and `list`.
-struct ReportDocument: Encodable {
-  var command: String
-  var exitCode: Int32
-  var query: [PortSpec]?
-  var report: PortReport
-  var excluded: [ExcludedPortHit] = []
+package struct ReportDocument: Encodable {
+  package var command: String
+  package var exitCode: Int32
+  package var query: [PortSpec]?
+  package var report: PortReport
+  package var excluded: [ExcludedPortHit] = []
   /// Ancestry and managers per holder (`who` and `why`).
-  var provenance: [PID: Provenance]? = nil
+  package var provenance: [PID: Provenance]? = nil
   /// Whether something holds a port, when `report` does not carry the sockets.
-  var held: Bool? = nil
+  package var held: Bool? = nil
   /// Each holder's project; `nil` leaves the `project` field out (a listing that did not
   /// read them).
-  var projects: [PID: Project]? = nil
+  package var projects: [PID: Project]? = nil
   /// `--host`'s machine; `nil` (null) for this one.
-  var host: String? = nil
+  package var host: String? = nil
 
-  enum CodingKeys: String, CodingKey {
+  /// The document of `who`, `why` or `list` (`command`).
+  package init(
+    command: String, exitCode: Int32, query: [PortSpec]?, report: PortReport, excluded: [ExcludedPortHit] = [],
+    provenance: [PID: Provenance]? = nil, held: Bool? = nil, projects: [PID: Project]? = nil, host: String? = nil
+  ) {
+    self.command = command
+    self.exitCode = exitCode
+    self.query = query
+    self.report = report
+    self.excluded = excluded
+    self.provenance = provenance
+    self.held = held
+    self.projects = projects
+    self.host = host
+  }
+
+  package enum CodingKeys: String, CodingKey {
     case schemaVersion, command, host, exitCode, error, held, query, sockets, uninspectableProcesses, excludedRanges
   }
-  enum ExcludedKeys: String, CodingKey { case proto = "protocol", spec, firstPort, lastPort, administered, advice }
+  package enum ExcludedKeys: String, CodingKey {
+    case proto = "protocol", spec, firstPort, lastPort, administered, advice
+  }
 
-  func encode(to encoder: any Encoder) throws {
+  package func encode(to encoder: any Encoder) throws {
     var container = encoder.container(keyedBy: CodingKeys.self)
     try container.encode(JSONOutput.schemaVersion, forKey: .schemaVersion)
     try container.encode(command, forKey: .command)
@@ -48,14 +66,14 @@ struct ReportDocument: Encodable {
   }
 }
 
-struct SpecJSON: Encodable {
-  var text: String
-  var firstPort: UInt16
-  var lastPort: UInt16
-  var proto: String?
-  var address: String?
+package struct SpecJSON: Encodable {
+  package var text: String
+  package var firstPort: UInt16
+  package var lastPort: UInt16
+  package var proto: String?
+  package var address: String?
 
-  init(_ spec: PortSpec) {
+  package init(_ spec: PortSpec) {
     text = spec.text
     firstPort = spec.ports.lowerBound
     lastPort = spec.ports.upperBound
@@ -63,9 +81,9 @@ struct SpecJSON: Encodable {
     address = spec.address?.description
   }
 
-  enum CodingKeys: String, CodingKey { case text, firstPort, lastPort, proto = "protocol", address }
+  package enum CodingKeys: String, CodingKey { case text, firstPort, lastPort, proto = "protocol", address }
 
-  func encode(to encoder: any Encoder) throws {
+  package func encode(to encoder: any Encoder) throws {
     var container = encoder.container(keyedBy: CodingKeys.self)
     try container.encode(text, forKey: .text)
     try container.encode(firstPort, forKey: .firstPort)
@@ -75,13 +93,13 @@ struct SpecJSON: Encodable {
   }
 }
 
-struct SocketJSON: Encodable {
-  var entry: SocketReport
-  var takenAt: Double
-  var provenance: [PID: Provenance]?
-  var projects: [PID: Project]?
+package struct SocketJSON: Encodable {
+  package var entry: SocketReport
+  package var takenAt: Double
+  package var provenance: [PID: Provenance]?
+  package var projects: [PID: Project]?
 
-  init(
+  package init(
     _ entry: SocketReport, takenAt: Double, provenance: [PID: Provenance]? = nil, projects: [PID: Project]? = nil
   ) {
     self.entry = entry
@@ -90,15 +108,15 @@ struct SocketJSON: Encodable {
     self.projects = projects
   }
 
-  enum CodingKeys: String, CodingKey {
+  package enum CodingKeys: String, CodingKey {
     case proto = "protocol", family, localAddress, localPort, addressScope, remoteAddress, remotePort
     case state, listening, uid, id, v6Only, timer, owner, hiddenOwner, unseenHolders, processes
   }
-  enum TimerKeys: String, CodingKey { case kind, remainingSeconds }
-  enum HiddenKeys: String, CodingKey { case uid, user, reason, advice, candidates }
-  enum CandidateKeys: String, CodingKey { case pid, name, command }
+  package enum TimerKeys: String, CodingKey { case kind, remainingSeconds }
+  package enum HiddenKeys: String, CodingKey { case uid, user, reason, advice, candidates }
+  package enum CandidateKeys: String, CodingKey { case pid, name, command }
 
-  func encode(to encoder: any Encoder) throws {
+  package func encode(to encoder: any Encoder) throws {
     let socket = entry.socket
     var container = encoder.container(keyedBy: CodingKeys.self)
     try container.encode(socket.proto.rawValue, forKey: .proto)
@@ -159,16 +177,16 @@ struct SocketJSON: Encodable {
   }
 }
 
-struct ProcessJSON: Encodable {
-  var holder: HolderProcess
-  var takenAt: Double
-  var socket: SocketEntry
-  var provenance: Provenance?
-  var withProvenance: Bool
+package struct ProcessJSON: Encodable {
+  package var holder: HolderProcess
+  package var takenAt: Double
+  package var socket: SocketEntry
+  package var provenance: Provenance?
+  package var withProvenance: Bool
   /// The holder's project: `.some(nil)` writes `"project": null`, `nil` leaves the field out.
-  var project: Project??
+  package var project: Project??
 
-  init(
+  package init(
     _ holder: HolderProcess, takenAt: Double, socket: SocketEntry, provenance: Provenance? = nil,
     withProvenance: Bool = false, project: Project?? = nil
   ) {
@@ -180,15 +198,15 @@ struct ProcessJSON: Encodable {
     self.project = project
   }
 
-  enum CodingKeys: String, CodingKey {
+  package enum CodingKeys: String, CodingKey {
     case pid, ppid, uid, user, name, command, commandLine, executable, cwd, startTime, uptimeSeconds
     case fds, role, sharesWith, services, hint, ancestry, managers, server, project
   }
-  enum ProjectKeys: String, CodingKey { case root, name, markers, branch, detachedCommit, framework }
-  enum AncestorKeys: String, CodingKey { case pid, ppid, name, command, startTime }
-  enum ManagerKeys: String, CodingKey { case kind, name, detail, stop, evidence, selfReported }
+  package enum ProjectKeys: String, CodingKey { case root, name, markers, branch, detachedCommit, framework }
+  package enum AncestorKeys: String, CodingKey { case pid, ppid, name, command, startTime }
+  package enum ManagerKeys: String, CodingKey { case kind, name, detail, stop, evidence, selfReported }
 
-  func encode(to encoder: any Encoder) throws {
+  package func encode(to encoder: any Encoder) throws {
     let process = holder.process
     var container = encoder.container(keyedBy: CodingKeys.self)
     try container.encode(process.pid, forKey: .pid)

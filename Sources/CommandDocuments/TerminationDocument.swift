@@ -1,36 +1,82 @@
 import PortKit
 
 /// The JSON document of `kill` and `free` (docs/json.md).
-struct TerminationDocument: Encodable {
-  var command: String
-  var dryRun: Bool
-  var exitCode: Int32 = 0
-  var consent: String?
-  var plan: TerminationPlan?
-  var parents: [PID: ProcessRecord] = [:]
-  var results: [TerminationResult]?
-  var respawnRisks: [String] = []
-  var ports: [FreeVerifier.PortResult]?
-  var respawnWatch: FreeVerifier.Watch?
-  var managerStops: [PortFreeing.ManagerStop] = []
+package struct TerminationDocument: Encodable {
+  package var command: String
+  package var dryRun: Bool
+  package var exitCode: Int32 = 0
+  package var consent: String?
+  package var plan: TerminationPlan?
+  package var parents: [PID: ProcessRecord] = [:]
+  package var results: [TerminationResult]?
+  package var respawnRisks: [String] = []
+  package var ports: [FreeVerifier.PortResult]?
+  package var respawnWatch: FreeVerifier.Watch?
+  package var managerStops: [PortFreeing.ManagerStop] = []
   /// `--host`'s machine; `nil` (null) for this one.
-  var host: String? = nil
+  package var host: String? = nil
+  /// The MCP server's plan id (docs/json.md, "MCP results"); left out when `nil`, as the
+  /// command line always leaves it.
+  package var planId: String? = nil
+  /// Why the MCP server acted on nothing (`code`, `message`); `error` is `null` without it.
+  package var failure: (code: String, message: String)? = nil
 
-  enum CodingKeys: String, CodingKey {
+  /// The document of `kill` or `free` (`command`); the rest is filled in as the call goes.
+  package init(command: String, dryRun: Bool) {
+    self.command = command
+    self.dryRun = dryRun
+  }
+
+  /// The document of `outcome`, with `consent` as it is named there (`yes-flag`, `prompt`,
+  /// `refused`) and the exit status ``exitStatus(for:)`` gives.
+  package init(command: String, dryRun: Bool, outcome: PortFreeing.Outcome, consent: String?) {
+    self.init(command: command, dryRun: dryRun)
+    plan = outcome.plan
+    parents = outcome.parents
+    self.consent = consent
+    results = outcome.results
+    respawnRisks = outcome.respawnRisks
+    respawnWatch = outcome.respawnWatch
+    ports = outcome.ports
+    managerStops = outcome.managerStops
+    exitCode = Self.exitStatus(for: outcome)
+  }
+
+  /// The exit status of `kill` and `free` for `outcome` (README: "Exit codes").
+  package static func exitStatus(for outcome: PortFreeing.Outcome) -> Int32 {
+    switch outcome.ending {
+    case .refused(.protected), .refused(.noConsent), .refused(.noManager): ExitStatus.refused
+    case .refused(.unseenHolders), .notPermitted: ExitStatus.notPermitted
+    case .managerStopFailed, .nothingToSignal: ExitStatus.negative
+    case .dryRun, .nothingHolds: ExitStatus.success
+    case .terminated, .verified: outcome.freed ? ExitStatus.success : ExitStatus.negative
+    }
+  }
+
+  package enum CodingKeys: String, CodingKey {
     case schemaVersion, command, host, exitCode, error, dryRun, consent, targets, protected, hidden, clients,
       respawnRisks
     case ports, managerStops
     case freed
     case respawnWatch
+    case planId
   }
+  package enum FailureKeys: String, CodingKey { case code, message }
 
-  func encode(to encoder: any Encoder) throws {
+  package func encode(to encoder: any Encoder) throws {
     var container = encoder.container(keyedBy: CodingKeys.self)
     try container.encode(JSONOutput.schemaVersion, forKey: .schemaVersion)
     try container.encode(command, forKey: .command)
     try container.encode(host, forKey: .host)
     try container.encode(exitCode, forKey: .exitCode)
-    try container.encodeNil(forKey: .error)
+    if let failure {
+      var error = container.nestedContainer(keyedBy: FailureKeys.self, forKey: .error)
+      try error.encode(failure.code, forKey: .code)
+      try error.encode(failure.message, forKey: .message)
+    } else {
+      try container.encodeNil(forKey: .error)
+    }
+    try container.encodeIfPresent(planId, forKey: .planId)
     try container.encode(dryRun, forKey: .dryRun)
     try container.encode(consent, forKey: .consent)
     let outcomes = Dictionary((results ?? []).map { ($0.process.pid, $0) }, uniquingKeysWith: { first, _ in first })
@@ -56,14 +102,14 @@ struct TerminationDocument: Encodable {
 }
 
 /// How the watch for a respawn went.
-struct RespawnWatchJSON: Encodable {
-  var watch: FreeVerifier.Watch
+package struct RespawnWatchJSON: Encodable {
+  package var watch: FreeVerifier.Watch
 
-  enum CodingKeys: String, CodingKey {
+  package enum CodingKeys: String, CodingKey {
     case windowSeconds, watchedSeconds, ended
   }
 
-  func encode(to encoder: any Encoder) throws {
+  package func encode(to encoder: any Encoder) throws {
     var container = encoder.container(keyedBy: CodingKeys.self)
     try container.encode(watch.window.seconds, forKey: .windowSeconds)
     try container.encode(watch.watched.seconds, forKey: .watchedSeconds)
@@ -71,19 +117,19 @@ struct RespawnWatchJSON: Encodable {
   }
 }
 
-struct TargetJSON: Encodable {
-  var target: TerminationPlan.Target
-  var result: TerminationResult?
-  var dryRun: Bool
-  var group: TerminationPlan.Group?
+package struct TargetJSON: Encodable {
+  package var target: TerminationPlan.Target
+  package var result: TerminationResult?
+  package var dryRun: Bool
+  package var group: TerminationPlan.Group?
 
-  enum CodingKeys: String, CodingKey {
-    case pid, ppid, uid, user, name, command, ports, sharesWith, outcome, signals, seconds
+  package enum CodingKeys: String, CodingKey {
+    case pid, ppid, uid, user, name, command, startTime, ports, sharesWith, outcome, signals, seconds
     case server, manager, master, signal, graceSeconds
   }
-  enum ManagerKeys: String, CodingKey { case kind, name, stop, evidence, runnable }
+  package enum ManagerKeys: String, CodingKey { case kind, name, stop, evidence, runnable }
 
-  func encode(to encoder: any Encoder) throws {
+  package func encode(to encoder: any Encoder) throws {
     let process = target.process
     var container = encoder.container(keyedBy: CodingKeys.self)
     try container.encode(process.pid, forKey: .pid)
@@ -92,6 +138,7 @@ struct TargetJSON: Encodable {
     try container.encode(process.user, forKey: .user)
     try container.encode(process.name, forKey: .name)
     try container.encode(process.displayCommand, forKey: .command)
+    try container.encode(process.startTime.map(JSONOutput.iso8601), forKey: .startTime)
     let ports = Set(target.sockets.map { "\($0.local.port)/\($0.proto.rawValue)" }).sorted()
     try container.encode(ports, forKey: .ports)
     try container.encode(target.sharesWith, forKey: .sharesWith)
@@ -117,13 +164,13 @@ struct TargetJSON: Encodable {
   }
 }
 
-struct ProtectedJSON: Encodable {
-  var pid: PID
-  var name: String
-  var command: String
-  var reason: String
+package struct ProtectedJSON: Encodable {
+  package var pid: PID
+  package var name: String
+  package var command: String
+  package var reason: String
 
-  init(_ entry: TerminationPlan.Protected) {
+  package init(_ entry: TerminationPlan.Protected) {
     pid = entry.process.pid
     name = entry.process.name
     command = entry.process.displayCommand
@@ -131,22 +178,22 @@ struct ProtectedJSON: Encodable {
   }
 }
 
-struct PortResultJSON: Encodable {
-  var result: FreeVerifier.PortResult
+package struct PortResultJSON: Encodable {
+  package var result: FreeVerifier.PortResult
 
-  init(_ result: FreeVerifier.PortResult) {
+  package init(_ result: FreeVerifier.PortResult) {
     self.result = result
   }
 
-  enum CodingKeys: String, CodingKey {
+  package enum CodingKeys: String, CodingKey {
     case proto = "protocol", port, verdict, free, binds, plainBindable, timeWait, timeWaitSeconds, stillHeldBy
     case closing, closingSeconds, connectionsHeldBy, respawn
   }
-  enum RespawnKeys: String, CodingKey { case pids, command, supervisor, alreadyRunning, hiddenOwner }
-  enum ProcessKeys: String, CodingKey { case pid, name, command }
-  enum HiddenKeys: String, CodingKey { case uid, user }
+  package enum RespawnKeys: String, CodingKey { case pids, command, supervisor, alreadyRunning, hiddenOwner }
+  package enum ProcessKeys: String, CodingKey { case pid, name, command }
+  package enum HiddenKeys: String, CodingKey { case uid, user }
 
-  func encode(to encoder: any Encoder) throws {
+  package func encode(to encoder: any Encoder) throws {
     var container = encoder.container(keyedBy: CodingKeys.self)
     try container.encode(result.item.proto.rawValue, forKey: .proto)
     try container.encode(result.item.port, forKey: .port)
@@ -194,7 +241,7 @@ struct PortResultJSON: Encodable {
     }
   }
 
-  static func code(_ outcome: BindOutcome) -> String {
+  package static func code(_ outcome: BindOutcome) -> String {
     switch outcome {
     case .bindable: "bindable"
     case .inUse: "in-use"
@@ -206,20 +253,20 @@ struct PortResultJSON: Encodable {
   }
 }
 
-struct ManagerStopJSON: Encodable {
-  var command: String
-  var exitCode: Int32?
-  var message: String
+package struct ManagerStopJSON: Encodable {
+  package var command: String
+  package var exitCode: Int32?
+  package var message: String
 
-  init(_ stop: PortFreeing.ManagerStop) {
+  package init(_ stop: PortFreeing.ManagerStop) {
     command = stop.command
     exitCode = stop.exitCode
     message = stop.message
   }
 
-  enum CodingKeys: String, CodingKey { case command, exitCode, message }
+  package enum CodingKeys: String, CodingKey { case command, exitCode, message }
 
-  func encode(to encoder: any Encoder) throws {
+  package func encode(to encoder: any Encoder) throws {
     var container = encoder.container(keyedBy: CodingKeys.self)
     try container.encode(command, forKey: .command)
     try container.encode(exitCode, forKey: .exitCode)

@@ -1,14 +1,14 @@
 import PortKit
 
 /// A recognised server, as `who`, `why`, `kill` and `free` print it.
-struct ServerJSON: Encodable {
-  var server: RecognizedServer
+package struct ServerJSON: Encodable {
+  package var server: RecognizedServer
 
-  enum CodingKeys: String, CodingKey {
+  package enum CodingKeys: String, CodingKey {
     case kind, name, detail, master, workers, stopSignal, graceSeconds, stop, signalsEveryProcess
   }
 
-  func encode(to encoder: any Encoder) throws {
+  package func encode(to encoder: any Encoder) throws {
     var container = encoder.container(keyedBy: CodingKeys.self)
     try container.encode(server.kind.rawValue, forKey: .kind)
     try container.encode(server.name, forKey: .name)

@@ -1,20 +1,33 @@
 import PortKit
 
 /// The result of `wait`.
-struct WaitDocument: Encodable {
-  var exitCode: Int32
-  var condition: PortWaiter.Condition
-  var met: Bool
-  var seconds: Double
-  var report: PortReport
+package struct WaitDocument: Encodable {
+  package var exitCode: Int32
+  package var condition: PortWaiter.Condition
+  package var met: Bool
+  package var seconds: Double
+  package var report: PortReport
   /// On a `free` timeout: why each port still cannot be bound.
-  var checks: [BindCheck] = []
+  package var checks: [BindCheck] = []
 
-  enum CodingKeys: String, CodingKey {
+  /// The document of `wait`.
+  package init(
+    exitCode: Int32, condition: PortWaiter.Condition, met: Bool, seconds: Double, report: PortReport,
+    checks: [BindCheck] = []
+  ) {
+    self.exitCode = exitCode
+    self.condition = condition
+    self.met = met
+    self.seconds = seconds
+    self.report = report
+    self.checks = checks
+  }
+
+  package enum CodingKeys: String, CodingKey {
     case schemaVersion, command, exitCode, error, condition, met, seconds, sockets, checks
   }
 
-  func encode(to encoder: any Encoder) throws {
+  package func encode(to encoder: any Encoder) throws {
     var container = encoder.container(keyedBy: CodingKeys.self)
     try container.encode(JSONOutput.schemaVersion, forKey: .schemaVersion)
     try container.encode("wait", forKey: .command)

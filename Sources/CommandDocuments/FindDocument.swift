@@ -1,20 +1,33 @@
 import PortKit
 
 /// The result of `find`.
-struct FindDocument: Encodable {
-  var exitCode: Int32
-  var proto: TransportProtocol
-  var host: IPAddress?
-  var ports: [UInt16]
-  var skipped: [PortFinder.Skip: Int]
+package struct FindDocument: Encodable {
+  package var exitCode: Int32
+  package var proto: TransportProtocol
+  package var host: IPAddress?
+  package var ports: [UInt16]
+  package var skipped: [PortFinder.Skip: Int]
   /// `--stable`'s key, when given.
-  var stableKey: String? = nil
+  package var stableKey: String?
 
-  enum CodingKeys: String, CodingKey {
+  /// The document of `find`.
+  package init(
+    exitCode: Int32, proto: TransportProtocol, host: IPAddress?, ports: [UInt16], skipped: [PortFinder.Skip: Int],
+    stableKey: String? = nil
+  ) {
+    self.exitCode = exitCode
+    self.proto = proto
+    self.host = host
+    self.ports = ports
+    self.skipped = skipped
+    self.stableKey = stableKey
+  }
+
+  package enum CodingKeys: String, CodingKey {
     case schemaVersion, command, exitCode, error, proto = "protocol", host, ports, skipped, stableKey
   }
 
-  func encode(to encoder: any Encoder) throws {
+  package func encode(to encoder: any Encoder) throws {
     var container = encoder.container(keyedBy: CodingKeys.self)
     try container.encode(JSONOutput.schemaVersion, forKey: .schemaVersion)
     try container.encode("find", forKey: .command)

@@ -1,20 +1,27 @@
 import PortKit
 
 /// The result of `check`.
-struct CheckDocument: Encodable {
-  var exitCode: Int32
-  var checks: [BindCheck]
+package struct CheckDocument: Encodable {
+  package var exitCode: Int32
+  package var checks: [BindCheck]
 
   /// `--host`'s machine; `nil` (null) for this one.
-  var host: String? = nil
+  package var host: String?
 
-  enum CodingKeys: String, CodingKey { case schemaVersion, command, host, exitCode, error, bindable, checks }
-  enum CheckKeys: String, CodingKey {
+  /// The document of `check` for `checks`, ending with `exitCode`.
+  package init(exitCode: Int32, checks: [BindCheck], host: String? = nil) {
+    self.exitCode = exitCode
+    self.checks = checks
+    self.host = host
+  }
+
+  package enum CodingKeys: String, CodingKey { case schemaVersion, command, host, exitCode, error, bindable, checks }
+  package enum CheckKeys: String, CodingKey {
     case proto = "protocol", port, address, bindable, binds, plainBindable, reasons, notes
   }
-  enum ReasonKeys: String, CodingKey { case code, message, pids }
+  package enum ReasonKeys: String, CodingKey { case code, message, pids }
 
-  func encode(to encoder: any Encoder) throws {
+  package func encode(to encoder: any Encoder) throws {
     var container = encoder.container(keyedBy: CodingKeys.self)
     try container.encode(JSONOutput.schemaVersion, forKey: .schemaVersion)
     try container.encode("check", forKey: .command)
@@ -25,19 +32,19 @@ struct CheckDocument: Encodable {
     try container.encode(checks.map(entry), forKey: .checks)
   }
 
-  func entry(_ check: BindCheck) -> CheckJSON { CheckJSON(check: check) }
+  package func entry(_ check: BindCheck) -> CheckJSON { CheckJSON(check: check) }
 }
 
 /// One `check` answer.
-struct CheckJSON: Encodable {
-  var check: BindCheck
+package struct CheckJSON: Encodable {
+  package var check: BindCheck
 
-  enum CheckKeys: String, CodingKey {
+  package enum CheckKeys: String, CodingKey {
     case proto = "protocol", port, address, bindable, binds, plainBindable, reasons, notes
   }
-  enum ReasonKeys: String, CodingKey { case code, message, pids }
+  package enum ReasonKeys: String, CodingKey { case code, message, pids }
 
-  func encode(to encoder: any Encoder) throws {
+  package func encode(to encoder: any Encoder) throws {
     var entry = encoder.container(keyedBy: CheckKeys.self)
     try entry.encode(check.proto.rawValue, forKey: .proto)
     try entry.encode(check.port, forKey: .port)
@@ -52,7 +59,7 @@ struct CheckJSON: Encodable {
       for reason in reasons {
         var item = array.nestedContainer(keyedBy: ReasonKeys.self)
         try item.encode(reason.code.rawValue, forKey: .code)
-        try item.encode(CheckText.text(reason), forKey: .message)
+        try item.encode(ReasonText.withRemedy(reason), forKey: .message)
         try item.encode(reason.pids, forKey: .pids)
       }
     }

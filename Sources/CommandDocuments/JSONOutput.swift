@@ -7,23 +7,29 @@ import Foundation
 #endif
 
 /// Writes exactly one JSON document to standard output. Schema: docs/json.md.
-enum JSONOutput {
-  static let schemaVersion = 1
+package enum JSONOutput {
+  package static let schemaVersion = 1
 
-  static func emit(_ document: some Encodable) {
+  package static func emit(_ document: some Encodable) {
+    print(text(document))
+  }
+
+  /// `document` as `emit` writes it (without the final newline): what the MCP server
+  /// returns as a tool's result.
+  package static func text(_ document: some Encodable) -> String {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
     do {
       let data = try encoder.encode(document)
-      print(visible(String(decoding: data, as: UTF8.self)))
+      return visible(String(decoding: data, as: UTF8.self))
     } catch {
-      print(#"{"schemaVersion":1,"error":{"code":"internal","message":"could not encode the result"}}"#)
+      return #"{"schemaVersion":1,"error":{"code":"internal","message":"could not encode the result"}}"#
     }
   }
 
   /// `list --json`: the document ``ReportDocument`` would make, written one socket at a
   /// time so that a listing of tens of thousands of sockets is never held as one tree.
-  static func streamListing(
+  package static func streamListing(
     _ listing: SocketListing, exitCode: Int32, projects: [PID: Project]? = nil, host: String? = nil
   ) {
     let empty = PortReport(
@@ -36,7 +42,7 @@ enum JSONOutput {
   }
 
   /// `who --json` and `why --json`: `document`, with its sockets encoded one at a time.
-  static func streamReport(_ document: ReportDocument) {
+  package static func streamReport(_ document: ReportDocument) {
     var frame = document
     frame.report.sockets = []
     frame.held = document.report.isHeld
@@ -91,7 +97,7 @@ enum JSONOutput {
   /// `\uXXXX` escape (a surrogate pair above U+FFFF). The strings decode to exactly the same
   /// text; a terminal showing the document is never steered by them. (Outside strings a
   /// JSON document is plain ASCII, so only string contents change.)
-  static func visible(_ json: String) -> String {
+  package static func visible(_ json: String) -> String {
     var plain = true
     for byte in json.utf8 where byte >= 0x7F {
       plain = false
@@ -113,7 +119,7 @@ enum JSONOutput {
     return result
   }
 
-  static func iso8601(_ epoch: Double) -> String {
+  package static func iso8601(_ epoch: Double) -> String {
     Date(timeIntervalSince1970: epoch).formatted(.iso8601)
   }
 }

@@ -1,24 +1,37 @@
 import PortKit
 
 /// The result of `explain`.
-struct ExplainDocument: Encodable {
-  var exitCode: Int32
-  var failure: BindFailure?
-  var check: BindCheck?
+package struct ExplainDocument: Encodable {
+  package var exitCode: Int32
+  package var failure: BindFailure?
+  package var check: BindCheck?
   /// Every check made (TCP and UDP when the protocol is unknown); `check` is the deciding one.
-  var checks: [BindCheck] = []
-  var problem: String?
+  package var checks: [BindCheck] = []
+  package var problem: String?
   /// What to do instead of a port check (a connect-side error, an unnamed unavailable address).
-  var advice: String? = nil
+  package var advice: String? = nil
 
-  enum CodingKeys: String, CodingKey {
+  /// The document of `explain`.
+  package init(
+    exitCode: Int32, failure: BindFailure?, check: BindCheck?, checks: [BindCheck] = [], problem: String?,
+    advice: String? = nil
+  ) {
+    self.exitCode = exitCode
+    self.failure = failure
+    self.check = check
+    self.checks = checks
+    self.problem = problem
+    self.advice = advice
+  }
+
+  package enum CodingKeys: String, CodingKey {
     case schemaVersion, command, exitCode, error, recognized, failure, check, checks, problem, advice
   }
-  enum FailureKeys: String, CodingKey {
+  package enum FailureKeys: String, CodingKey {
     case kind, runtime, errorName, port, address, host, proto = "protocol", operation, reuseAddress
   }
 
-  func encode(to encoder: any Encoder) throws {
+  package func encode(to encoder: any Encoder) throws {
     var container = encoder.container(keyedBy: CodingKeys.self)
     try container.encode(JSONOutput.schemaVersion, forKey: .schemaVersion)
     try container.encode("explain", forKey: .command)
