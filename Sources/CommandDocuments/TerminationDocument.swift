@@ -92,7 +92,8 @@ package struct TerminationDocument: Encodable {
     try container.encode(respawnRisks, forKey: .respawnRisks)
     try container.encode((ports ?? []).map(PortResultJSON.init), forKey: .ports)
     try container.encode(managerStops.map(ManagerStopJSON.init), forKey: .managerStops)
-    if command == "free" {
+    // A dry run (and an MCP plan) frees nothing: null, as for kill.
+    if command == "free", !dryRun {
       try container.encode(exitCode == 0, forKey: .freed)
     } else {
       try container.encodeNil(forKey: .freed)

@@ -73,6 +73,10 @@ import Testing
     #expect(result.status == 0)
     #expect(try result.json()["dryRun"] as? Bool == true)
     #expect(targets(try result.json()).first?["outcome"] as? String == "would-signal")
+    // Nothing was freed: `freed` is null in a dry run, not true.
+    let free = try portctl("free", "\(holder.port)", "--dry-run", "--json")
+    #expect(free.status == 0)
+    #expect(try free.json()["freed"] is NSNull)
     let text = try portctl("free", "\(holder.port)", "-n")
     #expect(text.status == 0)
     #expect(text.stdout.hasPrefix("would send SIGTERM to:\n"))

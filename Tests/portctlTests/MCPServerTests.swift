@@ -268,6 +268,7 @@ final class MCPSession: @unchecked Sendable {
     #expect(planned["isError"] as? Bool == false)
     #expect(plan["dryRun"] as? Bool == true)
     let planID = try #require(plan["planId"] as? String)
+    #expect(plan["freed"] is NSNull)
     let targets = try #require(plan["targets"] as? [[String: Any]])
     #expect(targets.compactMap { $0["pid"] as? Int } == [Int(holder.pid)])
     #expect(targets.first?["startTime"] as? String != nil)
@@ -306,6 +307,7 @@ final class MCPSession: @unchecked Sendable {
     _ = try session.initialize()
     let (_, plan) = try session.call("kill", ["ports": Int(port)])
     let planID = try #require(plan["planId"] as? String)
+    #expect(plan["freed"] is NSNull)
     #expect((plan["targets"] as? [[String: Any]])?.compactMap { $0["pid"] as? Int } == [Int(first.pid)])
 
     // Another process takes the port: the old plan's id no longer fits.
