@@ -55,4 +55,80 @@ enum ReleaseFiles {
     #expect(license.contains("Copyright (c) 2026 the portctl authors"))
   }
 }
+
+/// `make install` into a temporary prefix, from this package, and `make uninstall`: a release
+/// build (minutes the first time; later runs reuse `.build-install`).
+@Suite(.serialized) struct InstallTests {
+  static let isCI = ProcessInfo.processInfo.environment["CI"] == "true"
+  static let tools = ["make", "man", "bash"]
+  static let canRun = isCI || tools.allSatisfy { RealServers.tool($0) != nil }
+
+  /// The files `make install` puts under the prefix.
+  static let installed = [
+    "bin/portctl", "bin/portctl-mcp", "share/man/man1/portctl.1",
+    "share/bash-completion/completions/portctl", "share/zsh/site-functions/_portctl",
+    "share/fish/vendor_completions.d/portctl.fish",
+  ]
+
+  /// Runs `make TARGET` in the package with PREFIX and its own scratch path (`swift test` holds
+  /// the lock on `.build`), within 20 minutes.
+  func make(_ target: String, prefix: URL) throws -> RunResult {
+    var path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+    if RealServers.tool("swift") == nil { path = "/opt/swift/usr/bin:" + path }
+    return try run(
+      URL(fileURLWithPath: "/usr/bin/timeout"),
+      [
+        "1200", "make", "-C", ReleaseFiles.root.path, target, "PREFIX=\(prefix.path)",
+        "SCRATCH_PATH=\(ReleaseFiles.root.appendingPathComponent(".build-install").path)",
+      ], environment: ["PATH": path])
+  }
+
+  @Test(.enabled(if: canRun, "needs make, man and bash (CI=true makes their absence a failure)"))
+  func makeInstallPutsAWorkingPortctlItsManPageAndCompletionsInThePrefix() throws {
+    for tool in Self.tools { #expect(RealServers.tool(tool) != nil, "\(tool) is not installed") }
+    let prefix = try RealServers.directory("prefix")
+    defer { try? FileManager.default.removeItem(at: prefix) }
+
+    let install = try make("install", prefix: prefix)
+    try #require(install.status == 0, "make install: \(install.status)\n\(install.stdout)\n\(install.stderr)")
+    for file in Self.installed {
+      #expect(FileManager.default.fileExists(atPath: prefix.appendingPathComponent(file).path), "\(file)")
+    }
+
+    let bin = prefix.appendingPathComponent("bin")
+    let version = try run(bin.appendingPathComponent("portctl"), ["--version"])
+    #expect(version.status == 0 && version.stdout == PortctlVersion.current + "\n", "\(version)")
+    let server = try run(bin.appendingPathComponent("portctl-mcp"), ["--version"])
+    #expect(server.status == 0 && server.stdout == PortctlVersion.current + "\n", "\(server)")
+    // The Swift runtime is linked in: neither binary needs a libswift*.so.
+    for binary in ["portctl", "portctl-mcp"] {
+      let libraries = try run(URL(fileURLWithPath: "/usr/bin/ldd"), [bin.appendingPathComponent(binary).path])
+      #expect(libraries.status == 0 && !libraries.stdout.contains("libswift"), "\(binary): \(libraries.stdout)")
+    }
+
+    // The man page renders, and it is the one generated from the command definitions: it has
+    // the subcommands' abstracts.
+    let page = prefix.appendingPathComponent("share/man/man1/portctl.1").path
+    let manual = try run(
+      URL(fileURLWithPath: "/usr/bin/env"), ["MANWIDTH=100", "man", "-P", "cat", "-l", page])
+    #expect(manual.status == 0, "\(manual.stderr)")
+    #expect(manual.stdout.contains("portctl"))
+    #expect(manual.stdout.contains("Find out who holds a port, and why."), "\(manual.stdout.prefix(500))")
+    for subcommand in ["who", "list", "why", "check", "kill", "free", "find", "wait", "explain", "run", "mcp"] {
+      #expect(manual.stdout.contains("\n     \(subcommand)"), "no \(subcommand) in the man page")
+    }
+
+    // The bash completion loads and completes portctl's subcommands.
+    let completion = prefix.appendingPathComponent("share/bash-completion/completions/portctl").path
+    let bash = try run(
+      URL(fileURLWithPath: "/bin/bash"), ["-c", "source \"$1\"; complete -p portctl", "bash", completion])
+    #expect(bash.status == 0 && bash.stdout.contains("portctl"), "\(bash)")
+
+    let uninstall = try make("uninstall", prefix: prefix)
+    #expect(uninstall.status == 0, "make uninstall: \(uninstall.stderr)")
+    for file in Self.installed {
+      #expect(!FileManager.default.fileExists(atPath: prefix.appendingPathComponent(file).path), "\(file) left")
+    }
+  }
+}
 #endif
