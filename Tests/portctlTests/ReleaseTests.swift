@@ -49,6 +49,59 @@ enum ReleaseFiles {
     #expect(try ReleaseFiles.changelogVersion() == version)
   }
 
+  /// Every version the packaging files name (not the formats' own, such as winget's
+  /// ManifestVersion), so that they cannot drift from the one constant.
+  @Test func thePackagingFilesNameTheOneVersion() throws {
+    let version = PortctlVersion.current
+    let tag = "/v\(version)/"
+    let formula = try ReleaseFiles.text("packaging/homebrew/portctl.rb")
+    #expect(
+      formula.contains(
+        "url \"https://github.com/portctl/portctl/releases/download\(tag)portctl-\(version)-source.tar.gz\""))
+    #expect(formula.components(separatedBy: "/download/v").count == 2, "one download URL in the formula")
+
+    let scoop = try #require(
+      try JSONSerialization.jsonObject(with: Data(ReleaseFiles.text("packaging/scoop/portctl.json").utf8))
+        as? [String: Any])
+    #expect(scoop["version"] as? String == version)
+    let architectures = try #require(scoop["architecture"] as? [String: [String: Any]])
+    let url = try #require(architectures["64bit"]?["url"] as? String)
+    #expect(url.contains(tag) && url.hasSuffix("portctl-\(version)-windows-x86_64.zip"), "\(url)")
+
+    for file in ["portctl.portctl.yaml", "portctl.portctl.installer.yaml", "portctl.portctl.locale.en-US.yaml"] {
+      let manifest = try ReleaseFiles.text("packaging/winget/\(file)")
+      let versions = manifest.split(separator: "\n").filter { $0.hasPrefix("PackageVersion:") }
+      #expect(versions == ["PackageVersion: \(version)"], "\(file)")
+      for line in manifest.split(separator: "\n") where line.contains("InstallerUrl:") {
+        #expect(line.contains(tag) && line.hasSuffix("portctl-\(version)-windows-x86_64.zip"), "\(line)")
+      }
+    }
+  }
+
+  @Test func theReadmeInstallsTheOneVersionAndTestsWithSwiftTest() throws {
+    let readme = try ReleaseFiles.text("README.md")
+    let install = try #require(readme.range(of: "## Install\n"))
+    let quickStart = try #require(readme.range(of: "## Quick start\n"))
+    #expect(install.lowerBound < quickStart.lowerBound, "Install comes first")
+    #expect(readme.contains("`make install`"))
+    #expect(readme.contains("portctl_\(PortctlVersion.current)_amd64.deb"))
+    #expect(readme.contains("swift test                      # unit and end-to-end tests"))
+    #expect(readme.contains("swift run portctl list"))
+    // CI runs exactly the README's test command.
+    let ci = try ReleaseFiles.text(".ci/run")
+    #expect(ci.split(separator: "\n").contains("swift test"))
+  }
+
+  /// The Makefile (which names the .deb) reads the version from the same constant.
+  @Test(.enabled(if: RealServers.tool("make") != nil || InstallTests.isCI, "needs make"))
+  func theMakefileReadsTheOneVersion() throws {
+    let result = try run(
+      URL(fileURLWithPath: "/usr/bin/env"),
+      ["make", "-s", "--no-print-directory", "-C", ReleaseFiles.root.path, "version"])
+    #expect(result.status == 0)
+    #expect(result.stdout == PortctlVersion.current + "\n", "\(result)")
+  }
+
   @Test func theLicenseIsMIT() throws {
     let license = try ReleaseFiles.text("LICENSE")
     #expect(license.hasPrefix("MIT License\n"))
