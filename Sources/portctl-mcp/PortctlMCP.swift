@@ -14,8 +14,8 @@ import Darwin
 /// tools are portctl's commands, each answering with the document `--json` prints.
 @main
 enum PortctlMCP {
-  /// portctl's version (Sources/portctl/Portctl.swift).
-  static let version = "0.1.0"
+  /// portctl's version (Sources/PortKit/Version.swift).
+  static let version = PortctlVersion.current
 
   static let help = """
     USAGE: portctl mcp [--allow-stop]

@@ -26,7 +26,7 @@ struct Portctl: AsyncParsableCommand {
             when it could not be started)
         64  usage error: bad port spec, unknown option, bad value
       """,
-    version: "0.1.0",
+    version: PortctlVersion.current,
     subcommands: [
       Who.self, List.self, Why.self, Check.self, Kill.self, Free.self, Find.self, Wait.self, Explain.self, UI.self,
       Watch.self, Run.self, MCP.self,
