@@ -492,6 +492,42 @@ enum RealServers {
     deinit { cleanUp() }
   }
 
+  /// Starts sshd in `dir` on a free port of 127.0.0.1, letting root in with the key `id`
+  /// (made there, with `extraKeys` beside it), and returns once it listens (needs root).
+  static func loopbackSSHD(in dir: URL, extraKeys: [String] = []) throws -> (sshd: Spawned, port: UInt16) {
+    let path = dir.path
+    for key in ["host_key", "id"] + extraKeys {
+      let made = try run(
+        URL(fileURLWithPath: "/usr/bin/ssh-keygen"), ["-q", "-t", "ed25519", "-N", "", "-f", "\(path)/\(key)"])
+      try #require(made.status == 0, "ssh-keygen: \(made.stderr)")
+    }
+    try FileManager.default.copyItem(atPath: "\(path)/id.pub", toPath: "\(path)/authorized_keys")
+    let port = try portFreeEverywhere()
+    try """
+    Port \(port)
+    ListenAddress 127.0.0.1
+    HostKey \(path)/host_key
+    AuthorizedKeysFile \(path)/authorized_keys
+    PidFile \(path)/sshd.pid
+    StrictModes no
+    UsePAM no
+    PasswordAuthentication no
+    KbdInteractiveAuthentication no
+    PermitRootLogin prohibit-password
+    """.write(toFile: "\(path)/sshd_config", atomically: true, encoding: .utf8)
+    // sshd's privilege separation directory, as the Debian package creates it at boot.
+    if !FileManager.default.fileExists(atPath: "/run/sshd") {
+      try FileManager.default.createDirectory(
+        atPath: "/run/sshd", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+    }
+    let sshd = try Spawned("/usr/sbin/sshd", ["-D", "-f", "\(path)/sshd_config", "-E", "\(path)/sshd.log"])
+    guard eventually(10, { loopbackTaken(port) }) else {
+      sshd.stop(SIGTERM)
+      throw HolderError(message: "sshd did not listen on \(port)")
+    }
+    return (sshd, port)
+  }
+
   /// Starts sshd on a free port of 127.0.0.1 and `ssh -NL FORWARD:127.0.0.1:SSHD` through
   /// it (needs root). Ready once the forward listens.
   static func sshForward() throws -> SSHForward {
@@ -500,39 +536,10 @@ enum RealServers {
     let sshd: Spawned
     let sshdPort: UInt16
     do {
-      for key in ["host_key", "id"] {
-        let made = try run(
-          URL(fileURLWithPath: "/usr/bin/ssh-keygen"), ["-q", "-t", "ed25519", "-N", "", "-f", "\(path)/\(key)"])
-        try #require(made.status == 0, "ssh-keygen: \(made.stderr)")
-      }
-      try FileManager.default.copyItem(atPath: "\(path)/id.pub", toPath: "\(path)/authorized_keys")
-      sshdPort = try portFreeEverywhere()
-      try """
-      Port \(sshdPort)
-      ListenAddress 127.0.0.1
-      HostKey \(path)/host_key
-      AuthorizedKeysFile \(path)/authorized_keys
-      PidFile \(path)/sshd.pid
-      StrictModes no
-      UsePAM no
-      PasswordAuthentication no
-      KbdInteractiveAuthentication no
-      PermitRootLogin prohibit-password
-      """.write(toFile: "\(path)/sshd_config", atomically: true, encoding: .utf8)
-      // sshd's privilege separation directory, as the Debian package creates it at boot.
-      if !FileManager.default.fileExists(atPath: "/run/sshd") {
-        try FileManager.default.createDirectory(
-          atPath: "/run/sshd", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
-      }
-      sshd = try Spawned("/usr/sbin/sshd", ["-D", "-f", "\(path)/sshd_config", "-E", "\(path)/sshd.log"])
+      (sshd, sshdPort) = try loopbackSSHD(in: dir)
     } catch {
       try? FileManager.default.removeItem(at: dir)
       throw error
-    }
-    guard eventually(10, { loopbackTaken(sshdPort) }) else {
-      sshd.stop(SIGTERM)
-      try? FileManager.default.removeItem(at: dir)
-      throw HolderError(message: "sshd did not listen on \(sshdPort)")
     }
     let forwardPort = try portFreeEverywhere()
     let forward = "\(forwardPort):127.0.0.1:\(sshdPort)"

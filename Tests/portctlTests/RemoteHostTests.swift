@@ -19,35 +19,7 @@ import Testing
     init() throws {
       let dir = try RealServers.directory("remote-sshd")
       directory = dir
-      let path = dir.path
-      for key in ["host_key", "id", "stranger"] {
-        let made = try run(
-          URL(fileURLWithPath: "/usr/bin/ssh-keygen"), ["-q", "-t", "ed25519", "-N", "", "-f", "\(path)/\(key)"])
-        try #require(made.status == 0, "ssh-keygen: \(made.stderr)")
-      }
-      try FileManager.default.copyItem(atPath: "\(path)/id.pub", toPath: "\(path)/authorized_keys")
-      port = try portFreeEverywhere()
-      try """
-      Port \(port)
-      ListenAddress 127.0.0.1
-      HostKey \(path)/host_key
-      AuthorizedKeysFile \(path)/authorized_keys
-      PidFile \(path)/sshd.pid
-      StrictModes no
-      UsePAM no
-      PasswordAuthentication no
-      KbdInteractiveAuthentication no
-      PermitRootLogin prohibit-password
-      """.write(toFile: "\(path)/sshd_config", atomically: true, encoding: .utf8)
-      if !FileManager.default.fileExists(atPath: "/run/sshd") {
-        try FileManager.default.createDirectory(
-          atPath: "/run/sshd", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
-      }
-      sshd = try Spawned("/usr/sbin/sshd", ["-D", "-f", "\(path)/sshd_config", "-E", "\(path)/sshd.log"])
-      guard eventually(10, { loopbackTaken(port) }) else {
-        sshd.stop(SIGTERM)
-        throw HolderError(message: "sshd did not listen on \(port)")
-      }
+      (sshd, port) = try RealServers.loopbackSSHD(in: dir, extraKeys: ["stranger"])
     }
 
     /// `--host root@127.0.0.1` and the ssh options that reach this sshd with `key`.
