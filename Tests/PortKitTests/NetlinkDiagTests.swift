@@ -86,11 +86,24 @@ import Testing
     #expect(NetlinkDiag.portFilter([0...65535]) == nil)
     // The request carries it as INET_DIAG_REQ_BYTECODE after inet_diag_req_v2.
     let request = NetlinkDiag.dumpRequest(
-      family: .ipv4, proto: .tcp, states: 1 << 10, sequence: 1, ports: [3000...3000])
+      family: .ipv4, proto: .tcp, states: 1 << 10, sequence: 1, ports: [3000...3001])
     #expect(request.count == 72 + 4 + 16)
     #expect(request[0] == UInt8(request.count))
     #expect(Array(request[72..<76]) == [20, 0, 1, 0])
-    #expect(Array(request[76...]) == single)
+    #expect(Array(request[76...]) == NetlinkDiag.portFilter([3000...3001]))
+    #expect(Array(request[24..<26]) == [0, 0])
+  }
+
+  @Test func onePortGoesInTheRequestItself() {
+    // id.idiag_sport, big-endian, 8 bytes into inet_diag_req_v2; no filter program.
+    let request = NetlinkDiag.dumpRequest(
+      family: .ipv6, proto: .udp, states: 1 << 7, sequence: 2, ports: [3000...3000])
+    #expect(request.count == 72)
+    #expect(Array(request[24..<26]) == [0x0B, 0xB8])
+    // Port 0 there would mean every port: it goes through the filter instead.
+    let zero = NetlinkDiag.dumpRequest(family: .ipv4, proto: .tcp, states: 1 << 10, sequence: 3, ports: [0...0])
+    #expect(zero.count == 72 + 4 + 16)
+    #expect(Array(zero[24..<26]) == [0, 0])
   }
 
   @Test func queriesMergeTheirPortRanges() {

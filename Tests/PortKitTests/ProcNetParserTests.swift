@@ -143,6 +143,12 @@ func fixture(_ name: String) throws -> [UInt8] {
     #expect(ProcfsParsers.effectiveUID(status: Array(status.utf8)) == 33)
     #expect(ProcfsParsers.effectiveUID(status: Array("Name:\tx\n".utf8)) == nil)
     #expect(ProcfsParsers.effectiveUID(status: Array("Uid:\tabc\n".utf8)) == nil)
+    // Only a line that starts with the key counts; odd values are refused, not wrapped.
+    #expect(ProcfsParsers.effectiveUID(status: Array("NotUid:\t1\t2\nUid:\t3\t4\t4\t4".utf8)) == 4)
+    #expect(ProcfsParsers.effectiveUID(status: Array("Uid:\t0\n".utf8)) == nil)
+    #expect(ProcfsParsers.effectiveUID(status: Array("Uid:\t0\t4294967296\n".utf8)) == nil)
+    #expect(ProcfsParsers.effectiveUID(status: Array("Uid:\t0\t-1\n".utf8)) == nil)
+    #expect(ProcfsParsers.effectiveUID(status: [0xFF, 0x0A, 0x55, 0x69, 0x64, 0x3A, 0x09, 0x35, 0x09, 0x37]) == 7)
   }
 
   @Test func commandLineSplitsAtNul() {
@@ -162,6 +168,8 @@ func fixture(_ name: String) throws -> [UInt8] {
   @Test func bootTime() {
     #expect(ProcfsParsers.bootTime(Array("cpu 1 2 3\nbtime 1763800000\nprocesses 5\n".utf8)) == 1_763_800_000)
     #expect(ProcfsParsers.bootTime(Array("cpu 1 2 3\n".utf8)) == nil)
+    #expect(ProcfsParsers.bootTime(Array("btime 17x\n".utf8)) == nil)
+    #expect(ProcfsParsers.bootTime(Array("xbtime 5\nbtime 6".utf8)) == 6)
   }
 
   @Test(arguments: [

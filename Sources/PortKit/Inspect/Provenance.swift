@@ -65,10 +65,7 @@ public struct ProvenanceReader: Sendable {
         for index in managers.indices where managers[index].kind == .tmux {
           managers[index] = await named(managers[index], holder: process, environment: environment)
         }
-        var children: [PID: [ProcessRecord]] = [process.pid: await source.children(of: process.pid, limit: 64)]
-        if let parent = ancestry.first, parent.pid > 1 {
-          children[parent.pid] = await source.children(of: parent.pid, limit: 64)
-        }
+        let children: [PID: [ProcessRecord]] = [process.pid: await source.children(of: process.pid, limit: 64)]
         // Workers and reloaded children say so in their environment (NODE_UNIQUE_ID,
         // WERKZEUG_RUN_MAIN): read it for a few of the holder's children.
         var childEnvironments: [PID: [String: String]] = [:]
@@ -80,10 +77,17 @@ public struct ProvenanceReader: Sendable {
           if socketUnits == nil { socketUnits = await readSocketUnits() }
           units = socketUnits ?? []
         }
-        let server = ServerRecognition.recognize(
-          .init(
-            holder: process, ancestors: ancestry, children: children, environment: environment, socket: entry.socket,
-            childEnvironments: childEnvironments, socketUnits: units))
+        var clues = ServerRecognition.Clues(
+          holder: process, ancestors: ancestry, children: children, environment: environment, socket: entry.socket,
+          childEnvironments: childEnvironments, socketUnits: units)
+        var server = ServerRecognition.recognize(clues)
+        // The parent's children matter only when the parent is the master (its workers are
+        // the holder's siblings); a crowd of a thousand children is not read otherwise.
+        // Whether the parent is the master never depends on them.
+        if let parent = ancestry.first, parent.pid > 1, server?.master.pid == parent.pid {
+          clues.children[parent.pid] = await source.children(of: parent.pid, limit: 64)
+          server = ServerRecognition.recognize(clues)
+        }
         result[process.pid] = Provenance(ancestry: ancestry, managers: managers, server: server)
       }
     }

@@ -44,14 +44,9 @@ public struct LinuxSystemSource: SystemSource {
     var exhausted = scan.descriptorsExhausted
     var walked = scan.walked
     let holderPIDs = scan.references.pids
-    let bootTime = reader.bootTime()
-    let ticks = Syscalls.clockTicksPerSecond
-    let names = UserNameCache(lookup: reader.userName)
     var processes: [PID: ProcessRecord] = [:]
     processes.reserveCapacity(holderPIDs.count)
-    let details = { (pid: PID) in
-      reader.process(pid, bootTime: bootTime, ticksPerSecond: ticks, detail: query.detail, userNames: names)
-    }
+    let details = { (pid: PID) in reader.process(pid, detail: query.detail) }
     for pid in holderPIDs {
       if let record = details(pid) { processes[pid] = record }
     }
@@ -95,7 +90,7 @@ public struct LinuxSystemSource: SystemSource {
     // Parents of holders too: they show who started a holder and whether it may come back.
     if query.detail == .full {
       for parent in Set(processes.values.map(\.ppid)) where parent > 0 && processes[parent] == nil {
-        if let record = reader.process(parent, bootTime: bootTime, ticksPerSecond: ticks, userNames: names) {
+        if let record = reader.process(parent) {
           processes[parent] = record
         }
       }
@@ -105,7 +100,7 @@ public struct LinuxSystemSource: SystemSource {
     for socket in sockets where socket.id != 0 && references[socket.id] == nil {
       guard let uid = socket.uid else { continue }
       hiddenUIDs.insert(uid)
-      if userNames[uid] == nil, let name = names.name(uid) { userNames[uid] = name }
+      if userNames[uid] == nil, let name = reader.memo.userName(uid, lookup: reader.userName) { userNames[uid] = name }
     }
     // A socket whose visible holders are all of other users than the socket's, while
     // processes of the socket's user could not be inspected: they may hold it too.
@@ -118,7 +113,9 @@ public struct LinuxSystemSource: SystemSource {
           continue
         }
         hiddenUIDs.insert(uid)
-        if userNames[uid] == nil, let name = names.name(uid) { userNames[uid] = name }
+        if userNames[uid] == nil, let name = reader.memo.userName(uid, lookup: reader.userName) {
+          userNames[uid] = name
+        }
       }
     }
     // Name the processes that could be a hidden owner: those of the socket's user that
@@ -127,7 +124,7 @@ public struct LinuxSystemSource: SystemSource {
       Syscalls.effectiveUID == 0
       ? uninspectable.filter { $0.value.map(hiddenUIDs.contains) ?? false }.keys.sorted() : []
     for pid in candidates.prefix(HiddenOwner.candidateLimit) where processes[pid] == nil {
-      if let record = reader.process(pid, bootTime: bootTime, ticksPerSecond: ticks, userNames: names) {
+      if let record = reader.process(pid) {
         processes[pid] = record
       }
     }
@@ -249,12 +246,10 @@ public struct LinuxSystemSource: SystemSource {
 
   /// The parents of `pid` from `stat`, parent first.
   public func ancestry(of pid: PID) async -> [ProcessRecord] {
-    let bootTime = reader.bootTime()
-    let ticks = Syscalls.clockTicksPerSecond
     var chain: [ProcessRecord] = []
-    var current = reader.process(pid, bootTime: bootTime, ticksPerSecond: ticks)?.ppid ?? 0
+    var current = reader.parent(of: pid) ?? 0
     while current > 0, chain.count < 128, !chain.contains(where: { $0.pid == current }) {
-      guard let record = reader.process(current, bootTime: bootTime, ticksPerSecond: ticks) else { break }
+      guard let record = reader.process(current) else { break }
       chain.append(record)
       current = record.ppid
     }
@@ -263,11 +258,7 @@ public struct LinuxSystemSource: SystemSource {
 
   /// `pid`'s children from `/proc/PID/task/TID/children` (every thread's), in pid order.
   public func children(of pid: PID, limit: Int) async -> [ProcessRecord] {
-    let bootTime = reader.bootTime()
-    let ticks = Syscalls.clockTicksPerSecond
-    return childPIDs(of: pid).prefix(max(0, limit)).compactMap {
-      reader.process($0, bootTime: bootTime, ticksPerSecond: ticks)
-    }.filter { $0.ppid == pid }
+    childPIDs(of: pid).prefix(max(0, limit)).compactMap { reader.process($0) }.filter { $0.ppid == pid }
   }
 
   /// The pids every thread of `pid` lists as its children, sorted.
@@ -282,7 +273,9 @@ public struct LinuxSystemSource: SystemSource {
     var pids: [PID] = []
     for thread in threads {
       guard let text = Syscalls.readFile("\(reader.root)/\(pid)/task/\(thread)/children") else { continue }
-      pids += String(decoding: text, as: UTF8.self).split(separator: " ").compactMap { PID($0) }
+      var fields: [ArraySlice<UInt8>] = []
+      ProcNetParser.splitFields(text[...], into: &fields)
+      pids += fields.compactMap { ProcNetParser.decimal($0).flatMap { PID(exactly: $0) } }
     }
     return pids.sorted()
   }

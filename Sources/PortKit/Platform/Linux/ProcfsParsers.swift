@@ -35,20 +35,33 @@ enum ProcfsParsers {
 
   /// The effective uid from `/proc/PID/status` (`Uid:` real, effective, saved, fs).
   static func effectiveUID(status bytes: [UInt8]) -> UInt32? {
-    let text = String(decoding: bytes, as: UTF8.self)
-    for line in text.split(separator: "\n") where line.hasPrefix("Uid:") {
-      let fields = line.dropFirst(4).split(whereSeparator: { $0 == " " || $0 == "\t" })
-      guard fields.count >= 2, let uid = UInt32(fields[1]) else { return nil }
-      return uid
-    }
-    return nil
+    guard let line = line(startingWith: "Uid:", in: bytes) else { return nil }
+    var fields: [ArraySlice<UInt8>] = []
+    ProcNetParser.splitFields(line, into: &fields)
+    guard fields.count >= 2, let uid = ProcNetParser.decimal(fields[1]) else { return nil }
+    return UInt32(exactly: uid)
   }
 
   /// `CapEff` from `/proc/PID/status`, as a bit set.
   static func effectiveCapabilities(status bytes: [UInt8]) -> UInt64? {
-    let text = String(decoding: bytes, as: UTF8.self)
-    for line in text.split(separator: "\n") where line.hasPrefix("CapEff:") {
-      return UInt64(line.dropFirst(7).trimmingSpaces(), radix: 16)
+    guard let line = line(startingWith: "CapEff:", in: bytes) else { return nil }
+    var fields: [ArraySlice<UInt8>] = []
+    ProcNetParser.splitFields(line, into: &fields)
+    guard fields.count == 1, fields[0].count <= 16 else { return nil }
+    return ProcNetParser.hex(fields[0])
+  }
+
+  /// The rest of the first line of `bytes` that starts with `prefix`, without the prefix
+  /// and the newline. Byte comparisons only: these files are read for every process shown.
+  static func line(startingWith prefix: StaticString, in bytes: [UInt8]) -> ArraySlice<UInt8>? {
+    let marker = UnsafeBufferPointer(start: prefix.utf8Start, count: prefix.utf8CodeUnitCount)
+    var start = 0
+    while start < bytes.count {
+      let end = bytes[start...].firstIndex(of: UInt8(ascii: "\n")) ?? bytes.count
+      if end - start >= marker.count, bytes[start..<(start + marker.count)].elementsEqual(marker) {
+        return bytes[(start + marker.count)..<end]
+      }
+      start = end + 1
     }
     return nil
   }
@@ -76,11 +89,11 @@ enum ProcfsParsers {
 
   /// `btime` from `/proc/stat`: boot time in seconds since the epoch.
   static func bootTime(_ bytes: [UInt8]) -> Double? {
-    let text = String(decoding: bytes, as: UTF8.self)
-    for line in text.split(separator: "\n") where line.hasPrefix("btime ") {
-      return Double(line.dropFirst(6).trimmingSpaces())
-    }
-    return nil
+    guard let line = line(startingWith: "btime ", in: bytes) else { return nil }
+    var fields: [ArraySlice<UInt8>] = []
+    ProcNetParser.splitFields(line, into: &fields)
+    guard fields.count == 1, let seconds = ProcNetParser.decimal(fields[0]) else { return nil }
+    return Double(seconds)
   }
 
   /// The inode in a descriptor's link text `socket:[12345]`, or `nil` for anything else.

@@ -1,6 +1,7 @@
 #if os(Linux)
 import CPortSys
 import Glibc
+import Synchronization
 import SystemPackage
 
 /// Reads sockets, their holders and process details from a procfs tree. The root is a
@@ -10,6 +11,9 @@ public struct ProcfsReader: Sendable {
   public var root: String
   /// Maps a uid to a user name; the system's user database by default.
   public var userName: @Sendable (UInt32) -> String?
+
+  /// What this reader (and every copy of it) looks up once: user names and the boot time.
+  let memo = ProcfsMemo()
 
   /// The system's user database.
   public static let systemUserNames: @Sendable (UInt32) -> String? = { Syscalls.userName($0) }
@@ -267,10 +271,7 @@ public struct ProcfsReader: Sendable {
   /// Reads a process's details; `nil` when it is gone or its `stat` is unreadable or odd.
   /// `summary` skips what a listing does not show (executable, working directory, control
   /// group) and takes the uid from the directory's owner instead of `status`.
-  func process(
-    _ pid: PID, bootTime: Double?, ticksPerSecond: Double, detail: SocketQuery.Detail = .full,
-    userNames: UserNameCache? = nil
-  ) -> ProcessRecord? {
+  func process(_ pid: PID, detail: SocketQuery.Detail = .full) -> ProcessRecord? {
     guard case .success(let dirFD) = Syscalls.open("\(root)/\(pid)", directoryOnly: true) else { return nil }
     defer { Syscalls.close(dirFD) }
     guard let statBytes = Syscalls.readFile("stat", relativeTo: dirFD), let stat = ProcfsParsers.stat(statBytes) else {
@@ -282,8 +283,8 @@ public struct ProcfsReader: Sendable {
         ?? Syscalls.ownerUID(".", relativeTo: dirFD)
       : Syscalls.ownerUID(".", relativeTo: dirFD)
     let commandLine = Syscalls.readFile("cmdline", relativeTo: dirFD).map(ProcfsParsers.commandLine) ?? []
-    let startTime = bootTime.map { $0 + Double(stat.startTicks) / ticksPerSecond }
-    let user = uid.flatMap { userNames?.name($0) ?? userName($0) }
+    let startTime = bootTime().map { $0 + Double(stat.startTicks) / memo.ticksPerSecond }
+    let user = uid.flatMap { memo.userName($0, lookup: userName) }
     guard detail == .full else {
       return ProcessRecord(
         pid: pid, ppid: stat.ppid, uid: uid, user: user, name: stat.name, commandLine: commandLine,
@@ -297,9 +298,16 @@ public struct ProcfsReader: Sendable {
       controlGroup: Syscalls.readFile("cgroup", relativeTo: dirFD).map { String(decoding: $0, as: UTF8.self) })
   }
 
-  /// Boot time from `stat`, seconds since the epoch.
+  /// The parent of `pid` from its `stat` alone; `nil` when it is gone.
+  func parent(of pid: PID) -> PID? {
+    guard case .success(let dirFD) = Syscalls.open("\(root)/\(pid)", directoryOnly: true) else { return nil }
+    defer { Syscalls.close(dirFD) }
+    return Syscalls.readFile("stat", relativeTo: dirFD).flatMap(ProcfsParsers.stat)?.ppid
+  }
+
+  /// Boot time from `stat`, seconds since the epoch; read once per reader.
   public func bootTime() -> Double? {
-    Syscalls.readFile("\(root)/stat").flatMap(ProcfsParsers.bootTime)
+    memo.bootTime { Syscalls.readFile("\(root)/stat").flatMap(ProcfsParsers.bootTime) }
   }
 
   /// Binary search in a sorted array.
@@ -331,19 +339,35 @@ public struct ProcfsReader: Sendable {
   }
 }
 
-/// User names looked up once per uid during one snapshot (used by one thread at a time).
-final class UserNameCache {
-  private var names: [UInt32: String?] = [:]
-  private let lookup: @Sendable (UInt32) -> String?
+/// What a ``ProcfsReader`` looks up once and shares between its copies and threads: the boot
+/// time, and user names by uid, each kept for a minute (so that a long `watch` sees a renamed
+/// user, while a snapshot of a thousand holders looks up each user once).
+final class ProcfsMemo: Sendable {
+  private struct State {
+    var bootTime: Double??
+    var names: [UInt32: (name: String?, until: Double)] = [:]
+  }
+  private let state = Mutex(State())
+  /// Clock ticks per second, for start times.
+  let ticksPerSecond = Syscalls.clockTicksPerSecond
 
-  init(lookup: @escaping @Sendable (UInt32) -> String?) {
-    self.lookup = lookup
+  /// How long a user name is kept, in seconds.
+  static let nameLifetime = 60.0
+
+  /// The boot time `read` gives, read the first time only.
+  func bootTime(_ read: () -> Double?) -> Double? {
+    if let known = state.withLock({ $0.bootTime }) { return known }
+    let value = read()
+    state.withLock { $0.bootTime = .some(value) }
+    return value
   }
 
-  func name(_ uid: UInt32) -> String? {
-    if let known = names[uid] { return known }
+  /// `uid`'s name, from `lookup` when not known or known for longer than ``nameLifetime``.
+  func userName(_ uid: UInt32, lookup: (UInt32) -> String?) -> String? {
+    let now = Syscalls.monotonicSeconds
+    if let known = state.withLock({ $0.names[uid] }), known.until > now { return known.name }
     let name = lookup(uid)
-    names[uid] = name
+    state.withLock { $0.names[uid] = (name, now + Self.nameLifetime) }
     return name
   }
 }

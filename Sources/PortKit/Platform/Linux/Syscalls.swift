@@ -174,6 +174,13 @@ public enum Syscalls {
     return ticks > 0 ? Double(ticks) : 100
   }
 
+  /// Seconds on the monotonic clock (for intervals; not a date).
+  static var monotonicSeconds: Double {
+    var spec = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &spec)
+    return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
+  }
+
   static var now: Double {
     var spec = timespec()
     clock_gettime(CLOCK_REALTIME, &spec)
