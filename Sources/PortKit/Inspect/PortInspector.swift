@@ -31,7 +31,16 @@ public enum PortInspector {
   }
 
   static func owner(of socket: SocketEntry, in snapshot: SystemSnapshot) -> SocketOwner {
-    let references = socket.id == 0 ? [] : snapshot.references[socket.id] ?? []
+    // Most sockets have one holding process: joined without building the general list.
+    let range = socket.id == 0 ? 0..<0 : snapshot.references.range(of: socket.id)
+    if let first = range.first.map({ snapshot.references.links[$0] }),
+      snapshot.references.links[range.upperBound - 1].pid == first.pid,
+      let process = snapshot.processes[first.pid]
+    {
+      let fds = snapshot.references.links[range].compactMap { $0.fd >= 0 ? $0.fd : nil }
+      return .processes([HolderProcess(process: process, fds: fds)])
+    }
+    let references = range.isEmpty ? [] : snapshot.references[socket.id] ?? []
     let visible = references.compactMap { reference -> (ProcessRecord, [Int32])? in
       guard let process = snapshot.processes[reference.pid] else { return nil }
       return (process, reference.fds)

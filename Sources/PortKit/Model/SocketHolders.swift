@@ -91,15 +91,18 @@ public struct SocketHolders: Hashable, Sendable {
 
   /// The positions in ``links`` of socket `id`'s holders.
   public func range(of id: UInt64) -> Range<Int> {
-    var low = 0
-    var high = links.count
-    while low < high {
-      let middle = (low + high) / 2
-      if links[middle].id < id { low = middle + 1 } else { high = middle }
+    // A listing asks this twice for each of tens of thousands of sockets.
+    links.withUnsafeBufferPointer { links in
+      var low = 0
+      var high = links.count
+      while low < high {
+        let middle = (low &+ high) >> 1
+        if links[middle].id < id { low = middle &+ 1 } else { high = middle }
+      }
+      var end = low
+      while end < links.count, links[end].id == id { end &+= 1 }
+      return low..<end
     }
-    var end = low
-    while end < links.count, links[end].id == id { end += 1 }
-    return low..<end
   }
 
   /// Every pid that holds some socket.

@@ -97,7 +97,7 @@ public struct LinuxSystemSource: SystemSource {
     }
     var userNames: [UInt32: String] = [:]
     var hiddenUIDs = Set<UInt32>()
-    for socket in sockets where socket.id != 0 && references[socket.id] == nil {
+    for socket in sockets where socket.id != 0 && references.range(of: socket.id).isEmpty {
       guard let uid = socket.uid else { continue }
       hiddenUIDs.insert(uid)
       if userNames[uid] == nil, let name = reader.memo.userName(uid, lookup: reader.userName) { userNames[uid] = name }

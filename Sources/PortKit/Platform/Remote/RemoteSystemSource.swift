@@ -121,7 +121,7 @@ struct RemoteSystemSource: SystemSource {
     // A link whose process could not be read (it exited mid-scan) is dropped, as locally.
     references.removeAll { processes[$0] == nil }
     var userNames: [UInt32: String] = [:]
-    for socket in sockets where socket.id != 0 && references[socket.id] == nil {
+    for socket in sockets where socket.id != 0 && references.range(of: socket.id).isEmpty {
       if let uid = socket.uid, let name = reading.users[uid] { userNames[uid] = name }
     }
     return SystemSnapshot(
