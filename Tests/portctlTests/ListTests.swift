@@ -21,6 +21,26 @@ import Testing
     #expect(text.stdout.contains("[::1]:\(udp.port)"))
   }
 
+  @Test func aCrowdOfHoldersEachGetsItsOwnSocket() throws {
+    // 120 holders: their details are read on several threads (one per core).
+    let crowd = try Holder("--crowd", "120", "--sockets", "1", "--files", "1")
+    #expect(crowd.ports.count == 120 && crowd.children.count == 120)
+    let document = try portctl("list", "--json").json()
+    var found = 0
+    for (index, (port, child)) in zip(crowd.ports, crowd.children).enumerated() {
+      let address = "127.1.\(index / 250).\(1 + index % 250)"
+      let sockets = document.sockets.filter {
+        $0["localAddress"] as? String == address && $0["localPort"] as? Int == Int(port)
+      }
+      #expect(sockets.count == 1, "\(address):\(port)")
+      guard let socket = sockets.first, let processes = socket["processes"] as? [[String: Any]] else { continue }
+      #expect(processes.compactMap { $0["pid"] as? Int } == [Int(child)], "\(address):\(port)")
+      #expect(processes.first?["ppid"] as? Int == Int(crowd.pid))
+      found += 1
+    }
+    #expect(found == 120)
+  }
+
   @Test func textTableAlignsColumnsAndMarksInheritedHolders() throws {
     // Working in `/`, outside any project: no PROJECT column (ProjectTests covers it).
     let forked = try Holder(

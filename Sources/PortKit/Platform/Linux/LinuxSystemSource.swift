@@ -43,13 +43,8 @@ public struct LinuxSystemSource: SystemSource {
     let scan = reader.references(toSorted: &wanted, threads: threads)
     var exhausted = scan.descriptorsExhausted
     var walked = scan.walked
-    let holderPIDs = scan.references.pids
-    var processes: [PID: ProcessRecord] = [:]
-    processes.reserveCapacity(holderPIDs.count)
+    var processes = details(of: Array(scan.references.pids), detail: query.detail)
     let details = { (pid: PID) in reader.process(pid, detail: query.detail) }
-    for pid in holderPIDs {
-      if let record = details(pid) { processes[pid] = record }
-    }
     // A socket left without a live holder (its holders exited between the walk and the
     // details, or the walk found none) is neither dropped nor called hidden on that
     // evidence: the table is read again, and the sockets still in it are looked for again.
@@ -131,6 +126,34 @@ public struct LinuxSystemSource: SystemSource {
     return SystemSnapshot(
       sockets: sockets, references: references, processes: processes, uninspectable: uninspectable,
       effectiveUID: euid, takenAt: takenAt, userNames: userNames)
+  }
+
+  /// The details of `pids` (those gone are left out), read on up to ``threads`` threads
+  /// when they are many: a listing has a thousand holders, each a few reads of `/proc`.
+  func details(of pids: [PID], detail: SocketQuery.Detail) -> [PID: ProcessRecord] {
+    let workers = max(1, min(threads, pids.count / 32))
+    let slots = UnsafeMutableBufferPointer<[ProcessRecord]>.allocate(capacity: workers)
+    slots.initialize(repeating: [])
+    defer { slots.deinitialize().deallocate() }
+    do {
+      // Each worker writes only its own slot.
+      nonisolated(unsafe) let results = slots
+      let reader = reader
+      let read: @Sendable (Int) -> Void = { worker in
+        var records: [ProcessRecord] = []
+        for index in stride(from: worker, to: pids.count, by: workers) {
+          if let record = reader.process(pids[index], detail: detail) { records.append(record) }
+        }
+        results[worker] = records
+      }
+      if workers == 1 { read(0) } else { Syscalls.parallel(workers, read) }
+    }
+    var processes: [PID: ProcessRecord] = [:]
+    processes.reserveCapacity(pids.count)
+    for records in slots {
+      for record in records { processes[record.pid] = record }
+    }
+    return processes
   }
 
   /// How many times a socket without a visible holder is looked for again.
