@@ -94,6 +94,37 @@ import Testing
     #expect(Array(request[24..<26]) == [0, 0])
   }
 
+  @Test func bothFamiliesInOneTCPRequest() throws {
+    // TCPDIAG_GETSOCK and struct inet_diag_req: family 0, sport 4 bytes in (big-endian),
+    // states 52 bytes in.
+    let request = NetlinkDiag.bothFamiliesRequest(states: 1 << 10, sequence: 5, ports: [3000...3000])
+    #expect(request.count == 16 + 60)
+    #expect(request[0] == 76 && request[4] == 18 && request[5] == 0)
+    #expect(Array(request[6..<8]) == [0x01, 0x03])
+    #expect(request[8] == 5)
+    #expect(request[16] == 0)
+    #expect(Array(request[20..<22]) == [0x0B, 0xB8])
+    #expect(Array(request[68..<72]) == [0, 4, 0, 0])
+    // Several ranges: the same filter program as the per-family request, after the struct.
+    let ranges: [ClosedRange<UInt16>] = [22...22, 8080...8090]
+    let filtered = NetlinkDiag.bothFamiliesRequest(states: 0xFFFF_FFFF, sequence: 6, ports: ranges)
+    let program = try #require(NetlinkDiag.portFilter(ranges))
+    #expect(filtered.count == 76 + 4 + program.count)
+    #expect(Array(filtered[76..<80]) == [UInt8(4 + program.count), 0, 1, 0])
+    #expect(Array(filtered[80...]) == program)
+    #expect(Array(filtered[20..<22]) == [0, 0])
+    // Its answers are TCPDIAG_GETSOCK messages holding the same inet_diag_msg, of either family.
+    let v6 = [UInt8](repeating: 0, count: 15) + [1]
+    let answer = message(type: 18, sport: 3000) + message(type: 18, family: 10, src: v6, v6Only: 1)
+    guard case .sockets(let sockets, false) = parse(answer) else {
+      Issue.record("not parsed")
+      return
+    }
+    #expect(sockets.map(\.local.port) == [3000, 3000])
+    #expect(sockets.map(\.family) == [.ipv4, .ipv6])
+    #expect(sockets[1].v6Only == true)
+  }
+
   @Test func onePortGoesInTheRequestItself() {
     // id.idiag_sport, big-endian, 8 bytes into inet_diag_req_v2; no filter program.
     let request = NetlinkDiag.dumpRequest(

@@ -3,12 +3,14 @@
 /// on recorded answers. Layouts from `linux/netlink.h` and `linux/inet_diag.h`.
 enum NetlinkDiag {
   static let sockDiagByFamily: UInt16 = 20  // SOCK_DIAG_BY_FAMILY
+  static let tcpDiagGetSock: UInt16 = 18  // TCPDIAG_GETSOCK, the original inet_diag request
   static let done: UInt16 = 3  // NLMSG_DONE
   static let error: UInt16 = 2  // NLMSG_ERROR
   static let request: UInt16 = 0x01  // NLM_F_REQUEST
   static let dump: UInt16 = 0x300  // NLM_F_ROOT | NLM_F_MATCH
   static let headerSize = 16  // struct nlmsghdr
   static let requestSize = 56  // struct inet_diag_req_v2
+  static let originalRequestSize = 60  // struct inet_diag_req
   static let messageSize = 72  // struct inet_diag_msg
   static let attributeV6Only: UInt16 = 11  // INET_DIAG_SKV6ONLY
   static let bytecodeAttribute: UInt16 = 1  // INET_DIAG_REQ_BYTECODE
@@ -33,28 +35,53 @@ enum NetlinkDiag {
     family: AddressFamily, proto: TransportProtocol, states: UInt32, sequence: UInt32,
     ports: [ClosedRange<UInt16>]? = nil
   ) -> [UInt8] {
+    // inet_diag_req_v2: family, protocol, ext, pad, states, then id (sport first).
+    message(type: sockDiagByFamily, size: requestSize, sequence: sequence, ports: ports, sportOffset: 8) { put in
+      put(familyNumber(family), 0)
+      put(protocolNumber(proto), 1)
+      put(states, 4)
+    }
+  }
+
+  /// One dump of TCP sockets of both families: the original `TCPDIAG_GETSOCK` request
+  /// (`struct inet_diag_req`), which the kernel answers with IPv4 and IPv6 sockets alike
+  /// (`AF_UNSPEC`) in one pass over its tables, where `inet_diag_req_v2` asks for one family
+  /// and so walks every listener on the machine once per family. Ports as in
+  /// ``dumpRequest(family:proto:states:sequence:ports:)``; the answers are
+  /// `TCPDIAG_GETSOCK` messages holding the same `inet_diag_msg`.
+  static func bothFamiliesRequest(states: UInt32, sequence: UInt32, ports: [ClosedRange<UInt16>]? = nil) -> [UInt8] {
+    // inet_diag_req: family, src_len, dst_len, ext (all 0), id (sport first), states, dbs.
+    message(type: tcpDiagGetSock, size: originalRequestSize, sequence: sequence, ports: ports, sportOffset: 4) {
+      put in put(states, 52)
+    }
+  }
+
+  /// A netlink header of `type` and a request body of `size` bytes that `fill` writes (at
+  /// offsets into the body), the asked port at `sportOffset` or the ports' filter after it.
+  private static func message(
+    type: UInt16, size: Int, sequence: UInt32, ports: [ClosedRange<UInt16>]?, sportOffset: Int,
+    fill: ((any FixedWidthInteger, Int) -> Void) -> Void
+  ) -> [UInt8] {
     // Port 0 in the field means any port, so it is asked through the filter.
     let single = ports.flatMap { $0.count == 1 && $0[0].count == 1 && $0[0].lowerBound != 0 ? $0[0].lowerBound : nil }
     let filter = single == nil ? ports.flatMap(portFilter) ?? [] : []
     let attribute = filter.isEmpty ? 0 : 4 + filter.count
-    var bytes = [UInt8](repeating: 0, count: headerSize + requestSize + attribute)
-    func put<T: FixedWidthInteger>(_ value: T, at offset: Int) {
+    var bytes = [UInt8](repeating: 0, count: headerSize + size + attribute)
+    func put(_ value: some FixedWidthInteger, at offset: Int) {
       withUnsafeBytes(of: value) { raw in for (index, byte) in raw.enumerated() { bytes[offset + index] = byte } }
     }
     if !filter.isEmpty {
-      let start = headerSize + requestSize
+      let start = headerSize + size
       put(UInt16(attribute), at: start)
       put(bytecodeAttribute, at: start + 2)
       bytes.replaceSubrange((start + 4)..<bytes.count, with: filter)
     }
     put(UInt32(bytes.count), at: 0)
-    put(sockDiagByFamily, at: 4)
+    put(type, at: 4)
     put(request | dump, at: 6)
     put(sequence, at: 8)
-    bytes[16] = familyNumber(family)
-    bytes[17] = protocolNumber(proto)
-    put(states, at: 20)
-    if let single { put(single.bigEndian, at: headerSize + 8) }
+    fill { value, offset in put(value, at: headerSize + offset) }
+    if let single { put(single.bigEndian, at: headerSize + sportOffset) }
     return bytes
   }
 
@@ -119,7 +146,7 @@ enum NetlinkDiag {
         let code =
           length >= headerSize + 4 ? bytes.loadUnaligned(fromByteOffset: offset + headerSize, as: Int32.self) : -1
         if code != 0 { return .failed(-code) }
-      case sockDiagByFamily:
+      case sockDiagByFamily, tcpDiagGetSock:
         if let entry = socket(
           UnsafeRawBufferPointer(rebasing: bytes[(offset + headerSize)..<(offset + length)]), proto: proto)
         {
