@@ -282,14 +282,30 @@ enum DocumentFixtures {
     return [("kill-dry-run", dryRun), ("free-verified", freed), ("free-empty", empty)]
   }
 
+  static let check = BindCheck(
+    proto: .tcp, port: 80, address: nil, bindable: false, binds: [.anyV4: .inUse, .anyV6: .permissionDenied],
+    plainBindable: nil,
+    reasons: [BindReason(.init(rawValue: "in-use"), hostile[0], pids: [100, 101], remedy: .endConnections(port: 80))],
+    notes: [BindReason(.init(rawValue: "time-wait"), "sockets in TIME_WAIT", pids: [])])
+
+  /// Named `check` documents.
+  static var checkDocuments: [(String, CheckDocument)] {
+    let bindable = BindCheck(
+      proto: .udp, port: 5353, address: address("::1"), bindable: true, binds: [address("::1"): .bindable],
+      plainBindable: true, reasons: [],
+      notes: [
+        BindReason(
+          .init(rawValue: "note"), hostile[3], pids: [4242], remedy: .stopHolders(port: 5353))
+      ])
+    return [
+      ("check-mixed", CheckDocument(exitCode: 1, checks: [check, bindable], host: hostile[0])),
+      ("check-empty", CheckDocument(exitCode: 0, checks: [])),
+    ]
+  }
+
   /// Named `wait` documents.
   static var waitDocuments: [(String, WaitDocument)] {
-    let check = BindCheck(
-      proto: .tcp, port: 80, address: nil, bindable: false, binds: [.anyV4: .inUse, .anyV6: .permissionDenied],
-      plainBindable: nil,
-      reasons: [BindReason(.init(rawValue: "in-use"), hostile[0], pids: [100, 101], remedy: nil)],
-      notes: [BindReason(.init(rawValue: "time-wait"), "sockets in TIME_WAIT", pids: [])])
-    return [
+    [
       (
         "wait-timeout",
         WaitDocument(

@@ -44,6 +44,12 @@ import Testing
     try Self.check(name, JSONOutput.text(document))
   }
 
+  @Test(arguments: DocumentFixtures.checkDocuments.map(\.0))
+  func checkDocument(_ name: String) throws {
+    let document = try #require(DocumentFixtures.checkDocuments.first { $0.0 == name }?.1)
+    try Self.check(name, JSONOutput.text(document))
+  }
+
   @Test(arguments: DocumentFixtures.waitDocuments.map(\.0))
   func waitDocument(_ name: String) throws {
     let document = try #require(DocumentFixtures.waitDocuments.first { $0.0 == name }?.1)
