@@ -303,6 +303,26 @@ enum DocumentFixtures {
     ]
   }
 
+  /// Named `explain` documents.
+  static var explainDocuments: [(String, ExplainDocument)] {
+    let failure = BindFailure(
+      kind: .addressInUse, runtime: "node", errorName: "EADDRINUSE", port: 80, address: .anyV6, host: hostile[0],
+      proto: .tcp, operation: .bind, reuseAddress: true)
+    let bare = BindFailure(
+      kind: .unspecified, runtime: hostile[3], errorName: hostile[1], port: nil, address: nil, host: nil, proto: nil)
+    return [
+      (
+        "explain-recognized",
+        ExplainDocument(exitCode: 1, failure: failure, check: check, checks: [check], problem: hostile[4])
+      ),
+      (
+        "explain-bare",
+        ExplainDocument(exitCode: 5, failure: bare, check: nil, checks: [], problem: nil, advice: hostile[0])
+      ),
+      ("explain-unrecognized", ExplainDocument(exitCode: 5, failure: nil, check: nil, problem: nil)),
+    ]
+  }
+
   /// Named `wait` documents.
   static var waitDocuments: [(String, WaitDocument)] {
     [

@@ -50,6 +50,12 @@ import Testing
     try Self.check(name, JSONOutput.text(document))
   }
 
+  @Test(arguments: DocumentFixtures.explainDocuments.map(\.0))
+  func explainDocument(_ name: String) throws {
+    let document = try #require(DocumentFixtures.explainDocuments.first { $0.0 == name }?.1)
+    try Self.check(name, JSONOutput.text(document))
+  }
+
   @Test(arguments: DocumentFixtures.waitDocuments.map(\.0))
   func waitDocument(_ name: String) throws {
     let document = try #require(DocumentFixtures.waitDocuments.first { $0.0 == name }?.1)
