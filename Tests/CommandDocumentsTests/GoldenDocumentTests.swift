@@ -11,8 +11,8 @@ import Testing
 @Suite struct GoldenDocumentTests {
   static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden")
 
-  static func check(_ name: String, _ text: String) throws {
-    let file = directory.appendingPathComponent(name + ".json")
+  static func check(_ name: String, _ text: String, extension: String = "json") throws {
+    let file = directory.appendingPathComponent(name + "." + `extension`)
     if ProcessInfo.processInfo.environment["PORTCTL_UPDATE_GOLDEN"] == "1" {
       try Data((text + "\n").utf8).write(to: file)
       return
@@ -28,7 +28,8 @@ import Testing
         ?? min(goldenLines.count, producedLines.count)
       let expected = line < goldenLines.count ? String(goldenLines[line]) : "<end>"
       let got = line < producedLines.count ? producedLines[line] : "<end>"
-      Issue.record("\(name): differs from Golden/\(name).json at line \(line + 1): expected \(expected), got \(got)")
+      Issue.record(
+        "\(name): differs from Golden/\(name).\(`extension`) at line \(line + 1): expected \(expected), got \(got)")
     }
   }
 
