@@ -1,5 +1,13 @@
 import PortKit
 
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#elseif canImport(Darwin)
+@preconcurrency import Darwin
+#elseif os(Windows)
+@preconcurrency import CRT
+#endif
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -66,9 +74,12 @@ package enum JSONOutput {
     emit(document)
   }
 
-  /// Through `print`, so that the chunks keep their place among the program's other output.
-  private static func writeToStandardOutput(_ bytes: ArraySlice<UInt8>) {
-    print(String(decoding: bytes, as: UTF8.self), terminator: "")
+  /// Through the C library's `stdout`, as `print` writes: the chunks keep their place among
+  /// the program's other output, and a failed write is seen where every other one is (the
+  /// stream's error flag, checked at exit).
+  private static func writeToStandardOutput(_ bytes: UnsafeBufferPointer<UInt8>) {
+    guard let base = bytes.baseAddress, !bytes.isEmpty else { return }
+    _ = fwrite(base, 1, bytes.count, stdout)
   }
 
   /// Encoded JSON with every character ``TerminalText`` would escape, that the encoder left
@@ -102,10 +113,11 @@ package enum JSONOutput {
   /// `2024-05-01T12:00:00Z`, UTC, the fraction of a second dropped.
   package static func iso8601(_ epoch: Double) -> String {
     guard let fields = utcFields(epoch) else { return Date(timeIntervalSince1970: epoch).formatted(.iso8601) }
-    var bytes: [UInt8] = []
-    bytes.reserveCapacity(20)
-    appendISO8601(fields, to: &bytes)
-    return String(decoding: bytes, as: UTF8.self)
+    return String(unsafeUninitializedCapacity: 20) { buffer in
+      guard let base = buffer.baseAddress else { return 0 }
+      formatISO8601(fields, into: base)
+      return 20
+    }
   }
 
   /// The UTC calendar fields of `epoch` (rounded down to the second) in the proleptic
@@ -127,29 +139,37 @@ package enum JSONOutput {
     return (year, month, day, seconds % 86_400)
   }
 
-  /// Appends `YYYY-MM-DDTHH:MM:SSZ` for `fields`.
-  static func appendISO8601(_ fields: (year: Int, month: Int, day: Int, second: Int), to bytes: inout [UInt8]) {
+  /// Writes the 20 bytes of `YYYY-MM-DDTHH:MM:SSZ` for `fields` at `pointer`.
+  static func formatISO8601(
+    _ fields: (year: Int, month: Int, day: Int, second: Int), into pointer: UnsafeMutablePointer<UInt8>
+  ) {
+    var position = 0
     func append(_ value: Int, digits: Int) {
       var divisor = 1
       for _ in 1..<digits { divisor *= 10 }
       var rest = value
       while divisor > 0 {
-        bytes.append(UInt8(ascii: "0") + UInt8(rest / divisor))
+        pointer[position] = UInt8(ascii: "0") + UInt8(rest / divisor)
+        position += 1
         rest %= divisor
         divisor /= 10
       }
     }
+    func append(_ byte: UInt8) {
+      pointer[position] = byte
+      position += 1
+    }
     append(fields.year, digits: 4)
-    bytes.append(UInt8(ascii: "-"))
+    append(UInt8(ascii: "-"))
     append(fields.month, digits: 2)
-    bytes.append(UInt8(ascii: "-"))
+    append(UInt8(ascii: "-"))
     append(fields.day, digits: 2)
-    bytes.append(UInt8(ascii: "T"))
+    append(UInt8(ascii: "T"))
     append(fields.second / 3600, digits: 2)
-    bytes.append(UInt8(ascii: ":"))
+    append(UInt8(ascii: ":"))
     append(fields.second / 60 % 60, digits: 2)
-    bytes.append(UInt8(ascii: ":"))
+    append(UInt8(ascii: ":"))
     append(fields.second % 60, digits: 2)
-    bytes.append(UInt8(ascii: "Z"))
+    append(UInt8(ascii: "Z"))
   }
 }

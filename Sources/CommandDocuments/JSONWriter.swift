@@ -26,11 +26,13 @@ package protocol JSONDocument {
 /// any size takes a fixed amount of memory; ``finish()`` hands over the rest.
 package struct JSONWriter {
   /// The bytes written and not yet handed to the sink.
-  package private(set) var bytes: [UInt8] = []
-  private let sink: ((ArraySlice<UInt8>) -> Void)?
+  private let out = ByteBuffer()
+  private let sink: ((UnsafeBufferPointer<UInt8>) -> Void)?
   private let chunkSize: Int
-  /// One entry per open container: whether something was written into it yet.
-  private var filled: [Bool] = []
+  /// How many containers are open.
+  private var depth = 0
+  /// Bit `n`: whether something was written into the open container at depth `n + 1` yet.
+  private var filled: UInt64 = 0
   /// A key was written and its value is next.
   private var afterKey = false
   #if DEBUG
@@ -38,42 +40,46 @@ package struct JSONWriter {
   private var lastKeys: [String] = []
   #endif
 
-  /// A writer that keeps everything in ``bytes``.
+  /// A writer that keeps everything (``text`` is the document).
   package init() {
     sink = nil
     chunkSize = .max
-    bytes.reserveCapacity(4096)
   }
 
   /// A writer that hands its bytes to `sink` whenever `chunkSize` bytes have gathered.
-  package init(chunkSize: Int = 1 << 16, sink: @escaping (ArraySlice<UInt8>) -> Void) {
+  package init(chunkSize: Int = 1 << 16, sink: @escaping (UnsafeBufferPointer<UInt8>) -> Void) {
     self.sink = sink
     self.chunkSize = chunkSize
-    bytes.reserveCapacity(chunkSize + 4096)
+    out.reserve(min(chunkSize, 1 << 20) + 4096)
   }
 
-  /// The text written (for a writer without a sink).
-  package var text: String { String(decoding: bytes, as: UTF8.self) }
+  /// The text written and not handed to a sink (the whole document, for a writer without one).
+  package var text: String { out.withBytes { String(decoding: $0, as: UTF8.self) } }
 
   /// Hands what is left to the sink.
   package mutating func finish() {
-    guard let sink, !bytes.isEmpty else { return }
-    sink(bytes[...])
-    bytes.removeAll(keepingCapacity: true)
+    guard let sink, out.count > 0 else { return }
+    out.withBytes(sink)
+    out.removeAll()
   }
 
   private mutating func flushIfFull() {
-    if bytes.count >= chunkSize, let sink {
-      sink(bytes[...])
-      bytes.removeAll(keepingCapacity: true)
+    if out.count >= chunkSize, let sink {
+      out.withBytes(sink)
+      out.removeAll()
     }
   }
 
   // MARK: Layout
 
-  private mutating func newline(indent level: Int) {
-    bytes.append(UInt8(ascii: "\n"))
-    bytes.append(contentsOf: repeatElement(UInt8(ascii: " "), count: 2 * level))
+  /// Starts a line of the innermost container: `,` after an earlier element, the newline,
+  /// the indentation.
+  private mutating func beginLine() {
+    guard depth > 0 else { return }
+    let bit: UInt64 = 1 << UInt64(depth - 1)
+    if filled & bit != 0 { out.append(UInt8(ascii: ",")) }
+    filled |= bit
+    out.newline(indent: depth)
   }
 
   /// Where a value goes: after its key, or on a line of its own in an array.
@@ -82,24 +88,25 @@ package struct JSONWriter {
       afterKey = false
       return
     }
-    guard let last = filled.indices.last else { return }
-    if filled[last] { bytes.append(UInt8(ascii: ",")) }
-    filled[last] = true
-    newline(indent: filled.count)
+    beginLine()
   }
 
   private mutating func open(_ bracket: UInt8) {
+    precondition(depth < 64, "JSON nested more than 64 levels deep")
     beginValue()
-    bytes.append(bracket)
-    filled.append(false)
+    out.append(bracket)
+    depth += 1
+    filled &= ~(1 << UInt64(depth - 1))
   }
 
   private mutating func close(_ bracket: UInt8) {
-    let wasFilled = filled.removeLast()
-    if !wasFilled { bytes.append(UInt8(ascii: "\n")) }
-    newline(indent: filled.count)
-    bytes.append(bracket)
-    if filled.isEmpty { return }
+    precondition(depth > 0, "a JSON container closed that was not open")
+    let wasFilled = filled & (1 << UInt64(depth - 1)) != 0
+    depth -= 1
+    if !wasFilled { out.append(UInt8(ascii: "\n")) }
+    out.newline(indent: depth)
+    out.append(bracket)
+    if depth == 0 { return }
     flushIfFull()
   }
 
@@ -127,7 +134,14 @@ package struct JSONWriter {
 
   /// Writes `name` as the next key of the innermost object (plain ASCII, nothing to escape).
   package mutating func key(_ name: StaticString) {
-    name.withUTF8Buffer { key(bytes: $0) }
+    #if DEBUG
+    checkOrder(name.description)
+    #endif
+    beginLine()
+    out.append(UInt8(ascii: "\""))
+    out.append(name)
+    out.append("\" : " as StaticString)
+    afterKey = true
   }
 
   /// Writes `name` (any text, escaped as a string value is) as the next key of the innermost
@@ -136,34 +150,15 @@ package struct JSONWriter {
     #if DEBUG
     checkOrder(name)
     #endif
-    precondition(!afterKey, "a key follows a key")
-    if let last = filled.indices.last {
-      if filled[last] { bytes.append(UInt8(ascii: ",")) }
-      filled[last] = true
-      newline(indent: filled.count)
-    }
+    beginLine()
     quoted(name)
-    bytes.append(contentsOf: [UInt8(ascii: " "), UInt8(ascii: ":"), UInt8(ascii: " ")])
-    afterKey = true
-  }
-
-  private mutating func key(bytes name: UnsafeBufferPointer<UInt8>) {
-    #if DEBUG
-    checkOrder(String(decoding: name, as: UTF8.self))
-    #endif
-    if let last = filled.indices.last {
-      if filled[last] { bytes.append(UInt8(ascii: ",")) }
-      filled[last] = true
-      newline(indent: filled.count)
-    }
-    bytes.append(UInt8(ascii: "\""))
-    bytes.append(contentsOf: name)
-    bytes.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: " "), UInt8(ascii: ":"), UInt8(ascii: " ")])
+    out.append(" : " as StaticString)
     afterKey = true
   }
 
   #if DEBUG
   private mutating func checkOrder(_ name: String) {
+    precondition(!afterKey, "JSON key \(name) written where a value was due")
     guard let last = lastKeys.indices.last else { return }
     assert(
       lastKeys[last].isEmpty || lastKeys[last].utf8.lexicographicallyPrecedes(name.utf8),
@@ -174,7 +169,7 @@ package struct JSONWriter {
 
   /// Ends the document's last line.
   package mutating func newline() {
-    bytes.append(UInt8(ascii: "\n"))
+    out.append(UInt8(ascii: "\n"))
   }
 
   // MARK: Values
@@ -182,49 +177,25 @@ package struct JSONWriter {
   /// Writes `null`.
   package mutating func null() {
     beginValue()
-    bytes.append(contentsOf: [UInt8(ascii: "n"), UInt8(ascii: "u"), UInt8(ascii: "l"), UInt8(ascii: "l")])
+    out.append("null" as StaticString)
   }
 
   /// Writes `true` or `false`.
   package mutating func bool(_ value: Bool) {
     beginValue()
-    if value {
-      bytes.append(contentsOf: [UInt8(ascii: "t"), UInt8(ascii: "r"), UInt8(ascii: "u"), UInt8(ascii: "e")])
-    } else {
-      bytes.append(contentsOf: [
-        UInt8(ascii: "f"), UInt8(ascii: "a"), UInt8(ascii: "l"), UInt8(ascii: "s"), UInt8(ascii: "e"),
-      ])
-    }
+    out.append(value ? "true" as StaticString : "false")
   }
 
   /// Writes an integer in decimal.
   package mutating func integer(_ value: some BinaryInteger) {
     beginValue()
     if let small = Int64(exactly: value) {
-      if small < 0 {
-        bytes.append(UInt8(ascii: "-"))
-        digits(small.magnitude)
-      } else {
-        digits(UInt64(small))
-      }
+      if small < 0 { out.append(UInt8(ascii: "-")) }
+      out.appendDigits(small.magnitude)
     } else if let large = UInt64(exactly: value) {
-      digits(large)
+      out.appendDigits(large)
     } else {
-      bytes.append(contentsOf: String(value).utf8)
-    }
-  }
-
-  private mutating func digits(_ value: UInt64) {
-    var buffer: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: enough for 20 digits
-    withUnsafeMutableBytes(of: &buffer) { raw in
-      var position = raw.count
-      var rest = value
-      repeat {
-        position -= 1
-        raw[position] = UInt8(ascii: "0") + UInt8(rest % 10)
-        rest /= 10
-      } while rest > 0
-      bytes.append(contentsOf: raw[position...])
+      out.append(String(value))
     }
   }
 
@@ -234,9 +205,15 @@ package struct JSONWriter {
   package mutating func double(_ value: Double) {
     guard value.isFinite else { return null() }
     beginValue()
+    if value == value.rounded(), value.magnitude < 1e15 {
+      // An integral value: its description is the digits and `.0`.
+      if value < 0 || (value == 0 && value.sign == .minus) { out.append(UInt8(ascii: "-")) }
+      out.appendDigits(UInt64(value.magnitude))
+      return
+    }
     var text = value.description
     if text.hasSuffix(".0") { text.removeLast(2) }
-    bytes.append(contentsOf: text.utf8)
+    out.append(text)
   }
 
   /// Writes `value` as a JSON string.
@@ -245,27 +222,51 @@ package struct JSONWriter {
     quoted(value)
   }
 
+  /// Writes `parts` joined with spaces as one JSON string: a command line as
+  /// ``PortKit/ProcessRecord/displayCommand`` shows it, without building the joined text.
+  package mutating func string(joining parts: [String]) {
+    beginValue()
+    out.append(UInt8(ascii: "\""))
+    for (index, part) in parts.enumerated() {
+      if index > 0 { out.append(UInt8(ascii: " ")) }
+      escaped(part)
+    }
+    out.append(UInt8(ascii: "\""))
+  }
+
   /// Writes `epoch` (seconds since the Unix epoch) as an ISO 8601 date string,
   /// `2024-05-01T12:00:00Z`, as ``JSONOutput/iso8601(_:)`` does.
   package mutating func date(_ epoch: Double) {
     guard let fields = JSONOutput.utcFields(epoch) else { return string(JSONOutput.iso8601(epoch)) }
     beginValue()
-    bytes.append(UInt8(ascii: "\""))
-    JSONOutput.appendISO8601(fields, to: &bytes)
-    bytes.append(UInt8(ascii: "\""))
+    out.append(UInt8(ascii: "\""))
+    out.appendUnsafe(count: 20) { JSONOutput.formatISO8601(fields, into: $0) }
+    out.append(UInt8(ascii: "\""))
   }
 
-  private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
+  private static let hex: StaticString = "0123456789abcdef"
 
   private mutating func unicodeEscape(_ unit: UInt16) {
-    bytes.append(contentsOf: [
-      UInt8(ascii: "\\"), UInt8(ascii: "u"), Self.hex[Int(unit >> 12)], Self.hex[Int((unit >> 8) & 0xF)],
-      Self.hex[Int((unit >> 4) & 0xF)], Self.hex[Int(unit & 0xF)],
-    ])
+    out.appendUnsafe(count: 6) { pointer in
+      Self.hex.withUTF8Buffer { hex in
+        pointer[0] = UInt8(ascii: "\\")
+        pointer[1] = UInt8(ascii: "u")
+        pointer[2] = hex[Int(unit >> 12)]
+        pointer[3] = hex[Int((unit >> 8) & 0xF)]
+        pointer[4] = hex[Int((unit >> 4) & 0xF)]
+        pointer[5] = hex[Int(unit & 0xF)]
+      }
+    }
   }
 
   private mutating func quoted(_ value: String) {
-    bytes.append(UInt8(ascii: "\""))
+    out.append(UInt8(ascii: "\""))
+    escaped(value)
+    out.append(UInt8(ascii: "\""))
+  }
+
+  /// The contents of a JSON string for `value`, without the quotes.
+  private mutating func escaped(_ value: String) {
     var value = value
     value.withUTF8 { utf8 in
       var index = 0
@@ -286,7 +287,7 @@ package struct JSONWriter {
             index = end
             continue
           }
-          bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
+          out.append(UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
           if scalar.value > 0xFFFF {
             let offset = scalar.value - 0x1_0000
             unicodeEscape(UInt16(0xD800 + (offset >> 10)))
@@ -298,23 +299,22 @@ package struct JSONWriter {
           runStart = end
           continue
         }
-        bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
+        out.append(UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
         switch byte {
-        case UInt8(ascii: "\""): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
-        case UInt8(ascii: "\\"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
-        case 0x08: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "b")])
-        case 0x09: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
-        case 0x0A: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
-        case 0x0C: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "f")])
-        case 0x0D: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
+        case UInt8(ascii: "\""): out.append("\\\"" as StaticString)
+        case UInt8(ascii: "\\"): out.append("\\\\" as StaticString)
+        case 0x08: out.append("\\b" as StaticString)
+        case 0x09: out.append("\\t" as StaticString)
+        case 0x0A: out.append("\\n" as StaticString)
+        case 0x0C: out.append("\\f" as StaticString)
+        case 0x0D: out.append("\\r" as StaticString)
         default: unicodeEscape(UInt16(byte))  // the other C0 controls, and DEL
         }
         index += 1
         runStart = index
       }
-      bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<utf8.count]))
+      out.append(UnsafeBufferPointer(rebasing: utf8[runStart..<utf8.count]))
     }
-    bytes.append(UInt8(ascii: "\""))
   }
 
   // MARK: Fields
@@ -359,6 +359,14 @@ package struct JSONWriter {
     endArray()
   }
 
+  /// Writes `name` and the command `process` runs, as ``PortKit/ProcessRecord/displayCommand``
+  /// shows it (its command line joined with spaces, or `[name]`).
+  package mutating func commandField(_ name: StaticString, _ process: ProcessRecord) {
+    key(name)
+    let commandLine = process.commandLine
+    if commandLine.isEmpty { string(process.displayCommand) } else { string(joining: commandLine) }
+  }
+
   /// Writes `name` and an ISO 8601 date (see ``date(_:)``), or `null`.
   package mutating func dateField(_ name: StaticString, _ epoch: Double?) {
     key(name)
@@ -393,5 +401,93 @@ package struct JSONWriter {
       integer(value)
     }
     endObject()
+  }
+}
+
+/// A growable byte buffer without copy-on-write or bounds checks per byte: the writer's
+/// output.
+private final class ByteBuffer {
+  private var base: UnsafeMutablePointer<UInt8>
+  private var capacity: Int
+  private(set) var count = 0
+
+  init() {
+    capacity = 4096
+    base = .allocate(capacity: capacity)
+  }
+
+  deinit { base.deallocate() }
+
+  func reserve(_ wanted: Int) {
+    guard wanted > capacity else { return }
+    let grown = UnsafeMutablePointer<UInt8>.allocate(capacity: wanted)
+    grown.update(from: base, count: count)
+    base.deallocate()
+    base = grown
+    capacity = wanted
+  }
+
+  @inline(__always) private func ensure(_ extra: Int) {
+    if count + extra > capacity { reserve(max(capacity * 2, count + extra)) }
+  }
+
+  func removeAll() { count = 0 }
+
+  func withBytes<Result>(_ body: (UnsafeBufferPointer<UInt8>) -> Result) -> Result {
+    body(UnsafeBufferPointer(start: base, count: count))
+  }
+
+  @inline(__always) func append(_ byte: UInt8) {
+    ensure(1)
+    base[count] = byte
+    count += 1
+  }
+
+  func append(_ bytes: UnsafeBufferPointer<UInt8>) {
+    guard let source = bytes.baseAddress, !bytes.isEmpty else { return }
+    ensure(bytes.count)
+    (base + count).update(from: source, count: bytes.count)
+    count += bytes.count
+  }
+
+  func append(_ text: StaticString) {
+    text.withUTF8Buffer { append($0) }
+  }
+
+  func append(_ text: String) {
+    var text = text
+    text.withUTF8 { append($0) }
+  }
+
+  /// Appends `count` bytes that `body` writes.
+  func appendUnsafe(count extra: Int, _ body: (UnsafeMutablePointer<UInt8>) -> Void) {
+    ensure(extra)
+    body(base + count)
+    count += extra
+  }
+
+  /// A newline and `level` levels of indentation.
+  func newline(indent level: Int) {
+    let spaces = 2 * level
+    appendUnsafe(count: 1 + spaces) { pointer in
+      pointer[0] = UInt8(ascii: "\n")
+      (pointer + 1).initialize(repeating: UInt8(ascii: " "), count: spaces)
+    }
+  }
+
+  func appendDigits(_ value: UInt64) {
+    var digits = 1
+    var rest = value
+    while rest >= 10 {
+      rest /= 10
+      digits += 1
+    }
+    appendUnsafe(count: digits) { pointer in
+      var rest = value
+      for position in stride(from: digits - 1, through: 0, by: -1) {
+        pointer[position] = UInt8(ascii: "0") + UInt8(rest % 10)
+        rest /= 10
+      }
+    }
   }
 }

@@ -190,7 +190,7 @@ package struct SocketJSON {
     writer.beginArray()
     for candidate in hidden.candidates {
       writer.beginObject()
-      writer.field("command", candidate.displayCommand)
+      writer.commandField("command", candidate)
       writer.field("name", candidate.name)
       writer.field("pid", candidate.pid)
       writer.endObject()
@@ -233,7 +233,7 @@ package struct ProcessJSON {
       writer.beginArray()
       for ancestor in provenance?.ancestry ?? [] {
         writer.beginObject()
-        writer.field("command", ancestor.displayCommand)
+        writer.commandField("command", ancestor)
         writer.field("name", ancestor.name)
         writer.field("pid", ancestor.pid)
         writer.field("ppid", ancestor.ppid)
@@ -242,7 +242,7 @@ package struct ProcessJSON {
       }
       writer.endArray()
     }
-    writer.field("command", process.displayCommand)
+    writer.commandField("command", process)
     writer.field("commandLine", process.commandLine)
     writer.field("cwd", process.workingDirectory)
     writer.field("executable", process.executable)

@@ -136,7 +136,7 @@ package struct TargetJSON {
   package func write(to writer: inout JSONWriter) {
     let process = target.process
     writer.beginObject()
-    writer.field("command", process.displayCommand)
+    writer.commandField("command", process)
     writer.field("graceSeconds", group?.grace.seconds)
     writer.key("manager")
     if let group, let manager = group.manager {
@@ -238,7 +238,7 @@ package struct PortResultJSON {
       writer.key("supervisor")
       if let supervisor = respawn.supervisor {
         writer.beginObject()
-        writer.field("command", supervisor.displayCommand)
+        writer.commandField("command", supervisor)
         writer.field("name", supervisor.name)
         writer.field("pid", supervisor.pid)
         writer.endObject()

@@ -15,7 +15,8 @@ import Testing
 
   @Test func doublesAreWrittenAsTheEncoderWritesThem() throws {
     let values: [Double] = [
-      0, -0.0, 1, 1.0, 0.1, 0.2, 0.3, 1e-7, 1.5e-7, 5e-324, 2.2250738585072014e-308, 1e15, 1e16, 1e17, 1e21,
+      0, -0.0, 1, 1.0, -5, 999_999_999_999_999, -999_999_999_999_999, 1e15 - 0.5, 4_503_599_627_370_496.5, 0.1, 0.2,
+      0.3, 1e-7, 1.5e-7, 5e-324, 2.2250738585072014e-308, 1e15, 1e16, 1e17, 1e21,
       123_456.789, 1_700_000_100.5, 1_700_000_100.5 - 1_700_000_000.25, 9_007_199_254_740_993,
       1.7976931348623157e308, -3.25, 59.999, 0.001, 7.5, 10.5, 5.000_001, 100, 1e100, 1 / 3,
     ]
@@ -127,5 +128,17 @@ import Testing
       #expect(String(decoding: chunks, as: UTF8.self) == JSONOutput.text(document) + "\n", "\(name)")
       if chunkSize <= 100 && !document.report.sockets.isEmpty { #expect(count > 1, "\(name)") }
     }
+  }
+}
+
+/// ``Project/name``, found from the end of the root's bytes, names what splitting the root
+/// at slashes names.
+@Test func projectNameIsTheRootsLastComponent() {
+  for root in [
+    "/srv/site", "/srv/site/", "/srv/site//", "/", "//", "///", "", "site", "/a", "a/", "/é/漢字", "/x/😀/", "/ /",
+  ] {
+    let trimmed = root.hasSuffix("/") && root.count > 1 ? String(root.dropLast()) : root
+    let expected = trimmed.split(separator: "/").last.map(String.init) ?? trimmed
+    #expect(Project(root: root).name == expected, "\(root)")
   }
 }
