@@ -137,10 +137,31 @@ package struct JSONWriter {
     #if DEBUG
     checkOrder(name.description)
     #endif
-    beginLine()
-    out.append(UInt8(ascii: "\""))
-    out.append(name)
-    out.append("\" : " as StaticString)
+    // The line and the key in one go: `,` `\n` indentation `"name" : `.
+    precondition(depth > 0, "a JSON key outside an object")
+    let bit: UInt64 = 1 << UInt64(depth - 1)
+    let comma = filled & bit != 0 ? 1 : 0
+    filled |= bit
+    let indent = 2 * depth
+    name.withUTF8Buffer { key in
+      out.appendUnsafe(count: comma + 1 + indent + key.count + 5) { pointer in
+        var position = 0
+        if comma == 1 {
+          pointer[0] = UInt8(ascii: ",")
+          position = 1
+        }
+        pointer[position] = UInt8(ascii: "\n")
+        (pointer + position + 1).initialize(repeating: UInt8(ascii: " "), count: indent)
+        position += 1 + indent
+        pointer[position] = UInt8(ascii: "\"")
+        if let base = key.baseAddress { (pointer + position + 1).initialize(from: base, count: key.count) }
+        position += 1 + key.count
+        pointer[position] = UInt8(ascii: "\"")
+        pointer[position + 1] = UInt8(ascii: " ")
+        pointer[position + 2] = UInt8(ascii: ":")
+        pointer[position + 3] = UInt8(ascii: " ")
+      }
+    }
     afterKey = true
   }
 
@@ -265,12 +286,33 @@ package struct JSONWriter {
     out.append(UInt8(ascii: "\""))
   }
 
+  private static let ones: UInt64 = 0x0101_0101_0101_0101
+  private static let highBits: UInt64 = 0x8080_8080_8080_8080
+
+  /// Whether one of the eight bytes of `word` is below 0x20, above 0x7E, a quote or a
+  /// backslash (bit tricks that never miss one).
+  @inline(__always) private static func needsALook(_ word: UInt64) -> Bool {
+    func hasZeroByte(_ value: UInt64) -> Bool { (value &- ones) & ~value & highBits != 0 }
+    let control = (word &- ones &* 0x20) & ~word & highBits
+    let high = ((word &+ ones &* (127 - 0x7E)) | word) & highBits
+    return control | high != 0 || hasZeroByte(word ^ (ones &* 0x22)) || hasZeroByte(word ^ (ones &* 0x5C))
+  }
+
   /// The contents of a JSON string for `value`, without the quotes.
   private mutating func escaped(_ value: String) {
     var value = value
     value.withUTF8 { utf8 in
       var index = 0
       var runStart = 0
+      // Eight bytes at a time while none of them needs a look: no control character, quote,
+      // backslash, DEL or byte of a multi-byte scalar.
+      if let base = UnsafeRawPointer(utf8.baseAddress) {
+        while index + 8 <= utf8.count {
+          let word = base.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+          if Self.needsALook(word) { break }
+          index += 8
+        }
+      }
       while index < utf8.count {
         let byte = utf8[index]
         if byte >= 0x20 && byte < 0x7F && byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "\\") {
@@ -357,6 +399,23 @@ package struct JSONWriter {
     beginArray()
     for value in values { integer(value) }
     endArray()
+  }
+
+  /// Writes `name` and `address` as ``PortKit/IPAddress/description`` writes it (IPv4 as a
+  /// dotted quad, without building the text).
+  package mutating func addressField(_ name: StaticString, _ address: IPAddress) {
+    key(name)
+    guard case .v4(let raw) = address else { return string(address.description) }
+    beginValue()
+    out.append(UInt8(ascii: "\""))
+    out.appendDigits(UInt64(raw >> 24))
+    out.append(UInt8(ascii: "."))
+    out.appendDigits(UInt64(raw >> 16 & 0xFF))
+    out.append(UInt8(ascii: "."))
+    out.appendDigits(UInt64(raw >> 8 & 0xFF))
+    out.append(UInt8(ascii: "."))
+    out.appendDigits(UInt64(raw & 0xFF))
+    out.append(UInt8(ascii: "\""))
   }
 
   /// Writes `name` and the command `process` runs, as ``PortKit/ProcessRecord/displayCommand``

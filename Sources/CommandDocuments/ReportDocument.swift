@@ -136,7 +136,7 @@ package struct SocketJSON {
     }
     writer.field("id", socket.id)
     writer.field("listening", socket.isListener)
-    writer.field("localAddress", local.address.description)
+    writer.addressField("localAddress", local.address)
     writer.field("localPort", local.port)
     let ownerKind: String
     switch entry.owner {
@@ -158,7 +158,7 @@ package struct SocketJSON {
     }
     writer.endArray()
     writer.field("protocol", socket.proto.rawValue)
-    writer.field("remoteAddress", remote?.address.description)
+    if let remote { writer.addressField("remoteAddress", remote.address) } else { writer.nullField("remoteAddress") }
     writer.field("remotePort", remote?.port)
     writer.field("state", socket.state.rawValue)
     writer.key("timer")

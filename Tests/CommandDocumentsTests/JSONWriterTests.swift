@@ -68,6 +68,32 @@ import Testing
     #expect(writer.text == (try Self.encoded(decoded)))
   }
 
+  /// Mostly plain ASCII, with a character to escape here and there: the eight-bytes-at-a-time
+  /// scan must stop at every one of them.
+  @Test func mostlyPlainStringsAreEscapedAsBefore() throws {
+    let plain = Array("abcdefghijklmnopqrstuvwxyz0123456789 /-_.:ABC".unicodeScalars)
+    let special = Array("\"\\\u{0}\u{1F}\n\t\u{7F}\u{80}é\u{202E}😀~ ".unicodeScalars)
+    var generator = SystemRandomNumberGenerator()
+    for _ in 0..<3000 {
+      var text = ""
+      for _ in 0..<Int.random(in: 0...40, using: &generator) {
+        let pool = Int.random(in: 0..<12, using: &generator) == 0 ? special : plain
+        text.unicodeScalars.append(pool[Int.random(in: 0..<pool.count, using: &generator)])
+      }
+      var writer = JSONWriter()
+      writer.string(text)
+      let expected = try Self.encoded(text)
+      if writer.text != expected { Issue.record("\(writer.text) != \(expected)") }
+    }
+    var writer = JSONWriter()
+    writer.beginObject()
+    writer.addressField("a", .v4(0xC0A8_0102))
+    writer.addressField("b", .anyV4)
+    writer.addressField("c", IPAddress("::ffff:10.0.0.1") ?? .anyV6)
+    writer.endObject()
+    #expect(writer.text == "{\n  \"a\" : \"192.168.1.2\",\n  \"b\" : \"0.0.0.0\",\n  \"c\" : \"::ffff:10.0.0.1\"\n}")
+  }
+
   @Test func datesMatchFoundationsISO8601() {
     var epochs: [Double] = [
       0, 0.5, 1, 59.999, 86_399.999, 86_400, 951_782_400, 951_868_799.5, 1_700_000_000.25, 1_709_251_199,
