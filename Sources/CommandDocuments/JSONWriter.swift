@@ -29,6 +29,9 @@ package struct JSONWriter {
   private let out = ByteBuffer()
   private let sink: ((UnsafeBufferPointer<UInt8>) -> Void)?
   private let chunkSize: Int
+  /// One line, no spaces (`{"key":value}`), as `JSONEncoder` writes without `.prettyPrinted`:
+  /// the objects of an NDJSON stream.
+  private var compact = false
   /// How many containers are open.
   private var depth = 0
   /// Bit `n`: whether something was written into the open container at depth `n + 1` yet.
@@ -40,10 +43,12 @@ package struct JSONWriter {
   private var lastKeys: [String] = []
   #endif
 
-  /// A writer that keeps everything (``text`` is the document).
-  package init() {
+  /// A writer that keeps everything (``text`` is the document); `compact` writes it on one
+  /// line without spaces, as `JSONEncoder` does without `.prettyPrinted`.
+  package init(compact: Bool = false) {
     sink = nil
     chunkSize = .max
+    self.compact = compact
   }
 
   /// A writer that hands its bytes to `sink` whenever `chunkSize` bytes have gathered.
@@ -79,7 +84,7 @@ package struct JSONWriter {
     let bit: UInt64 = 1 << UInt64(depth - 1)
     if filled & bit != 0 { out.append(UInt8(ascii: ",")) }
     filled |= bit
-    out.newline(indent: depth)
+    if !compact { out.newline(indent: depth) }
   }
 
   /// Where a value goes: after its key, or on a line of its own in an array.
@@ -103,8 +108,10 @@ package struct JSONWriter {
     precondition(depth > 0, "a JSON container closed that was not open")
     let wasFilled = filled & (1 << UInt64(depth - 1)) != 0
     depth -= 1
-    if !wasFilled { out.append(UInt8(ascii: "\n")) }
-    out.newline(indent: depth)
+    if !compact {
+      if !wasFilled { out.append(UInt8(ascii: "\n")) }
+      out.newline(indent: depth)
+    }
     out.append(bracket)
     if depth == 0 { return }
     flushIfFull()
@@ -137,29 +144,36 @@ package struct JSONWriter {
     #if DEBUG
     checkOrder(name.description)
     #endif
-    // The line and the key in one go: `,` `\n` indentation `"name" : `.
+    // The line and the key in one go: `,` `\n` indentation `"name" : ` (`,"name":` compact).
     precondition(depth > 0, "a JSON key outside an object")
     let bit: UInt64 = 1 << UInt64(depth - 1)
     let comma = filled & bit != 0 ? 1 : 0
     filled |= bit
-    let indent = 2 * depth
+    let line = compact ? 0 : 1 + 2 * depth
+    let separator = compact ? 1 : 3
     name.withUTF8Buffer { key in
-      out.appendUnsafe(count: comma + 1 + indent + key.count + 5) { pointer in
+      out.appendUnsafe(count: comma + line + key.count + 2 + separator) { pointer in
         var position = 0
         if comma == 1 {
           pointer[0] = UInt8(ascii: ",")
           position = 1
         }
-        pointer[position] = UInt8(ascii: "\n")
-        (pointer + position + 1).initialize(repeating: UInt8(ascii: " "), count: indent)
-        position += 1 + indent
+        if line > 0 {
+          pointer[position] = UInt8(ascii: "\n")
+          (pointer + position + 1).initialize(repeating: UInt8(ascii: " "), count: line - 1)
+          position += line
+        }
         pointer[position] = UInt8(ascii: "\"")
         if let base = key.baseAddress { (pointer + position + 1).initialize(from: base, count: key.count) }
         position += 1 + key.count
         pointer[position] = UInt8(ascii: "\"")
-        pointer[position + 1] = UInt8(ascii: " ")
-        pointer[position + 2] = UInt8(ascii: ":")
-        pointer[position + 3] = UInt8(ascii: " ")
+        if separator == 1 {
+          pointer[position + 1] = UInt8(ascii: ":")
+        } else {
+          pointer[position + 1] = UInt8(ascii: " ")
+          pointer[position + 2] = UInt8(ascii: ":")
+          pointer[position + 3] = UInt8(ascii: " ")
+        }
       }
     }
     afterKey = true
@@ -173,7 +187,7 @@ package struct JSONWriter {
     #endif
     beginLine()
     quoted(name)
-    out.append(" : " as StaticString)
+    out.append(compact ? ":" as StaticString : " : ")
     afterKey = true
   }
 

@@ -7,7 +7,7 @@ import Foundation
 #endif
 
 /// One NDJSON object of `watch --json` (docs/json.md).
-package struct WatchEventJSON: Encodable {
+package struct WatchEventJSON {
   package var event: PortWatchEvent
   /// What is watched (`ready` names them).
   package var specs: [PortSpec]
@@ -36,95 +36,94 @@ package struct WatchEventJSON: Encodable {
     return rounded == rounded.rounded() ? String(Int(rounded)) : String(rounded)
   }
 
-  package enum CodingKeys: String, CodingKey {
-    case schemaVersion, command, event, time, unixTime
-    case proto = "protocol", family, localAddress, localPort, sockets, processes, hiddenOwner, kernel, previous
-    case query, protocols, intervalSeconds
-  }
-  package enum OwnersKeys: String, CodingKey { case sockets, processes, hiddenOwner, kernel }
-  package enum ProcessKeys: String, CodingKey { case pid, name, command, commandLine, user, uid, startTime }
-  package enum HiddenKeys: String, CodingKey { case uid, user }
-  package enum SpecKeys: String, CodingKey { case text, firstPort, lastPort, proto = "protocol", address }
-
-  package func encode(to encoder: any Encoder) throws {
-    var container = encoder.container(keyedBy: CodingKeys.self)
-    try container.encode(JSONOutput.schemaVersion, forKey: .schemaVersion)
-    try container.encode("watch", forKey: .command)
-    try container.encode(event.kind.rawValue, forKey: .event)
-    try container.encode(Self.iso8601(event.time), forKey: .time)
-    try container.encode(event.time, forKey: .unixTime)
+  /// Writes the event as one object.
+  package func write(to writer: inout JSONWriter) {
+    writer.beginObject()
+    writer.field("command", "watch")
+    writer.field("event", event.kind.rawValue)
     guard let listener = event.listener else {
+      // `ready`: what is watched.
+      writer.field("intervalSeconds", Double(Self.seconds(interval)) ?? 0)
+      writer.field("protocols", protocols.sorted().map(\.rawValue))
+      writer.key("query")
       if specs.isEmpty {
-        try container.encodeNil(forKey: .query)
+        writer.null()
       } else {
-        var query = container.nestedUnkeyedContainer(forKey: .query)
-        for spec in specs {
-          var item = query.nestedContainer(keyedBy: SpecKeys.self)
-          try item.encode(spec.text, forKey: .text)
-          try item.encode(spec.ports.lowerBound, forKey: .firstPort)
-          try item.encode(spec.ports.upperBound, forKey: .lastPort)
-          try item.encode(spec.proto?.rawValue, forKey: .proto)
-          try item.encode(spec.address?.description, forKey: .address)
-        }
+        writer.beginArray()
+        for spec in specs { SpecJSON(spec).write(to: &writer) }
+        writer.endArray()
       }
-      try container.encode(protocols.sorted().map(\.rawValue), forKey: .protocols)
-      try container.encode(Double(Self.seconds(interval)) ?? 0, forKey: .intervalSeconds)
+      writer.field("schemaVersion", JSONOutput.schemaVersion)
+      writer.field("time", Self.iso8601(event.time))
+      writer.field("unixTime", event.time)
+      writer.endObject()
       return
     }
-    try container.encode(listener.key.proto.rawValue, forKey: .proto)
-    try container.encode(listener.key.local.address.family.rawValue, forKey: .family)
-    try container.encode(listener.key.local.address.description, forKey: .localAddress)
-    try container.encode(listener.key.local.port, forKey: .localPort)
-    try container.encode(listener.sockets, forKey: .sockets)
-    try encodeOwners(listener, into: &container)
+    writer.field("family", listener.key.local.address.family.rawValue)
+    Self.writeHidden(listener, to: &writer)
+    writer.field("kernel", listener.kernel)
+    writer.field("localAddress", listener.key.local.address.description)
+    writer.field("localPort", listener.key.local.port)
+    writer.key("previous")
     if let previous = event.previous {
-      var nested = container.nestedContainer(keyedBy: CodingKeys.self, forKey: .previous)
-      try nested.encode(previous.sockets, forKey: .sockets)
-      try encodeOwners(previous, into: &nested)
+      writer.beginObject()
+      Self.writeHidden(previous, to: &writer)
+      writer.field("kernel", previous.kernel)
+      Self.writeProcesses(previous, to: &writer)
+      writer.field("sockets", previous.sockets)
+      writer.endObject()
     } else {
-      try container.encodeNil(forKey: .previous)
+      writer.null()
+    }
+    Self.writeProcesses(listener, to: &writer)
+    writer.field("protocol", listener.key.proto.rawValue)
+    writer.field("schemaVersion", JSONOutput.schemaVersion)
+    writer.field("sockets", listener.sockets)
+    writer.field("time", Self.iso8601(event.time))
+    writer.field("unixTime", event.time)
+    writer.endObject()
+  }
+
+  private static func writeHidden(_ listener: WatchedListener, to writer: inout JSONWriter) {
+    writer.key("hiddenOwner")
+    if let hidden = listener.hidden {
+      writer.beginObject()
+      writer.field("uid", hidden.uid)
+      writer.field("user", hidden.user)
+      writer.endObject()
+    } else {
+      writer.null()
     }
   }
 
-  private func encodeOwners(_ listener: WatchedListener, into container: inout KeyedEncodingContainer<CodingKeys>)
-    throws
-  {
-    var processes = container.nestedUnkeyedContainer(forKey: .processes)
+  private static func writeProcesses(_ listener: WatchedListener, to writer: inout JSONWriter) {
+    writer.key("processes")
+    writer.beginArray()
     for holder in listener.holders {
-      var item = processes.nestedContainer(keyedBy: ProcessKeys.self)
-      try item.encode(holder.pid, forKey: .pid)
-      try item.encode(holder.name, forKey: .name)
-      try item.encode(
-        holder.commandLine.isEmpty ? holder.name : holder.commandLine.joined(separator: " "), forKey: .command)
-      try item.encode(holder.commandLine, forKey: .commandLine)
-      try item.encode(holder.user, forKey: .user)
-      try item.encode(holder.uid, forKey: .uid)
-      try item.encode(holder.startTime.map(JSONOutput.iso8601), forKey: .startTime)
+      writer.beginObject()
+      writer.key("command")
+      if holder.commandLine.isEmpty { writer.string(holder.name) } else { writer.string(joining: holder.commandLine) }
+      writer.field("commandLine", holder.commandLine)
+      writer.field("name", holder.name)
+      writer.field("pid", holder.pid)
+      writer.dateField("startTime", holder.startTime)
+      writer.field("uid", holder.uid)
+      writer.field("user", holder.user)
+      writer.endObject()
     }
-    if let hidden = listener.hidden {
-      var item = container.nestedContainer(keyedBy: HiddenKeys.self, forKey: .hiddenOwner)
-      try item.encode(hidden.uid, forKey: .uid)
-      try item.encode(hidden.user, forKey: .user)
-    } else {
-      try container.encodeNil(forKey: .hiddenOwner)
-    }
-    try container.encode(listener.kernel, forKey: .kernel)
+    writer.endArray()
   }
 
   /// The object on one line, keys sorted, as `watch --json` writes it.
   package func encoded() -> String {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-    guard let data = try? encoder.encode(self) else {
-      return
-        #"{"command":"watch","error":{"code":"internal","message":"could not encode the event"},"schemaVersion":1}"#
-    }
-    return JSONOutput.visible(String(decoding: data, as: UTF8.self))
+    var writer = JSONWriter(compact: true)
+    write(to: &writer)
+    return writer.text
   }
 }
 
 /// The last NDJSON object of a watch whose poll failed: `"event": "error"`, exit status 2.
-package struct WatchErrorJSON: Encodable {
+package struct WatchErrorJSON {
   package var error: PortKitError
   package var time: Double
 
@@ -134,27 +133,27 @@ package struct WatchErrorJSON: Encodable {
     self.time = time
   }
 
-  package enum CodingKeys: String, CodingKey { case schemaVersion, command, event, time, unixTime, exitCode, error }
-  package enum ErrorKeys: String, CodingKey { case code, message }
-
-  package func encode(to encoder: any Encoder) throws {
-    var container = encoder.container(keyedBy: CodingKeys.self)
-    try container.encode(JSONOutput.schemaVersion, forKey: .schemaVersion)
-    try container.encode("watch", forKey: .command)
-    try container.encode("error", forKey: .event)
-    try container.encode(WatchEventJSON.iso8601(time), forKey: .time)
-    try container.encode(time, forKey: .unixTime)
-    try container.encode(ExitStatus.systemError, forKey: .exitCode)
-    var nested = container.nestedContainer(keyedBy: ErrorKeys.self, forKey: .error)
-    try nested.encode(error.code.rawValue, forKey: .code)
-    try nested.encode(error.message, forKey: .message)
+  /// Writes the error as one object.
+  package func write(to writer: inout JSONWriter) {
+    writer.beginObject()
+    writer.field("command", "watch")
+    writer.key("error")
+    writer.beginObject()
+    writer.field("code", error.code.rawValue)
+    writer.field("message", error.message)
+    writer.endObject()
+    writer.field("event", "error")
+    writer.field("exitCode", ExitStatus.systemError)
+    writer.field("schemaVersion", JSONOutput.schemaVersion)
+    writer.field("time", WatchEventJSON.iso8601(time))
+    writer.field("unixTime", time)
+    writer.endObject()
   }
 
   /// The object on one line, keys sorted, as `watch --json` writes it.
   package func encoded() -> String {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-    guard let data = try? encoder.encode(self) else { return #"{"command":"watch","event":"error"}"# }
-    return JSONOutput.visible(String(decoding: data, as: UTF8.self))
+    var writer = JSONWriter(compact: true)
+    write(to: &writer)
+    return writer.text
   }
 }

@@ -137,6 +137,33 @@ import Testing
     #expect(writer.text == (try Self.encoded(Shape())))
   }
 
+  @Test func compactLayoutIsTheEncodersWithoutPrettyPrinting() throws {
+    struct Shape: Encodable {
+      var a: [Int] = []
+      var b: [String: Int] = [:]
+      var c: [[String]] = [[], ["x", "y \"z\""]]
+      var d: Double = 0.25
+    }
+    var compact = JSONWriter(compact: true)
+    compact.beginObject()
+    compact.field("a", [Int]())
+    compact.field("b", [String: Int]())
+    compact.key("c")
+    compact.beginArray()
+    compact.beginArray()
+    compact.endArray()
+    compact.beginArray()
+    compact.string("x")
+    compact.string("y \"z\"")
+    compact.endArray()
+    compact.endArray()
+    compact.field("d", 0.25)
+    compact.endObject()
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    #expect(compact.text == String(decoding: try encoder.encode(Shape()), as: UTF8.self))
+  }
+
   /// `list --json` and `who --json` write through a sink in chunks: the same bytes as the
   /// whole text, whatever the chunk size.
   @Test(arguments: [1, 7, 100, 4096])
