@@ -23,7 +23,8 @@ package protocol JSONDocument {
 ///
 /// The caller writes keys in increasing byte order (debug builds check it). With a `sink`,
 /// the bytes are handed over in chunks of about 64 KB as they accumulate, so a document of
-/// any size takes a fixed amount of memory; ``finish()`` hands over the rest.
+/// any size takes a fixed amount of memory; ``finish()`` hands over the rest. A writer is
+/// passed `inout` and never copied: copies would share one buffer.
 package struct JSONWriter {
   /// The bytes written and not yet handed to the sink.
   private let out = ByteBuffer()
