@@ -76,6 +76,10 @@ let package = Package(
     .testTarget(
       name: "PortKitTests", dependencies: ["PortKit"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
     .testTarget(name: "portctlTests", dependencies: ["PortKit", "LiveView"], swiftSettings: swiftSettings),
+    // The documents compared with golden files written by the earlier, JSONEncoder-based encoding.
+    .testTarget(
+      name: "CommandDocumentsTests", dependencies: ["CommandDocuments", "PortKit"], exclude: ["Golden"],
+      swiftSettings: swiftSettings),
   ],
   swiftLanguageModes: [.v6]
 )

@@ -1,7 +1,7 @@
 import PortKit
 
 /// The result of `check`.
-package struct CheckDocument: Encodable {
+package struct CheckDocument: JSONDocument {
   package var exitCode: Int32
   package var checks: [BindCheck]
 
@@ -15,53 +15,54 @@ package struct CheckDocument: Encodable {
     self.host = host
   }
 
-  package enum CodingKeys: String, CodingKey { case schemaVersion, command, host, exitCode, error, bindable, checks }
-  package enum CheckKeys: String, CodingKey {
-    case proto = "protocol", port, address, bindable, binds, plainBindable, reasons, notes
-  }
-  package enum ReasonKeys: String, CodingKey { case code, message, pids }
-
-  package func encode(to encoder: any Encoder) throws {
-    var container = encoder.container(keyedBy: CodingKeys.self)
-    try container.encode(JSONOutput.schemaVersion, forKey: .schemaVersion)
-    try container.encode("check", forKey: .command)
-    try container.encode(host, forKey: .host)
-    try container.encode(exitCode, forKey: .exitCode)
-    try container.encodeNil(forKey: .error)
-    try container.encode(checks.allSatisfy(\.bindable), forKey: .bindable)
-    try container.encode(checks.map(entry), forKey: .checks)
+  package func write(to writer: inout JSONWriter) {
+    writer.beginObject()
+    writer.field("bindable", checks.allSatisfy(\.bindable))
+    writer.key("checks")
+    writer.beginArray()
+    for check in checks { entry(check).write(to: &writer) }
+    writer.endArray()
+    writer.field("command", "check")
+    writer.nullField("error")
+    writer.field("exitCode", exitCode)
+    writer.field("host", host)
+    writer.field("schemaVersion", JSONOutput.schemaVersion)
+    writer.endObject()
   }
 
   package func entry(_ check: BindCheck) -> CheckJSON { CheckJSON(check: check) }
 }
 
 /// One `check` answer.
-package struct CheckJSON: Encodable {
+package struct CheckJSON {
   package var check: BindCheck
 
-  package enum CheckKeys: String, CodingKey {
-    case proto = "protocol", port, address, bindable, binds, plainBindable, reasons, notes
-  }
-  package enum ReasonKeys: String, CodingKey { case code, message, pids }
-
-  package func encode(to encoder: any Encoder) throws {
-    var entry = encoder.container(keyedBy: CheckKeys.self)
-    try entry.encode(check.proto.rawValue, forKey: .proto)
-    try entry.encode(check.port, forKey: .port)
-    try entry.encode(check.address?.description, forKey: .address)
-    try entry.encode(check.bindable, forKey: .bindable)
+  /// Writes the answer as one object.
+  package func write(to writer: inout JSONWriter) {
+    writer.beginObject()
+    writer.field("address", check.address?.description)
+    writer.field("bindable", check.bindable)
     var binds: [String: String] = [:]
     for (address, outcome) in check.binds { binds[address.description] = PortResultJSON.code(outcome) }
-    try entry.encode(binds, forKey: .binds)
-    try entry.encode(check.plainBindable, forKey: .plainBindable)
-    for (key, reasons) in [(CheckKeys.reasons, check.reasons), (.notes, check.notes)] {
-      var array = entry.nestedUnkeyedContainer(forKey: key)
-      for reason in reasons {
-        var item = array.nestedContainer(keyedBy: ReasonKeys.self)
-        try item.encode(reason.code.rawValue, forKey: .code)
-        try item.encode(ReasonText.withRemedy(reason), forKey: .message)
-        try item.encode(reason.pids, forKey: .pids)
-      }
+    writer.field("binds", binds)
+    Self.write(check.notes, named: "notes", to: &writer)
+    writer.field("plainBindable", check.plainBindable)
+    writer.field("port", check.port)
+    writer.field("protocol", check.proto.rawValue)
+    Self.write(check.reasons, named: "reasons", to: &writer)
+    writer.endObject()
+  }
+
+  private static func write(_ reasons: [BindReason], named name: StaticString, to writer: inout JSONWriter) {
+    writer.key(name)
+    writer.beginArray()
+    for reason in reasons {
+      writer.beginObject()
+      writer.field("code", reason.code.rawValue)
+      writer.field("message", ReasonText.withRemedy(reason))
+      writer.field("pids", reason.pids)
+      writer.endObject()
     }
+    writer.endArray()
   }
 }

@@ -1,7 +1,7 @@
 import PortKit
 
 /// The result of `explain`.
-package struct ExplainDocument: Encodable {
+package struct ExplainDocument: JSONDocument {
   package var exitCode: Int32
   package var failure: BindFailure?
   package var check: BindCheck?
@@ -24,41 +24,41 @@ package struct ExplainDocument: Encodable {
     self.advice = advice
   }
 
-  package enum CodingKeys: String, CodingKey {
-    case schemaVersion, command, exitCode, error, recognized, failure, check, checks, problem, advice
-  }
-  package enum FailureKeys: String, CodingKey {
-    case kind, runtime, errorName, port, address, host, proto = "protocol", operation, reuseAddress
-  }
-
-  package func encode(to encoder: any Encoder) throws {
-    var container = encoder.container(keyedBy: CodingKeys.self)
-    try container.encode(JSONOutput.schemaVersion, forKey: .schemaVersion)
-    try container.encode("explain", forKey: .command)
-    try container.encode(exitCode, forKey: .exitCode)
-    try container.encodeNil(forKey: .error)
-    try container.encode(failure != nil, forKey: .recognized)
-    if let failure {
-      var nested = container.nestedContainer(keyedBy: FailureKeys.self, forKey: .failure)
-      try nested.encode(failure.kind.rawValue, forKey: .kind)
-      try nested.encode(failure.runtime, forKey: .runtime)
-      try nested.encode(failure.errorName, forKey: .errorName)
-      try nested.encode(failure.port, forKey: .port)
-      try nested.encode(failure.address?.description, forKey: .address)
-      try nested.encode(failure.host, forKey: .host)
-      try nested.encode(failure.proto?.rawValue, forKey: .proto)
-      try nested.encode(failure.operation.rawValue, forKey: .operation)
-      try nested.encode(failure.reuseAddress, forKey: .reuseAddress)
-    } else {
-      try container.encodeNil(forKey: .failure)
-    }
+  package func write(to writer: inout JSONWriter) {
+    writer.beginObject()
+    writer.field("advice", advice)
+    writer.key("check")
     if let check {
-      try container.encode(CheckDocument(exitCode: exitCode, checks: [check]).entry(check), forKey: .check)
+      CheckDocument(exitCode: exitCode, checks: [check]).entry(check).write(to: &writer)
     } else {
-      try container.encodeNil(forKey: .check)
+      writer.null()
     }
-    try container.encode(checks.map(CheckJSON.init), forKey: .checks)
-    try container.encode(problem, forKey: .problem)
-    try container.encode(advice, forKey: .advice)
+    writer.key("checks")
+    writer.beginArray()
+    for check in checks { CheckJSON(check: check).write(to: &writer) }
+    writer.endArray()
+    writer.field("command", "explain")
+    writer.nullField("error")
+    writer.field("exitCode", exitCode)
+    writer.key("failure")
+    if let failure {
+      writer.beginObject()
+      writer.field("address", failure.address?.description)
+      writer.field("errorName", failure.errorName)
+      writer.field("host", failure.host)
+      writer.field("kind", failure.kind.rawValue)
+      writer.field("operation", failure.operation.rawValue)
+      writer.field("port", failure.port)
+      writer.field("protocol", failure.proto?.rawValue)
+      writer.field("reuseAddress", failure.reuseAddress)
+      writer.field("runtime", failure.runtime)
+      writer.endObject()
+    } else {
+      writer.null()
+    }
+    writer.field("problem", problem)
+    writer.field("recognized", failure != nil)
+    writer.field("schemaVersion", JSONOutput.schemaVersion)
+    writer.endObject()
   }
 }

@@ -1,7 +1,7 @@
 import PortKit
 
 /// The result of `who` and `list`.
-package struct ReportDocument: Encodable {
+package struct ReportDocument: JSONDocument {
   package var command: String
   package var exitCode: Int32
   package var query: [PortSpec]?
@@ -33,40 +33,53 @@ package struct ReportDocument: Encodable {
     self.host = host
   }
 
-  package enum CodingKeys: String, CodingKey {
-    case schemaVersion, command, host, exitCode, error, held, query, sockets, uninspectableProcesses, excludedRanges
-  }
-  package enum ExcludedKeys: String, CodingKey {
-    case proto = "protocol", spec, firstPort, lastPort, administered, advice
+  package func write(to writer: inout JSONWriter) {
+    write(to: &writer, sockets: report.sockets)
   }
 
-  package func encode(to encoder: any Encoder) throws {
-    var container = encoder.container(keyedBy: CodingKeys.self)
-    try container.encode(JSONOutput.schemaVersion, forKey: .schemaVersion)
-    try container.encode(command, forKey: .command)
-    try container.encode(host, forKey: .host)
-    try container.encode(exitCode, forKey: .exitCode)
-    try container.encodeNil(forKey: .error)
-    try container.encode(held ?? report.isHeld, forKey: .held)
-    try container.encode(query.map { $0.map(SpecJSON.init) }, forKey: .query)
-    try container.encode(
-      report.sockets.map { SocketJSON($0, takenAt: report.takenAt, provenance: provenance, projects: projects) },
-      forKey: .sockets)
-    try container.encode(report.uninspectableCount, forKey: .uninspectableProcesses)
-    var ranges = container.nestedUnkeyedContainer(forKey: .excludedRanges)
+  /// Writes the document with `sockets` in place of `report.sockets` (a listing, written
+  /// without copying it into a report).
+  package func write(to writer: inout JSONWriter, sockets: some Sequence<SocketReport>) {
+    writer.beginObject()
+    writer.field("command", command)
+    writer.nullField("error")
+    writer.key("excludedRanges")
+    writer.beginArray()
     for hit in excluded {
-      var entry = ranges.nestedContainer(keyedBy: ExcludedKeys.self)
-      try entry.encode(hit.proto.rawValue, forKey: .proto)
-      try entry.encode(hit.spec.text, forKey: .spec)
-      try entry.encode(hit.range.ports.lowerBound, forKey: .firstPort)
-      try entry.encode(hit.range.ports.upperBound, forKey: .lastPort)
-      try entry.encode(hit.range.administered, forKey: .administered)
-      try entry.encode(hit.advice, forKey: .advice)
+      writer.beginObject()
+      writer.field("administered", hit.range.administered)
+      writer.field("advice", hit.advice)
+      writer.field("firstPort", hit.range.ports.lowerBound)
+      writer.field("lastPort", hit.range.ports.upperBound)
+      writer.field("protocol", hit.proto.rawValue)
+      writer.field("spec", hit.spec.text)
+      writer.endObject()
     }
+    writer.endArray()
+    writer.field("exitCode", exitCode)
+    writer.field("held", held ?? report.isHeld)
+    writer.field("host", host)
+    writer.key("query")
+    if let query {
+      writer.beginArray()
+      for spec in query { SpecJSON(spec).write(to: &writer) }
+      writer.endArray()
+    } else {
+      writer.null()
+    }
+    writer.field("schemaVersion", JSONOutput.schemaVersion)
+    writer.key("sockets")
+    writer.beginArray()
+    for entry in sockets {
+      SocketJSON(entry, takenAt: report.takenAt, provenance: provenance, projects: projects).write(to: &writer)
+    }
+    writer.endArray()
+    writer.field("uninspectableProcesses", report.uninspectableCount)
+    writer.endObject()
   }
 }
 
-package struct SpecJSON: Encodable {
+package struct SpecJSON {
   package var text: String
   package var firstPort: UInt16
   package var lastPort: UInt16
@@ -81,19 +94,19 @@ package struct SpecJSON: Encodable {
     address = spec.address?.description
   }
 
-  package enum CodingKeys: String, CodingKey { case text, firstPort, lastPort, proto = "protocol", address }
-
-  package func encode(to encoder: any Encoder) throws {
-    var container = encoder.container(keyedBy: CodingKeys.self)
-    try container.encode(text, forKey: .text)
-    try container.encode(firstPort, forKey: .firstPort)
-    try container.encode(lastPort, forKey: .lastPort)
-    try container.encode(proto, forKey: .proto)
-    try container.encode(address, forKey: .address)
+  /// Writes the spec as one object.
+  package func write(to writer: inout JSONWriter) {
+    writer.beginObject()
+    writer.field("address", address)
+    writer.field("firstPort", firstPort)
+    writer.field("lastPort", lastPort)
+    writer.field("protocol", proto)
+    writer.field("text", text)
+    writer.endObject()
   }
 }
 
-package struct SocketJSON: Encodable {
+package struct SocketJSON {
   package var entry: SocketReport
   package var takenAt: Double
   package var provenance: [PID: Provenance]?
@@ -108,36 +121,23 @@ package struct SocketJSON: Encodable {
     self.projects = projects
   }
 
-  package enum CodingKeys: String, CodingKey {
-    case proto = "protocol", family, localAddress, localPort, addressScope, remoteAddress, remotePort
-    case state, listening, uid, id, v6Only, timer, owner, hiddenOwner, unseenHolders, processes
-  }
-  package enum TimerKeys: String, CodingKey { case kind, remainingSeconds }
-  package enum HiddenKeys: String, CodingKey { case uid, user, reason, advice, candidates }
-  package enum CandidateKeys: String, CodingKey { case pid, name, command }
-
-  package func encode(to encoder: any Encoder) throws {
+  /// Writes the socket as one object.
+  package func write(to writer: inout JSONWriter) {
     let socket = entry.socket
-    var container = encoder.container(keyedBy: CodingKeys.self)
-    try container.encode(socket.proto.rawValue, forKey: .proto)
-    try container.encode(socket.family.rawValue, forKey: .family)
-    try container.encode(socket.local.address.description, forKey: .localAddress)
-    try container.encode(socket.local.port, forKey: .localPort)
-    try container.encode(socket.local.address.scope.rawValue, forKey: .addressScope)
-    try container.encode(socket.remote?.address.description, forKey: .remoteAddress)
-    try container.encode(socket.remote?.port, forKey: .remotePort)
-    try container.encode(socket.state.rawValue, forKey: .state)
-    try container.encode(socket.isListener, forKey: .listening)
-    try container.encode(socket.uid, forKey: .uid)
-    try container.encode(socket.id, forKey: .id)
-    try container.encode(socket.v6Only, forKey: .v6Only)
-    if let timer = socket.timer {
-      var nested = container.nestedContainer(keyedBy: TimerKeys.self, forKey: .timer)
-      try nested.encode(timer.kind.rawValue, forKey: .kind)
-      try nested.encode(timer.remainingSeconds, forKey: .remainingSeconds)
+    let local = socket.local
+    let remote = socket.remote
+    writer.beginObject()
+    writer.field("addressScope", local.address.scope.rawValue)
+    writer.field("family", socket.family.rawValue)
+    if case .hidden(let hidden) = entry.owner {
+      Self.write(hidden, advice: hidden.advice, named: "hiddenOwner", to: &writer)
     } else {
-      try container.encodeNil(forKey: .timer)
+      writer.nullField("hiddenOwner")
     }
+    writer.field("id", socket.id)
+    writer.field("listening", socket.isListener)
+    writer.addressField("localAddress", local.address)
+    writer.field("localPort", local.port)
     let ownerKind: String
     switch entry.owner {
     case .processes: ownerKind = "processes"
@@ -145,39 +145,65 @@ package struct SocketJSON: Encodable {
     case .kernel: ownerKind = "kernel"
     case .none: ownerKind = "none"
     }
-    try container.encode(ownerKind, forKey: .owner)
-    func encode(_ hidden: HiddenOwner?, advice: (HiddenOwner) -> String, forKey key: CodingKeys) throws {
-      guard let hidden else { return try container.encodeNil(forKey: key) }
-      var nested = container.nestedContainer(keyedBy: HiddenKeys.self, forKey: key)
-      try nested.encode(hidden.uid, forKey: .uid)
-      try nested.encode(hidden.user, forKey: .user)
-      try nested.encode(hidden.reason.rawValue, forKey: .reason)
-      try nested.encode(advice(hidden), forKey: .advice)
-      var candidates = nested.nestedUnkeyedContainer(forKey: .candidates)
-      for candidate in hidden.candidates {
-        var entry = candidates.nestedContainer(keyedBy: CandidateKeys.self)
-        try entry.encode(candidate.pid, forKey: .pid)
-        try entry.encode(candidate.name, forKey: .name)
-        try entry.encode(candidate.displayCommand, forKey: .command)
-      }
+    writer.field("owner", ownerKind)
+    writer.key("processes")
+    writer.beginArray()
+    for holder in entry.owner.holders {
+      let pid = holder.process.pid
+      let project: Project?? = projects.map { known in known[pid] }
+      ProcessJSON(
+        holder, takenAt: takenAt, socket: socket, provenance: provenance?[pid], withProvenance: provenance != nil,
+        project: project
+      ).write(to: &writer)
     }
-    if case .hidden(let hidden) = entry.owner {
-      try encode(hidden, advice: \.advice, forKey: .hiddenOwner)
+    writer.endArray()
+    writer.field("protocol", socket.proto.rawValue)
+    if let remote { writer.addressField("remoteAddress", remote.address) } else { writer.nullField("remoteAddress") }
+    writer.field("remotePort", remote?.port)
+    writer.field("state", socket.state.rawValue)
+    writer.key("timer")
+    if let timer = socket.timer {
+      writer.beginObject()
+      writer.field("kind", timer.kind.rawValue)
+      writer.field("remainingSeconds", timer.remainingSeconds)
+      writer.endObject()
     } else {
-      try container.encodeNil(forKey: .hiddenOwner)
+      writer.null()
     }
-    try encode(entry.unseenHolders, advice: \.alsoHeldAdvice, forKey: .unseenHolders)
-    try container.encode(
-      entry.owner.holders.map { holder in
-        let project: Project?? = projects.map { known in known[holder.process.pid] }
-        return ProcessJSON(
-          holder, takenAt: takenAt, socket: socket, provenance: provenance?[holder.process.pid],
-          withProvenance: provenance != nil, project: project)
-      }, forKey: .processes)
+    writer.field("uid", socket.uid)
+    if let unseen = entry.unseenHolders {
+      Self.write(unseen, advice: unseen.alsoHeldAdvice, named: "unseenHolders", to: &writer)
+    } else {
+      writer.nullField("unseenHolders")
+    }
+    writer.field("v6Only", socket.v6Only)
+    writer.endObject()
+  }
+
+  private static func write(
+    _ hidden: HiddenOwner, advice: String, named name: StaticString, to writer: inout JSONWriter
+  ) {
+    writer.key(name)
+    writer.beginObject()
+    writer.field("advice", advice)
+    writer.key("candidates")
+    writer.beginArray()
+    for candidate in hidden.candidates {
+      writer.beginObject()
+      writer.commandField("command", candidate)
+      writer.field("name", candidate.name)
+      writer.field("pid", candidate.pid)
+      writer.endObject()
+    }
+    writer.endArray()
+    writer.field("reason", hidden.reason.rawValue)
+    writer.field("uid", hidden.uid)
+    writer.field("user", hidden.user)
+    writer.endObject()
   }
 }
 
-package struct ProcessJSON: Encodable {
+package struct ProcessJSON {
   package var holder: HolderProcess
   package var takenAt: Double
   package var socket: SocketEntry
@@ -198,66 +224,78 @@ package struct ProcessJSON: Encodable {
     self.project = project
   }
 
-  package enum CodingKeys: String, CodingKey {
-    case pid, ppid, uid, user, name, command, commandLine, executable, cwd, startTime, uptimeSeconds
-    case fds, role, sharesWith, services, hint, ancestry, managers, server, project
-  }
-  package enum ProjectKeys: String, CodingKey { case root, name, markers, branch, detachedCommit, framework }
-  package enum AncestorKeys: String, CodingKey { case pid, ppid, name, command, startTime }
-  package enum ManagerKeys: String, CodingKey { case kind, name, detail, stop, evidence, selfReported }
-
-  package func encode(to encoder: any Encoder) throws {
+  /// Writes the holder as one object.
+  package func write(to writer: inout JSONWriter) {
     let process = holder.process
-    var container = encoder.container(keyedBy: CodingKeys.self)
-    try container.encode(process.pid, forKey: .pid)
-    try container.encode(process.ppid, forKey: .ppid)
-    try container.encode(process.uid, forKey: .uid)
-    try container.encode(process.user, forKey: .user)
-    try container.encode(process.name, forKey: .name)
-    try container.encode(process.displayCommand, forKey: .command)
-    try container.encode(process.commandLine, forKey: .commandLine)
-    try container.encode(process.executable, forKey: .executable)
-    try container.encode(process.workingDirectory, forKey: .cwd)
-    try container.encode(process.startTime.map(JSONOutput.iso8601), forKey: .startTime)
-    try container.encode(process.startTime.map { max(0, takenAt - $0) }, forKey: .uptimeSeconds)
-    try container.encode(holder.fds, forKey: .fds)
-    try container.encode(holder.role.rawValue, forKey: .role)
-    try container.encode(holder.sharesWith, forKey: .sharesWith)
-    try container.encode(process.services, forKey: .services)
-    try container.encode(HolderHints.hint(for: process, socket: socket), forKey: .hint)
+    writer.beginObject()
+    if withProvenance {
+      writer.key("ancestry")
+      writer.beginArray()
+      for ancestor in provenance?.ancestry ?? [] {
+        writer.beginObject()
+        writer.commandField("command", ancestor)
+        writer.field("name", ancestor.name)
+        writer.field("pid", ancestor.pid)
+        writer.field("ppid", ancestor.ppid)
+        writer.dateField("startTime", ancestor.startTime)
+        writer.endObject()
+      }
+      writer.endArray()
+    }
+    writer.commandField("command", process)
+    writer.field("commandLine", process.commandLine)
+    writer.field("cwd", process.workingDirectory)
+    writer.field("executable", process.executable)
+    writer.field("fds", holder.fds)
+    writer.field("hint", HolderHints.hint(for: process, socket: socket))
+    if withProvenance {
+      writer.key("managers")
+      writer.beginArray()
+      for manager in provenance?.managers ?? [] {
+        writer.beginObject()
+        writer.field("detail", manager.detail)
+        writer.field("evidence", manager.evidence.rawValue)
+        writer.field("kind", manager.kind.rawValue)
+        writer.field("name", manager.name)
+        writer.field("selfReported", manager.evidence.isSelfReported)
+        writer.field("stop", manager.stop)
+        writer.endObject()
+      }
+      writer.endArray()
+    }
+    writer.field("name", process.name)
+    writer.field("pid", process.pid)
+    writer.field("ppid", process.ppid)
     if let project {
+      writer.key("project")
       if let project {
-        var item = container.nestedContainer(keyedBy: ProjectKeys.self, forKey: .project)
-        try item.encode(project.root, forKey: .root)
-        try item.encode(project.name, forKey: .name)
-        try item.encode(project.markers, forKey: .markers)
-        try item.encode(project.branch, forKey: .branch)
-        try item.encode(project.detachedCommit, forKey: .detachedCommit)
-        try item.encode(project.framework, forKey: .framework)
+        writer.beginObject()
+        writer.field("branch", project.branch)
+        writer.field("detachedCommit", project.detachedCommit)
+        writer.field("framework", project.framework)
+        writer.field("markers", project.markers)
+        writer.field("name", project.name)
+        writer.field("root", project.root)
+        writer.endObject()
       } else {
-        try container.encodeNil(forKey: .project)
+        writer.null()
       }
     }
-    guard withProvenance else { return }
-    var ancestry = container.nestedUnkeyedContainer(forKey: .ancestry)
-    for ancestor in provenance?.ancestry ?? [] {
-      var item = ancestry.nestedContainer(keyedBy: AncestorKeys.self)
-      try item.encode(ancestor.pid, forKey: .pid)
-      try item.encode(ancestor.ppid, forKey: .ppid)
-      try item.encode(ancestor.name, forKey: .name)
-      try item.encode(ancestor.displayCommand, forKey: .command)
-      try item.encode(ancestor.startTime.map(JSONOutput.iso8601), forKey: .startTime)
+    writer.field("role", holder.role.rawValue)
+    if withProvenance {
+      writer.key("server")
+      if let server = provenance?.server {
+        ServerJSON(server: server).write(to: &writer)
+      } else {
+        writer.null()
+      }
     }
-    var managers = container.nestedUnkeyedContainer(forKey: .managers)
-    for manager in provenance?.managers ?? [] {
-      var item = managers.nestedContainer(keyedBy: ManagerKeys.self)
-      try item.encode(manager.kind.rawValue, forKey: .kind)
-      try item.encode(manager.name, forKey: .name)
-      try item.encode(manager.detail, forKey: .detail)
-      try item.encode(manager.stop, forKey: .stop)
-      try item.encode(manager.evidence.rawValue, forKey: .evidence)
-      try item.encode(manager.evidence.isSelfReported, forKey: .selfReported)
-    }
-    try container.encode(provenance?.server.map(ServerJSON.init), forKey: .server)
+    writer.field("services", process.services)
+    writer.field("sharesWith", holder.sharesWith)
+    writer.dateField("startTime", process.startTime)
+    writer.field("uid", process.uid)
+    writer.field("uptimeSeconds", process.startTime.map { max(0, takenAt - $0) })
+    writer.field("user", process.user)
+    writer.endObject()
   }
 }

@@ -1,7 +1,7 @@
 import PortKit
 
 /// The JSON document of `kill` and `free` (docs/json.md).
-package struct TerminationDocument: Encodable {
+package struct TerminationDocument: JSONDocument {
   package var command: String
   package var dryRun: Bool
   package var exitCode: Int32 = 0
@@ -53,119 +53,124 @@ package struct TerminationDocument: Encodable {
     }
   }
 
-  package enum CodingKeys: String, CodingKey {
-    case schemaVersion, command, host, exitCode, error, dryRun, consent, targets, protected, hidden, clients,
-      respawnRisks
-    case ports, managerStops
-    case freed
-    case respawnWatch
-    case planId
-  }
-  package enum FailureKeys: String, CodingKey { case code, message }
-
-  package func encode(to encoder: any Encoder) throws {
-    var container = encoder.container(keyedBy: CodingKeys.self)
-    try container.encode(JSONOutput.schemaVersion, forKey: .schemaVersion)
-    try container.encode(command, forKey: .command)
-    try container.encode(host, forKey: .host)
-    try container.encode(exitCode, forKey: .exitCode)
+  package func write(to writer: inout JSONWriter) {
+    writer.beginObject()
+    writer.key("clients")
+    writer.beginArray()
+    for socket in plan?.clients ?? [] { SocketJSON(socket, takenAt: 0).write(to: &writer) }
+    writer.endArray()
+    writer.field("command", command)
+    writer.field("consent", consent)
+    writer.field("dryRun", dryRun)
+    writer.key("error")
     if let failure {
-      var error = container.nestedContainer(keyedBy: FailureKeys.self, forKey: .error)
-      try error.encode(failure.code, forKey: .code)
-      try error.encode(failure.message, forKey: .message)
+      writer.beginObject()
+      writer.field("code", failure.code)
+      writer.field("message", failure.message)
+      writer.endObject()
     } else {
-      try container.encodeNil(forKey: .error)
+      writer.null()
     }
-    try container.encodeIfPresent(planId, forKey: .planId)
-    try container.encode(dryRun, forKey: .dryRun)
-    try container.encode(consent, forKey: .consent)
-    let outcomes = Dictionary((results ?? []).map { ($0.process.pid, $0) }, uniquingKeysWith: { first, _ in first })
-    let targets = (plan?.targets ?? []).map {
-      TargetJSON(
-        target: $0, result: outcomes[$0.process.pid], dryRun: dryRun, group: plan?.group(of: $0.process.pid))
-    }
-    try container.encode(targets, forKey: .targets)
-    try container.encode((plan?.protected ?? []).map(ProtectedJSON.init), forKey: .protected)
-    let hidden = (plan?.hidden ?? []) + (plan?.partlyHidden ?? [])
-    try container.encode(hidden.map { SocketJSON($0, takenAt: 0) }, forKey: .hidden)
-    try container.encode((plan?.clients ?? []).map { SocketJSON($0, takenAt: 0) }, forKey: .clients)
-    try container.encode(respawnRisks, forKey: .respawnRisks)
-    try container.encode((ports ?? []).map(PortResultJSON.init), forKey: .ports)
-    try container.encode(managerStops.map(ManagerStopJSON.init), forKey: .managerStops)
+    writer.field("exitCode", exitCode)
     // A dry run (and an MCP plan) frees nothing: null, as for kill.
-    if command == "free", !dryRun {
-      try container.encode(exitCode == 0, forKey: .freed)
-    } else {
-      try container.encodeNil(forKey: .freed)
+    writer.field("freed", command == "free" && !dryRun ? exitCode == 0 : nil)
+    writer.key("hidden")
+    writer.beginArray()
+    for socket in (plan?.hidden ?? []) + (plan?.partlyHidden ?? []) {
+      SocketJSON(socket, takenAt: 0).write(to: &writer)
     }
-    try container.encode(respawnWatch.map(RespawnWatchJSON.init), forKey: .respawnWatch)
+    writer.endArray()
+    writer.field("host", host)
+    writer.key("managerStops")
+    writer.beginArray()
+    for stop in managerStops { ManagerStopJSON(stop).write(to: &writer) }
+    writer.endArray()
+    if let planId { writer.field("planId", planId) }
+    writer.key("ports")
+    writer.beginArray()
+    for result in ports ?? [] { PortResultJSON(result).write(to: &writer) }
+    writer.endArray()
+    writer.key("protected")
+    writer.beginArray()
+    for entry in plan?.protected ?? [] { ProtectedJSON(entry).write(to: &writer) }
+    writer.endArray()
+    writer.field("respawnRisks", respawnRisks)
+    writer.key("respawnWatch")
+    if let respawnWatch { RespawnWatchJSON(watch: respawnWatch).write(to: &writer) } else { writer.null() }
+    writer.field("schemaVersion", JSONOutput.schemaVersion)
+    writer.key("targets")
+    writer.beginArray()
+    let outcomes = Dictionary((results ?? []).map { ($0.process.pid, $0) }, uniquingKeysWith: { first, _ in first })
+    for target in plan?.targets ?? [] {
+      TargetJSON(
+        target: target, result: outcomes[target.process.pid], dryRun: dryRun,
+        group: plan?.group(of: target.process.pid)
+      ).write(to: &writer)
+    }
+    writer.endArray()
+    writer.endObject()
   }
 }
 
 /// How the watch for a respawn went.
-package struct RespawnWatchJSON: Encodable {
+package struct RespawnWatchJSON {
   package var watch: FreeVerifier.Watch
 
-  package enum CodingKeys: String, CodingKey {
-    case windowSeconds, watchedSeconds, ended
-  }
-
-  package func encode(to encoder: any Encoder) throws {
-    var container = encoder.container(keyedBy: CodingKeys.self)
-    try container.encode(watch.window.seconds, forKey: .windowSeconds)
-    try container.encode(watch.watched.seconds, forKey: .watchedSeconds)
-    try container.encode(watch.ending.rawValue, forKey: .ended)
+  /// Writes the watch as one object.
+  package func write(to writer: inout JSONWriter) {
+    writer.beginObject()
+    writer.field("ended", watch.ending.rawValue)
+    writer.field("watchedSeconds", watch.watched.seconds)
+    writer.field("windowSeconds", watch.window.seconds)
+    writer.endObject()
   }
 }
 
-package struct TargetJSON: Encodable {
+package struct TargetJSON {
   package var target: TerminationPlan.Target
   package var result: TerminationResult?
   package var dryRun: Bool
   package var group: TerminationPlan.Group?
 
-  package enum CodingKeys: String, CodingKey {
-    case pid, ppid, uid, user, name, command, startTime, ports, sharesWith, outcome, signals, seconds
-    case server, manager, master, signal, graceSeconds
-  }
-  package enum ManagerKeys: String, CodingKey { case kind, name, stop, evidence, runnable }
-
-  package func encode(to encoder: any Encoder) throws {
+  /// Writes the target as one object.
+  package func write(to writer: inout JSONWriter) {
     let process = target.process
-    var container = encoder.container(keyedBy: CodingKeys.self)
-    try container.encode(process.pid, forKey: .pid)
-    try container.encode(process.ppid, forKey: .ppid)
-    try container.encode(process.uid, forKey: .uid)
-    try container.encode(process.user, forKey: .user)
-    try container.encode(process.name, forKey: .name)
-    try container.encode(process.displayCommand, forKey: .command)
-    try container.encode(process.startTime.map(JSONOutput.iso8601), forKey: .startTime)
-    let ports = Set(target.sockets.map { "\($0.local.port)/\($0.proto.rawValue)" }).sorted()
-    try container.encode(ports, forKey: .ports)
-    try container.encode(target.sharesWith, forKey: .sharesWith)
-    let outcome = result?.outcome.code ?? (dryRun ? "would-signal" : "not-signalled")
-    try container.encode(outcome, forKey: .outcome)
-    try container.encode((result?.signalsSent ?? []).map(\.name), forKey: .signals)
-    try container.encode(result?.outcome.seconds, forKey: .seconds)
-    try container.encode(group?.server.map(ServerJSON.init), forKey: .server)
+    writer.beginObject()
+    writer.commandField("command", process)
+    writer.field("graceSeconds", group?.grace.seconds)
+    writer.key("manager")
     if let group, let manager = group.manager {
-      var item = container.nestedContainer(keyedBy: ManagerKeys.self, forKey: .manager)
-      try item.encode(manager.kind.rawValue, forKey: .kind)
-      try item.encode(manager.name, forKey: .name)
-      try item.encode(manager.stop, forKey: .stop)
-      try item.encode(manager.evidence.rawValue, forKey: .evidence)
-      try item.encode(group.managerCommand != nil, forKey: .runnable)
+      writer.beginObject()
+      writer.field("evidence", manager.evidence.rawValue)
+      writer.field("kind", manager.kind.rawValue)
+      writer.field("name", manager.name)
+      writer.field("runnable", group.managerCommand != nil)
+      writer.field("stop", manager.stop)
+      writer.endObject()
     } else {
-      try container.encodeNil(forKey: .manager)
+      writer.null()
     }
-    try container.encode(group?.master.pid, forKey: .master)
+    writer.field("master", group?.master.pid)
+    writer.field("name", process.name)
+    writer.field("outcome", result?.outcome.code ?? (dryRun ? "would-signal" : "not-signalled"))
+    writer.field("pid", process.pid)
+    writer.field("ports", Set(target.sockets.map { "\($0.local.port)/\($0.proto.rawValue)" }).sorted())
+    writer.field("ppid", process.ppid)
+    writer.field("seconds", result?.outcome.seconds)
+    writer.key("server")
+    if let server = group?.server { ServerJSON(server: server).write(to: &writer) } else { writer.null() }
+    writer.field("sharesWith", target.sharesWith)
     let signalled = group?.signalled.contains { $0.pid == process.pid } == true
-    try container.encode(signalled ? group?.signal.name : nil, forKey: .signal)
-    try container.encode(group?.grace.seconds, forKey: .graceSeconds)
+    writer.field("signal", signalled ? group?.signal.name : nil)
+    writer.field("signals", (result?.signalsSent ?? []).map(\.name))
+    writer.dateField("startTime", process.startTime)
+    writer.field("uid", process.uid)
+    writer.field("user", process.user)
+    writer.endObject()
   }
 }
 
-package struct ProtectedJSON: Encodable {
+package struct ProtectedJSON {
   package var pid: PID
   package var name: String
   package var command: String
@@ -177,69 +182,79 @@ package struct ProtectedJSON: Encodable {
     command = entry.process.displayCommand
     reason = entry.reason
   }
+
+  /// Writes the protected process as one object.
+  package func write(to writer: inout JSONWriter) {
+    writer.beginObject()
+    writer.field("command", command)
+    writer.field("name", name)
+    writer.field("pid", pid)
+    writer.field("reason", reason)
+    writer.endObject()
+  }
 }
 
-package struct PortResultJSON: Encodable {
+package struct PortResultJSON {
   package var result: FreeVerifier.PortResult
 
   package init(_ result: FreeVerifier.PortResult) {
     self.result = result
   }
 
-  package enum CodingKeys: String, CodingKey {
-    case proto = "protocol", port, verdict, free, binds, plainBindable, timeWait, timeWaitSeconds, stillHeldBy
-    case closing, closingSeconds, connectionsHeldBy, respawn
-  }
-  package enum RespawnKeys: String, CodingKey { case pids, command, supervisor, alreadyRunning, hiddenOwner }
-  package enum ProcessKeys: String, CodingKey { case pid, name, command }
-  package enum HiddenKeys: String, CodingKey { case uid, user }
-
-  package func encode(to encoder: any Encoder) throws {
-    var container = encoder.container(keyedBy: CodingKeys.self)
-    try container.encode(result.item.proto.rawValue, forKey: .proto)
-    try container.encode(result.item.port, forKey: .port)
-    try container.encode(result.verdict.rawValue, forKey: .verdict)
-    try container.encode(result.isFree, forKey: .free)
+  /// Writes the port's verdict as one object.
+  package func write(to writer: inout JSONWriter) {
+    writer.beginObject()
     var binds: [String: String] = [:]
     for (address, outcome) in result.probe?.outcomes ?? [:] { binds[address.description] = Self.code(outcome) }
-    try container.encode(binds, forKey: .binds)
-    try container.encode(result.probe?.plainBindable, forKey: .plainBindable)
-    let lingering = result.lingering.filter { $0.state == .timeWait }
-    try container.encode(lingering.count, forKey: .timeWait)
-    try container.encode(lingering.compactMap(\.timer?.remainingSeconds).max(), forKey: .timeWaitSeconds)
-    try container.encode(result.stillHeld.flatMap(\.owner.holders).map(\.process.pid), forKey: .stillHeldBy)
+    writer.field("binds", binds)
     var closing: [String: Int] = [:]
     for socket in result.lingering { closing[socket.state.rawValue, default: 0] += 1 }
-    try container.encode(closing, forKey: .closing)
-    try container.encode(result.lingering.compactMap(\.timer?.remainingSeconds).max(), forKey: .closingSeconds)
+    writer.field("closing", closing)
+    writer.field("closingSeconds", result.lingering.compactMap(\.timer?.remainingSeconds).max())
     var holders: [PID] = []
     for pid in result.connections.flatMap(\.owner.holders).map(\.process.pid) where !holders.contains(pid) {
       holders.append(pid)
     }
-    try container.encode(holders, forKey: .connectionsHeldBy)
+    writer.field("connectionsHeldBy", holders)
+    writer.field("free", result.isFree)
+    writer.field("plainBindable", result.probe?.plainBindable)
+    writer.field("port", result.item.port)
+    writer.field("protocol", result.item.proto.rawValue)
+    writer.key("respawn")
     if let respawn = result.respawn {
-      var nested = container.nestedContainer(keyedBy: RespawnKeys.self, forKey: .respawn)
-      try nested.encode(respawn.holders.map(\.process.pid), forKey: .pids)
-      try nested.encode(respawn.holders.first?.process.displayCommand, forKey: .command)
-      if let supervisor = respawn.supervisor {
-        var process = nested.nestedContainer(keyedBy: ProcessKeys.self, forKey: .supervisor)
-        try process.encode(supervisor.pid, forKey: .pid)
-        try process.encode(supervisor.name, forKey: .name)
-        try process.encode(supervisor.displayCommand, forKey: .command)
-      } else {
-        try nested.encodeNil(forKey: .supervisor)
-      }
-      try nested.encode(respawn.alreadyRunning, forKey: .alreadyRunning)
+      writer.beginObject()
+      writer.field("alreadyRunning", respawn.alreadyRunning)
+      writer.field("command", respawn.holders.first?.process.displayCommand)
+      writer.key("hiddenOwner")
       if let hidden = respawn.hiddenOwner {
-        var owner = nested.nestedContainer(keyedBy: HiddenKeys.self, forKey: .hiddenOwner)
-        try owner.encode(hidden.uid, forKey: .uid)
-        try owner.encode(hidden.user, forKey: .user)
+        writer.beginObject()
+        writer.field("uid", hidden.uid)
+        writer.field("user", hidden.user)
+        writer.endObject()
       } else {
-        try nested.encodeNil(forKey: .hiddenOwner)
+        writer.null()
       }
+      writer.field("pids", respawn.holders.map(\.process.pid))
+      writer.key("supervisor")
+      if let supervisor = respawn.supervisor {
+        writer.beginObject()
+        writer.commandField("command", supervisor)
+        writer.field("name", supervisor.name)
+        writer.field("pid", supervisor.pid)
+        writer.endObject()
+      } else {
+        writer.null()
+      }
+      writer.endObject()
     } else {
-      try container.encodeNil(forKey: .respawn)
+      writer.null()
     }
+    writer.field("stillHeldBy", result.stillHeld.flatMap(\.owner.holders).map(\.process.pid))
+    let lingering = result.lingering.filter { $0.state == .timeWait }
+    writer.field("timeWait", lingering.count)
+    writer.field("timeWaitSeconds", lingering.compactMap(\.timer?.remainingSeconds).max())
+    writer.field("verdict", result.verdict.rawValue)
+    writer.endObject()
   }
 
   package static func code(_ outcome: BindOutcome) -> String {
@@ -254,7 +269,7 @@ package struct PortResultJSON: Encodable {
   }
 }
 
-package struct ManagerStopJSON: Encodable {
+package struct ManagerStopJSON {
   package var command: String
   package var exitCode: Int32?
   package var message: String
@@ -265,12 +280,12 @@ package struct ManagerStopJSON: Encodable {
     message = stop.message
   }
 
-  package enum CodingKeys: String, CodingKey { case command, exitCode, message }
-
-  package func encode(to encoder: any Encoder) throws {
-    var container = encoder.container(keyedBy: CodingKeys.self)
-    try container.encode(command, forKey: .command)
-    try container.encode(exitCode, forKey: .exitCode)
-    try container.encode(message, forKey: .message)
+  /// Writes the manager's stop as one object.
+  package func write(to writer: inout JSONWriter) {
+    writer.beginObject()
+    writer.field("command", command)
+    writer.field("exitCode", exitCode)
+    writer.field("message", message)
+    writer.endObject()
   }
 }

@@ -1,7 +1,7 @@
 import PortKit
 
 /// The result of `wait`.
-package struct WaitDocument: Encodable {
+package struct WaitDocument: JSONDocument {
   package var exitCode: Int32
   package var condition: PortWaiter.Condition
   package var met: Bool
@@ -23,20 +23,23 @@ package struct WaitDocument: Encodable {
     self.checks = checks
   }
 
-  package enum CodingKeys: String, CodingKey {
-    case schemaVersion, command, exitCode, error, condition, met, seconds, sockets, checks
-  }
-
-  package func encode(to encoder: any Encoder) throws {
-    var container = encoder.container(keyedBy: CodingKeys.self)
-    try container.encode(JSONOutput.schemaVersion, forKey: .schemaVersion)
-    try container.encode("wait", forKey: .command)
-    try container.encode(exitCode, forKey: .exitCode)
-    try container.encodeNil(forKey: .error)
-    try container.encode(condition.rawValue, forKey: .condition)
-    try container.encode(met, forKey: .met)
-    try container.encode(seconds, forKey: .seconds)
-    try container.encode(report.sockets.map { SocketJSON($0, takenAt: report.takenAt) }, forKey: .sockets)
-    try container.encode(checks.map(CheckJSON.init), forKey: .checks)
+  package func write(to writer: inout JSONWriter) {
+    writer.beginObject()
+    writer.key("checks")
+    writer.beginArray()
+    for check in checks { CheckJSON(check: check).write(to: &writer) }
+    writer.endArray()
+    writer.field("command", "wait")
+    writer.field("condition", condition.rawValue)
+    writer.nullField("error")
+    writer.field("exitCode", exitCode)
+    writer.field("met", met)
+    writer.field("schemaVersion", JSONOutput.schemaVersion)
+    writer.field("seconds", seconds)
+    writer.key("sockets")
+    writer.beginArray()
+    for socket in report.sockets { SocketJSON(socket, takenAt: report.takenAt).write(to: &writer) }
+    writer.endArray()
+    writer.endObject()
   }
 }

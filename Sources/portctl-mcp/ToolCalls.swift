@@ -78,6 +78,11 @@ struct ToolCalls: Sendable {
     Answer(document: JSONOutput.text(document), exitCode: status, isError: status >= ExitStatus.systemError)
   }
 
+  /// A question's answer, for the documents written through ``JSONWriter``.
+  private func answered(_ document: some JSONDocument, _ status: Int32) -> Answer {
+    Answer(document: JSONOutput.text(document), exitCode: status, isError: status >= ExitStatus.systemError)
+  }
+
   private func inspect(_ name: String, _ arguments: ToolArguments, system: System) async throws -> Answer {
     let specs = try arguments.specs()
     let result = try await PortInspection(system: system).inspect(

@@ -28,7 +28,17 @@ public struct Project: Hashable, Sendable {
 
   /// The root's last path component: the folder name people call the project by.
   public var name: String {
-    let trimmed = root.hasSuffix("/") && root.count > 1 ? String(root.dropLast()) : root
-    return trimmed.split(separator: "/").last.map(String.init) ?? trimmed
+    // The last non-empty component between slashes, found from the end of the UTF-8 bytes.
+    let utf8 = root.utf8
+    let slash = UInt8(ascii: "/")
+    var end = utf8.endIndex
+    while end > utf8.startIndex, utf8[utf8.index(before: end)] == slash { end = utf8.index(before: end) }
+    guard end > utf8.startIndex else {
+      // Nothing but slashes: the root less one trailing slash, as written.
+      return utf8.count > 1 ? String(root.dropLast()) : root
+    }
+    var start = end
+    while start > utf8.startIndex, utf8[utf8.index(before: start)] != slash { start = utf8.index(before: start) }
+    return String(Substring(utf8[start..<end]))
   }
 }
