@@ -30,9 +30,10 @@ public enum PortInspector {
     return a.id < b.id
   }
 
-  static func owner(of socket: SocketEntry, in snapshot: SystemSnapshot) -> SocketOwner {
+  /// Who holds `socket`, whose links are at `range` in `snapshot.references.links` (see
+  /// ``SocketHolders/range(of:)``).
+  static func owner(of socket: SocketEntry, links range: Range<Int>, in snapshot: SystemSnapshot) -> SocketOwner {
     // Most sockets have one holding process: joined without building the general list.
-    let range = socket.id == 0 ? 0..<0 : snapshot.references.range(of: socket.id)
     if let first = range.first.map({ snapshot.references.links[$0] }),
       snapshot.references.links[range.upperBound - 1].pid == first.pid,
       let process = snapshot.processes[first.pid]
@@ -40,7 +41,7 @@ public enum PortInspector {
       let fds = snapshot.references.links[range].compactMap { $0.fd >= 0 ? $0.fd : nil }
       return .processes([HolderProcess(process: process, fds: fds)])
     }
-    let references = range.isEmpty ? [] : snapshot.references[socket.id] ?? []
+    let references = snapshot.references.references(in: range)
     let visible = references.compactMap { reference -> (ProcessRecord, [Int32])? in
       guard let process = snapshot.processes[reference.pid] else { return nil }
       return (process, reference.fds)

@@ -1,12 +1,17 @@
 /// The sockets of a snapshot that match a query, in report order (port, protocol, address),
 /// each joined with its holders only when it is read. `list` walks it to print tens of
-/// thousands of sockets without holding a report for each: the listing itself is four bytes
-/// a socket on top of the snapshot.
+/// thousands of sockets without holding a report for each: the listing itself is twelve
+/// bytes a socket on top of the snapshot.
 public struct SocketListing: RandomAccessCollection, Sendable {
   /// The snapshot the sockets come from.
   public let snapshot: SystemSnapshot
   /// Positions in `snapshot.sockets`, in report order, duplicates removed.
   private var order: [Int32]
+  /// For each position, where its socket's links are in `snapshot.references.links`: found
+  /// once, by one merge of the two sorted by socket id, so that writing a listing (two passes
+  /// over tens of thousands of sockets) does no search (a binary search there misses the
+  /// cache at almost every step). Eight bytes a socket.
+  private var links: [Range<Int32>]
 
   /// Selects, orders and de-duplicates `snapshot`'s sockets for `query`.
   public init(snapshot: SystemSnapshot, query: SocketQuery) {
@@ -34,6 +39,28 @@ public struct SocketListing: RandomAccessCollection, Sendable {
     }
     order.removeLast(order.count - kept)
     self.order = order
+    links = Self.linkRanges(of: order, in: snapshot)
+  }
+
+  /// The ranges of `links` for the sockets at `order`'s positions.
+  private static func linkRanges(of order: [Int32], in snapshot: SystemSnapshot) -> [Range<Int32>] {
+    var ranges = [Range<Int32>](repeating: 0..<0, count: order.count)
+    var byID: [(id: UInt64, position: Int32)] = []
+    byID.reserveCapacity(order.count)
+    for (position, index) in order.enumerated() where snapshot.sockets[Int(index)].id != 0 {
+      byID.append((snapshot.sockets[Int(index)].id, Int32(position)))
+    }
+    byID.sort { $0.id < $1.id }
+    snapshot.references.links.withUnsafeBufferPointer { links in
+      var start = 0
+      for (id, position) in byID {
+        while start < links.count, links[start].id < id { start += 1 }
+        var end = start
+        while end < links.count, links[end].id == id { end += 1 }
+        ranges[Int(position)] = Int32(start)..<Int32(end)
+      }
+    }
+    return ranges
   }
 
   /// The first position.
@@ -44,7 +71,8 @@ public struct SocketListing: RandomAccessCollection, Sendable {
   /// The socket at `position` and its owner, joined now.
   public subscript(position: Int) -> SocketReport {
     let socket = snapshot.sockets[Int(order[position])]
-    let owner = PortInspector.owner(of: socket, in: snapshot)
+    let range = links[position]
+    let owner = PortInspector.owner(of: socket, links: Int(range.lowerBound)..<Int(range.upperBound), in: snapshot)
     return SocketReport(
       socket: socket, owner: owner, unseenHolders: PortInspector.unseenHolders(of: socket, owner: owner, in: snapshot))
   }
@@ -57,8 +85,13 @@ public struct SocketListing: RandomAccessCollection, Sendable {
   /// Keeps the sockets `include` accepts.
   public mutating func narrow(to include: (SocketReport) -> Bool) {
     var kept: [Int32] = []
-    for position in indices where include(self[position]) { kept.append(order[position]) }
+    var keptLinks: [Range<Int32>] = []
+    for position in indices where include(self[position]) {
+      kept.append(order[position])
+      keptLinks.append(links[position])
+    }
     order = kept
+    links = keptLinks
   }
 
   /// When the snapshot was taken, seconds since the Unix epoch.

@@ -77,6 +77,12 @@ public struct SocketHolders: Hashable, Sendable {
   public subscript(id: UInt64) -> [SocketReference]? {
     let range = self.range(of: id)
     guard !range.isEmpty else { return nil }
+    return references(in: range)
+  }
+
+  /// The holders of the links at `range` (one socket's, from ``range(of:)``), by pid, each
+  /// with its descriptors.
+  func references(in range: Range<Int>) -> [SocketReference] {
     var holders: [SocketReference] = []
     for link in links[range] {
       let fds = link.fd >= 0 ? [link.fd] : []

@@ -60,7 +60,8 @@ public struct SocketQuery: Hashable, Sendable {
   public var detail: Detail
 
   /// `full`: everything (executable, working directory, control group, parents); `summary`:
-  /// what a listing shows (name, command line, user, start time), for many holders at once.
+  /// what a listing shows (name, command line, user, start time, and the working directory
+  /// its PROJECT column is found from), for many holders at once.
   public enum Detail: Hashable, Sendable {
     case full, summary
   }

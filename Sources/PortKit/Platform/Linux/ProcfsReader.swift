@@ -269,8 +269,9 @@ public struct ProcfsReader: Sendable {
   }
 
   /// Reads a process's details; `nil` when it is gone or its `stat` is unreadable or odd.
-  /// `summary` skips what a listing does not show (executable, working directory, control
-  /// group) and takes the uid from the directory's owner instead of `status`.
+  /// `summary` skips what a listing does not show (executable, control group) and takes the
+  /// uid from the directory's owner instead of `status`; it keeps the working directory,
+  /// which a listing's PROJECT column needs (read here, on the threads that read details).
   func process(_ pid: PID, detail: SocketQuery.Detail = .full) -> ProcessRecord? {
     guard case .success(let dirFD) = Syscalls.open("\(root)/\(pid)", directoryOnly: true) else { return nil }
     defer { Syscalls.close(dirFD) }
@@ -288,7 +289,8 @@ public struct ProcfsReader: Sendable {
     guard detail == .full else {
       return ProcessRecord(
         pid: pid, ppid: stat.ppid, uid: uid, user: user, name: stat.name, commandLine: commandLine,
-        startTime: startTime, startTicks: stat.startTicks, isKernelThread: stat.isKernelThread)
+        workingDirectory: Syscalls.readLink("cwd", relativeTo: dirFD), startTime: startTime,
+        startTicks: stat.startTicks, isKernelThread: stat.isKernelThread)
     }
     return ProcessRecord(
       pid: pid, ppid: stat.ppid, uid: uid, user: user, name: stat.name,
