@@ -52,6 +52,15 @@ public struct ProjectDetector: Sendable {
 
   private var bases: [String: Base?] = [:]
   private var manifestFrameworks: [String: [Runtime: String]] = [:]
+  /// Answers already given: a server's thousand workers share one working directory and one
+  /// command line, and matching a command line against the frameworks is the costly part.
+  private var answers: [Question: Project?] = [:]
+
+  private struct Question: Hashable {
+    var workingDirectory: String
+    var commandLine: [String]
+    var executable: String?
+  }
 
   /// What a directory's project is without the framework (which depends on the process).
   private struct Base: Sendable {
@@ -76,6 +85,14 @@ public struct ProjectDetector: Sendable {
   public mutating func project(
     workingDirectory: String, commandLine: [String] = [], executable: String? = nil
   ) -> Project? {
+    let question = Question(workingDirectory: workingDirectory, commandLine: commandLine, executable: executable)
+    if let known = answers[question] { return known }
+    let answer = find(workingDirectory: workingDirectory, commandLine: commandLine, executable: executable)
+    answers[question] = answer
+    return answer
+  }
+
+  private mutating func find(workingDirectory: String, commandLine: [String], executable: String?) -> Project? {
     guard let base = base(for: workingDirectory) else { return nil }
     // A backend that reads command lines from `ps` has each as one string: its words.
     let commandLine =
