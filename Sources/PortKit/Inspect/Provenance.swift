@@ -55,10 +55,19 @@ public struct ProvenanceReader: Sendable {
   public func provenance(for report: PortReport) async -> [PID: Provenance] {
     var result: [PID: Provenance] = [:]
     var socketUnits: [SystemdSocketUnit]?
+    // Holders of one parent (a server's thousand workers) have one ancestry: read once, and
+    // held once.
+    var ancestries: [PID: [ProcessRecord]] = [:]
     for entry in report.sockets {
       for holder in entry.owner.holders where result[holder.process.pid] == nil {
         let process = holder.process
-        let ancestry = await source.ancestry(of: process.pid)
+        let ancestry: [ProcessRecord]
+        if process.ppid > 0, let known = ancestries[process.ppid] {
+          ancestry = known
+        } else {
+          ancestry = await source.ancestry(of: process.pid)
+          if process.ppid > 0, ancestry.first?.pid == process.ppid { ancestries[process.ppid] = ancestry }
+        }
         let environment = await source.environment(of: process.pid)
         var managers = ProcessManagers.detect(
           holder: process, ancestors: ancestry, environment: environment, socket: entry.socket)
