@@ -1,16 +1,22 @@
 #!/usr/bin/env python3
-"""Who holds a port on a busy machine: portctl against ss, lsof, fuser, netstat and psutil.
+"""Who holds a port on a busy machine: portctl against the floor, ss, lsof, fuser, netstat and psutil.
 
 For each scale, starts a crowd of N processes (the port-holder fixture's --crowd mode), each
 holding S TCP listeners and F open files, picks a port held by the middle process, and times
 in one hyperfine run:
+  floor (bench/floor.c: the bare descriptor walk, the least any complete answer costs)
   portctl who P            ss -ltnpH 'sport = :P'     lsof -nP -iTCP:P     fuser P/tcp
-  portctl list             ss -ltnupH                 netstat -tlnp        psutil (net_connections)
-then prints medians, the ratios the goals are stated in, and portctl's peak RSS.
+  psutil (net_connections) portctl list               portctl list --json  ss -ltnupH
+  netstat -tlnp
+then prints medians, the ratios the goals are stated in, and portctl's peak RSS. Scale 0 is the
+machine as it is, with one holder of one listener (idle).
 
-Usage: bench/crowd.py [--scales 100,1000,3000] [--sockets 20] [--files 20] [--runs 10]
-Needs hyperfine, ss (iproute2), lsof, fuser (psmisc), netstat (net-tools) and psutil
-(pip install psutil); builds portctl in release mode with the Swift runtime linked statically.
+Usage: bench/crowd.py [--scales 0,100,1000,3000] [--sockets 20] [--files 20] [--runs 10]
+                      [--quick] [--portctl BINARY]
+--quick times only the floor, portctl and ss; --portctl times another binary (an installed one).
+Needs hyperfine, a C compiler, ss (iproute2), lsof, fuser (psmisc), netstat (net-tools) and
+psutil (pip install psutil); builds portctl in release mode with the Swift runtime linked
+statically, as `make install` does.
 """
 import argparse, json, os, re, signal, statistics, subprocess, sys, tempfile, time
 
@@ -81,7 +87,7 @@ def peak_rss_kib(command):
     return best
 
 
-def measure(portctl, floor, port, expected_pid, args, label):
+def measure(portctl, floor, port, expected_pid, args, label, idle):
     found = subprocess.run([portctl, "who", port, "--json"], capture_output=True, text=True)
     pids = [p["pid"] for s in json.loads(found.stdout)["sockets"] for p in s["processes"]]
     # Another child may hold the same port number on its own 127.x address.
@@ -107,7 +113,9 @@ def measure(portctl, floor, port, expected_pid, args, label):
         commands = {name: command for name, command in commands.items()
                     if name.startswith(("floor", "portctl", "ss "))}
     export = tempfile.NamedTemporaryFile(suffix=".json", delete=False).name
-    hyperfine = ["hyperfine", "-N", "-i", "--warmup", "2", "--runs", str(args.runs), "--export-json", export,
+    # Idle, every command takes milliseconds: more runs, or a busy moment decides the median.
+    runs, warmup = (max(args.runs, 100), 10) if idle else (args.runs, 2)
+    hyperfine = ["hyperfine", "-N", "-i", "--warmup", str(warmup), "--runs", str(runs), "--export-json", export,
                  "--style", "none"]
     for name, command in commands.items():
         hyperfine += ["-n", name, command]
@@ -117,7 +125,7 @@ def measure(portctl, floor, port, expected_pid, args, label):
     rss = {name: peak_rss_kib(command) for name, command in (
         ("who", [portctl, "who", port]), ("list", [portctl, "list"]), ("list --json", [portctl, "list", "--json"]),
         ("who 1-65535 --json", [portctl, "who", "1-65535", "--json"]))}
-    print(f"\n{label}; {args.runs} runs, medians")
+    print(f"\n{label}; {runs} runs, medians")
     for name, ms in results.items():
         print(f"  {name:<26} {ms:8.1f} ms")
     who, floor_ms = results["portctl who P"], results["floor (bare walk)"]
@@ -152,7 +160,7 @@ def main():
         else:
             label = f"idle: one holder, {processes} processes in all"
         try:
-            measure(portctl, floor, port, pid, args, label)
+            measure(portctl, floor, port, pid, args, label, idle=scale == 0)
         finally:
             stop_crowd(process)
 
