@@ -1,17 +1,17 @@
 /// The sockets of a snapshot that match a query, in report order (port, protocol, address),
 /// each joined with its holders only when it is read. `list` walks it to print tens of
-/// thousands of sockets without holding a report for each: the listing itself is twelve
+/// thousands of sockets without holding a report for each: the listing itself is eight
 /// bytes a socket on top of the snapshot.
 public struct SocketListing: RandomAccessCollection, Sendable {
   /// The snapshot the sockets come from.
   public let snapshot: SystemSnapshot
   /// Positions in `snapshot.sockets`, in report order, duplicates removed.
   private var order: [Int32]
-  /// For each position, where its socket's links are in `snapshot.references.links`: found
-  /// once, by one merge of the two sorted by socket id, so that writing a listing (two passes
-  /// over tens of thousands of sockets) does no search (a binary search there misses the
-  /// cache at almost every step). Eight bytes a socket.
-  private var links: [Range<Int32>]
+  /// For each position, where its socket's links start in `snapshot.references.links`:
+  /// found once, so that writing a listing (two passes over tens of thousands of sockets)
+  /// searches nothing (a binary search there misses the cache at almost every step). Four
+  /// bytes a socket, and nothing else held while they are found.
+  private var linkStarts: [Int32]
 
   /// Selects, orders and de-duplicates `snapshot`'s sockets for `query`.
   public init(snapshot: SystemSnapshot, query: SocketQuery) {
@@ -39,28 +39,10 @@ public struct SocketListing: RandomAccessCollection, Sendable {
     }
     order.removeLast(order.count - kept)
     self.order = order
-    links = Self.linkRanges(of: order, in: snapshot)
-  }
-
-  /// The ranges of `links` for the sockets at `order`'s positions.
-  private static func linkRanges(of order: [Int32], in snapshot: SystemSnapshot) -> [Range<Int32>] {
-    var ranges = [Range<Int32>](repeating: 0..<0, count: order.count)
-    var byID: [(id: UInt64, position: Int32)] = []
-    byID.reserveCapacity(order.count)
-    for (position, index) in order.enumerated() where snapshot.sockets[Int(index)].id != 0 {
-      byID.append((snapshot.sockets[Int(index)].id, Int32(position)))
+    linkStarts = order.map { index in
+      let socket = snapshot.sockets[Int(index)]
+      return socket.id == 0 ? -1 : Int32(snapshot.references.range(of: socket.id).lowerBound)
     }
-    byID.sort { $0.id < $1.id }
-    snapshot.references.links.withUnsafeBufferPointer { links in
-      var start = 0
-      for (id, position) in byID {
-        while start < links.count, links[start].id < id { start += 1 }
-        var end = start
-        while end < links.count, links[end].id == id { end += 1 }
-        ranges[Int(position)] = Int32(start)..<Int32(end)
-      }
-    }
-    return ranges
   }
 
   /// The first position.
@@ -71,8 +53,14 @@ public struct SocketListing: RandomAccessCollection, Sendable {
   /// The socket at `position` and its owner, joined now.
   public subscript(position: Int) -> SocketReport {
     let socket = snapshot.sockets[Int(order[position])]
-    let range = links[position]
-    let owner = PortInspector.owner(of: socket, links: Int(range.lowerBound)..<Int(range.upperBound), in: snapshot)
+    // -1: a socket without an inode, which no descriptor can name.
+    let start = Int(linkStarts[position])
+    var end = start
+    if start >= 0 {
+      let links = snapshot.references.links
+      while end < links.count, links[end].id == socket.id { end += 1 }
+    }
+    let owner = PortInspector.owner(of: socket, links: start < 0 ? 0..<0 : start..<end, in: snapshot)
     return SocketReport(
       socket: socket, owner: owner, unseenHolders: PortInspector.unseenHolders(of: socket, owner: owner, in: snapshot))
   }
@@ -85,13 +73,13 @@ public struct SocketListing: RandomAccessCollection, Sendable {
   /// Keeps the sockets `include` accepts.
   public mutating func narrow(to include: (SocketReport) -> Bool) {
     var kept: [Int32] = []
-    var keptLinks: [Range<Int32>] = []
+    var keptStarts: [Int32] = []
     for position in indices where include(self[position]) {
       kept.append(order[position])
-      keptLinks.append(links[position])
+      keptStarts.append(linkStarts[position])
     }
     order = kept
-    links = keptLinks
+    linkStarts = keptStarts
   }
 
   /// When the snapshot was taken, seconds since the Unix epoch.
