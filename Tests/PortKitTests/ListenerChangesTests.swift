@@ -228,7 +228,9 @@ func watchSystem(_ source: any SystemSource) -> System {
   @Test func cancellationEndsTheSequenceCleanly() async throws {
     // A listener that never changes: only the cancellation ends this watch.
     let source = PlaybackSource(Array(repeating: .success([listeningSocket(port: 3000, pid: 7)]), count: 100_000))
-    let events = PortWatching(system: watchSystem(source)).events(interval: .seconds(30))
+    // An hour between polls: a full run's blocking tests can hold the cooperative threads for
+    // tens of seconds, and no second poll may come before the cancellation does.
+    let events = PortWatching(system: watchSystem(source)).events(interval: .seconds(3600))
     let task = Task { () async throws -> [PortWatchEvent.Kind] in
       var kinds: [PortWatchEvent.Kind] = []
       for try await event in events { kinds.append(event.kind) }
@@ -237,7 +239,7 @@ func watchSystem(_ source: any SystemSource) -> System {
     while source.readCount < 1 { try await Task.sleep(for: .milliseconds(5)) }
     try await Task.sleep(for: .milliseconds(50))
     task.cancel()
-    // The 30 s sleep is cut short: the sequence ends (no error) with the starting state only.
+    // The hour's sleep is cut short: the sequence ends (no error) with the starting state only.
     #expect(try await task.value == [.present, .ready])
     #expect(source.readCount == 1)
   }
